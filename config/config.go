@@ -1,0 +1,294 @@
+// Package config reads each binary's configuration from the environment into a struct.
+//
+// Every binary has one struct, filled by github.com/caarlos0/env. Standard names are used
+// where the ecosystem has them (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL). Secrets
+// can also be given as files: for a variable NAME tagged `file`, set NAME_FILE to a path and
+// the value is read from that file. Loading reports every problem at once, so an operator can
+// fix a bad configuration in one pass.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// TaskQueue is the Temporal task queue every deskcrm worker polls.
+const TaskQueue = "deskcrm-sync"
+
+// Temporal says where the Temporal frontend is and how to reach it.
+type Temporal struct {
+	Address   string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
+	Namespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	// TLS client certificate and key for Temporal Cloud or a TLS cluster (both or neither).
+	TLSCertPath string `env:"TEMPORAL_TLS_CERT"`
+	TLSKeyPath  string `env:"TEMPORAL_TLS_KEY"`
+	// APIKey authenticates to Temporal Cloud with an API key instead of mTLS.
+	APIKey string `env:"TEMPORAL_API_KEY"`
+}
+
+// Zoho holds the OAuth client and the API hosts of one Zoho organisation. With no client
+// id set the binaries use the local emulators and their built-in dev credentials.
+type Zoho struct {
+	DataCenter   string `env:"ZOHO_DC" envDefault:"com"`
+	ClientID     string `env:"ZOHO_CLIENT_ID"`
+	ClientSecret string `env:"ZOHO_CLIENT_SECRET"`
+	RefreshToken string `env:"ZOHO_REFRESH_TOKEN"`
+	DeskOrgID    string `env:"ZOHO_DESK_ORG_ID"`
+	// Base URL overrides (the emulators, or a proxy). Empty means the data centre's host.
+	AccountsURL string `env:"ZOHO_ACCOUNTS_URL"`
+	CRMURL      string `env:"ZOHO_CRM_URL"`
+	DeskURL     string `env:"ZOHO_DESK_URL"`
+	// Concurrency limits per API, set to the edition's limit (defaults: lowest paid edition).
+	CRMConcurrency  int `env:"ZOHO_CRM_CONCURRENCY" envDefault:"10"`
+	DeskConcurrency int `env:"ZOHO_DESK_CONCURRENCY" envDefault:"10"`
+}
+
+// Emulated reports whether Zoho points at the local emulators (no real credentials given).
+func (z Zoho) Emulated() bool { return z.ClientID == "" }
+
+// Worker configures the worker binary: Temporal, Postgres, Zoho and its HTTP server.
+type Worker struct {
+	Temporal    Temporal
+	Zoho        Zoho
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://deskcrm@127.0.0.1:5433/deskcrm?sslmode=disable"`
+	// HTTPAddr serves webhooks, the agent panel, /healthz and /metrics.
+	HTTPAddr string `env:"DESKCRM_HTTP_ADDR" envDefault:"127.0.0.1:8090"`
+	// PublicURL is how Zoho reaches HTTPAddr (webhook callbacks); empty means http://HTTPAddr.
+	PublicURL string `env:"DESKCRM_PUBLIC_URL"`
+	// WebhookToken authenticates CRM notification callbacks (the channel token).
+	WebhookToken string `env:"DESKCRM_WEBHOOK_TOKEN" envDefault:"deskcrm-dev-webhook-token"`
+	// AdminToken protects the admin endpoints; PanelToken the agent panel.
+	AdminToken string `env:"DESKCRM_ADMIN_TOKEN" envDefault:"deskcrm-dev-admin"`
+	PanelToken string `env:"DESKCRM_PANEL_TOKEN" envDefault:"deskcrm-dev-panel"`
+	// RegisterSearchAttributes adds the workflow list columns on a self-hosted server.
+	RegisterSearchAttributes bool          `env:"DESKCRM_REGISTER_SEARCH_ATTRIBUTES" envDefault:"true"`
+	ShutdownTimeout          time.Duration `env:"DESKCRM_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	Log                      Log
+}
+
+// Starter configures the starter CLI.
+type Starter struct {
+	Temporal    Temporal
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://deskcrm@127.0.0.1:5433/deskcrm?sslmode=disable"`
+	Zoho        Zoho
+	Log         Log
+}
+
+// Log selects the log encoding and level.
+type Log struct {
+	Format string `env:"LOG_FORMAT" envDefault:"console"`
+	Level  string `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+// LoadWorker reads the worker configuration from the environment.
+func LoadWorker() (Worker, error) { return LoadWorkerFrom(os.Environ()) }
+
+// LoadWorkerFrom reads the worker configuration from the given KEY=VALUE list.
+func LoadWorkerFrom(environ []string) (Worker, error) {
+	var c Worker
+	problems := parse(&c, environ)
+	problems = append(problems, c.Temporal.check()...)
+	problems = append(problems, c.Zoho.check()...)
+	problems = append(problems, c.Log.check()...)
+	problems = append(problems, checkPostgresURL("DATABASE_URL", c.DatabaseURL)...)
+	problems = append(problems, checkHostPort("DESKCRM_HTTP_ADDR", c.HTTPAddr)...)
+	if c.PublicURL != "" {
+		problems = append(problems, checkURL("DESKCRM_PUBLIC_URL", c.PublicURL)...)
+	}
+	for name, v := range map[string]string{
+		"DESKCRM_WEBHOOK_TOKEN": c.WebhookToken, "DESKCRM_ADMIN_TOKEN": c.AdminToken, "DESKCRM_PANEL_TOKEN": c.PanelToken,
+	} {
+		if len(v) < 8 {
+			problems = append(problems, fmt.Sprintf("%s must be at least 8 characters", name))
+		}
+	}
+	if len(c.WebhookToken) > 50 {
+		problems = append(problems, "DESKCRM_WEBHOOK_TOKEN must be at most 50 characters (Zoho's channel token limit)")
+	}
+	if c.ShutdownTimeout <= 0 {
+		problems = append(problems, "DESKCRM_SHUTDOWN_TIMEOUT must be a positive duration such as 20s")
+	}
+	return c, joined(problems)
+}
+
+// LoadStarter reads the starter configuration from the environment.
+func LoadStarter() (Starter, error) { return LoadStarterFrom(os.Environ()) }
+
+// LoadStarterFrom reads the starter configuration from the given KEY=VALUE list.
+func LoadStarterFrom(environ []string) (Starter, error) {
+	var c Starter
+	problems := parse(&c, environ)
+	problems = append(problems, c.Temporal.check()...)
+	problems = append(problems, c.Zoho.check()...)
+	problems = append(problems, c.Log.check()...)
+	problems = append(problems, checkPostgresURL("DATABASE_URL", c.DatabaseURL)...)
+	return c, joined(problems)
+}
+
+// Error lists every configuration problem found, one per line.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+func joined(problems []string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return &Error{Problems: problems}
+}
+
+// secretNames are the variables that may instead be given as NAME_FILE, a path to a file
+// holding the value (Docker and Kubernetes secrets).
+var secretNames = []string{
+	"TEMPORAL_API_KEY", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "DATABASE_URL",
+	"DESKCRM_WEBHOOK_TOKEN", "DESKCRM_ADMIN_TOKEN", "DESKCRM_PANEL_TOKEN",
+}
+
+// parse fills c from environ and turns the library's aggregate error into one line per problem.
+func parse(c any, environ []string) []string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	var problems []string
+	for _, name := range secretNames {
+		path, ok := m[name+"_FILE"]
+		if !ok {
+			continue
+		}
+		if _, both := m[name]; both {
+			problems = append(problems, fmt.Sprintf("set %s or %s_FILE, not both", name, name))
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s_FILE: cannot read %s: %v", name, path, errors.Unwrap(err)))
+			continue
+		}
+		m[name] = strings.TrimRight(string(data), "\r\n")
+	}
+	err := env.ParseWithOptions(c, env.Options{Environment: m})
+	if err == nil {
+		return problems
+	}
+	var agg env.AggregateError
+	if errors.As(err, &agg) {
+		for _, e := range agg.Errors {
+			problems = append(problems, e.Error())
+		}
+		return problems
+	}
+	return append(problems, err.Error())
+}
+
+func (t Temporal) check() []string {
+	var p []string
+	p = append(p, checkHostPort("TEMPORAL_ADDRESS", t.Address)...)
+	if strings.TrimSpace(t.Namespace) == "" {
+		p = append(p, "TEMPORAL_NAMESPACE must not be empty")
+	}
+	if (t.TLSCertPath == "") != (t.TLSKeyPath == "") {
+		p = append(p, "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	}
+	return p
+}
+
+// DataCenters lists the Zoho data-centre codes ZOHO_DC accepts.
+var DataCenters = []string{"com", "eu", "in", "com.au", "jp", "com.cn", "ca", "sa"}
+
+func (z Zoho) check() []string {
+	var p []string
+	known := false
+	for _, dc := range DataCenters {
+		if z.DataCenter == dc {
+			known = true
+		}
+	}
+	if !known {
+		p = append(p, fmt.Sprintf("ZOHO_DC %q is not a Zoho data centre; use one of %s", z.DataCenter, strings.Join(DataCenters, ", ")))
+	}
+	if !z.Emulated() {
+		if z.ClientSecret == "" {
+			p = append(p, "ZOHO_CLIENT_SECRET (or ZOHO_CLIENT_SECRET_FILE) is required when ZOHO_CLIENT_ID is set")
+		}
+		if z.RefreshToken == "" {
+			p = append(p, "ZOHO_REFRESH_TOKEN (or ZOHO_REFRESH_TOKEN_FILE) is required when ZOHO_CLIENT_ID is set")
+		}
+		if z.DeskOrgID == "" {
+			p = append(p, "ZOHO_DESK_ORG_ID is required when ZOHO_CLIENT_ID is set (Desk's orgId header)")
+		}
+	}
+	if z.DeskOrgID != "" {
+		if _, err := strconv.ParseUint(z.DeskOrgID, 10, 64); err != nil {
+			p = append(p, fmt.Sprintf("ZOHO_DESK_ORG_ID %q must be the numeric Desk organisation id", z.DeskOrgID))
+		}
+	}
+	for name, u := range map[string]string{"ZOHO_ACCOUNTS_URL": z.AccountsURL, "ZOHO_CRM_URL": z.CRMURL, "ZOHO_DESK_URL": z.DeskURL} {
+		if u != "" {
+			p = append(p, checkURL(name, u)...)
+		}
+	}
+	if z.CRMConcurrency < 1 || z.CRMConcurrency > 100 {
+		p = append(p, "ZOHO_CRM_CONCURRENCY must be between 1 and 100 (your CRM edition's concurrency limit)")
+	}
+	if z.DeskConcurrency < 1 || z.DeskConcurrency > 100 {
+		p = append(p, "ZOHO_DESK_CONCURRENCY must be between 1 and 100 (your Desk edition's concurrency limit)")
+	}
+	return p
+}
+
+func (l Log) check() []string {
+	var p []string
+	if l.Format != "console" && l.Format != "json" {
+		p = append(p, fmt.Sprintf("LOG_FORMAT %q must be console or json", l.Format))
+	}
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("LOG_LEVEL %q must be debug, info, warn or error", l.Level))
+	}
+	return p
+}
+
+func checkHostPort(name, v string) []string {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return []string{fmt.Sprintf("%s %q must be host:port", name, v)}
+	}
+	_ = host
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return []string{fmt.Sprintf("%s %q has an invalid port", name, v)}
+	}
+	return nil
+}
+
+func checkURL(name, v string) []string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return []string{fmt.Sprintf("%s %q must be an http(s) URL", name, v)}
+	}
+	return nil
+}
+
+// checkPostgresURL accepts URLs only (postgres:// or postgresql://), never printing the password.
+func checkPostgresURL(name, v string) []string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return []string{fmt.Sprintf("%s must be a postgres:// URL such as postgres://user:pass@host:5432/db", name)}
+	}
+	return nil
+}
