@@ -1,0 +1,147 @@
+package crmspec
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// readPatched reads one spec file and fills dangling local component
+// references ("#/components/<kind>/<name>" with no such component) with the
+// definition of the same name from another file in dir.
+func readPatched(dir, name string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("read spec file %s: %w", name, err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("parse spec file %s: %w", name, err)
+	}
+	patched := requireStatusFields(doc)
+	missing := danglingRefs(doc)
+	if len(missing) == 0 && !patched {
+		return b, nil
+	}
+	comps, _ := doc["components"].(map[string]any)
+	if comps == nil {
+		comps = map[string]any{}
+		doc["components"] = comps
+	}
+	for _, m := range missing {
+		def, err := findComponent(dir, name, m[0], m[1])
+		if err != nil {
+			return nil, err
+		}
+		kind, _ := comps[m[0]].(map[string]any)
+		if kind == nil {
+			kind = map[string]any{}
+			comps[m[0]] = kind
+		}
+		kind[m[1]] = def
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("re-encode spec file %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// statusFields are the keys of every Zoho status object (success or error).
+var statusFields = []string{"code", "details", "message", "status"}
+
+// requireStatusFields marks code, details, message and status as required
+// in component schemas that declare them but have no "required" list
+// (record.json's API_Exception and Success_Response, among others). Without
+// it such a schema matches any object, so every list body would also
+// "match" the error branch of a oneOf and a wrong body would pass. Zoho
+// always sends all four keys; common.json's API_Exception requires them.
+func requireStatusFields(doc map[string]any) bool {
+	comps, _ := doc["components"].(map[string]any)
+	schemas, _ := comps["schemas"].(map[string]any)
+	changed := false
+	for _, v := range schemas {
+		sch, _ := v.(map[string]any)
+		props, _ := sch["properties"].(map[string]any)
+		if props == nil || sch["required"] != nil {
+			continue
+		}
+		var req []any
+		for _, k := range statusFields {
+			if _, ok := props[k]; ok {
+				req = append(req, k)
+			}
+		}
+		if len(req) >= 3 {
+			sch["required"] = req
+			changed = true
+		}
+	}
+	return changed
+}
+
+// danglingRefs lists [kind, name] pairs referenced locally but not defined.
+func danglingRefs(doc map[string]any) [][2]string {
+	comps, _ := doc["components"].(map[string]any)
+	seen := map[[2]string]bool{}
+	var out [][2]string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ref, ok := x["$ref"].(string); ok && strings.HasPrefix(ref, "#/components/") {
+				parts := strings.SplitN(strings.TrimPrefix(ref, "#/components/"), "/", 2)
+				if len(parts) == 2 {
+					key := [2]string{parts[0], parts[1]}
+					kind, _ := comps[parts[0]].(map[string]any)
+					if _, ok := kind[parts[1]]; !ok && !seen[key] {
+						seen[key] = true
+						out = append(out, key)
+					}
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(doc)
+	return out
+}
+
+// findComponent returns the definition of components/<kind>/<name> from the
+// first file in docFiles (other than skip) that has it.
+func findComponent(dir, skip, kind, name string) (any, error) {
+	for _, f := range docFiles {
+		if f == skip {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		var doc struct {
+			Components map[string]map[string]json.RawMessage `json:"components"`
+		}
+		if json.Unmarshal(b, &doc) != nil {
+			continue
+		}
+		if raw, ok := doc.Components[kind][name]; ok {
+			if strings.Contains(string(raw), `"#/`) {
+				continue // would drag further local refs along
+			}
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return nil, fmt.Errorf("parse %s components/%s/%s: %w", f, kind, name, err)
+			}
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("spec file %s refers to components/%s/%s, which no spec file defines", skip, kind, name)
+}
