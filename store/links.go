@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Link joins a Desk record and a CRM record of one module.
+type Link struct {
+	ID           int64
+	Module       string
+	DeskID       string
+	CRMID        string
+	State        string
+	Base         map[string]any
+	BaseHash     string
+	DeskModified *time.Time
+	CRMModified  *time.Time
+	DeskDeleted  string
+	CRMDeleted   string
+}
+
+// AddPendingLinks records, before a create call, that the records of side sc.Side with these
+// ids are about to be created on the other side. A retried create finds them and looks for
+// what a lost response may already have created instead of creating again.
+func (s *Store) AddPendingLinks(ctx context.Context, sc Scope, ids []string) error {
+	col, state := "desk_id", "pending-crm"
+	if sc.Side == "crm" {
+		col, state = "crm_id", "pending-desk"
+	}
+	_, err := s.Pool.Exec(ctx, `insert into links (integration_id, module, `+col+`, state)
+		select $1, $2, unnest($3::text[]), $4 on conflict do nothing`, sc.IntegrationID, sc.Module, ids, state)
+	if err != nil {
+		return fmt.Errorf("pending links %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return nil
+}
+
+// PendingLinks returns the source ids of side sc.Side whose create on the other side may or may
+// not have happened.
+func (s *Store) PendingLinks(ctx context.Context, sc Scope, limit int) ([]string, error) {
+	col, state := "desk_id", "pending-crm"
+	if sc.Side == "crm" {
+		col, state = "crm_id", "pending-desk"
+	}
+	rows, err := s.Pool.Query(ctx, `select `+col+` from links where integration_id = $1 and module = $2 and state = $3
+		order by `+col+` limit $4`, sc.IntegrationID, sc.Module, state, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending links %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Completion finishes a pending link: the source record (of the scope's side) now has a
+// counterpart with TargetID, and both hold Base as their last-synced values.
+type Completion struct {
+	SourceID       string
+	TargetID       string
+	Base           map[string]any
+	BaseHash       string
+	SourceModified time.Time
+	TargetModified time.Time
+}
+
+// CompleteLinks turns pending links into links.
+func (s *Store) CompleteLinks(ctx context.Context, sc Scope, done []Completion) error {
+	if len(done) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	for _, c := range done {
+		b, err := json.Marshal(c.Base)
+		if err != nil {
+			return fmt.Errorf("complete links: encode base: %w", err)
+		}
+		deskID, crmID, deskMod, crmMod := c.SourceID, c.TargetID, c.SourceModified, c.TargetModified
+		if sc.Side == "crm" {
+			deskID, crmID, deskMod, crmMod = c.TargetID, c.SourceID, c.TargetModified, c.SourceModified
+		}
+		batch.Queue(`update links set desk_id = $3, crm_id = $4, state = 'linked', base = $5, base_hash = $6,
+			desk_modified = $7, crm_modified = $8, synced_at = now()
+			where integration_id = $1 and module = $2 and (desk_id = $3 or crm_id = $4)`,
+			sc.IntegrationID, sc.Module, deskID, crmID, b, c.BaseHash, deskMod, crmMod)
+	}
+	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("complete %d %s links: %w", len(done), sc.Module, err)
+	}
+	return nil
+}
+
+// DropPendingLinks removes pending links whose create failed for good.
+func (s *Store) DropPendingLinks(ctx context.Context, sc Scope, ids []string) error {
+	col := "desk_id"
+	if sc.Side == "crm" {
+		col = "crm_id"
+	}
+	_, err := s.Pool.Exec(ctx, `delete from links where integration_id = $1 and module = $2 and state <> 'linked'
+		and `+col+` = any($3)`, sc.IntegrationID, sc.Module, ids)
+	if err != nil {
+		return fmt.Errorf("drop pending links: %w", err)
+	}
+	return nil
+}
+
+// Pair is a linked pair with both sides' indexed values, for reconciliation.
+type Pair struct {
+	LinkID       int64
+	DeskID       string
+	CRMID        string
+	Desk         IndexRow
+	CRM          IndexRow
+	Base         map[string]any
+	DeskModified time.Time
+	CRMModified  time.Time
+}
+
+// UnreconciledPairs returns linked pairs that have no base yet (matched, never reconciled)
+// and both sides indexed, after link id afterID.
+func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module string, afterID int64, limit int) ([]Pair, error) {
+	rows, err := s.Pool.Query(ctx, `
+		select l.id, l.desk_id, l.crm_id, d.vals, d.modified_time, d.created_time, c.vals, c.modified_time, c.created_time
+		from links l
+		join index_records d on d.integration_id = l.integration_id and d.module = l.module and d.side = 'desk' and d.record_id = l.desk_id
+		join index_records c on c.integration_id = l.integration_id and c.module = l.module and c.side = 'crm' and c.record_id = l.crm_id
+		where l.integration_id = $1 and l.module = $2 and l.state = 'linked' and l.base is null and l.id > $3
+		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null
+		      and (f.desk_id = l.desk_id or f.crm_id = l.crm_id))
+		order by l.id limit $4`, integrationID, module, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("unreconciled %s pairs: %w", module, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pair, error) {
+		var p Pair
+		var dv, cv []byte
+		if err := r.Scan(&p.LinkID, &p.DeskID, &p.CRMID, &dv, &p.Desk.ModifiedTime, &p.Desk.CreatedTime, &cv, &p.CRM.ModifiedTime, &p.CRM.CreatedTime); err != nil {
+			return p, err
+		}
+		p.Desk.RecordID, p.CRM.RecordID = p.DeskID, p.CRMID
+		p.DeskModified, p.CRMModified = p.Desk.ModifiedTime, p.CRM.ModifiedTime
+		if err := decodeValues(dv, &p.Desk.Values); err != nil {
+			return p, err
+		}
+		return p, decodeValues(cv, &p.CRM.Values)
+	})
+}
+
+// BaseUpdate sets a link's last-synced values after both sides were written.
+type BaseUpdate struct {
+	LinkID       int64
+	Base         map[string]any
+	BaseHash     string
+	DeskModified time.Time
+	CRMModified  time.Time
+}
+
+// SetBases records the last-synced values of several links.
+func (s *Store) SetBases(ctx context.Context, ups []BaseUpdate) error {
+	if len(ups) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	for _, u := range ups {
+		b, err := json.Marshal(u.Base)
+		if err != nil {
+			return fmt.Errorf("set base: encode: %w", err)
+		}
+		batch.Queue(`update links set base = $2, base_hash = $3, desk_modified = $4, crm_modified = $5, synced_at = now() where id = $1`,
+			u.LinkID, b, u.BaseHash, u.DeskModified, u.CRMModified)
+	}
+	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("set %d bases: %w", len(ups), err)
+	}
+	return nil
+}
+
+// CounterpartIDs translates ids of side sc.Side into their linked ids on the other side.
+// Unlinked ids are absent from the result.
+func (s *Store) CounterpartIDs(ctx context.Context, sc Scope, ids []string) (map[string]string, error) {
+	from, to := "desk_id", "crm_id"
+	if sc.Side == "crm" {
+		from, to = "crm_id", "desk_id"
+	}
+	rows, err := s.Pool.Query(ctx, `select `+from+`, `+to+` from links where integration_id = $1 and module = $2
+		and state = 'linked' and `+from+` = any($3)`, sc.IntegrationID, sc.Module, ids)
+	if err != nil {
+		return nil, fmt.Errorf("counterparts of %s %s: %w", sc.Side, sc.Module, err)
+	}
+	defer rows.Close()
+	out := make(map[string]string, len(ids))
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, err
+		}
+		out[a] = b
+	}
+	return out, rows.Err()
+}
+
+// LinkByDesk finds the link of a Desk record.
+func (s *Store) LinkByDesk(ctx context.Context, integrationID, module, deskID string) (Link, error) {
+	return s.linkWhere(ctx, `desk_id = $3`, integrationID, module, deskID)
+}
+
+// LinkByCRM finds the link of a CRM record.
+func (s *Store) LinkByCRM(ctx context.Context, integrationID, module, crmID string) (Link, error) {
+	return s.linkWhere(ctx, `crm_id = $3`, integrationID, module, crmID)
+}
+
+func (s *Store) linkWhere(ctx context.Context, cond string, args ...any) (Link, error) {
+	var l Link
+	var deskID, crmID, hash, dd, cd *string
+	var base []byte
+	err := s.Pool.QueryRow(ctx, `select id, module, desk_id, crm_id, state, base, base_hash, desk_modified, crm_modified, desk_deleted, crm_deleted
+		from links where integration_id = $1 and module = $2 and `+cond, args...).
+		Scan(&l.ID, &l.Module, &deskID, &crmID, &l.State, &base, &hash, &l.DeskModified, &l.CRMModified, &dd, &cd)
+	if err == pgx.ErrNoRows {
+		return l, fmt.Errorf("link: %w", ErrNotFound)
+	}
+	if err != nil {
+		return l, fmt.Errorf("read link: %w", err)
+	}
+	l.DeskID, l.CRMID, l.BaseHash, l.DeskDeleted, l.CRMDeleted = deref(deskID), deref(crmID), deref(hash), deref(dd), deref(cd)
+	return l, decodeValues(base, &l.Base)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// LinkCounts counts linked pairs per module.
+func (s *Store) LinkCounts(ctx context.Context, integrationID string) (map[string]int, error) {
+	rows, err := s.Pool.Query(ctx, `select module, count(*) from links where integration_id = $1 and state = 'linked' group by module`, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("count links: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var m string
+		var n int
+		if err := rows.Scan(&m, &n); err != nil {
+			return nil, err
+		}
+		out[m] = n
+	}
+	return out, rows.Err()
+}

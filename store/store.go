@@ -1,0 +1,121 @@
+// Package store is deskcrm's Postgres access: integrations, field mappings, links, the
+// initial-sync index, cursors, run history and the failure log. Only activities, the worker's
+// HTTP handlers and the starter call it; workflows never do.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"deskcrm/schema"
+)
+
+// Store wraps a pgx connection pool.
+type Store struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects to databaseURL, migrates the schema, and returns the store.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, errors.New("DATABASE_URL is not a valid Postgres URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres at %s: %w", cfg.ConnConfig.Host, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	if _, err := schema.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{Pool: pool}, nil
+}
+
+// New wraps an existing pool whose schema is already migrated.
+func New(pool *pgxpool.Pool) *Store { return &Store{Pool: pool} }
+
+// Close releases the pool.
+func (s *Store) Close() { s.Pool.Close() }
+
+// Ping reports whether Postgres answers.
+func (s *Store) Ping(ctx context.Context) error { return s.Pool.Ping(ctx) }
+
+// Integration is one Desk–CRM integration.
+type Integration struct {
+	ID           string
+	Mode         string
+	State        string
+	PausedReason string
+	Lookback     time.Duration
+	CreatedAt    time.Time
+	DeletedAt    *time.Time
+}
+
+// ErrNotFound is returned when a row asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// EnsureIntegration creates the integration if it does not exist (or was deleted, in which
+// case it becomes active again with the given mode) and returns it.
+func (s *Store) EnsureIntegration(ctx context.Context, id, mode string, lookback time.Duration) (Integration, error) {
+	_, err := s.Pool.Exec(ctx, `
+		insert into integrations (id, mode, lookback) values ($1, $2, $3)
+		on conflict (id) do update set state = 'active', deleted_at = null, mode = excluded.mode,
+			lookback = excluded.lookback, updated_at = now()
+		where integrations.state = 'deleted'`, id, mode, lookback)
+	if err != nil {
+		return Integration{}, fmt.Errorf("ensure integration %s: %w", id, err)
+	}
+	return s.Integration(ctx, id)
+}
+
+// Integration reads one integration.
+func (s *Store) Integration(ctx context.Context, id string) (Integration, error) {
+	var in Integration
+	var reason *string
+	err := s.Pool.QueryRow(ctx, `select id, mode, state, paused_reason, lookback, created_at, deleted_at from integrations where id = $1`, id).
+		Scan(&in.ID, &in.Mode, &in.State, &reason, &in.Lookback, &in.CreatedAt, &in.DeletedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return in, fmt.Errorf("integration %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return in, fmt.Errorf("read integration %s: %w", id, err)
+	}
+	if reason != nil {
+		in.PausedReason = *reason
+	}
+	return in, nil
+}
+
+// SetIntegrationState records the integration's state (active, paused, deleted) and why.
+func (s *Store) SetIntegrationState(ctx context.Context, id, state, reason string) error {
+	tag, err := s.Pool.Exec(ctx, `
+		update integrations set state = $2, paused_reason = nullif($3, ''), updated_at = now(),
+			deleted_at = case when $2 = 'deleted' then now() else null end
+		where id = $1`, id, state, reason)
+	if err != nil {
+		return fmt.Errorf("set integration %s state: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("integration %q: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// SetMode records the integration's sync mode.
+func (s *Store) SetMode(ctx context.Context, id, mode string) error {
+	_, err := s.Pool.Exec(ctx, `update integrations set mode = $2, updated_at = now() where id = $1`, id, mode)
+	if err != nil {
+		return fmt.Errorf("set integration %s mode: %w", id, err)
+	}
+	return nil
+}
