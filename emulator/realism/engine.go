@@ -302,14 +302,14 @@ func (e *Engine) serve(w http.ResponseWriter, r *http.Request, c Call, resp Resp
 			return
 		case FaultReset:
 			release()
-			dropConn(w)
 			e.record(c, outcomeDropped, 0)
+			dropConn(w)
 			return
 		case FaultTimeout:
 			release()
 			sleepCtx(r.Context(), f.holdDuration())
-			dropConn(w)
 			e.record(c, outcomeDropped, 0)
+			dropConn(w)
 			return
 		}
 	}
@@ -327,8 +327,8 @@ func (e *Engine) serve(w http.ResponseWriter, r *http.Request, c Call, resp Resp
 	release()
 
 	if f != nil && f.Kind == FaultLost {
-		dropConn(w)
 		e.record(c, outcomeDropped, c.Cost)
+		dropConn(w)
 		return
 	}
 	if resp.CreditHeaders != nil && rec.status < 300 {
