@@ -1,0 +1,297 @@
+package desk
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Ticket is a Desk ticket, reduced to what handshake mode needs.
+type Ticket struct {
+	ID           string    `json:"id"`
+	TicketNumber string    `json:"ticketNumber"`
+	Subject      string    `json:"subject"`
+	Status       string    `json:"status"`
+	Priority     string    `json:"priority"`
+	ContactID    string    `json:"contactId"`
+	AccountID    string    `json:"accountId"`
+	CreatedTime  time.Time `json:"-"`
+}
+
+// TicketStatuses and TicketPriorities are the values the emulator accepts.
+var (
+	TicketStatuses   = []string{"Open", "On Hold", "Escalated", "Closed"}
+	TicketPriorities = []string{"High", "Medium", "Low"}
+)
+
+type ticketStore struct {
+	byID   map[uint64]*Ticket
+	order  []uint64 // creation order
+	number int
+}
+
+func newTicketStore() *ticketStore { return &ticketStore{byID: map[uint64]*Ticket{}, number: 100} }
+
+// LoadTickets stores tickets (for tests and seeding; no credits, no
+// webhooks). Empty ids, ticket numbers, statuses and priorities are filled
+// in; contactId must name a loaded contact, accountId (when given) a loaded
+// account. It returns the ticket ids.
+func (s *Server) LoadTickets(tickets []Ticket) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(tickets))
+	for i, t := range tickets {
+		if t.Subject == "" {
+			return ids, fmt.Errorf("load tickets: ticket %d: subject is required", i)
+		}
+		cid, ok := parseID(t.ContactID)
+		if !ok || s.mods[ModuleContacts].recs[cid] == nil {
+			return ids, fmt.Errorf("load tickets: ticket %d: contactId %q is not a contact", i, t.ContactID)
+		}
+		if t.AccountID != "" {
+			aid, ok := parseID(t.AccountID)
+			if !ok || s.mods[ModuleAccounts].recs[aid] == nil {
+				return ids, fmt.Errorf("load tickets: ticket %d: accountId %q is not an account", i, t.AccountID)
+			}
+		} else {
+			t.AccountID = s.mods[ModuleContacts].str(s.mods[ModuleContacts].recs[cid], "accountId")
+		}
+		if t.Status == "" {
+			t.Status = "Open"
+		}
+		if t.Priority == "" {
+			t.Priority = "Medium"
+		}
+		if !slices.Contains(TicketStatuses, t.Status) || !slices.Contains(TicketPriorities, t.Priority) {
+			return ids, fmt.Errorf("load tickets: ticket %d: status %q / priority %q not supported", i, t.Status, t.Priority)
+		}
+		var id uint64
+		if t.ID != "" {
+			if id, ok = parseID(t.ID); !ok || s.tickets.byID[id] != nil {
+				return ids, fmt.Errorf("load tickets: ticket %d: id %q is invalid or taken", i, t.ID)
+			}
+		} else {
+			id = s.newID()
+		}
+		t.ID = idString(id)
+		if t.TicketNumber == "" {
+			s.tickets.number++
+			t.TicketNumber = strconv.Itoa(s.tickets.number)
+		}
+		if t.CreatedTime.IsZero() {
+			t.CreatedTime = s.now()
+		}
+		tt := t
+		s.tickets.byID[id] = &tt
+		s.tickets.order = append(s.tickets.order, id)
+		ids = append(ids, t.ID)
+	}
+	return ids, nil
+}
+
+// Tickets returns the stored tickets in creation order.
+func (s *Server) Tickets() []Ticket {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Ticket, 0, len(s.tickets.order))
+	for _, id := range s.tickets.order {
+		out = append(out, *s.tickets.byID[id])
+	}
+	return out
+}
+
+// renderTicket builds the JSON object of a ticket. Caller holds s.mu.
+func (s *Server) renderTicket(t *Ticket, withContact, withAccount bool) map[string]any {
+	out := map[string]any{
+		"id": t.ID, "ticketNumber": t.TicketNumber, "subject": t.Subject, "status": t.Status,
+		"statusType": statusType(t.Status), "priority": t.Priority, "contactId": t.ContactID,
+		"accountId": nilIfEmpty(t.AccountID), "createdTime": formatTime(t.CreatedTime.UnixMilli()),
+		"departmentId": "1892000000006907", "channel": "Email",
+	}
+	if withContact {
+		contacts := s.mods[ModuleContacts]
+		var c any
+		if id, ok := parseID(t.ContactID); ok {
+			if r := contacts.recs[id]; r != nil {
+				c = map[string]any{"id": t.ContactID, "firstName": nilIfEmpty(contacts.str(r, "firstName")),
+					"lastName": contacts.str(r, "lastName"), "email": nilIfEmpty(contacts.str(r, "email")),
+					"phone": nilIfEmpty(contacts.str(r, "phone")), "account": s.ticketAccount(t.AccountID)}
+			}
+		}
+		out["contact"] = c
+	}
+	if withAccount {
+		out["account"] = s.ticketAccount(t.AccountID)
+	}
+	return out
+}
+
+func (s *Server) ticketAccount(id string) any {
+	accs := s.mods[ModuleAccounts]
+	aid, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	a := accs.recs[aid]
+	if a == nil {
+		return nil
+	}
+	return map[string]any{"id": id, "accountName": accs.str(a, "accountName"), "website": nilIfEmpty(accs.str(a, "website"))}
+}
+
+func statusType(status string) string {
+	switch status {
+	case "Closed":
+		return "Closed"
+	case "On Hold":
+		return "On Hold"
+	}
+	return "Open"
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// serveTickets serves GET /api/v1/tickets (from 1-based, limit 1-100
+// default 50, status filter, include=contacts,accounts) and GET
+// /api/v1/tickets/{id}.
+func (s *Server) serveTickets(w http.ResponseWriter, r *http.Request, rt route) *apiError {
+	if r.Method != http.MethodGet {
+		return errMethod()
+	}
+	if rt.rest != "" {
+		return errNotFound()
+	}
+	q := r.URL.Query()
+	withContact, withAccount := false, false
+	if inc := q.Get("include"); inc != "" {
+		for _, n := range strings.Split(inc, ",") {
+			switch strings.TrimSpace(n) {
+			case "contacts":
+				withContact = true
+			case "accounts":
+				withAccount = true
+			case "assignee", "departments", "team", "isRead", "products":
+			default:
+				return errParam("include", fmt.Sprintf("include %q is not supported", n))
+			}
+		}
+	}
+	if rt.sub != "" {
+		id, ok := parseID(rt.sub)
+		if !ok {
+			return errInvalidData(FieldError{FieldName: "/ticketId", ErrorType: ErrInvalid, ErrorMessage: "the id is not a valid ticket id"})
+		}
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		t := s.tickets.byID[id]
+		if t == nil {
+			return errNotFound()
+		}
+		writeJSON(w, http.StatusOK, s.renderTicket(t, withContact, withAccount))
+		return nil
+	}
+	from, e := intParam(q, "from", 1, 0, 1<<31-1)
+	if e != nil {
+		return e
+	}
+	if from == 0 {
+		from = 1
+	}
+	limit, e := intParam(q, "limit", defaultListLimit, 1, maxLimit)
+	if e != nil {
+		return e
+	}
+	var statuses []string
+	if st := q.Get("status"); st != "" {
+		for _, v := range strings.Split(st, ",") {
+			v = strings.TrimSpace(v)
+			if !slices.Contains(TicketStatuses, v) {
+				return errParam("status", fmt.Sprintf("status %q is not one of %s", v, strings.Join(TicketStatuses, ", ")))
+			}
+			statuses = append(statuses, v)
+		}
+	}
+	sortDesc := false
+	if sb := q.Get("sortBy"); sb != "" {
+		switch sb {
+		case "createdTime":
+		case "-createdTime":
+			sortDesc = true
+		default:
+			return errParam("sortBy", "sortBy must be createdTime or -createdTime")
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var match []*Ticket
+	for _, id := range s.tickets.order {
+		t := s.tickets.byID[id]
+		if len(statuses) == 0 || slices.Contains(statuses, t.Status) {
+			match = append(match, t)
+		}
+	}
+	slices.SortStableFunc(match, func(a, b *Ticket) int {
+		c := cmp.Compare(a.CreatedTime.UnixMilli(), b.CreatedTime.UnixMilli())
+		if sortDesc {
+			return -c
+		}
+		return c
+	})
+	if from-1 >= len(match) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	page := match[from-1 : min(len(match), from-1+limit)]
+	data := make([]map[string]any, len(page))
+	for i, t := range page {
+		data[i] = s.renderTicket(t, withContact, withAccount)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data})
+	return nil
+}
+
+// Profile is a Desk agent profile.
+type Profile struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Type        string `json:"type"`
+	IsDefault   bool   `json:"isDefault"`
+	IsVisible   bool   `json:"isVisible"`
+}
+
+// Profiles are the profiles of the emulated organization.
+var Profiles = []Profile{
+	{ID: "1892000000005701", Name: "Administrator", Description: "Full access to every module and setting", Type: "ADMIN", IsDefault: true, IsVisible: true},
+	{ID: "1892000000005702", Name: "Agent", Description: "Works on tickets, contacts and accounts", Type: "AGENT", IsDefault: true, IsVisible: true},
+	{ID: "1892000000005703", Name: "Support Manager", Description: "Agents plus reports and team settings", Type: "AGENT", IsDefault: true, IsVisible: true},
+	{ID: "1892000000005704", Name: "Newbie Agent", Description: "Agent with restricted write access", Type: "AGENT", IsDefault: true, IsVisible: true},
+	{ID: "1892000000005705", Name: "Light Agent", Description: "Read access and comments only", Type: "LIGHT", IsDefault: true, IsVisible: true},
+}
+
+// serveProfiles serves GET /api/v1/profiles.
+func (s *Server) serveProfiles(w http.ResponseWriter, r *http.Request, rt route) *apiError {
+	if r.Method != http.MethodGet {
+		return errMethod()
+	}
+	if rt.sub != "" {
+		for _, p := range Profiles {
+			if p.ID == rt.sub && rt.rest == "" {
+				writeJSON(w, http.StatusOK, p)
+				return nil
+			}
+		}
+		return errNotFound()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": Profiles})
+	return nil
+}
