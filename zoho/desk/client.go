@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"deskcrm/zoho"
+
+	"github.com/google/uuid"
 )
 
 // Modules the record calls accept.
@@ -58,7 +60,8 @@ type Config struct {
 	Metrics     *zoho.Metrics
 	Retry       zoho.RetryPolicy
 	// SourceID is sent as the sourceId header on writes so that webhooks
-	// created with the same ignoreSourceId don't echo our own changes.
+	// created with the same ignoreSourceId don't echo our own changes. Desk
+	// wants a UUID; empty sends no header.
 	SourceID string
 }
 
@@ -79,6 +82,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.OrgID == "" {
 		return nil, errors.New("desk: Config.OrgID is required")
+	}
+	if cfg.SourceID != "" {
+		if _, err := uuid.Parse(cfg.SourceID); err != nil {
+			return nil, fmt.Errorf("desk: Config.SourceID must be a UUID (Desk's ignoreSourceId format): %w", err)
+		}
 	}
 	host := cfg.BaseURL
 	if host == "" {
