@@ -23,3 +23,7 @@ create table cursors (
     updated_at     timestamptz not null default now(),
     primary key (integration_id, module, side)
 );
+
+-- A failure whose record the admin asked to retry stops excluding that record from the next
+-- pass; a new failure of the same record clears the flag again and counts one more attempt.
+alter table sync_failures add column retrying boolean not null default false;

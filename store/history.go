@@ -33,7 +33,7 @@ func (s *Store) RecordFailures(ctx context.Context, integrationID string, fs []F
 			insert into sync_failures (integration_id, module, direction, desk_id, crm_id, code, message)
 			values ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6, $7)
 			on conflict (integration_id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, '')) where resolved_at is null
-			do update set code = excluded.code, message = excluded.message, attempts = sync_failures.attempts + 1, last_at = now()
+			do update set code = excluded.code, message = excluded.message, attempts = sync_failures.attempts + 1, last_at = now(), retrying = false
 			returning id, attempts, first_at, last_at`,
 			integrationID, f.Module, f.Direction, f.DeskID, f.CRMID, f.Code, f.Message).Scan(&f.ID, &f.Attempts, &f.FirstAt, &f.LastAt)
 		if err != nil {
@@ -79,7 +79,32 @@ func scanFailure(r pgx.CollectableRow) (Failure, error) {
 	return f, err
 }
 
-// ResolveFailures closes failures by id (their records synced, or are being retried).
+// MarkRetrying lets the next pass try the records of these failures again (ids empty: all
+// open failures). It returns how many entries were marked.
+func (s *Store) MarkRetrying(ctx context.Context, integrationID string, ids []int64) (int, error) {
+	tag, err := s.Pool.Exec(ctx, `update sync_failures set retrying = true where integration_id = $1 and resolved_at is null
+		and (cardinality($2::bigint[]) = 0 or id = any($2))`, integrationID, ids)
+	if err != nil {
+		return 0, fmt.Errorf("mark failures for retry: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ResolveRecordFailures closes the open failures of records that have now synced.
+func (s *Store) ResolveRecordFailures(ctx context.Context, integrationID, module, side string, ids []string) error {
+	col := "desk_id"
+	if side == "crm" {
+		col = "crm_id"
+	}
+	_, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and module = $2
+		and resolved_at is null and `+col+` = any($3)`, integrationID, module, ids)
+	if err != nil {
+		return fmt.Errorf("resolve failures of synced records: %w", err)
+	}
+	return nil
+}
+
+// ResolveFailures closes failures by id.
 func (s *Store) ResolveFailures(ctx context.Context, integrationID string, ids []int64) error {
 	_, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and id = any($2) and resolved_at is null`, integrationID, ids)
 	if err != nil {

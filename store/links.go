@@ -127,7 +127,7 @@ func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module str
 		join index_records d on d.integration_id = l.integration_id and d.module = l.module and d.side = 'desk' and d.record_id = l.desk_id
 		join index_records c on c.integration_id = l.integration_id and c.module = l.module and c.side = 'crm' and c.record_id = l.crm_id
 		where l.integration_id = $1 and l.module = $2 and l.state = 'linked' and l.base is null and l.id > $3
-		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null
+		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null and not f.retrying
 		      and (f.desk_id = l.desk_id or f.crm_id = l.crm_id))
 		order by l.id limit $4`, integrationID, module, afterID, limit)
 	if err != nil {

@@ -203,7 +203,7 @@ func (s *Store) Unlinked(ctx context.Context, sc Scope, afterID string, limit in
 		select i.record_id, coalesce(i.match_key, ''), i.created_time, i.modified_time, i.vals from index_records i
 		where i.integration_id = $1 and i.module = $2 and i.side = $3 and i.record_id > $4
 		  and not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and l.`+idCol+` = i.record_id)
-		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null
+		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null and not f.retrying
 		      and f.`+idCol+` = i.record_id)
 		  and (i.match_key is null or not exists (select 1 from index_records o where o.integration_id = $1 and o.module = $2
 		      and o.side = $5 and o.match_key = i.match_key))
@@ -228,4 +228,22 @@ func decodeValues(b []byte, into *map[string]any) error {
 		return nil
 	}
 	return json.Unmarshal(b, into)
+}
+
+// IndexRows reads indexed records of a scope by id.
+func (s *Store) IndexRows(ctx context.Context, sc Scope, ids []string) (map[string]IndexRow, error) {
+	rows, err := s.Pool.Query(ctx, `select record_id, coalesce(match_key, ''), created_time, modified_time, vals from index_records
+		where integration_id = $1 and module = $2 and side = $3 and record_id = any($4)`, sc.IntegrationID, sc.Module, sc.Side, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s index rows: %w", sc.Side, sc.Module, err)
+	}
+	list, err := pgx.CollectRows(rows, scanIndexRow)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]IndexRow, len(list))
+	for _, r := range list {
+		out[r.RecordID] = r
+	}
+	return out, nil
 }

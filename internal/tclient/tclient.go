@@ -1,0 +1,86 @@
+// Package tclient dials Temporal from configuration, for the worker and the starter.
+package tclient
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
+	"deskcrm/config"
+)
+
+// Options builds SDK client options from configuration.
+func Options(cfg config.Temporal, logger log.Logger, metrics client.MetricsHandler) (client.Options, error) {
+	opts := client.Options{
+		HostPort:       cfg.Address,
+		Namespace:      cfg.Namespace,
+		Logger:         logger,
+		MetricsHandler: metrics,
+	}
+	if cfg.TLSCertPath != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertPath, cfg.TLSKeyPath)
+		if err != nil {
+			return opts, fmt.Errorf("load TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
+		}
+		opts.ConnectionOptions.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
+		if opts.ConnectionOptions.TLS == nil {
+			opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	return opts, nil
+}
+
+// Dial connects to Temporal, retrying for up to wait so that a server still starting is not
+// an error.
+func Dial(ctx context.Context, opts client.Options, wait time.Duration) (client.Client, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// EnsureSearchAttributes registers the custom search attributes the workflows set, when the
+// server allows it (self-hosted and dev servers; Temporal Cloud needs them added in its UI).
+// It returns the names it added.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string, want map[string]enumspb.IndexedValueType) ([]string, error) {
+	op := c.OperatorService()
+	have, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return nil, fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	var names []string
+	for name, typ := range want {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+			names = append(names, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	_, err = op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	if err != nil {
+		return nil, fmt.Errorf("add search attributes %v: %w", names, err)
+	}
+	return names, nil
+}
