@@ -90,16 +90,17 @@ func (d bulkDetails) job() BulkJob {
 // to poll instead.
 func (c *Client) CreateBulkRead(ctx context.Context, q BulkReadQuery, callbackURL string) (BulkJob, error) {
 	op := "bulk read " + q.Module
-	query := map[string]any{"module": map[string]string{"api_name": q.Module}}
+	// The spec requires module.id (nullable); Zoho identifies the module by api_name.
+	query := map[string]any{"module": map[string]any{"api_name": q.Module, "id": nil}}
 	if len(q.Fields) > 0 {
 		query["fields"] = q.Fields
 	}
 	if q.Criteria != nil {
 		query["criteria"] = q.Criteria
 	}
-	if q.Page > 0 {
-		query["page"] = q.Page
-	}
+	// cvid and page are required (nullable) by the spec; send them always.
+	query["page"] = max(q.Page, 1)
+	query["cvid"] = nil
 	if q.CVID != "" {
 		query["cvid"] = q.CVID
 	}
