@@ -242,7 +242,9 @@ func (m *hookManager) element(ev event, withPrev bool, now string) []byte {
 	return append(o.b, '}')
 }
 
-// run delivers a webhook's queue until ctx ends.
+// run delivers a webhook's queue until ctx ends. After the first queued
+// event it waits up to Window for more (sending full batches of MaxBatch at
+// once), then sends what is left; one worker per webhook keeps the order.
 func (m *hookManager) run(ctx context.Context, h *hook) {
 	defer m.wg.Done()
 	for {
@@ -251,35 +253,39 @@ func (m *hookManager) run(ctx context.Context, h *hook) {
 			return
 		case <-h.wake:
 		}
-		// Coalesce: wait for the window unless the batch is already full.
-		m.mu.Lock()
-		n := len(h.queue)
-		m.mu.Unlock()
-		if n < m.cfg.MaxBatch && n > 0 {
-			t := time.NewTimer(m.cfg.Window)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
+		deadline := time.NewTimer(m.cfg.Window)
+		expired := false
 		for {
 			m.mu.Lock()
-			n := min(len(h.queue), m.cfg.MaxBatch)
-			batch := slices.Clone(h.queue[:n])
-			h.queue = h.queue[n:]
-			if len(h.queue) == 0 {
-				h.queue = nil
+			n := len(h.queue)
+			if n >= m.cfg.MaxBatch || (expired && n > 0) {
+				n = min(n, m.cfg.MaxBatch)
+				batch := slices.Clone(h.queue[:n])
+				h.queue = h.queue[n:]
+				if len(h.queue) == 0 {
+					h.queue = nil
+				}
+				m.mu.Unlock()
+				if !m.deliver(ctx, h, batch) {
+					deadline.Stop()
+					return
+				}
+				continue
 			}
 			m.mu.Unlock()
 			if n == 0 {
 				break
 			}
-			if !m.deliver(ctx, h, batch) {
+			select {
+			case <-ctx.Done():
+				deadline.Stop()
 				return
+			case <-h.wake:
+			case <-deadline.C:
+				expired = true
 			}
 		}
+		deadline.Stop()
 	}
 }
 
