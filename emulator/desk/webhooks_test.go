@@ -3,9 +3,9 @@ package desk
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"fmt"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
