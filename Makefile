@@ -1,0 +1,36 @@
+# deskcrm: `make run` runs the product on its embedded default; `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+
+.PHONY: run test build devserver clean bench-initial bench-clients vet
+
+build: $(BIN)/temporal-dev
+	$(GO) build -o $(BIN)/worker ./worker
+	$(GO) build -o $(BIN)/starter ./starter
+	$(GO) build -o $(BIN)/emulator ./emulator
+
+# The embedded Temporal dev server is its own module (it pins older Temporal API packages);
+# it is built once and reused.
+$(BIN)/temporal-dev: $(wildcard devserver/*.go) devserver/go.mod devserver/go.sum
+	cd devserver && $(GO) build -o ../$(BIN)/temporal-dev .
+
+devserver: $(BIN)/temporal-dev
+
+run: build
+	./scripts/run.sh
+
+# Every test in the repo, integration tests included (they start Postgres and the dev server).
+test: $(BIN)/temporal-dev
+	DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 20m ./...
+	cd devserver && $(GO) test -count=1 -timeout 10m ./...
+
+vet:
+	$(GO) vet ./...
+	cd devserver && $(GO) vet ./...
+
+bench-clients:
+	$(GO) test -run '^$$' -bench . -benchmem ./zoho/...
+
+clean:
+	rm -rf .data $(BIN)

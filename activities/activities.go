@@ -1,0 +1,207 @@
+// Package activities is the only code that talks to Zoho and Postgres on behalf of the
+// workflows. Every activity is a method of Activities, which holds the clients.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"deskcrm/config"
+	"deskcrm/mapping"
+	"deskcrm/store"
+	"deskcrm/zoho"
+	"deskcrm/zoho/crm"
+	"deskcrm/zoho/desk"
+)
+
+// Error types the workflow tells apart.
+const (
+	// ErrCreditsExhausted: a daily API credit allowance ran out; details carry the wait.
+	ErrCreditsExhausted = "CreditsExhausted"
+	// ErrPermanent: retrying cannot help (bad credentials, bad configuration).
+	ErrPermanent = "Permanent"
+	// ErrRecordFailed marks the failed activity that records one failed record in the history.
+	ErrRecordFailed = "RecordFailed"
+)
+
+// Emulator defaults, matching the emulators' built-in credentials.
+const (
+	devClientID     = "deskcrm-dev"
+	devClientSecret = "deskcrm-dev-secret"
+	devRefreshToken = "deskcrm-dev-refresh"
+	devDeskOrgID    = "1000000001"
+	devCRMURL       = "http://127.0.0.1:8091"
+	devDeskURL      = "http://127.0.0.1:8092"
+)
+
+// Activities holds what the activities need: Postgres and the two Zoho clients.
+type Activities struct {
+	Store  *store.Store
+	CRM    *crm.Client
+	Desk   *desk.Client
+	Logger *zap.Logger
+	// DefaultMapping returns the mapping of a module when the admin stored none.
+	DefaultMapping func(mapping.Module) mapping.Mapping
+}
+
+// Config says how to build Activities.
+type Config struct {
+	Store    *store.Store
+	Zoho     config.Zoho
+	Logger   *zap.Logger
+	Registry prometheus.Registerer // optional: Zoho client metrics
+}
+
+// New builds the Zoho clients from configuration. With no client id configured it points at
+// the local emulators with their dev credentials and maps the demo custom fields too.
+func New(ctx context.Context, cfg Config) (*Activities, error) {
+	z := cfg.Zoho
+	defaultMapping := mapping.Default
+	if z.Emulated() {
+		z.ClientID, z.ClientSecret, z.RefreshToken = devClientID, devClientSecret, devRefreshToken
+		if z.DeskOrgID == "" {
+			z.DeskOrgID = devDeskOrgID
+		}
+		if z.CRMURL == "" {
+			z.CRMURL = devCRMURL
+		}
+		if z.DeskURL == "" {
+			z.DeskURL = devDeskURL
+		}
+		if z.AccountsURL == "" {
+			z.AccountsURL = z.CRMURL
+		}
+		defaultMapping = mapping.DemoMapping
+	}
+	dc, err := zoho.ParseDataCenter(z.DataCenter)
+	if err != nil {
+		return nil, fmt.Errorf("ZOHO_DC: %w", err)
+	}
+	tokens, err := zoho.NewTokenSource(zoho.OAuthConfig{ClientID: z.ClientID, ClientSecret: z.ClientSecret,
+		RefreshToken: z.RefreshToken, DC: dc, AccountsURL: z.AccountsURL})
+	if err != nil {
+		return nil, fmt.Errorf("zoho oauth: %w", err)
+	}
+	var metrics *zoho.Metrics
+	if cfg.Registry != nil {
+		metrics = zoho.NewMetrics()
+		if err := cfg.Registry.Register(metrics); err != nil {
+			return nil, fmt.Errorf("register zoho metrics: %w", err)
+		}
+	}
+	crmClient, err := crm.New(crm.Config{BaseURL: z.CRMURL, DC: dc, Tokens: tokens, Concurrency: z.CRMConcurrency,
+		Metrics: metrics, Trigger: crm.NoTriggers})
+	if err != nil {
+		return nil, err
+	}
+	deskClient, err := desk.New(desk.Config{BaseURL: z.DeskURL, DC: dc, OrgID: z.DeskOrgID, Tokens: tokens,
+		Concurrency: z.DeskConcurrency, Metrics: metrics, SourceID: SourceID()})
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Logger: logger, DefaultMapping: defaultMapping}, nil
+}
+
+// SourceID is the id deskcrm sends with its Desk writes and registers as the webhooks'
+// ignoreSourceId, so that Desk does not notify us of our own changes. It is fixed so that
+// every worker shares it.
+func SourceID() string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://deskcrm/source")).String()
+}
+
+// crmModule and deskModule name a module in each API.
+func crmModule(m string) string {
+	if m == Accounts {
+		return "Accounts"
+	}
+	return "Contacts"
+}
+
+func deskModule(m string) string { return m }
+
+// mappingFor returns the integration's mapping of a module: the stored one, or the default.
+func (a *Activities) mappingFor(ctx context.Context, integrationID, module string) (mapping.Mapping, error) {
+	rows, err := a.Store.Mapping(ctx, integrationID, module)
+	if err != nil {
+		return mapping.Mapping{}, err
+	}
+	if len(rows) == 0 {
+		return a.DefaultMapping(mapping.Module(module)), nil
+	}
+	m := mapping.Mapping{Module: mapping.Module(module)}
+	def := a.DefaultMapping(mapping.Module(module))
+	for _, r := range rows {
+		f := mapping.FieldMap{Desk: r.DeskField, CRM: r.CRMField, Direction: mapping.Direction(r.Direction), Policy: mapping.Policy(r.Policy)}
+		if d, ok := def.Field(f.Key()); ok {
+			f.Type = d.Type
+		}
+		m.Fields = append(m.Fields, f)
+	}
+	return m, nil
+}
+
+// apiError turns a Zoho error that ends an activity attempt into what the workflow expects:
+// exhausted credits and permanent errors as non-retryable application errors, the rest as
+// is (retried by policy).
+func apiError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if wait, ok := zoho.RetryAfter(err); ok && zoho.FailureCode(err) == "CREDITS_EXHAUSTED" {
+		return temporal.NewNonRetryableApplicationError(op+": "+err.Error(), ErrCreditsExhausted, err, wait)
+	}
+	if zoho.IsPermanent(err) && !zoho.IsTransient(err) && zoho.FailureCode(err) == "AUTH_REVOKED" {
+		return temporal.NewNonRetryableApplicationError(op+": "+err.Error(), ErrPermanent, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// waitForRateLimit sleeps as a 429 asks, heartbeating, and reports whether it did.
+func waitForRateLimit(ctx context.Context, err error, progress any) bool {
+	wait, ok := zoho.RetryAfter(err)
+	if !ok || zoho.FailureCode(err) == "CREDITS_EXHAUSTED" {
+		return false
+	}
+	if wait <= 0 || wait > time.Minute {
+		wait = 2 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		activity.RecordHeartbeat(ctx, progress)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(min(time.Second, time.Until(deadline))):
+		}
+	}
+	return true
+}
+
+// heartbeat records progress when running inside an activity (tests may call directly).
+func heartbeat(ctx context.Context, details any) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, details)
+	}
+}
+
+// lastHeartbeat returns the details of the previous attempt's last heartbeat, if any.
+func lastHeartbeat(ctx context.Context, into any) bool {
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return false
+	}
+	return activity.GetHeartbeatDetails(ctx, into) == nil
+}
+
+var errStop = errors.New("stop")

@@ -1,0 +1,222 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"deskcrm/mapping"
+	"deskcrm/reconcile"
+	"deskcrm/store"
+	"deskcrm/zoho/crm"
+	"deskcrm/zoho/desk"
+)
+
+// Custom fields holding the counterpart's id on each side (idempotent creates).
+const (
+	crmDeskIDField = mapping.CRMDeskIDField
+	deskCRMIDField = mapping.DeskCRMIDField
+)
+
+// crmFieldsFor lists the CRM fields to read for a mapping: the mapped ones and the
+// counterpart id field.
+func crmFieldsFor(m mapping.Mapping) []string {
+	seen := map[string]bool{crmDeskIDField: true}
+	out := []string{crmDeskIDField}
+	for _, f := range m.Fields {
+		if !seen[f.CRM] {
+			seen[f.CRM] = true
+			out = append(out, f.CRM)
+		}
+	}
+	mf := mapping.MatchField(m.Module)
+	if !seen[mf.CRM] {
+		out = append(out, mf.CRM)
+	}
+	return out
+}
+
+// matchKey normalises a record's match value: email for contacts, name for accounts.
+func matchKey(module, raw string) string {
+	if module == Accounts {
+		return reconcile.NormalizeAccountName(raw)
+	}
+	return reconcile.NormalizeEmail(raw)
+}
+
+func stringOf(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// deskRefs builds account refs for a page of Desk contacts from the accounts' links.
+func (a *Activities) deskRefs(ctx context.Context, integrationID string, accountIDs []string) (*mapping.MapRefs, error) {
+	refs := mapping.NewMapRefs(nil)
+	if len(accountIDs) == 0 {
+		return refs, nil
+	}
+	ids, err := a.Store.CounterpartIDs(ctx, store.Scope{IntegrationID: integrationID, Module: Accounts, Side: "desk"}, accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	for d, c := range ids {
+		refs.Add(d, c)
+	}
+	return refs, nil
+}
+
+// crmRefs builds account refs for CRM contacts (canonical account refs are CRM ids already;
+// the reverse direction is needed when writing to Desk).
+func (a *Activities) crmRefs(ctx context.Context, integrationID string, crmAccountIDs []string) (*mapping.MapRefs, error) {
+	refs := mapping.NewMapRefs(nil)
+	if len(crmAccountIDs) == 0 {
+		return refs, nil
+	}
+	ids, err := a.Store.CounterpartIDs(ctx, store.Scope{IntegrationID: integrationID, Module: Accounts, Side: "crm"}, crmAccountIDs)
+	if err != nil {
+		return nil, err
+	}
+	for c, d := range ids {
+		refs.Add(d, c)
+	}
+	return refs, nil
+}
+
+// indexDeskPage converts a page of Desk records and writes it to the index.
+func (a *Activities) indexDeskPage(ctx context.Context, sc store.Scope, m mapping.Mapping, recs []desk.Record) error {
+	var accountIDs []string
+	if sc.Module == Contacts {
+		for _, r := range recs {
+			if id := stringOf(r.Fields["accountId"]); id != "" {
+				accountIDs = append(accountIDs, id)
+			}
+		}
+	}
+	refs, err := a.deskRefs(ctx, sc.IntegrationID, accountIDs)
+	if err != nil {
+		return err
+	}
+	mf := mapping.MatchField(m.Module)
+	rows := make([]store.IndexRow, 0, len(recs))
+	for _, r := range recs {
+		vals, _ := mapping.FromDesk(m, r.Fields, r.CF, refs) // a value that does not convert is left out
+		rows = append(rows, store.IndexRow{RecordID: r.ID, MatchKey: matchKey(sc.Module, stringOf(r.Fields[mf.Desk])),
+			CreatedTime: r.CreatedTime, ModifiedTime: r.ModifiedTime, Values: vals})
+	}
+	return a.Store.UpsertIndex(ctx, sc, rows)
+}
+
+// indexCRMPage converts a page of CRM records and writes it to the index.
+func (a *Activities) indexCRMPage(ctx context.Context, sc store.Scope, m mapping.Mapping, recs []crm.Record) error {
+	mf := mapping.MatchField(m.Module)
+	rows := make([]store.IndexRow, 0, len(recs))
+	for _, r := range recs {
+		vals, _ := mapping.FromCRM(m, r.Fields, nil)
+		rows = append(rows, store.IndexRow{RecordID: r.ID, MatchKey: matchKey(sc.Module, stringOf(r.Fields[mf.CRM])),
+			CreatedTime: r.CreatedTime, ModifiedTime: r.ModifiedTime, Values: vals})
+	}
+	return a.Store.UpsertIndex(ctx, sc, rows)
+}
+
+// deskScanProgress is heartbeated by IndexDesk: the creation time reached.
+type deskScanProgress struct {
+	From    time.Time `json:"from"`
+	Indexed int       `json:"indexed"`
+}
+
+// IndexDesk reads every Desk record of the module created within the lookback into the
+// index, at Desk's largest page size, oldest first. It heartbeats its position and resumes
+// there after a crash.
+func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, error) {
+	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
+	if err != nil {
+		return StepResult{}, err
+	}
+	sc := store.Scope{IntegrationID: in.IntegrationID, Module: in.Module, Side: "desk"}
+	prog := deskScanProgress{From: in.Now.Add(-in.Lookback)}
+	lastHeartbeat(ctx, &prog)
+	before := a.Desk.Credits().Used
+	q := desk.ScanQuery{Field: desk.CreatedTime, From: prog.From, To: in.Now}
+	for {
+		err = a.Desk.Scan(ctx, deskModule(in.Module), q, func(p desk.Page) error {
+			if err := a.indexDeskPage(ctx, sc, m, p.Records); err != nil {
+				return err
+			}
+			prog.Indexed += len(p.Records)
+			if n := len(p.Records); n > 0 {
+				prog.From = p.Records[n-1].CreatedTime
+			}
+			heartbeat(ctx, prog)
+			return nil
+		})
+		if err != nil && waitForRateLimit(ctx, err, prog) {
+			q.From = prog.From
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return StepResult{}, apiError("index Desk "+in.Module, err)
+	}
+	n, err := a.Store.IndexCount(ctx, sc)
+	return StepResult{Indexed: n, DeskCredits: int(a.Desk.Credits().Used - before)}, err
+}
+
+// crmScanProgress is heartbeated by IndexCRM.
+type crmScanProgress struct {
+	Cursor  crm.Cursor `json:"cursor"`
+	Indexed int        `json:"indexed"`
+}
+
+// IndexCRM reads every CRM record of the module created within the lookback into the index,
+// 200 per call, newest first, stopping at the first record older than the lookback.
+func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, error) {
+	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
+	if err != nil {
+		return StepResult{}, err
+	}
+	sc := store.Scope{IntegrationID: in.IntegrationID, Module: in.Module, Side: "crm"}
+	cutoff := in.Now.Add(-in.Lookback)
+	var prog crmScanProgress
+	lastHeartbeat(ctx, &prog)
+	before := a.CRM.Credits().Used
+	for {
+		opts := crm.ListOptions{Fields: crmFieldsFor(m), SortBy: "Created_Time", SortOrder: "desc", PerPage: crm.MaxPerPage, Start: prog.Cursor}
+		err = a.CRM.List(ctx, crmModule(in.Module), opts, func(p crm.Page) error {
+			recs := p.Records
+			done := false
+			for i, r := range recs {
+				if r.CreatedTime.Before(cutoff) {
+					recs, done = recs[:i], true
+					break
+				}
+			}
+			// Records created after the sync began are left to the incremental sync.
+			keep := recs[:0]
+			for _, r := range recs {
+				if !r.CreatedTime.After(in.Now) {
+					keep = append(keep, r)
+				}
+			}
+			if err := a.indexCRMPage(ctx, sc, m, keep); err != nil {
+				return err
+			}
+			prog.Indexed += len(keep)
+			prog.Cursor = p.Next
+			heartbeat(ctx, prog)
+			if done || !p.More {
+				return crm.ErrStop
+			}
+			return nil
+		})
+		if err != nil && waitForRateLimit(ctx, err, prog) {
+			continue
+		}
+		break
+	}
+	if err != nil && !errors.Is(err, crm.ErrStop) {
+		return StepResult{}, apiError("index CRM "+in.Module, err)
+	}
+	n, err := a.Store.IndexCount(ctx, sc)
+	return StepResult{Indexed: n, CRMCredits: int(a.CRM.Credits().Used - before)}, err
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs deskcrm on one machine: the Temporal dev server with its Web UI, Postgres, the Zoho
+# emulators (unless real Zoho credentials are configured), the worker, and a first sync.
+# Ctrl-C stops everything this script started, and nothing else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .data
+DATA=$PWD/.data
+pids=()
+
+prefix() { local tag=$1; sed -u "s/^/[$tag] /"; }
+
+cleanup() {
+  trap - INT TERM EXIT
+  echo "[run] stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${PG_STARTED:-}" ]; then pg_ctl_run -D "$DATA/postgres" -m fast -w stop >/dev/null 2>&1 || true; fi
+  echo "[run] stopped"
+}
+trap cleanup INT TERM EXIT
+
+wait_port() { # host port name
+  for _ in $(seq 1 120); do
+    if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  echo "[run] $3 did not start listening on $1:$2" >&2
+  return 1
+}
+
+# --- Temporal ------------------------------------------------------------------------------
+if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
+  ./bin/temporal-dev server start-dev --ip 127.0.0.1 --port 7233 --http-port 7243 --ui-port 8233 \
+    --db-filename "$DATA/temporal.db" --log-level warn 2>&1 | prefix temporal &
+  pids+=($!)
+  wait_port 127.0.0.1 7233 "Temporal"
+  export TEMPORAL_ADDRESS=127.0.0.1:7233
+fi
+
+# --- Postgres ------------------------------------------------------------------------------
+if [ -z "${DATABASE_URL:-}" ]; then
+  BINDIR=$(pg_config --bindir 2>/dev/null || true)
+  if [ ! -x "$BINDIR/initdb" ]; then BINDIR=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true); fi
+  if [ ! -x "$BINDIR/initdb" ]; then
+    echo "[run] no PostgreSQL server binaries found: install them with 'apt-get install postgresql', or set DATABASE_URL" >&2
+    exit 1
+  fi
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); mkdir -p "$DATA/postgres"; chown postgres "$DATA/postgres"; fi
+  pg_ctl_run() { "${as_pg[@]}" "$BINDIR/pg_ctl" "$@"; }
+  if [ ! -f "$DATA/postgres/PG_VERSION" ]; then
+    "${as_pg[@]}" "$BINDIR/initdb" -D "$DATA/postgres" -U deskcrm --auth=trust -E UTF8 --locale=C >/dev/null
+  fi
+  pg_ctl_run -D "$DATA/postgres" -o "-p 5433 -k $DATA/postgres -c listen_addresses=127.0.0.1" -l "$DATA/postgres.log" -w start >/dev/null
+  PG_STARTED=1
+  "$BINDIR/psql" -h 127.0.0.1 -p 5433 -U deskcrm -d postgres -tAc "select 1 from pg_database where datname='deskcrm'" | grep -q 1 \
+    || "$BINDIR/createdb" -h 127.0.0.1 -p 5433 -U deskcrm deskcrm
+  export DATABASE_URL="postgres://deskcrm@127.0.0.1:5433/deskcrm?sslmode=disable"
+  echo "[run] postgres on 127.0.0.1:5433 (data in .data/postgres)"
+fi
+
+# --- Zoho emulators ------------------------------------------------------------------------
+if [ -z "${ZOHO_CLIENT_ID:-}" ]; then
+  ./bin/emulator --seed-contacts "${DEMO_CONTACTS:-200}" --seed-accounts "${DEMO_ACCOUNTS:-50}" 2>&1 | prefix emulator &
+  pids+=($!)
+  wait_port 127.0.0.1 8091 "CRM emulator"
+  wait_port 127.0.0.1 8092 "Desk emulator"
+fi
+
+# --- worker and first sync -----------------------------------------------------------------
+./bin/worker 2>&1 | prefix worker &
+pids+=($!)
+wait_port 127.0.0.1 8090 "worker"
+./bin/starter start 2>&1 | prefix starter || true
+echo "[run] Temporal UI:  http://127.0.0.1:8233/namespaces/default/workflows/deskcrm-sync-default"
+echo "[run] worker:       http://127.0.0.1:8090/healthz  http://127.0.0.1:8090/metrics"
+echo "[run] Ctrl-C stops everything"
+wait

@@ -1,0 +1,76 @@
+// Command starter is deskcrm's command line: start a sync and pause, resume, inspect and
+// retry it, check and edit the field mapping.
+//
+//	starter start [--integration default] [--mode two-way] [--wait]
+//	starter pause|resume|status|history|failures [--integration default] [--json]
+//	starter retry [--integration default] [ids...]
+//	starter preflight [--integration default]
+//	starter mapping show|import FILE [--integration default] [--module contacts]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `deskcrm starter: control the Desk ⇄ CRM sync.
+
+Usage:
+  starter <command> [flags]
+
+Commands:
+  start      start the sync workflow of an integration (--wait shows the first sync's progress)
+  pause      pause the sync: no API calls until resume
+  resume     resume a paused sync where it stopped
+  status     phase, mode, progress per module and side, credits, what it waits for
+  history    sync runs of the last seven days
+  failures   open failures: time, module, direction, ids, code, message, attempts
+  retry      retry failed records: ids as arguments, or none for all
+  preflight  check the field mapping against both sides' field metadata
+  mapping    show the field mapping, or import one from a JSON file
+
+Flags common to every command:
+  --integration ID   integration id (default "default")
+  --json             print JSON instead of tables
+
+Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL,
+ZOHO_*); see the README.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue):
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		return usageError{fmt.Sprintf("unknown command %q; run `starter --help` for the list", args[0])}
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}

@@ -1,0 +1,157 @@
+// Command worker is deskcrm's Temporal worker: it runs the sync workflows and their
+// activities on task queue "deskcrm-sync", and serves HTTP for webhooks, the agent panel,
+// health and metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"deskcrm/activities"
+	"deskcrm/config"
+	"deskcrm/internal/tclient"
+	"deskcrm/logging"
+	"deskcrm/store"
+	"deskcrm/workflows"
+)
+
+func main() {
+	cfg, err := config.LoadWorker()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(2)
+	}
+	logger, err := logging.New(cfg.Log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, logger, nil); err != nil {
+		logger.Error("worker stopped", zap.Error(err))
+		os.Exit(1)
+	}
+}
+
+// run wires the worker together and blocks until ctx is done. ready, when not nil, receives
+// the HTTP address once everything serves (tests use it).
+func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<- string) error {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	exporter, err := otelprom.New(otelprom.WithRegisterer(registry))
+	if err != nil {
+		return fmt.Errorf("metrics exporter: %w", err)
+	}
+	meter := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter)).Meter("temporal-sdk-go")
+	metrics := temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+		Meter:   meter,
+		OnError: func(err error) { logger.Warn("temporal metric", zap.Error(err)) },
+	})
+
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	logger.Info("schema migrated")
+
+	opts, err := tclient.Options(cfg.Temporal, logging.Temporal(logger), metrics)
+	if err != nil {
+		return err
+	}
+	tc, err := tclient.Dial(ctx, opts, 60*time.Second)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if cfg.RegisterSearchAttributes {
+		added, err := tclient.EnsureSearchAttributes(ctx, tc, cfg.Temporal.Namespace, workflows.SearchAttributes())
+		if err != nil {
+			// Temporal Cloud refuses this call: the attributes are added in its UI instead.
+			logger.Warn("could not register search attributes; add them on the server", zap.Error(err))
+		} else if len(added) > 0 {
+			logger.Info("registered search attributes", zap.Strings("names", added))
+		}
+	}
+
+	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: logger, Registry: registry})
+	if err != nil {
+		return err
+	}
+	w := worker.New(tc, config.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivity(acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	logger.Info("worker polling", zap.String("taskQueue", config.TaskQueue), zap.String("temporal", cfg.Temporal.Address),
+		zap.String("namespace", cfg.Temporal.Namespace))
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", healthz(tc, st))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on DESKCRM_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("http serving", zap.String("addr", ln.Addr().String()))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// healthz answers 200 when Temporal and Postgres are reachable, 503 naming what is not.
+func healthz(tc client.Client, st *store.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		var problems []string
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			problems = append(problems, "temporal: "+err.Error())
+		}
+		if err := st.Ping(ctx); err != nil {
+			problems = append(problems, "postgres: "+err.Error())
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"status":"unhealthy","problems":%q}`+"\n", problems)
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	}
+}

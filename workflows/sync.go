@@ -1,0 +1,644 @@
+// Package workflows holds deskcrm's Temporal workflows: deterministic orchestration, state,
+// signals and queries. Every call to Zoho or Postgres is an activity from package activities.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"deskcrm/activities"
+	"deskcrm/store"
+)
+
+// Names of the workflow's handlers, as typed in the Temporal UI or the starter.
+const (
+	WorkflowName   = "SyncWorkflow"
+	SignalPause    = "pause"
+	SignalResume   = "resume"
+	SignalRetry    = "retry"
+	SignalChanges  = "changes"
+	SignalSyncNow  = "sync-now"
+	QueryStatus    = "status"
+	QueryHistory   = "history"
+	QueryFailures  = "failures"
+	historyKeep    = 7 * 24 * time.Hour
+	maxKeptFailure = 100
+)
+
+// WorkflowID is the id of the one sync workflow of an integration.
+func WorkflowID(integrationID string) string { return "deskcrm-sync-" + integrationID }
+
+// SyncInput is what starts a sync. Every field has a default, so `{}` is a valid input and a
+// person can type `{"integrationId":"default","mode":"two-way"}` into the UI's start form.
+type SyncInput struct {
+	// IntegrationID names the integration (default "default").
+	IntegrationID string `json:"integrationId,omitempty"`
+	// Mode is "two-way" (default) or "one-way-crm-to-desk".
+	Mode string `json:"mode,omitempty"`
+	// LookbackDays limits the first sync to records created in this many days (default 365).
+	LookbackDays int `json:"lookbackDays,omitempty"`
+	// PollInterval is how often an incremental pass runs without webhooks (default "1m").
+	PollInterval string `json:"pollInterval,omitempty"`
+	// State carries the workflow's state over continue-as-new; people leave it out.
+	State *State `json:"state,omitempty"`
+}
+
+var integrationIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// withDefaults fills the defaults and refuses values that cannot work, naming each.
+func (in SyncInput) withDefaults() (SyncInput, error) {
+	if in.IntegrationID == "" {
+		in.IntegrationID = "default"
+	}
+	if in.Mode == "" {
+		in.Mode = activities.ModeTwoWay
+	}
+	if in.LookbackDays == 0 {
+		in.LookbackDays = 365
+	}
+	if in.PollInterval == "" {
+		in.PollInterval = "1m"
+	}
+	var problems []error
+	if !integrationIDPattern.MatchString(in.IntegrationID) {
+		problems = append(problems, fmt.Errorf("integrationId %q must be 1-64 letters, digits, '.', '_' or '-'", in.IntegrationID))
+	}
+	if in.Mode != activities.ModeTwoWay && in.Mode != activities.ModeOneWayToDesk {
+		problems = append(problems, fmt.Errorf("mode %q must be %q or %q", in.Mode, activities.ModeTwoWay, activities.ModeOneWayToDesk))
+	}
+	if in.LookbackDays < 1 || in.LookbackDays > 3650 {
+		problems = append(problems, fmt.Errorf("lookbackDays %d must be between 1 and 3650", in.LookbackDays))
+	}
+	if d, err := time.ParseDuration(in.PollInterval); err != nil || d < time.Second {
+		problems = append(problems, fmt.Errorf("pollInterval %q must be a duration of at least 1s, such as \"30s\" or \"5m\"", in.PollInterval))
+	}
+	if len(problems) > 0 {
+		return in, temporal.NewNonRetryableApplicationError("invalid input: "+errors.Join(problems...).Error(), "InvalidInput", nil)
+	}
+	return in, nil
+}
+
+// Phases of a sync, as shown by the status query and the DeskcrmState search attribute.
+const (
+	PhasePreflight = "preflight"
+	PhaseInitial   = "initial-sync"
+	PhaseIdle      = "idle"
+	PhaseBlocked   = "blocked"
+)
+
+// Side counters of one module.
+type Side struct {
+	Indexed int `json:"indexed"`
+	Added   int `json:"added"`   // records created on this side
+	Updated int `json:"updated"` // records updated on this side
+	Failed  int `json:"failed"`  // records that failed to reach this side
+}
+
+// ModuleProgress counts what the sync did to one module, per side.
+type ModuleProgress struct {
+	Linked int  `json:"linked"`
+	Desk   Side `json:"desk"`
+	CRM    Side `json:"crm"`
+}
+
+// RunSummary is one line of the sync history.
+type RunSummary struct {
+	Time      time.Time `json:"time"`
+	Kind      string    `json:"kind"`
+	Module    string    `json:"module"`
+	Direction string    `json:"direction"` // source → destination: desk-to-crm or crm-to-desk
+	Added     int       `json:"added"`
+	Updated   int       `json:"updated"`
+	Failed    int       `json:"failed"`
+}
+
+// State is everything the workflow knows; it survives continue-as-new.
+type State struct {
+	IntegrationID string                        `json:"integrationId"`
+	Mode          string                        `json:"mode"`
+	Phase         string                        `json:"phase"`
+	Step          int                           `json:"step"`
+	InitialDone   bool                          `json:"initialDone"`
+	InitialStart  time.Time                     `json:"initialStart"`
+	Paused        bool                          `json:"paused"`
+	PausedReason  string                        `json:"pausedReason,omitempty"`
+	WaitingFor    string                        `json:"waitingFor,omitempty"`
+	Problems      []activities.PreflightProblem `json:"problems,omitempty"`
+	Progress      map[string]*ModuleProgress    `json:"progress"`
+	CRMCredits    int                           `json:"crmCreditsUsed"`
+	DeskCredits   int                           `json:"deskCreditsUsed"`
+	LastSync      time.Time                     `json:"lastSync,omitempty"`
+	Runs          []RunSummary                  `json:"runs,omitempty"`
+	Failures      []store.Failure               `json:"failures,omitempty"`
+	OpenFailures  int                           `json:"openFailures"`
+	RetryIDs      []int64                       `json:"retryIds,omitempty"`
+	RetryAll      bool                          `json:"retryAll,omitempty"`
+	SyncRequested bool                          `json:"syncRequested,omitempty"`
+}
+
+// Status is the answer to the status query.
+type Status struct {
+	State
+	Steps       []string `json:"steps"`
+	CurrentStep string   `json:"currentStep,omitempty"`
+}
+
+// RetrySignal asks for failed records to be tried again; no ids means all.
+type RetrySignal struct {
+	IDs []int64 `json:"ids,omitempty"`
+}
+
+// step is one unit of the initial sync: one activity over one module.
+type step struct {
+	Name     string
+	Module   string
+	Activity any // a method of *activities.Activities
+}
+
+// initialSteps lists the first sync, accounts before contacts.
+func initialSteps(mode string) []step {
+	var a *activities.Activities
+	var steps []step
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		steps = append(steps,
+			step{"index-desk-" + m, m, a.IndexDesk},
+			step{"index-crm-" + m, m, a.IndexCRM},
+			step{"match-" + m, m, a.Match},
+		)
+		if mode == activities.ModeTwoWay {
+			steps = append(steps, step{"create-in-crm-" + m, m, a.CreateInCRM})
+		}
+		steps = append(steps,
+			step{"create-in-desk-" + m, m, a.CreateInDesk},
+			step{"reconcile-" + m, m, a.ReconcilePairs},
+		)
+	}
+	return steps
+}
+
+// SyncWorkflow is the long-lived workflow of one integration: the first sync, then
+// incremental passes, until the integration is deleted.
+func SyncWorkflow(ctx workflow.Context, input SyncInput) error {
+	in, err := input.withDefaults()
+	if err != nil {
+		return err
+	}
+	s := newSync(in)
+	if err := s.setup(ctx); err != nil {
+		return err
+	}
+	return s.run(ctx)
+}
+
+type sync struct {
+	in    SyncInput
+	st    *State
+	steps []step
+	poll  time.Duration
+}
+
+func newSync(in SyncInput) *sync {
+	st := in.State
+	if st == nil {
+		st = &State{IntegrationID: in.IntegrationID, Mode: in.Mode, Phase: PhasePreflight, Progress: map[string]*ModuleProgress{}}
+	}
+	if st.Progress == nil {
+		st.Progress = map[string]*ModuleProgress{}
+	}
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		if st.Progress[m] == nil {
+			st.Progress[m] = &ModuleProgress{}
+		}
+	}
+	poll, _ := time.ParseDuration(in.PollInterval)
+	return &sync{in: in, st: st, steps: initialSteps(st.Mode), poll: poll}
+}
+
+// setup registers queries and signal handling.
+func (s *sync) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) {
+		st := Status{State: *s.st}
+		for _, x := range s.steps {
+			st.Steps = append(st.Steps, x.Name)
+		}
+		if !s.st.InitialDone && s.st.Step < len(s.steps) {
+			st.CurrentStep = s.steps[s.st.Step].Name
+		}
+		st.Runs, st.Failures = nil, nil
+		return st, nil
+	}, workflow.QueryHandlerOptions{Description: "Phase, mode, paused, progress per module and side, credits used, what the sync waits for"}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryHistory, func() ([]RunSummary, error) {
+		return s.st.Runs, nil
+	}, workflow.QueryHandlerOptions{Description: "Sync runs of the last seven days: time, source → destination, module, added, updated, failed"}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryFailures, func() ([]store.Failure, error) {
+		return s.st.Failures, nil
+	}, workflow.QueryHandlerOptions{Description: "Open failures (newest 100): time, module, direction, both ids, code, message, attempts"}); err != nil {
+		return err
+	}
+
+	pause := workflow.GetSignalChannelWithOptions(ctx, SignalPause, workflow.SignalChannelOptions{Description: "Pause the sync: no API calls until resume"})
+	resume := workflow.GetSignalChannelWithOptions(ctx, SignalResume, workflow.SignalChannelOptions{Description: "Resume a paused sync where it stopped"})
+	retry := workflow.GetSignalChannelWithOptions(ctx, SignalRetry, workflow.SignalChannelOptions{Description: `Retry failed records: {"ids":[1,2]} or {} for all`})
+	syncNow := workflow.GetSignalChannelWithOptions(ctx, SignalSyncNow, workflow.SignalChannelOptions{Description: "Run an incremental pass now"})
+	changes := workflow.GetSignalChannelWithOptions(ctx, SignalChanges, workflow.SignalChannelOptions{Description: "Changes reported by webhooks"})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) {
+				c.Receive(ctx, nil)
+				s.st.Paused, s.st.PausedReason = true, "paused by request"
+			})
+			sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
+				c.Receive(ctx, nil)
+				s.st.Paused, s.st.PausedReason = false, ""
+			})
+			sel.AddReceive(retry, func(c workflow.ReceiveChannel, _ bool) {
+				var r RetrySignal
+				c.Receive(ctx, &r)
+				if len(r.IDs) == 0 {
+					s.st.RetryAll = true
+				}
+				s.st.RetryIDs = append(s.st.RetryIDs, r.IDs...)
+			})
+			sel.AddReceive(syncNow, func(c workflow.ReceiveChannel, _ bool) {
+				c.Receive(ctx, nil)
+				s.st.SyncRequested = true
+			})
+			sel.AddReceive(changes, func(c workflow.ReceiveChannel, _ bool) {
+				c.Receive(ctx, nil)
+				s.st.SyncRequested = true
+			})
+			sel.Select(ctx)
+		}
+	})
+	return nil
+}
+
+func (s *sync) run(ctx workflow.Context) error {
+	s.upsertSearchAttributes(ctx)
+	if !s.st.InitialDone {
+		if s.st.InitialStart.IsZero() {
+			s.st.InitialStart = workflow.Now(ctx)
+		}
+		if err := s.preflight(ctx); err != nil {
+			return err
+		}
+		for s.st.Step < len(s.steps) {
+			if err := s.runStep(ctx, s.steps[s.st.Step]); err != nil {
+				return err
+			}
+			s.st.Step++
+			if s.shouldContinueAsNew(ctx) {
+				return s.continueAsNew(ctx)
+			}
+		}
+		s.finishInitial(ctx)
+	}
+	return s.idle(ctx)
+}
+
+// preflight checks the mapping against both sides' metadata; problems block the sync until
+// the admin fixes them and signals resume.
+func (s *sync) preflight(ctx workflow.Context) error {
+	for {
+		s.setPhase(ctx, PhasePreflight)
+		if err := s.awaitUnpaused(ctx); err != nil {
+			return err
+		}
+		var res activities.PreflightResult
+		err := workflow.ExecuteActivity(s.activityCtx(ctx, 2*time.Minute), (*activities.Activities).Preflight,
+			activities.PreflightInput{IntegrationID: s.st.IntegrationID}).Get(ctx, &res)
+		if err != nil {
+			return err
+		}
+		s.st.Problems = res.Problems
+		if len(res.Problems) == 0 {
+			s.setPhase(ctx, PhaseInitial)
+			return nil
+		}
+		s.setPhase(ctx, PhaseBlocked)
+		s.st.Paused = true
+		s.st.PausedReason = fmt.Sprintf("the field mapping has %d problem(s): fix them (starter preflight shows them) and resume", len(res.Problems))
+		s.upsertSearchAttributes(ctx)
+	}
+}
+
+// runStep runs one initial-sync activity, cancelling it when the sync is paused and running
+// it again on resume (every step is idempotent and resumes from what Postgres holds).
+func (s *sync) runStep(ctx workflow.Context, x step) error {
+	for {
+		if err := s.awaitUnpaused(ctx); err != nil {
+			return err
+		}
+		if err := s.applyRetries(ctx); err != nil {
+			return err
+		}
+		s.st.WaitingFor = x.Name
+		actCtx, cancel := workflow.WithCancel(ctx)
+		in := activities.StepInput{IntegrationID: s.st.IntegrationID, Module: x.Module, Mode: s.st.Mode,
+			Lookback: time.Duration(s.in.LookbackDays) * 24 * time.Hour, Now: s.st.InitialStart}
+		fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), x.Activity, in)
+		_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused })
+		if !fut.IsReady() {
+			cancel()
+		}
+		var res activities.StepResult
+		err := fut.Get(ctx, &res)
+		cancel()
+		s.st.WaitingFor = ""
+		if err != nil {
+			var canceled *temporal.CanceledError
+			if s.st.Paused && errors.As(err, &canceled) {
+				continue
+			}
+			if pauseFor, ok := creditsExhausted(err); ok {
+				s.pauseForCredits(ctx, pauseFor)
+				continue
+			}
+			if s.st.Paused {
+				continue
+			}
+			return fmt.Errorf("%s: %w", x.Name, err)
+		}
+		s.absorb(ctx, x, res)
+		return nil
+	}
+}
+
+// creditsExhausted reports whether an activity stopped because a daily credit allowance ran
+// out, and how long until it returns.
+func creditsExhausted(err error) (time.Duration, bool) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrCreditsExhausted {
+		return 0, false
+	}
+	var wait time.Duration
+	if appErr.HasDetails() {
+		_ = appErr.Details(&wait)
+	}
+	if wait <= 0 {
+		wait = time.Hour
+	}
+	return wait, true
+}
+
+func (s *sync) pauseForCredits(ctx workflow.Context, wait time.Duration) {
+	until := workflow.Now(ctx).Add(wait)
+	s.st.Paused = true
+	s.st.PausedReason = "Zoho daily API credits exhausted; resuming at " + until.UTC().Format(time.RFC3339)
+	s.upsertSearchAttributes(ctx)
+	_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return !s.st.Paused })
+	s.st.Paused, s.st.PausedReason = false, ""
+	s.upsertSearchAttributes(ctx)
+}
+
+// absorb folds a step's result into the state and makes its failures visible in the history.
+func (s *sync) absorb(ctx workflow.Context, x step, r activities.StepResult) {
+	p := s.st.Progress[x.Module]
+	if x.Name == "index-desk-"+x.Module {
+		p.Desk.Indexed = r.Indexed
+	}
+	if x.Name == "index-crm-"+x.Module {
+		p.CRM.Indexed = r.Indexed
+	}
+	p.Linked += r.Linked + r.CreatedInCRM + r.CreatedInDesk
+	p.CRM.Added += r.CreatedInCRM
+	p.Desk.Added += r.CreatedInDesk
+	p.CRM.Updated += r.UpdatedInCRM
+	p.Desk.Updated += r.UpdatedInDesk
+	p.CRM.Failed += r.FailedToCRM
+	p.Desk.Failed += r.FailedToDesk
+	s.st.CRMCredits += r.CRMCredits
+	s.st.DeskCredits += r.DeskCredits
+	s.reportFailures(ctx, r.Failures)
+}
+
+// reportFailures records each failure as a failed activity carrying its code and message, so
+// it shows in the workflow history in the Temporal UI, and keeps the newest in the state.
+func (s *sync) reportFailures(ctx workflow.Context, fs []store.Failure) {
+	if len(fs) == 0 {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	futs := make([]workflow.Future, 0, len(fs))
+	for _, f := range fs {
+		futs = append(futs, workflow.ExecuteActivity(actx, (*activities.Activities).ReportFailure, f))
+	}
+	for _, f := range futs {
+		_ = f.Get(ctx, nil) // fails by design: the failure is the record
+	}
+	merged := append(slices.Clone(fs), s.st.Failures...)
+	seen := map[int64]bool{}
+	kept := merged[:0]
+	for _, f := range merged {
+		if !seen[f.ID] {
+			seen[f.ID] = true
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) > maxKeptFailure {
+		kept = kept[:maxKeptFailure]
+	}
+	s.st.Failures = kept
+	s.refreshFailureCount(ctx)
+}
+
+func (s *sync) refreshFailureCount(ctx workflow.Context) {
+	var sum activities.FailureSummary
+	err := workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).FailureSummary, s.st.IntegrationID).Get(ctx, &sum)
+	if err == nil {
+		s.st.OpenFailures = sum.Open
+		s.st.Failures = sum.Recent
+		s.upsertSearchAttributes(ctx)
+	}
+}
+
+// applyRetries turns a retry signal into marked failures; the steps then pick the records up.
+func (s *sync) applyRetries(ctx workflow.Context) error {
+	if !s.st.RetryAll && len(s.st.RetryIDs) == 0 {
+		return nil
+	}
+	in := activities.RetryInput{IntegrationID: s.st.IntegrationID}
+	if !s.st.RetryAll {
+		in.IDs = s.st.RetryIDs
+	}
+	var res activities.RetryResult
+	if err := workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).MarkRetry, in).Get(ctx, &res); err != nil {
+		return err
+	}
+	s.st.RetryAll, s.st.RetryIDs = false, nil
+	if res.Marked > 0 && s.st.InitialDone {
+		s.st.SyncRequested = true
+	}
+	return nil
+}
+
+// finishInitial records the first sync in the history.
+func (s *sync) finishInitial(ctx workflow.Context) {
+	now := workflow.Now(ctx)
+	var runs []store.Run
+	info := workflow.GetInfo(ctx)
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		p := s.st.Progress[m]
+		start := s.st.InitialStart
+		runs = append(runs,
+			store.Run{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Kind: "initial", Module: m,
+				Direction: activities.DeskToCRM, StartedAt: start, FinishedAt: &now, Added: p.CRM.Added, Updated: p.CRM.Updated, Failed: p.CRM.Failed},
+			store.Run{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Kind: "initial", Module: m,
+				Direction: activities.CRMToDesk, StartedAt: start, FinishedAt: &now, Added: p.Desk.Added, Updated: p.Desk.Updated, Failed: p.Desk.Failed})
+	}
+	_ = workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).RecordRuns,
+		activities.RunsInput{IntegrationID: s.st.IntegrationID, Runs: runs}).Get(ctx, nil)
+	for _, r := range runs {
+		s.addRun(RunSummary{Time: now, Kind: r.Kind, Module: r.Module, Direction: r.Direction, Added: r.Added, Updated: r.Updated, Failed: r.Failed}, now)
+	}
+	s.st.InitialDone = true
+	s.st.LastSync = now
+	s.setPhase(ctx, PhaseIdle)
+}
+
+func (s *sync) addRun(r RunSummary, now time.Time) {
+	s.st.Runs = append([]RunSummary{r}, s.st.Runs...)
+	cut := now.Add(-historyKeep)
+	s.st.Runs = slices.DeleteFunc(s.st.Runs, func(x RunSummary) bool { return x.Time.Before(cut) })
+}
+
+// idle waits for the next reason to sync: a signal, a retry, or the poll timer.
+func (s *sync) idle(ctx workflow.Context) error {
+	for {
+		s.setPhase(ctx, PhaseIdle)
+		s.st.WaitingFor = "changes, sync-now or the poll timer (" + s.poll.String() + ")"
+		_, err := workflow.AwaitWithTimeout(ctx, s.poll, func() bool {
+			return !s.st.Paused && (s.st.SyncRequested || s.st.RetryAll || len(s.st.RetryIDs) > 0)
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.awaitUnpaused(ctx); err != nil {
+			return err
+		}
+		if err := s.applyRetries(ctx); err != nil {
+			return err
+		}
+		s.st.SyncRequested = false
+		if err := s.incrementalPass(ctx); err != nil {
+			return err
+		}
+		if s.shouldContinueAsNew(ctx) {
+			return s.continueAsNew(ctx)
+		}
+	}
+}
+
+// incrementalPass re-runs the create and reconcile steps for records the retry signal freed.
+// Change detection from cursors and webhooks extends this pass.
+func (s *sync) incrementalPass(ctx workflow.Context) error {
+	now := workflow.Now(ctx)
+	before := map[string]ModuleProgress{}
+	for m, p := range s.st.Progress {
+		before[m] = *p
+	}
+	for _, x := range s.steps {
+		if x.Name == "index-desk-"+x.Module || x.Name == "index-crm-"+x.Module {
+			continue
+		}
+		if err := s.runStep(ctx, x); err != nil {
+			return err
+		}
+	}
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		p, b := s.st.Progress[m], before[m]
+		if d := (RunSummary{Time: now, Kind: "incremental", Module: m, Direction: activities.DeskToCRM, Added: p.CRM.Added - b.CRM.Added,
+			Updated: p.CRM.Updated - b.CRM.Updated, Failed: p.CRM.Failed - b.CRM.Failed}); d.Added+d.Updated+d.Failed > 0 {
+			s.addRun(d, now)
+		}
+		if d := (RunSummary{Time: now, Kind: "incremental", Module: m, Direction: activities.CRMToDesk, Added: p.Desk.Added - b.Desk.Added,
+			Updated: p.Desk.Updated - b.Desk.Updated, Failed: p.Desk.Failed - b.Desk.Failed}); d.Added+d.Updated+d.Failed > 0 {
+			s.addRun(d, now)
+		}
+	}
+	s.st.LastSync = now
+	s.upsertSearchAttributes(ctx)
+	return nil
+}
+
+func (s *sync) awaitUnpaused(ctx workflow.Context) error {
+	if !s.st.Paused {
+		return nil
+	}
+	s.upsertSearchAttributes(ctx)
+	s.st.WaitingFor = "resume signal"
+	err := workflow.Await(ctx, func() bool { return !s.st.Paused })
+	s.st.WaitingFor = ""
+	s.upsertSearchAttributes(ctx)
+	return err
+}
+
+// activityCtx sets the options of the sync's activities: long steps heartbeat, and retries
+// are unlimited with backoff except for errors retrying cannot fix.
+func (s *sync) activityCtx(ctx workflow.Context, timeout time.Duration) workflow.Context {
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrCreditsExhausted, activities.ErrPermanent},
+		},
+	}
+	if timeout == 0 {
+		opts.StartToCloseTimeout = 24 * time.Hour
+		opts.HeartbeatTimeout = time.Minute
+		opts.WaitForCancellation = true
+	}
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
+func (s *sync) setPhase(ctx workflow.Context, phase string) {
+	if s.st.Phase != phase {
+		s.st.Phase = phase
+		s.upsertSearchAttributes(ctx)
+	}
+}
+
+func (s *sync) upsertSearchAttributes(ctx workflow.Context) {
+	state := s.st.Phase
+	if s.st.Paused {
+		state = "paused"
+	}
+	updates := []temporal.SearchAttributeUpdate{
+		StateKey.ValueSet(state),
+		ModeKey.ValueSet(s.st.Mode),
+		OpenFailuresKey.ValueSet(int64(s.st.OpenFailures)),
+	}
+	if !s.st.LastSync.IsZero() {
+		updates = append(updates, LastSyncKey.ValueSet(s.st.LastSync))
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, updates...)
+}
+
+// shouldContinueAsNew keeps each run's history well under Temporal's limits.
+func (s *sync) shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > 2000
+}
+
+func (s *sync) continueAsNew(ctx workflow.Context) error {
+	in := s.in
+	in.State = s.st
+	in.Mode = s.st.Mode
+	return workflow.NewContinueAsNewError(ctx, SyncWorkflow, in)
+}
