@@ -1,0 +1,262 @@
+package reconcile
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"deskcrm/mapping"
+)
+
+// testMapping has one field per rule the merge knows.
+func testMapping() mapping.Mapping {
+	f := func(desk, crm string, t mapping.Type, dir mapping.Direction, p mapping.Policy) mapping.FieldMap {
+		return mapping.FieldMap{Desk: desk, CRM: crm, Type: t, Direction: dir, Policy: p}
+	}
+	return mapping.Mapping{Module: mapping.Contacts, Fields: []mapping.FieldMap{
+		f("lastName", "Last_Name", mapping.TypeText, mapping.Both, mapping.Newest),
+		f("title", "Title", mapping.TypeText, mapping.Both, mapping.Newest),
+		f("phone", "Phone", mapping.TypePhone, mapping.Both, mapping.CRMWins),
+		f("mobile", "Mobile", mapping.TypePhone, mapping.Both, mapping.DeskWins),
+		f("city", "Mailing_City", mapping.TypeText, mapping.CRMToDesk, mapping.Newest),
+		f("zip", "Mailing_Zip", mapping.TypeText, mapping.DeskToCRM, mapping.Newest),
+		f("accountId", "Account_Name", mapping.TypeLookup, mapping.Both, mapping.Newest),
+	}}
+}
+
+const (
+	kName   = "lastName=Last_Name"
+	kTitle  = "title=Title"
+	kPhone  = "phone=Phone"
+	kMobile = "mobile=Mobile"
+	kCity   = "city=Mailing_City"
+	kZip    = "zip=Mailing_Zip"
+	kAcct   = "accountId=Account_Name"
+)
+
+var (
+	t0    = time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
+	older = t0
+	newer = t0.Add(time.Minute)
+)
+
+type V = mapping.Values
+
+func TestMerge(t *testing.T) {
+	base := V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kCity: "Paris", kZip: "75001", kAcct: "C1"}
+	with := func(changes V) V {
+		out := base.Clone()
+		for k, v := range changes {
+			out[k] = v
+		}
+		return out
+	}
+	tests := []struct {
+		name          string
+		mode          mapping.Mode
+		base          V
+		desk, crm     V
+		deskT, crmT   time.Time
+		wantDesk      V
+		wantCRM       V
+		wantBase      V // nil = base with all patches applied (checked generically)
+		wantConflicts []Conflict
+	}{
+		{name: "nothing changed", base: base, desk: base, crm: base, wantDesk: V{}, wantCRM: V{}},
+		{name: "Desk changed one field", base: base, desk: with(V{kTitle: "CTO"}), crm: base,
+			wantDesk: V{}, wantCRM: V{kTitle: "CTO"}},
+		{name: "CRM changed one field", base: base, desk: base, crm: with(V{kTitle: "CFO"}),
+			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}},
+		{name: "cleared on one side propagates the clear", base: base, desk: with(V{kTitle: nil}), crm: base,
+			wantDesk: V{}, wantCRM: V{kTitle: nil}},
+		{name: "both changed different fields", base: base, desk: with(V{kTitle: "CTO"}), crm: with(V{kName: "Smith"}),
+			wantDesk: V{kName: "Smith"}, wantCRM: V{kTitle: "CTO"}},
+		{name: "both changed the same field to the same value", base: base, desk: with(V{kTitle: "CTO"}), crm: with(V{kTitle: "CTO"}),
+			wantDesk: V{}, wantCRM: V{}},
+		{name: "same field, newest: Desk newer", base: base, desk: with(V{kTitle: "CTO"}), crm: with(V{kTitle: "CFO"}), deskT: newer, crmT: older,
+			wantDesk: V{}, wantCRM: V{kTitle: "CTO"}, wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.Desk, Rule: "newest"}}},
+		{name: "same field, newest: CRM newer", base: base, desk: with(V{kTitle: "CTO"}), crm: with(V{kTitle: "CFO"}), deskT: older, crmT: newer,
+			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "newest"}}},
+		{name: "same field, newest: tie goes to CRM", base: base, desk: with(V{kTitle: "CTO"}), crm: with(V{kTitle: "CFO"}), deskT: t0, crmT: t0,
+			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "newest"}}},
+		{name: "same field, crm-wins even when Desk is newer", base: base, desk: with(V{kPhone: "10"}), crm: with(V{kPhone: "11"}), deskT: newer, crmT: older,
+			wantDesk: V{kPhone: "11"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kPhone, Winner: mapping.CRM, Rule: "crm-wins"}}},
+		{name: "same field, desk-wins even when CRM is newer", base: base, desk: with(V{kMobile: "20"}), crm: with(V{kMobile: "21"}), deskT: older, crmT: newer,
+			wantDesk: V{}, wantCRM: V{kMobile: "20"}, wantConflicts: []Conflict{{Key: kMobile, Winner: mapping.Desk, Rule: "desk-wins"}}},
+		{name: "crm-wins policy does not stop a one-sided Desk change", base: base, desk: with(V{kPhone: "10"}), crm: base,
+			wantDesk: V{}, wantCRM: V{kPhone: "10"}},
+		{name: "crm-to-desk field: Desk change stays in Desk, base unchanged", base: base, desk: with(V{kCity: "Lyon"}), crm: base,
+			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+		{name: "crm-to-desk field: CRM change flows", base: base, desk: base, crm: with(V{kCity: "Nice"}),
+			wantDesk: V{kCity: "Nice"}, wantCRM: V{}},
+		{name: "crm-to-desk field changed on both: CRM wins by direction", base: base, desk: with(V{kCity: "Lyon"}), crm: with(V{kCity: "Nice"}), deskT: newer,
+			wantDesk: V{kCity: "Nice"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kCity, Winner: mapping.CRM, Rule: "direction"}}},
+		{name: "desk-to-crm field: CRM change stays in CRM", base: base, desk: base, crm: with(V{kZip: "13001"}),
+			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+		{name: "desk-to-crm field: Desk change flows", base: base, desk: with(V{kZip: "69001"}), crm: base,
+			wantDesk: V{}, wantCRM: V{kZip: "69001"}},
+		{name: "one-way: Desk-only change is kept in Desk and not sent", mode: mapping.OneWay, base: base, desk: with(V{kTitle: "CTO"}), crm: base,
+			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+		{name: "one-way: CRM change flows to Desk", mode: mapping.OneWay, base: base, desk: base, crm: with(V{kTitle: "CFO"}),
+			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}},
+		{name: "one-way: both changed, CRM wins even if Desk newer and field is desk-wins", mode: mapping.OneWay, base: base,
+			desk: with(V{kMobile: "20", kTitle: "CTO"}), crm: with(V{kMobile: "21", kTitle: "CFO"}), deskT: newer, crmT: older,
+			wantDesk: V{kMobile: "21", kTitle: "CFO"}, wantCRM: V{},
+			wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "one-way"}, {Key: kMobile, Winner: mapping.CRM, Rule: "one-way"}}},
+		{name: "one-way: desk-to-crm field never written anywhere", mode: mapping.OneWay, base: base, desk: with(V{kZip: "1"}), crm: with(V{kZip: "2"}),
+			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+		{name: "field absent from one side counts as unchanged", base: base, desk: V{kTitle: "CTO"}, crm: V{kName: "Smith"},
+			wantDesk: V{kName: "Smith"}, wantCRM: V{kTitle: "CTO"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := MergeInput{Mapping: testMapping(), Mode: tt.mode, Base: tt.base, Desk: tt.desk, CRM: tt.crm, DeskModified: tt.deskT, CRMModified: tt.crmT}
+			r := Merge(in)
+			if !reflect.DeepEqual(r.DeskPatch, tt.wantDesk) {
+				t.Errorf("DeskPatch = %v, want %v", r.DeskPatch, tt.wantDesk)
+			}
+			if !reflect.DeepEqual(r.CRMPatch, tt.wantCRM) {
+				t.Errorf("CRMPatch = %v, want %v", r.CRMPatch, tt.wantCRM)
+			}
+			if !reflect.DeepEqual(r.Conflicts, tt.wantConflicts) {
+				t.Errorf("Conflicts = %+v, want %+v", r.Conflicts, tt.wantConflicts)
+			}
+			wantBase := tt.wantBase
+			if wantBase == nil {
+				// Both sides end up equal on every field that flows both
+				// ways; the base is that value.
+				wantBase = applied(tt.crm, tt.base, r.CRMPatch)
+				for k, v := range r.DeskPatch {
+					wantBase[k] = v
+				}
+			}
+			if !mapping.Equal(r.Base, wantBase, nil) {
+				t.Errorf("Base = %v, want %v", r.Base, wantBase)
+			}
+			if tt.mode == mapping.OneWay && len(r.CRMPatch) != 0 {
+				t.Errorf("one-way mode writes to CRM: %v", r.CRMPatch)
+			}
+			// After applying the patches, merging again writes nothing.
+			again := Merge(MergeInput{Mapping: in.Mapping, Mode: in.Mode, Base: r.Base,
+				Desk: applied(tt.desk, tt.base, r.DeskPatch), CRM: applied(tt.crm, tt.base, r.CRMPatch)})
+			if !again.Empty() {
+				t.Errorf("merge is not stable: second merge writes Desk %v CRM %v", again.DeskPatch, again.CRMPatch)
+			}
+		})
+	}
+}
+
+// applied returns side's values (missing keys taken from base) with patch
+// written over them.
+func applied(side, base, patch V) V {
+	out := base.Clone()
+	if out == nil {
+		out = V{}
+	}
+	for k, v := range side {
+		out[k] = v
+	}
+	for k, v := range patch {
+		out[k] = v
+	}
+	return out
+}
+
+func TestMergeWithoutBase(t *testing.T) {
+	desk := V{kName: "Doe", kTitle: "CTO", kPhone: "10", kMobile: nil, kCity: "Lyon", kZip: "69001", kAcct: "C1"}
+	crm := V{kName: "Doe", kTitle: "CFO", kPhone: "11", kMobile: "21", kCity: nil, kZip: "13001", kAcct: nil}
+	tests := []struct {
+		name          string
+		mode          mapping.Mode
+		deskT, crmT   time.Time
+		wantDesk      V
+		wantCRM       V
+		wantConflicts []Conflict
+	}{
+		{
+			name: "two-way, Desk newer", deskT: newer, crmT: older,
+			// title: newest → Desk; phone: crm-wins policy; mobile: Desk empty never erases;
+			// city (crm-to-desk): CRM empty never erases; zip (desk-to-crm): direction;
+			// account: CRM empty never erases.
+			wantDesk: V{kPhone: "11", kMobile: "21"},
+			wantCRM:  V{kTitle: "CTO", kZip: "69001", kAcct: "C1"},
+			wantConflicts: []Conflict{
+				{Key: kTitle, Winner: mapping.Desk, Rule: "newest", FirstSync: true},
+				{Key: kPhone, Winner: mapping.CRM, Rule: "crm-wins", FirstSync: true},
+				{Key: kZip, Winner: mapping.Desk, Rule: "direction", FirstSync: true},
+			},
+		},
+		{
+			name: "two-way, CRM newer", deskT: older, crmT: newer,
+			wantDesk: V{kTitle: "CFO", kPhone: "11", kMobile: "21"},
+			wantCRM:  V{kZip: "69001", kAcct: "C1"},
+			wantConflicts: []Conflict{
+				{Key: kTitle, Winner: mapping.CRM, Rule: "newest", FirstSync: true},
+				{Key: kPhone, Winner: mapping.CRM, Rule: "crm-wins", FirstSync: true},
+				{Key: kZip, Winner: mapping.Desk, Rule: "direction", FirstSync: true},
+			},
+		},
+		{
+			name: "one-way: CRM wins every difference, nothing to CRM", mode: mapping.OneWay, deskT: newer, crmT: older,
+			// zip flows desk-to-crm only, so it is inert in one-way mode.
+			wantDesk: V{kTitle: "CFO", kPhone: "11", kMobile: "21"},
+			wantCRM:  V{},
+			wantConflicts: []Conflict{
+				{Key: kTitle, Winner: mapping.CRM, Rule: "one-way", FirstSync: true},
+				{Key: kPhone, Winner: mapping.CRM, Rule: "one-way", FirstSync: true},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Merge(MergeInput{Mapping: testMapping(), Mode: tt.mode, Desk: desk, CRM: crm, DeskModified: tt.deskT, CRMModified: tt.crmT})
+			if !reflect.DeepEqual(r.DeskPatch, tt.wantDesk) {
+				t.Errorf("DeskPatch = %v, want %v", r.DeskPatch, tt.wantDesk)
+			}
+			if !reflect.DeepEqual(r.CRMPatch, tt.wantCRM) {
+				t.Errorf("CRMPatch = %v, want %v", r.CRMPatch, tt.wantCRM)
+			}
+			if !reflect.DeepEqual(r.Conflicts, tt.wantConflicts) {
+				t.Errorf("Conflicts = %+v, want %+v", r.Conflicts, tt.wantConflicts)
+			}
+			// Fields still different after the merge have no base, so the
+			// next merge treats them as never synced rather than as changed.
+			d2 := applied(desk, nil, r.DeskPatch)
+			c2 := applied(crm, nil, r.CRMPatch)
+			for k, v := range r.Base {
+				if !mapping.ValueEqual(d2[k], v) || !mapping.ValueEqual(c2[k], v) {
+					t.Errorf("base %s = %v but Desk has %v and CRM %v", k, v, d2[k], c2[k])
+				}
+			}
+			again := Merge(MergeInput{Mapping: testMapping(), Mode: tt.mode, Base: r.Base, Desk: d2, CRM: c2, DeskModified: tt.deskT, CRMModified: tt.crmT})
+			if !again.Empty() {
+				t.Errorf("second merge writes Desk %v CRM %v", again.DeskPatch, again.CRMPatch)
+			}
+		})
+	}
+}
+
+func TestMergeNewlyMappedField(t *testing.T) {
+	// The base predates the title mapping: title is reconciled like a first
+	// sync while the other fields use the base.
+	base := V{kName: "Doe"}
+	r := Merge(MergeInput{Mapping: testMapping(), Base: base,
+		Desk: V{kName: "Smith", kTitle: "CTO"}, CRM: V{kName: "Doe", kTitle: "CFO"}, DeskModified: older, CRMModified: newer})
+	want := V{kName: "Smith"}
+	if !reflect.DeepEqual(r.CRMPatch, want) {
+		t.Errorf("CRMPatch = %v, want %v", r.CRMPatch, want)
+	}
+	if !reflect.DeepEqual(r.DeskPatch, V{kTitle: "CFO"}) {
+		t.Errorf("DeskPatch = %v", r.DeskPatch)
+	}
+	if len(r.Conflicts) != 1 || !r.Conflicts[0].FirstSync {
+		t.Errorf("Conflicts = %+v", r.Conflicts)
+	}
+}
+
+func TestMergeUnknownWithoutBaseIsLeftAlone(t *testing.T) {
+	r := Merge(MergeInput{Mapping: testMapping(), Desk: V{kTitle: "CTO"}, CRM: V{kName: "Doe"}})
+	if !r.Empty() || len(r.Base) != 0 {
+		t.Fatalf("merge with nothing comparable wrote %v / %v, base %v", r.DeskPatch, r.CRMPatch, r.Base)
+	}
+}
