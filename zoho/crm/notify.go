@@ -192,3 +192,50 @@ func (c *Client) Watches(ctx context.Context, module string) ([]WatchInfo, error
 		}
 	}
 }
+
+// Notification is the body CRM POSTs to a channel's notify URL. Only ids are
+// sent; fetch the records to see the changes. Authenticate it by comparing
+// Token with the channel's token (CRM signs nothing).
+type Notification struct {
+	ServerTime  time.Time
+	Module      string
+	ResourceURI string
+	IDs         []string
+	// AffectedFields is as sent (per-record field lists when requested).
+	AffectedFields []any
+	// Operation is insert, update or delete.
+	Operation string
+	ChannelID string
+	Token     string
+}
+
+// ParseNotification decodes a notification callback body.
+func ParseNotification(body []byte) (Notification, error) {
+	var w struct {
+		ServerTime     json.Number `json:"server_time"`
+		Module         string      `json:"module"`
+		ResourceURI    string      `json:"resource_uri"`
+		IDs            []any       `json:"ids"`
+		AffectedFields []any       `json:"affected_fields"`
+		Operation      string      `json:"operation"`
+		ChannelID      any         `json:"channel_id"`
+		Token          string      `json:"token"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
+		return Notification{}, fmt.Errorf("parse CRM notification: %w", err)
+	}
+	n := Notification{Module: w.Module, ResourceURI: w.ResourceURI, AffectedFields: w.AffectedFields,
+		Operation: w.Operation, ChannelID: jsonString(w.ChannelID), Token: w.Token}
+	if ms, err := w.ServerTime.Int64(); err == nil {
+		n.ServerTime = time.UnixMilli(ms)
+	}
+	for _, id := range w.IDs {
+		n.IDs = append(n.IDs, jsonString(id))
+	}
+	if n.Module == "" || n.ChannelID == "" {
+		return n, fmt.Errorf("parse CRM notification: module and channel_id are required")
+	}
+	return n, nil
+}
