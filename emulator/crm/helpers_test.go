@@ -198,3 +198,5 @@ func (e *env) insert(module string, recs ...map[string]any) []string {
 	}
 	return ids
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -347,7 +347,7 @@ func (s *Server) pageInfo(q *listQuery, page []*rec, more bool) map[string]any {
 	} else {
 		served += (q.page - 1) * q.perPage
 	}
-	if more && len(page) > 0 && served < s.cfg.PageTokenLimit {
+	if more && len(page) > 0 {
 		last := page[len(page)-1]
 		primary, seq := cursorOf(q.sortBy, last)
 		exp := s.now().Add(s.cfg.PageTokenTTL)
