@@ -1,0 +1,267 @@
+package panel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"deskcrm/store"
+	"deskcrm/zoho/crm"
+)
+
+// View is the panel's answer for one Desk record as one profile may see it. A section the
+// profile may not see is absent (nil), not empty.
+type View struct {
+	Integration string `json:"integration"`
+	// Module is the Desk module: contacts or accounts.
+	Module string `json:"module"`
+	DeskID string `json:"deskId"`
+	CRMID  string `json:"crmId"`
+	// CRMModule is Contacts or Accounts.
+	CRMModule string `json:"crmModule"`
+	Profile   string `json:"profile"`
+	// Info holds the CRM record's fields (system "$" keys and empty values left out).
+	Info map[string]any `json:"info,omitzero"`
+	// Deals have Deal_Name, Stage, Amount and Closing_Date.
+	Deals []Item `json:"deals,omitzero"`
+	// Notes have Note_Title, Note_Content, Created_Time and Modified_Time.
+	Notes []Item `json:"notes,omitzero"`
+	// Activities holds the calls, events and tasks the profile may see; nil when none.
+	Activities *Activities `json:"activities,omitzero"`
+	// More names the sections that have more records than the panel shows.
+	More []Section `json:"more,omitzero"`
+	// FetchedAt is when the oldest section shown was read from CRM (answers are cached).
+	FetchedAt time.Time `json:"fetchedAt"`
+}
+
+// Activities are a record's open and past activities by kind.
+type Activities struct {
+	Calls  []Item `json:"calls,omitzero"`
+	Events []Item `json:"events,omitzero"`
+	Tasks  []Item `json:"tasks,omitzero"`
+}
+
+// Item is one related record: "id" and the fields the panel reads.
+type Item map[string]any
+
+// maxItems is how many related records of each kind the panel shows.
+const maxItems = 50
+
+// relatedSpec says how a section is read from CRM.
+type relatedSpec struct {
+	list   string
+	fields []string
+}
+
+var relatedSpecs = map[Section]relatedSpec{
+	SectionDeals:  {crm.RelatedDeals, []string{"Deal_Name", "Stage", "Amount", "Closing_Date"}},
+	SectionNotes:  {crm.RelatedNotes, []string{"Note_Title", "Note_Content", "Created_Time", "Modified_Time"}},
+	SectionCalls:  {crm.RelatedCalls, []string{"Subject", "Call_Type", "Call_Start_Time", "Call_Duration", "Call_Result"}},
+	SectionEvents: {crm.RelatedEvents, []string{"Event_Title", "Start_DateTime", "End_DateTime", "Venue"}},
+	SectionTasks:  {crm.RelatedTasks, []string{"Subject", "Due_Date", "Status", "Priority"}},
+}
+
+// crmModule maps a Desk module of the panel's URL to the CRM module.
+func crmModule(deskModule string) (string, bool) {
+	switch deskModule {
+	case "contacts":
+		return "Contacts", true
+	case "accounts":
+		return "Accounts", true
+	}
+	return "", false
+}
+
+// sectionData is one section as read from CRM (and cached).
+type sectionData struct {
+	info    map[string]any
+	items   []Item
+	more    bool
+	fetched time.Time
+}
+
+// buildView resolves the link, checks the profile's permissions and reads the sections it
+// may see. Every refusal is a *problem with the status to answer.
+func (h *handler) buildView(ctx context.Context, r *http.Request) (*View, *problem) {
+	module := r.PathValue("module")
+	cm, ok := crmModule(module)
+	if !ok {
+		return nil, &problem{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("the panel serves contacts and accounts, not %q", module)}
+	}
+	deskID := r.PathValue("id")
+	integration, err := integrationParam(r)
+	if err != nil {
+		return nil, &problem{status: http.StatusBadRequest, code: "invalid_parameter", msg: err.Error()}
+	}
+	profile := strings.TrimSpace(r.URL.Query().Get("profile"))
+	if profile == "" {
+		return nil, &problem{status: http.StatusBadRequest, code: "missing_parameter", msg: "profile is required: the Desk profile of the agent, e.g. ?profile=Agent"}
+	}
+	if _, p := h.liveIntegration(ctx, integration); p != nil {
+		return nil, p
+	}
+	perm, err := h.cfg.Store.Permissions(ctx, integration, profile)
+	if err != nil {
+		return nil, h.storeProblem(err, "read permissions")
+	}
+	if ok, why := Allowed(perm, module); !ok {
+		return nil, &problem{status: http.StatusForbidden, code: "not_permitted", msg: string(why)}
+	}
+	link, err := h.cfg.Store.LinkByDesk(ctx, integration, module, deskID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, h.storeProblem(err, "read link")
+	}
+	if err != nil || link.CRMID == "" || link.State != "linked" {
+		return nil, &problem{status: http.StatusNotFound, code: "not_linked",
+			msg: fmt.Sprintf("Desk %s %s is not linked to a CRM record (yet): it has not been synced", strings.TrimSuffix(module, "s"), deskID)}
+	}
+	v := &View{Integration: integration, Module: module, DeskID: deskID, CRMID: link.CRMID, CRMModule: cm, Profile: perm.Profile}
+	sections := Sections(perm)
+	data := make([]sectionData, len(sections))
+	errs := make([]error, len(sections))
+	var wg sync.WaitGroup
+	for i, s := range sections {
+		wg.Go(func() { data[i], errs[i] = h.section(ctx, integration, cm, link.CRMID, s) })
+	}
+	wg.Wait()
+	for i, s := range sections {
+		if errs[i] != nil {
+			return nil, h.crmProblem(errs[i], s)
+		}
+		d := data[i]
+		if v.FetchedAt.IsZero() || d.fetched.Before(v.FetchedAt) {
+			v.FetchedAt = d.fetched
+		}
+		if d.more {
+			v.More = append(v.More, s)
+		}
+		items := d.items
+		if items == nil {
+			items = []Item{}
+		}
+		switch s {
+		case SectionInfo:
+			v.Info = d.info
+		case SectionDeals:
+			v.Deals = items
+		case SectionNotes:
+			v.Notes = items
+		case SectionCalls, SectionEvents, SectionTasks:
+			if v.Activities == nil {
+				v.Activities = &Activities{}
+			}
+			switch s {
+			case SectionCalls:
+				v.Activities.Calls = items
+			case SectionEvents:
+				v.Activities.Events = items
+			default:
+				v.Activities.Tasks = items
+			}
+		}
+	}
+	return v, nil
+}
+
+// section reads one section of a CRM record, from the cache when fresh.
+func (h *handler) section(ctx context.Context, integration, module, id string, s Section) (sectionData, error) {
+	key := strings.Join([]string{integration, module, id, string(s)}, "|")
+	if v, ok := h.cache.get(key); ok {
+		return v.(sectionData), nil
+	}
+	var d sectionData
+	if s == SectionInfo {
+		rec, err := h.cfg.CRM.Get(ctx, module, id, nil)
+		if err != nil {
+			return d, err
+		}
+		d.info = infoOf(rec)
+	} else {
+		spec := relatedSpecs[s]
+		err := h.cfg.CRM.Related(ctx, module, id, spec.list, crm.ListOptions{Fields: spec.fields, PerPage: maxItems}, func(p crm.Page) error {
+			for _, rec := range p.Records {
+				d.items = append(d.items, itemOf(rec, spec.fields))
+			}
+			d.more = p.More
+			return crm.ErrStop
+		})
+		if err != nil {
+			return d, err
+		}
+	}
+	d.fetched = time.Now().UTC()
+	h.cache.put(key, d)
+	return d, nil
+}
+
+// infoOf keeps a record's fields without CRM's "$" meta keys and empty values.
+func infoOf(rec crm.Record) map[string]any {
+	out := map[string]any{"id": rec.ID}
+	for k, v := range rec.Fields {
+		if strings.HasPrefix(k, "$") || v == nil || v == "" {
+			continue
+		}
+		out[k] = v
+	}
+	if !rec.CreatedTime.IsZero() {
+		out["Created_Time"] = crm.FormatTime(rec.CreatedTime)
+	}
+	if !rec.ModifiedTime.IsZero() {
+		out["Modified_Time"] = crm.FormatTime(rec.ModifiedTime)
+	}
+	return out
+}
+
+// itemOf keeps the asked-for fields of a related record.
+func itemOf(rec crm.Record, fields []string) Item {
+	it := Item{"id": rec.ID}
+	for _, f := range fields {
+		switch f {
+		case "Created_Time":
+			if !rec.CreatedTime.IsZero() {
+				it[f] = crm.FormatTime(rec.CreatedTime)
+			}
+		case "Modified_Time":
+			if !rec.ModifiedTime.IsZero() {
+				it[f] = crm.FormatTime(rec.ModifiedTime)
+			}
+		default:
+			if v, ok := rec.Fields[f]; ok && v != nil {
+				it[f] = v
+			}
+		}
+	}
+	return it
+}
+
+// crmProblem turns a CRM failure into a 502 that names Zoho's code and message.
+func (h *handler) crmProblem(err error, s Section) *problem {
+	var ce *crm.Error
+	if errors.As(err, &ce) {
+		h.log.Warn("crm read failed", zap.String("section", string(s)), zap.String("code", ce.Code), zap.Int("status", ce.HTTPStatus))
+		return &problem{status: http.StatusBadGateway, code: "crm_error", msg: ce.Error(), zoho: &apiError{
+			Error: "crm_error", Message: fmt.Sprintf("Zoho CRM answered %s: %s", ce.Code, ce.Message),
+			Code: ce.Code, HTTPStatus: ce.HTTPStatus, Section: string(s)}}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &problem{status: 499, code: "canceled", msg: "request canceled"}
+	}
+	h.log.Warn("crm unreachable", zap.String("section", string(s)), zap.Error(err))
+	return &problem{status: http.StatusBadGateway, code: "crm_unreachable", msg: "Zoho CRM could not be reached: " + err.Error(),
+		zoho: &apiError{Error: "crm_unreachable", Message: "Zoho CRM could not be reached: " + err.Error(), Section: string(s)}}
+}
+
+func (h *handler) panelJSON(w http.ResponseWriter, r *http.Request) {
+	v, p := h.buildView(r.Context(), r)
+	if p != nil {
+		writeJSON(w, p.status, p.body())
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"deskcrm/activities"
+	"deskcrm/store"
+)
+
+// stdin is where the delete confirmation is read from (tests replace it).
+var stdin io.Reader = os.Stdin
+
+func init() {
+	commands["permissions"] = cmdPermissions
+	commands["delete"] = cmdDelete
+}
+
+// cmdPermissions shows or sets what the CRM panel shows to each Desk profile.
+//
+//	starter permissions show [--profile NAME] [--integration default] [--json]
+//	starter permissions set --profile NAME [--panel=false] [--modules contacts|accounts|both]
+//	    [--info full|restricted] [--deals ...] [--notes ...] [--calls=false] [--events=false] [--tasks=false]
+func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "show" && args[0] != "set") {
+		return usageError{"permissions needs a subcommand: `starter permissions show [--profile NAME]` or " +
+			"`starter permissions set --profile NAME [--panel=false] [--modules contacts|accounts|both] [--info|--deals|--notes full|restricted] [--calls|--events|--tasks=false]`"}
+	}
+	sub := args[0]
+	var c common
+	fs := newFlags("permissions "+sub, &c, stderr)
+	profile := fs.String("profile", "", "Desk profile name (show: default all stored profiles)")
+	panelVisible := fs.Bool("panel", true, "whether the CRM panel is visible to the profile")
+	modules := fs.String("modules", store.PanelBoth, "records that show the panel: contacts, accounts or both")
+	info := fs.String("info", store.AccessFull, "contact/account information: full or restricted")
+	deals := fs.String("deals", store.AccessFull, "deals: full or restricted")
+	notes := fs.String("notes", store.AccessFull, "notes: full or restricted")
+	calls := fs.Bool("calls", true, "show calls")
+	events := fs.Bool("events", true, "show events")
+	tasks := fs.Bool("tasks", true, "show tasks")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q (profile names go in --profile \"Light Agent\")", fs.Arg(0))}
+	}
+	st, _, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if sub == "show" {
+		var list []store.Permissions
+		if *profile != "" {
+			p, err := st.Permissions(ctx, c.integration, *profile)
+			if err != nil {
+				return err
+			}
+			list = []store.Permissions{p}
+		} else if list, err = st.AllPermissions(ctx, c.integration); err != nil {
+			return err
+		}
+		if c.json {
+			return printJSON(stdout, list)
+		}
+		printPermissions(stdout, list)
+		if *profile == "" {
+			fmt.Fprintln(stdout, "profiles not listed see everything (the default)")
+		}
+		return nil
+	}
+	if strings.TrimSpace(*profile) == "" {
+		return usageError{"permissions set needs --profile NAME (a Desk profile, e.g. \"Light Agent\")"}
+	}
+	if err := ensureLive(ctx, st, c.integration); err != nil {
+		return err
+	}
+	p, err := st.Permissions(ctx, c.integration, *profile)
+	if err != nil {
+		return err
+	}
+	p.Profile = strings.TrimSpace(*profile)
+	changed := 0
+	fs.Visit(func(f *flag.Flag) {
+		changed++
+		switch f.Name {
+		case "panel":
+			p.PanelVisible = *panelVisible
+		case "modules":
+			p.Modules = strings.ToLower(*modules)
+		case "info":
+			p.Info = strings.ToLower(*info)
+		case "deals":
+			p.Deals = strings.ToLower(*deals)
+		case "notes":
+			p.Notes = strings.ToLower(*notes)
+		case "calls":
+			p.Calls = *calls
+		case "events":
+			p.Events = *events
+		case "tasks":
+			p.Tasks = *tasks
+		default:
+			changed--
+		}
+	})
+	if changed == 0 {
+		return usageError{"permissions set changes nothing without a flag: --panel, --modules, --info, --deals, --notes, --calls, --events or --tasks"}
+	}
+	saved, err := st.SetPermissions(ctx, c.integration, p)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(stdout, saved)
+	}
+	printPermissions(stdout, []store.Permissions{saved})
+	return nil
+}
+
+// ensureLive creates the integration when it does not exist yet (as `mapping import` does) and
+// refuses a deleted one, which only `starter start` brings back.
+func ensureLive(ctx context.Context, st *store.Store, id string) error {
+	in, err := st.Integration(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		_, err = st.EnsureIntegration(ctx, id, activities.ModeTwoWay, 365*24*time.Hour)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if in.State == "deleted" {
+		return fmt.Errorf("integration %q was deleted; `starter start --integration %s` begins a new one", id, id)
+	}
+	return nil
+}
+
+func printPermissions(w io.Writer, list []store.Permissions) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "profile\tpanel\tmodules\tinfo\tdeals\tnotes\tcalls\tevents\ttasks")
+	onOff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	for _, p := range list {
+		name := p.Profile
+		if !p.Stored {
+			name += " (default)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, map[bool]string{true: "visible", false: "hidden"}[p.PanelVisible],
+			p.Modules, p.Info, p.Deals, p.Notes, onOff(p.Calls), onOff(p.Events), onOff(p.Tasks))
+	}
+	tw.Flush()
+}
+
+// cmdDelete deletes an integration through the worker's admin API, which stops the sync,
+// unsubscribes webhooks and notifications, turns off the panel and handshake mode, and keeps
+// the history and failure log.
+//
+//	starter delete [--integration default] [--yes] [--worker-url URL]
+func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("delete", &c, stderr)
+	yes := fs.Bool("yes", false, "do not ask for confirmation (for scripts)")
+	workerURL := fs.String("worker-url", defaultWorkerURL(), "the worker's HTTP address (env DESKCRM_PUBLIC_URL, else http://DESKCRM_HTTP_ADDR)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	token := os.Getenv("DESKCRM_ADMIN_TOKEN")
+	if path := os.Getenv("DESKCRM_ADMIN_TOKEN_FILE"); token == "" && path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("DESKCRM_ADMIN_TOKEN_FILE: %w", err)
+		}
+		token = strings.TrimRight(string(b), "\r\n")
+	}
+	if token == "" {
+		token = "deskcrm-dev-admin" // the worker's default for local runs
+	}
+	if !*yes {
+		fmt.Fprintf(stdout, "Delete integration %q? The sync stops, webhooks are unsubscribed, and the CRM panel and handshake mode go away.\n"+
+			"Sync history and the failure log are kept. Type the integration id to confirm: ", c.integration)
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		if strings.TrimSpace(line) != c.integration {
+			return errors.New("not confirmed; nothing was deleted (use --yes in scripts)")
+		}
+	}
+	u := strings.TrimRight(*workerURL, "/") + "/api/v1/integrations/" + url.PathEscape(c.integration) + "/delete"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return usageError{fmt.Sprintf("--worker-url %q: %v", *workerURL, err)}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the worker at %s (it performs the delete; is it running?): %w", *workerURL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var out struct {
+		Error          string `json:"error"`
+		Message        string `json:"message"`
+		AlreadyDeleted bool   `json:"alreadyDeleted"`
+	}
+	_ = json.Unmarshal(body, &out)
+	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode == http.StatusUnauthorized {
+			return errors.New("the worker refused the admin token: set DESKCRM_ADMIN_TOKEN to the worker's")
+		}
+		return fmt.Errorf("delete integration %q: worker answered %s: %s", c.integration, resp.Status, orString(out.Message, strings.TrimSpace(string(body))))
+	}
+	if c.json {
+		_, err := stdout.Write(body)
+		return err
+	}
+	if out.AlreadyDeleted {
+		fmt.Fprintf(stdout, "integration %q was already deleted\n", c.integration)
+		return nil
+	}
+	fmt.Fprintf(stdout, "integration %q deleted: %s\n", c.integration, out.Message)
+	return nil
+}
+
+// defaultWorkerURL is where the worker's HTTP server listens by the worker's configuration.
+func defaultWorkerURL() string {
+	if u := os.Getenv("DESKCRM_PUBLIC_URL"); u != "" {
+		return u
+	}
+	if a := os.Getenv("DESKCRM_HTTP_ADDR"); a != "" {
+		return "http://" + a
+	}
+	return "http://127.0.0.1:8090"
+}
