@@ -385,7 +385,7 @@ func canon(x any) any {
 func normList(in []string) any {
 	out := make([]string, 0, len(in))
 	for _, s := range in {
-		if s = strings.TrimSpace(s); s != "" {
+		if s = cleanString(s); s != "" {
 			out = append(out, s)
 		}
 	}
@@ -490,7 +490,7 @@ func toCanonical(t Type, raw any) (any, error) {
 	case kindText, kindPicklist:
 		switch v := raw.(type) {
 		case string:
-			s := strings.TrimSpace(v)
+			s := cleanString(v)
 			if s == "" {
 				return nil, nil
 			}
@@ -519,7 +519,7 @@ func toCanonical(t Type, raw any) (any, error) {
 	case kindMulti:
 		switch v := raw.(type) {
 		case string:
-			return normList(strings.Split(v, ";")), nil
+			return normList(strings.Split(cleanString(v), ";")), nil
 		case []string, []any:
 			for _, e := range anyList(v) {
 				if _, ok := e.(string); !ok && e != nil {
@@ -605,7 +605,7 @@ func toCanonical(t Type, raw any) (any, error) {
 	case kindLookup:
 		switch v := raw.(type) {
 		case string:
-			s := strings.TrimSpace(v)
+			s := cleanString(v)
 			if s == "" {
 				return nil, nil
 			}
@@ -620,6 +620,12 @@ func toCanonical(t Type, raw any) (any, error) {
 		return nil, mismatch(raw, t)
 	}
 	return nil, mismatch(raw, t)
+}
+
+// cleanString trims a string and replaces invalid UTF-8 the way JSON
+// encoding does, so a value reads back the same after a trip through JSON.
+func cleanString(s string) string {
+	return strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 func anyList(v any) []any {
