@@ -1,0 +1,436 @@
+package panel_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"deskcrm/emulator/realism"
+	"deskcrm/store"
+)
+
+// sectionsOf lists which panel sections an answer carries.
+func sectionsOf(body map[string]any) []string {
+	var out []string
+	for _, k := range []string{"info", "deals", "notes"} {
+		if _, ok := body[k]; ok {
+			out = append(out, k)
+		}
+	}
+	if act, ok := body["activities"].(map[string]any); ok {
+		for _, k := range []string{"calls", "events", "tasks"} {
+			if _, ok := act[k]; ok {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+func TestPermissionSwitches(t *testing.T) {
+	e := newEnv(t, -1) // no cache: each answer reads CRM
+	all := []string{"info", "deals", "notes", "calls", "events", "tasks"}
+	cases := []struct {
+		name  string
+		patch map[string]any // nil: the defaults
+		want  []string
+		// absent are values that must not appear anywhere in the answer.
+		absent []string
+	}{
+		{"defaults show everything", nil, all, nil},
+		{"info restricted", map[string]any{"info": "restricted"}, []string{"deals", "notes", "calls", "events", "tasks"}, []string{contactEmail, contactTitle}},
+		{"deals restricted", map[string]any{"deals": "restricted"}, []string{"info", "notes", "calls", "events", "tasks"}, []string{dealName, "Negotiation/Review"}},
+		{"notes restricted", map[string]any{"notes": "restricted"}, []string{"info", "deals", "calls", "events", "tasks"}, []string{noteTitle, noteContent}},
+		{"calls off", map[string]any{"calls": false}, []string{"info", "deals", "notes", "events", "tasks"}, []string{callSubject}},
+		{"events off", map[string]any{"activities": map[string]any{"events": false}}, []string{"info", "deals", "notes", "calls", "tasks"}, []string{eventTitle}},
+		{"tasks off", map[string]any{"tasks": false}, []string{"info", "deals", "notes", "calls", "events"}, []string{taskSubject}},
+		{"all activities off", map[string]any{"calls": false, "events": false, "tasks": false}, []string{"info", "deals", "notes"}, []string{"activities", callSubject, eventTitle, taskSubject}},
+		{"light agent: only notes", map[string]any{"info": "restricted", "deals": "restricted", "calls": false, "events": false, "tasks": false},
+			[]string{"notes"}, []string{contactEmail, dealName, callSubject, eventTitle, taskSubject}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			profile := "Profile " + string(rune('A'+i))
+			if tc.patch != nil {
+				e.setPermissions(profile, tc.patch)
+			}
+			e.resetCalls()
+			a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile="+strings.ReplaceAll(profile, " ", "+"), panelToken, nil)
+			if a.status != http.StatusOK {
+				t.Fatalf("status %d: %s", a.status, a.raw)
+			}
+			if got := sectionsOf(a.body); !slices.Equal(got, tc.want) {
+				t.Fatalf("sections = %v, want %v\n%s", got, tc.want, a.raw)
+			}
+			for _, s := range tc.absent {
+				if strings.Contains(a.raw, s) {
+					t.Errorf("answer contains %q, which profile %s may not see", s, profile)
+				}
+			}
+			// A hidden section is not even read from CRM: one call per visible section.
+			if crmCalls, _ := e.calls(); crmCalls != len(tc.want) {
+				t.Errorf("CRM calls = %d, want %d (one per visible section)", crmCalls, len(tc.want))
+			}
+			if a.body["crmId"] != e.fx.crmContact || a.body["profile"] != profile {
+				t.Errorf("crmId/profile = %v/%v", a.body["crmId"], a.body["profile"])
+			}
+		})
+	}
+
+	t.Run("contents of a full answer", func(t *testing.T) {
+		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
+		info := a.body["info"].(map[string]any)
+		if info["Email"] != contactEmail || info["Title"] != contactTitle {
+			t.Errorf("info = %v", info)
+		}
+		deals := a.body["deals"].([]any)
+		if len(deals) != 1 {
+			t.Fatalf("contact deals = %v, want the one deal of the contact", deals)
+		}
+		d := deals[0].(map[string]any)
+		if d["Deal_Name"] != dealName || d["Stage"] != "Negotiation/Review" || d["Closing_Date"] != "2026-09-30" || d["Amount"] == nil {
+			t.Errorf("deal = %v", d)
+		}
+		notes := a.body["notes"].([]any)
+		if len(notes) != 1 || notes[0].(map[string]any)["Note_Content"] != noteContent {
+			t.Errorf("notes = %v", notes)
+		}
+	})
+
+	t.Run("panel hidden", func(t *testing.T) {
+		e.setPermissions("Hidden", map[string]any{"panelVisible": false})
+		e.resetCalls()
+		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=hidden", panelToken, nil)
+		if a.status != http.StatusForbidden || a.body["error"] != "not_permitted" {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+		if len(sectionsOf(a.body)) != 0 || strings.Contains(a.raw, e.fx.crmContact) {
+			t.Fatalf("a hidden panel leaked data: %s", a.raw)
+		}
+		if crmCalls, _ := e.calls(); crmCalls != 0 {
+			t.Fatalf("CRM calls = %d for a hidden panel", crmCalls)
+		}
+	})
+
+	for _, tc := range []struct {
+		modules        string
+		contacts, accs int
+	}{
+		{"contacts", http.StatusOK, http.StatusForbidden},
+		{"accounts", http.StatusForbidden, http.StatusOK},
+		{"both", http.StatusOK, http.StatusOK},
+	} {
+		t.Run("modules "+tc.modules, func(t *testing.T) {
+			profile := "Only-" + tc.modules
+			e.setPermissions(profile, map[string]any{"modules": tc.modules})
+			c := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile="+profile, panelToken, nil)
+			acc := e.do(http.MethodGet, "/api/v1/panel/accounts/"+e.fx.deskAccount+"?profile="+profile, panelToken, nil)
+			if c.status != tc.contacts || acc.status != tc.accs {
+				t.Fatalf("contacts %d (want %d), accounts %d (want %d): %s %s", c.status, tc.contacts, acc.status, tc.accs, c.raw, acc.raw)
+			}
+			if acc.status == http.StatusOK {
+				deals := acc.body["deals"].([]any)
+				if len(deals) != 2 || !strings.Contains(acc.raw, accountDeal) {
+					t.Errorf("account deals = %v, want both deals of the account", deals)
+				}
+				if acc.body["info"].(map[string]any)["Account_Type"] != accountType {
+					t.Errorf("account info = %v", acc.body["info"])
+				}
+			}
+		})
+	}
+}
+
+func TestPermissionsAPI(t *testing.T) {
+	e := newEnv(t, 0)
+	a := e.do(http.MethodGet, "/api/v1/permissions/Light%20Agent", adminToken, nil)
+	if a.status != http.StatusOK || a.body["stored"] != false || a.body["panelVisible"] != true || a.body["modules"] != "both" ||
+		a.body["info"] != "full" || a.body["calls"] != true {
+		t.Fatalf("defaults: %d %s", a.status, a.raw)
+	}
+	a = e.do(http.MethodPut, "/api/v1/permissions/Light%20Agent", adminToken, map[string]any{"deals": "restricted", "activities": map[string]any{"calls": false}})
+	if a.status != http.StatusOK || a.body["deals"] != "restricted" || a.body["calls"] != false || a.body["notes"] != "full" || a.body["stored"] != true {
+		t.Fatalf("put: %d %s", a.status, a.raw)
+	}
+	// A later partial change keeps the earlier ones; names match case-insensitively.
+	a = e.do(http.MethodPut, "/api/v1/permissions/light%20agent", adminToken, map[string]any{"notes": "Restricted"})
+	if a.status != http.StatusOK || a.body["deals"] != "restricted" || a.body["notes"] != "restricted" || a.body["calls"] != false {
+		t.Fatalf("second put: %d %s", a.status, a.raw)
+	}
+	a = e.do(http.MethodGet, "/api/v1/permissions", adminToken, nil)
+	if profiles := a.body["profiles"].([]any); len(profiles) != 1 || profiles[0].(map[string]any)["profile"] != "light agent" {
+		t.Fatalf("list: %s", a.raw)
+	}
+	for _, tc := range []struct {
+		name string
+		body any
+	}{
+		{"bad access level", map[string]any{"info": "partial"}},
+		{"bad modules", map[string]any{"modules": "tickets"}},
+		{"unknown field", map[string]any{"dealz": "full"}},
+		{"wrong type", map[string]any{"calls": "yes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.do(http.MethodPut, "/api/v1/permissions/Agent", adminToken, tc.body)
+			if a.status != http.StatusBadRequest || a.body["message"] == "" {
+				t.Fatalf("status %d: %s", a.status, a.raw)
+			}
+		})
+	}
+	if p, err := e.st.Permissions(context.Background(), "default", "Agent"); err != nil || p.Stored {
+		t.Fatalf("a refused change was stored: %+v %v", p, err)
+	}
+	if a := e.do(http.MethodPut, "/api/v1/permissions/Agent?integration=nope", adminToken, map[string]any{"info": "full"}); a.status != http.StatusNotFound {
+		t.Fatalf("unknown integration: %d %s", a.status, a.raw)
+	}
+}
+
+func TestUnlinkedRecord(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, tc := range []struct{ name, path string }{
+		{"no link", "/api/v1/panel/contacts/" + e.fx.deskUnlinked},
+		{"unknown id", "/api/v1/panel/accounts/1892000000999999"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.resetCalls()
+			a := e.do(http.MethodGet, tc.path+"?profile=Agent", panelToken, nil)
+			if a.status != http.StatusNotFound || a.body["error"] != "not_linked" || !strings.Contains(a.body["message"].(string), "not linked") {
+				t.Fatalf("status %d: %s", a.status, a.raw)
+			}
+			if crmCalls, _ := e.calls(); crmCalls != 0 {
+				t.Fatalf("an unlinked record cost %d CRM calls", crmCalls)
+			}
+		})
+	}
+	t.Run("pending link", func(t *testing.T) {
+		if err := e.st.AddPendingLinks(context.Background(), store.Scope{IntegrationID: "default", Module: "contacts", Side: "desk"}, []string{e.fx.deskUnlinked}); err != nil {
+			t.Fatal(err)
+		}
+		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskUnlinked+"?profile=Agent", panelToken, nil)
+		if a.status != http.StatusNotFound || a.body["error"] != "not_linked" {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+	})
+	t.Run("page says so", func(t *testing.T) {
+		a := e.do(http.MethodGet, "/panel/contacts/"+e.fx.deskUnlinked+"?profile=Agent&token="+panelToken, "", nil)
+		if a.status != http.StatusNotFound || !strings.Contains(a.raw, "Not in Zoho CRM") || !strings.Contains(a.raw, "not linked") {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+	})
+	t.Run("missing profile", func(t *testing.T) {
+		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact, panelToken, nil)
+		if a.status != http.StatusBadRequest || a.body["error"] != "missing_parameter" {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+	})
+}
+
+func TestCRMErrorsAreShown(t *testing.T) {
+	e := newEnv(t, time.Minute)
+	t.Run("server error on a related list", func(t *testing.T) {
+		id, err := e.crmEmu.Realism().AddFault(realism.Fault{Method: "GET", Path: "/crm/v8/Contacts/*/Deals", Kind: realism.FaultStatus, Status: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.crmEmu.Realism().RemoveFault(id)
+		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
+		if a.status != http.StatusBadGateway || a.body["error"] != "crm_error" || a.body["code"] != "INTERNAL_ERROR" ||
+			a.body["section"] != "deals" || a.body["zohoHttpStatus"] != float64(500) {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+		if len(sectionsOf(a.body)) != 0 {
+			t.Fatalf("a failed answer carries sections: %s", a.raw)
+		}
+		page := e.do(http.MethodGet, "/panel/contacts/"+e.fx.deskContact+"?profile=Agent&token="+panelToken, "", nil)
+		if page.status != http.StatusBadGateway || !strings.Contains(page.raw, "INTERNAL_ERROR") || !strings.Contains(page.raw, "Zoho CRM answered") {
+			t.Fatalf("page: %d %s", page.status, page.raw)
+		}
+	})
+	t.Run("errors are not cached", func(t *testing.T) {
+		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
+		if a.status != http.StatusOK || len(a.body["deals"].([]any)) != 1 {
+			t.Fatalf("after the fault: %d %s", a.status, a.raw)
+		}
+	})
+	t.Run("linked CRM record is gone", func(t *testing.T) {
+		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskDangling+"?profile=Agent", panelToken, nil)
+		if a.status != http.StatusBadGateway || a.body["code"] == nil || a.body["code"] == "" {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+	})
+}
+
+func TestCache(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	path := "/api/v1/panel/contacts/" + e.fx.deskContact + "?profile=Agent"
+	first := e.do(http.MethodGet, path, panelToken, nil)
+	crm1, _ := e.calls()
+	second := e.do(http.MethodGet, path, panelToken, nil)
+	crm2, _ := e.calls()
+	if first.status != http.StatusOK || second.status != http.StatusOK || crm1 != 6 || crm2 != crm1 {
+		t.Fatalf("statuses %d/%d, CRM calls after first %d (want 6), after second %d (want no more)", first.status, second.status, crm1, crm2)
+	}
+	// Another profile with fewer sections is served from the same cache.
+	e.setPermissions("Light Agent", map[string]any{"deals": "restricted"})
+	third := e.do(http.MethodGet, path+"&profile=Light+Agent", panelToken, nil)
+	if crm3, _ := e.calls(); third.status != http.StatusOK || crm3 != crm1 {
+		t.Fatalf("third: %d, CRM calls %d", third.status, crm3)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	e := newEnv(t, 0)
+	c := "/api/v1/panel/contacts/" + e.fx.deskContact + "?profile=Agent"
+	routes := []struct {
+		method, path string
+		admin        bool
+	}{
+		{"GET", c, false},
+		{"GET", "/panel/contacts/" + e.fx.deskContact + "?profile=Agent", false},
+		{"GET", "/api/v1/handshake/tickets", false},
+		{"GET", "/api/v1/permissions", true},
+		{"GET", "/api/v1/permissions/Agent", true},
+		{"PUT", "/api/v1/permissions/Agent", true},
+		{"GET", "/api/v1/handshake", true},
+		{"PUT", "/api/v1/handshake", true},
+		{"POST", "/api/v1/integrations/default/delete", true},
+	}
+	for _, r := range routes {
+		tokens := map[string]string{"none": "", "wrong": "not-the-token-at-all", "almost": panelToken + "x"}
+		if r.admin {
+			tokens["panel token on admin route"] = panelToken
+		}
+		for name, tok := range tokens {
+			t.Run(r.method+" "+r.path+" "+name, func(t *testing.T) {
+				e.resetCalls()
+				a := e.do(r.method, r.path, tok, map[string]any{"info": "restricted"})
+				if a.status != http.StatusUnauthorized || a.body["error"] != "unauthorized" {
+					t.Fatalf("status %d: %s", a.status, a.raw)
+				}
+				if strings.Contains(a.raw, e.fx.crmContact) || strings.Contains(a.raw, contactEmail) {
+					t.Fatalf("401 leaked data: %s", a.raw)
+				}
+				if crmCalls, deskCalls := e.calls(); crmCalls+deskCalls != 0 {
+					t.Fatalf("an unauthorized request cost %d CRM and %d Desk calls", crmCalls, deskCalls)
+				}
+			})
+		}
+	}
+	if p, _ := e.st.Permissions(context.Background(), "default", "Agent"); p.Stored {
+		t.Fatal("an unauthorized PUT changed permissions")
+	}
+	if in, _ := e.st.Integration(context.Background(), "default"); in.State == "deleted" || len(e.deleted) > 0 {
+		t.Fatal("an unauthorized request deleted the integration")
+	}
+	t.Run("token in the query only for the page", func(t *testing.T) {
+		if a := e.do("GET", c+"&token="+panelToken, "", nil); a.status != http.StatusUnauthorized {
+			t.Fatalf("API with ?token=: %d", a.status)
+		}
+		if a := e.do("GET", "/panel/contacts/"+e.fx.deskContact+"?profile=Agent&token="+panelToken, "", nil); a.status != http.StatusOK {
+			t.Fatalf("page with ?token=: %d %s", a.status, a.raw)
+		}
+	})
+	t.Run("admin token opens the panel", func(t *testing.T) {
+		if a := e.do("GET", c, adminToken, nil); a.status != http.StatusOK {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+	})
+}
+
+func TestDeleteIntegration(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	ctx := context.Background()
+	// History, a failure and a warm cache exist before the delete.
+	started := time.Now().Add(-time.Hour)
+	if _, err := e.st.RecordRun(ctx, "default", store.Run{WorkflowID: "deskcrm-sync-default", RunID: "r1", Kind: "initial",
+		Module: "contacts", Direction: "desk-to-crm", StartedAt: started, Added: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.RecordFailures(ctx, "default", []store.Failure{{Module: "contacts", Direction: "desk-to-crm", DeskID: "1", Code: "MANDATORY_FIELD_MISSING", Message: "Mandatory field missing"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.setPermissions("Agent", map[string]any{"notes": "restricted"})
+	if a := e.do("GET", "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil); a.status != http.StatusOK {
+		t.Fatalf("before: %d %s", a.status, a.raw)
+	}
+
+	t.Run("deleter failure leaves it in place", func(t *testing.T) {
+		e.deleteErr = errors.New("temporal unavailable")
+		defer func() { e.deleteErr = nil }()
+		a := e.do("POST", "/api/v1/integrations/default/delete", adminToken, nil)
+		if a.status != http.StatusBadGateway || !strings.Contains(a.raw, "temporal unavailable") {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		if in, _ := e.st.Integration(ctx, "default"); in.State == "deleted" {
+			t.Fatal("marked deleted although the sync was not stopped")
+		}
+	})
+
+	a := e.do("POST", "/api/v1/integrations/default/delete", adminToken, nil)
+	if a.status != http.StatusOK || a.body["deleted"] != true || a.body["alreadyDeleted"] != false {
+		t.Fatalf("delete: %d %s", a.status, a.raw)
+	}
+	if !slices.Equal(e.deleted, []string{"default"}) {
+		t.Fatalf("Deleter calls = %v", e.deleted)
+	}
+	e.resetCalls()
+	for _, r := range []struct{ method, path, token string }{
+		{"GET", "/api/v1/panel/contacts/" + e.fx.deskContact + "?profile=Agent", panelToken},
+		{"GET", "/api/v1/panel/accounts/" + e.fx.deskAccount + "?profile=Agent", panelToken},
+		{"GET", "/panel/contacts/" + e.fx.deskContact + "?profile=Agent", panelToken},
+		{"GET", "/api/v1/handshake/tickets", panelToken},
+		{"GET", "/api/v1/handshake", adminToken},
+		{"PUT", "/api/v1/handshake", adminToken},
+		{"GET", "/api/v1/permissions/Agent", adminToken},
+		{"PUT", "/api/v1/permissions/Agent", adminToken},
+	} {
+		a := e.do(r.method, r.path, r.token, map[string]any{"info": "full"})
+		if a.status != http.StatusNotFound || !strings.Contains(a.raw, "integration deleted") {
+			t.Errorf("%s %s after delete: %d %s", r.method, r.path, a.status, a.raw)
+		}
+		if strings.Contains(a.raw, contactEmail) || strings.Contains(a.raw, e.fx.crmContact) {
+			t.Errorf("%s %s after delete leaked data", r.method, r.path)
+		}
+	}
+	if crmCalls, deskCalls := e.calls(); crmCalls != 0 || deskCalls != 0 {
+		t.Fatalf("after delete: %d CRM and %d Desk calls, want none", crmCalls, deskCalls)
+	}
+
+	// History and the failure log stay; permissions went with the integration.
+	runs, err := e.st.RecentRuns(ctx, "default", started.Add(-time.Minute))
+	if err != nil || len(runs) != 1 || runs[0].Added != 3 {
+		t.Fatalf("history after delete: %v %+v", err, runs)
+	}
+	fails, n, err := e.st.OpenFailures(ctx, "default", 10)
+	if err != nil || n != 1 || len(fails) != 1 || fails[0].Code != "MANDATORY_FIELD_MISSING" {
+		t.Fatalf("failure log after delete: %v %d %+v", err, n, fails)
+	}
+	if perms, err := e.st.AllPermissions(ctx, "default"); err != nil || len(perms) != 0 {
+		t.Fatalf("permissions after delete: %v %+v", err, perms)
+	}
+
+	t.Run("again", func(t *testing.T) {
+		a := e.do("POST", "/api/v1/integrations/default/delete", adminToken, nil)
+		if a.status != http.StatusOK || a.body["alreadyDeleted"] != true || len(e.deleted) != 1 {
+			t.Fatalf("%d %s, deleter calls %v", a.status, a.raw, e.deleted)
+		}
+	})
+	t.Run("unknown integration", func(t *testing.T) {
+		if a := e.do("POST", "/api/v1/integrations/nope/delete", adminToken, nil); a.status != http.StatusNotFound {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+	})
+	t.Run("a new start begins afresh", func(t *testing.T) {
+		if _, err := e.st.EnsureIntegration(ctx, "default", "two-way", 365*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		a := e.do("GET", "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
+		if a.status != http.StatusOK || !slices.Contains(sectionsOf(a.body), "notes") {
+			t.Fatalf("after restart: %d %s", a.status, a.raw)
+		}
+	})
+}
