@@ -343,7 +343,7 @@ func fieldJSON(module string, moduleID string, f *Field, id string, seq int) map
 	for i, v := range f.PickList {
 		picks = append(picks, map[string]any{
 			"display_value": v, "actual_value": v, "reference_value": v,
-			"sequence_number": i + 1, "id": id + strconv.Itoa(100+i), "type": "used",
+			"sequence_number": i + 1, "id": id + strconv.Itoa(100+i), "type": "used", "colour_code": nil,
 		})
 	}
 	var decimals any

@@ -424,8 +424,8 @@ func (s *Server) serveFields(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.RUnlock()
 	m, ok := s.modules[name]
 	if !ok {
-		writeError(w, &apiError{status: http.StatusBadRequest, code: "INVALID_DATA", message: "invalid data",
-			details: map[string]any{"param_name": "module", "param": "module"}})
+		writeError(w, &apiError{status: http.StatusBadRequest, code: "INVALID_MODULE",
+			message: "The module name given seems to be invalid", details: map[string]any{"api_name": "module"}})
 		return
 	}
 	typ := r.URL.Query().Get("type")

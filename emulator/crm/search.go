@@ -534,5 +534,6 @@ func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, mod string) 
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": n})
+	// The spec types count as a string.
+	writeJSON(w, http.StatusOK, map[string]any{"count": strconv.Itoa(n)})
 }

@@ -21,6 +21,9 @@ func readPatched(dir, name string) ([]byte, error) {
 		return nil, fmt.Errorf("parse spec file %s: %w", name, err)
 	}
 	patched := requireStatusFields(doc)
+	if fix, ok := nullableRefs[name]; ok {
+		patched = makeRefsNullable(doc, fix) || patched
+	}
 	missing := danglingRefs(doc)
 	if len(missing) == 0 && !patched {
 		return b, nil
@@ -47,6 +50,33 @@ func readPatched(dir, name string) ([]byte, error) {
 		return nil, fmt.Errorf("re-encode spec file %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// nullableRefs names, per file, component schemas whose object-valued
+// ($ref) properties are required but which Zoho sends as null: fields.json's
+// `fields` requires associated_module, email_parser, external, crypt,
+// tooltip, ... that Zoho's own getFields example returns as null.
+var nullableRefs = map[string][]string{"fields.json": {"fields"}}
+
+// makeRefsNullable wraps every bare $ref property of the named schemas in
+// {"nullable": true, "allOf": [ref]} so null is accepted and any other
+// value is still checked against the referenced schema.
+func makeRefsNullable(doc map[string]any, names []string) bool {
+	comps, _ := doc["components"].(map[string]any)
+	schemas, _ := comps["schemas"].(map[string]any)
+	changed := false
+	for _, n := range names {
+		sch, _ := schemas[n].(map[string]any)
+		props, _ := sch["properties"].(map[string]any)
+		for k, v := range props {
+			pm, _ := v.(map[string]any)
+			if ref, ok := pm["$ref"].(string); ok && len(pm) == 1 {
+				props[k] = map[string]any{"nullable": true, "allOf": []any{map[string]any{"$ref": ref}}}
+				changed = true
+			}
+		}
+	}
+	return changed
 }
 
 // statusFields are the keys of every Zoho status object (success or error).
