@@ -1,0 +1,125 @@
+package panel_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	deskemu "deskcrm/emulator/desk"
+)
+
+func TestHandshakeOrder(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	must := func(ids []string, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	// One CRM account per type, each with a linked Desk account and contact.
+	types := []string{"Vendor", "Customer", "Prospect", "Reseller"}
+	deskContactOf := map[string]string{accountType: e.fx.deskContact}
+	for _, typ := range types {
+		crmAcc := must(e.crmEmu.Load("Accounts", []map[string]any{{"Account_Name": typ + " Co", "Account_Type": typ}}))[0]
+		dAcc := must(e.deskEmu.Load("accounts", []map[string]any{{"accountName": typ + " Co"}}))[0]
+		dCon := must(e.deskEmu.Load("contacts", []map[string]any{{"lastName": typ + " Person", "accountId": dAcc}}))[0]
+		e.link("accounts", dAcc, crmAcc)
+		deskContactOf[typ] = dCon
+	}
+	// A contact whose Desk account is not linked: the type comes from its CRM contact's account.
+	viaContactAcc := must(e.crmEmu.Load("Accounts", []map[string]any{{"Account_Name": "Via Contact Ltd", "Account_Type": "Customer"}}))[0]
+	viaContactCRM := must(e.crmEmu.Load("Contacts", []map[string]any{{"Last_Name": "Via", "Account_Name": map[string]any{"id": viaContactAcc}}}))[0]
+	viaContactDesk := must(e.deskEmu.Load("contacts", []map[string]any{{"lastName": "Via"}}))[0]
+	e.link("contacts", viaContactDesk, viaContactCRM)
+
+	base := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	at := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
+	tickets := []deskemu.Ticket{
+		{Subject: "t-unknown-old", ContactID: e.fx.deskUnlinked, CreatedTime: at(0)},
+		{Subject: "t-vendor", ContactID: deskContactOf["Vendor"], CreatedTime: at(1)},
+		{Subject: "t-partner", ContactID: deskContactOf[accountType], CreatedTime: at(2)},
+		{Subject: "t-customer-new", ContactID: deskContactOf["Customer"], CreatedTime: at(6), Status: "On Hold"},
+		{Subject: "t-prospect", ContactID: deskContactOf["Prospect"], CreatedTime: at(3), Status: "Escalated"},
+		{Subject: "t-customer-old", ContactID: deskContactOf["Customer"], CreatedTime: at(4)},
+		{Subject: "t-closed-customer", ContactID: deskContactOf["Customer"], CreatedTime: at(0), Status: "Closed"},
+		{Subject: "t-reseller", ContactID: deskContactOf["Reseller"], CreatedTime: at(5)},
+		{Subject: "t-via-contact", ContactID: viaContactDesk, CreatedTime: at(7)},
+	}
+	if _, err := e.deskEmu.LoadTickets(tickets); err != nil {
+		t.Fatal(err)
+	}
+	list := func() ([]string, []string) {
+		t.Helper()
+		a := e.do(http.MethodGet, "/api/v1/handshake/tickets", panelToken, nil)
+		if a.status != http.StatusOK {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+		var subjects, kinds []string
+		for _, x := range a.body["tickets"].([]any) {
+			m := x.(map[string]any)
+			subjects = append(subjects, m["subject"].(string))
+			kinds = append(kinds, m["customerType"].(string))
+		}
+		return subjects, kinds
+	}
+
+	subjects, kinds := list()
+	wantSubjects := []string{"t-customer-old", "t-customer-new", "t-via-contact", "t-partner", "t-reseller", "t-prospect", "t-vendor", "t-unknown-old"}
+	wantKinds := []string{"Customer", "Customer", "Customer", "Partner", "Reseller", "Prospect", "Vendor", ""}
+	if !slices.Equal(subjects, wantSubjects) || !slices.Equal(kinds, wantKinds) {
+		t.Fatalf("default order:\n got %v %v\nwant %v %v", subjects, kinds, wantSubjects, wantKinds)
+	}
+
+	// The order is configurable; types left out of it come after the listed ones.
+	a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, map[string]any{"order": []string{"Prospect", "vendor", "Customer"}})
+	if a.status != http.StatusOK {
+		t.Fatalf("put handshake: %d %s", a.status, a.raw)
+	}
+	subjects, _ = list()
+	wantSubjects = []string{"t-prospect", "t-vendor", "t-customer-old", "t-customer-new", "t-via-contact", "t-partner", "t-reseller", "t-unknown-old"}
+	if !slices.Equal(subjects, wantSubjects) {
+		t.Fatalf("custom order:\n got %v\nwant %v", subjects, wantSubjects)
+	}
+	if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "vendor", "Customer"}) {
+		t.Fatalf("get handshake: %s", a.raw)
+	}
+
+	for _, tc := range []struct {
+		name string
+		body any
+	}{
+		{"empty order", map[string]any{"order": []string{}}},
+		{"repeated type", map[string]any{"order": []string{"Customer", "customer"}}},
+		{"unknown field", map[string]any{"ordr": []string{"Customer"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, tc.body); a.status != http.StatusBadRequest {
+				t.Fatalf("status %d: %s", a.status, a.raw)
+			}
+		})
+	}
+
+	t.Run("turned off", func(t *testing.T) {
+		if a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, map[string]any{"enabled": false}); a.status != http.StatusOK {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		e.resetCalls()
+		a := e.do(http.MethodGet, "/api/v1/handshake/tickets", panelToken, nil)
+		if a.status != http.StatusNotFound || a.body["error"] != "handshake_off" {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		if c, d := e.calls(); c+d != 0 {
+			t.Fatalf("handshake off still cost %d CRM and %d Desk calls", c, d)
+		}
+	})
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
