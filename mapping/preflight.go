@@ -91,7 +91,9 @@ func Preflight(m Mapping, desk, crm []FieldMeta) []Problem {
 //   - READ_ONLY_FIELD when values flow into a read-only field;
 //   - MANDATORY_FIELD_MISSING for each field a side requires on create
 //     (metadata Mandatory, plus Last_Name/lastName on contacts and
-//     Account_Name/accountName on accounts) that no mapped field flows into.
+//     Account_Name/accountName on accounts) that no mapped field flows into;
+//     mandatory owner/user lookups and computed fields are exempt, the side
+//     fills them itself.
 //
 // In OneWay mode nothing is written to CRM, so flows into CRM and CRM's
 // mandatory fields are not checked.
@@ -242,7 +244,9 @@ func canonicalType(f FieldMap, dm, cm FieldMeta, toCRMAllowed bool) Type {
 func missingMandatory(m Mapping, side Side, metas []FieldMeta) []Problem {
 	required := mandatory(m.Module, side)
 	for _, fm := range metas {
-		if fm.Mandatory && !fm.ReadOnly && fm.Name != CRMDeskIDField && fm.Name != DeskCRMIDField && !contains(required, fm.Name) {
+		// Owners and other user references are filled in by the side
+		// itself (the API user), so they are not required of the mapping.
+		if fm.Mandatory && !fm.ReadOnly && fm.Type.Writable() && fm.Name != CRMDeskIDField && fm.Name != DeskCRMIDField && !contains(required, fm.Name) {
 			required = append(required, fm.Name)
 		}
 	}

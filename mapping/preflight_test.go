@@ -37,13 +37,13 @@ func crmMeta() []FieldMeta {
 	rep := f("Reports_To", "lookup")
 	rep.LookupModule = "Contacts"
 	tier := f("Customer_Tier", "picklist")
-	tier.Picklist = []string{"Bronze", "Silver", "Gold", "Platinum"}
+	tier.Picklist = []string{"-None-", "Bronze", "Silver", "Gold", "Platinum"}
 	modified := f("Modified_Time", "datetime")
 	modified.ReadOnly = true
 	return []FieldMeta{
 		f("First_Name", "text"), last, f("Email", "email"), f("Secondary_Email", "email"),
 		f("Phone", "phone"), f("Mobile", "phone"), f("Title", "text"), f("Description", "textarea"),
-		acct, rep, f("Owner", "ownerlookup"), f("Mailing_Street", "textarea"), f("Mailing_City", "text"),
+		acct, rep, FieldMeta{Name: "Owner", Type: TypeUserLookup, Mandatory: true}, f("Mailing_Street", "textarea"), f("Mailing_City", "text"),
 		f("Mailing_State", "text"), f("Mailing_Zip", "text"), f("Mailing_Country", "text"),
 		f("Desk_ID", "text"), tier, f("Seats", "integer"), f("Renewal_Date", "date"), f("VIP", "boolean"),
 		f("Notes_Text", "text"), f("Big", "bigint"), f("Score", "double"), f("Open_Level", "picklist"),
@@ -152,10 +152,18 @@ func TestPreflight(t *testing.T) {
 			},
 		},
 		{
-			name: "mandatory fields missing on both sides",
+			name: "mandatory field mapped the wrong way",
 			m:    Mapping{Module: Contacts, Fields: []FieldMap{{Desk: "email", CRM: "Email"}, {Desk: "lastName", CRM: "Last_Name", Direction: CRMToDesk}}},
 			want: []string{
 				"MANDATORY_FIELD_MISSING contacts CRM Last_Name: Mandatory field missing: CRM Last_Name is required to create a record and no mapped field flows into it; map it with direction both or desk-to-crm",
+			},
+		},
+		{
+			name: "mandatory fields missing on both sides",
+			m:    Mapping{Module: Contacts, Fields: []FieldMap{{Desk: "email", CRM: "Email"}}},
+			want: []string{
+				"MANDATORY_FIELD_MISSING contacts Desk lastName: Mandatory field missing: Desk lastName is required",
+				"MANDATORY_FIELD_MISSING contacts CRM Last_Name",
 			},
 		},
 		{
@@ -191,6 +199,29 @@ func TestPreflight(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPreflightMetadataMandatory(t *testing.T) {
+	crm := append(crmMeta(), FieldMeta{Name: "Region", Type: TypePicklist, Mandatory: true, Custom: true},
+		FieldMeta{Name: "Legacy_No", Type: TypeAutoNumber, Mandatory: true})
+	desk := append(deskMeta(), FieldMeta{Name: "cf_region", Type: TypePicklist, Mandatory: true, Custom: true})
+	probs := Preflight(DemoMapping(Contacts), desk, crm)
+	want := []string{
+		"MANDATORY_FIELD_MISSING contacts Desk cf_region: Mandatory field missing: Desk cf_region is required to create a record",
+		"MANDATORY_FIELD_MISSING contacts CRM Region: Mandatory field missing: CRM Region is required to create a record",
+	}
+	if len(probs) != len(want) {
+		t.Fatalf("got %s", render(probs))
+	}
+	for i, w := range want {
+		if !strings.Contains(probs[i].String(), w) {
+			t.Errorf("problem %d = %q, want %q", i, probs[i], w)
+		}
+	}
+	m := withFields(FieldMap{Desk: "cf_region", CRM: "Region"})
+	if probs := Preflight(m, desk, crm); len(probs) != 0 {
+		t.Fatalf("mapped mandatory fields still reported: %s", render(probs))
 	}
 }
 

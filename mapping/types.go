@@ -293,7 +293,8 @@ func DeskType(fieldType string) Type {
 	return TypeUnsupported
 }
 
-// missingValues returns the values of from that are not values of to.
+// missingValues returns the values of from that are not values of to,
+// ignoring CRM's "-None-" placeholder.
 func missingValues(from, to []string) []string {
 	set := make(map[string]bool, len(to))
 	for _, v := range to {
@@ -301,7 +302,7 @@ func missingValues(from, to []string) []string {
 	}
 	var out []string
 	for _, v := range from {
-		if !set[v] {
+		if !set[v] && v != NonePicklistValue {
 			out = append(out, v)
 		}
 	}

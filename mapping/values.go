@@ -491,7 +491,7 @@ func toCanonical(t Type, raw any) (any, error) {
 		switch v := raw.(type) {
 		case string:
 			s := cleanString(v)
-			if s == "" {
+			if s == "" || (t.kind() == kindPicklist && s == NonePicklistValue) {
 				return nil, nil
 			}
 			return s, nil
@@ -519,14 +519,14 @@ func toCanonical(t Type, raw any) (any, error) {
 	case kindMulti:
 		switch v := raw.(type) {
 		case string:
-			return normList(strings.Split(cleanString(v), ";")), nil
+			return dropNone(normList(strings.Split(cleanString(v), ";"))), nil
 		case []string, []any:
 			for _, e := range anyList(v) {
 				if _, ok := e.(string); !ok && e != nil {
 					return nil, mismatch(raw, t)
 				}
 			}
-			return canon(v), nil
+			return dropNone(canon(v)), nil
 		}
 		return nil, mismatch(raw, t)
 	case kindInteger, kindDecimal:
@@ -620,6 +620,28 @@ func toCanonical(t Type, raw any) (any, error) {
 		return nil, mismatch(raw, t)
 	}
 	return nil, mismatch(raw, t)
+}
+
+// NonePicklistValue is the placeholder CRM picklists list first and return
+// for "no value"; it reads as nil.
+const NonePicklistValue = "-None-"
+
+// dropNone removes NonePicklistValue from a canonical list.
+func dropNone(list any) any {
+	l, ok := list.([]string)
+	if !ok {
+		return list
+	}
+	out := l[:0:0]
+	for _, s := range l {
+		if s != NonePicklistValue {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // cleanString trims a string and replaces invalid UTF-8 the way JSON
