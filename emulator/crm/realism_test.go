@@ -71,8 +71,8 @@ func TestCreditsExhausted(t *testing.T) {
 	if h := r.header.Get("X-API-CREDITS-REMAINING"); h != "" {
 		t.Errorf("header before half used: %q", h)
 	}
-	e.call("GET", "/crm/v8/Contacts/deleted", nil)          // 3
-	e.call("GET", "/crm/v8/Contacts/deleted", nil)          // 5
+	e.call("GET", "/crm/v8/Contacts/deleted", nil)           // 3
+	e.call("GET", "/crm/v8/Contacts/deleted", nil)           // 5
 	r = e.call("GET", "/crm/v8/Contacts/actions/count", nil) // 6
 	if h := r.header.Get("X-API-CREDITS-REMAINING"); h != "4" {
 		t.Errorf("X-API-CREDITS-REMAINING = %q, want 4", h)
