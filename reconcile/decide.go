@@ -275,27 +275,34 @@ func mergeDecision(in DecideInput, base, other mapping.Values) Decision {
 	return d
 }
 
-// createPatch returns the values a create on side s writes: the non-empty
-// values flowing there, or nil when s is not the create's target.
+// createPatch returns the values a create on side s writes, or nil when s
+// is the side the change came from.
 func createPatch(in DecideInput, s mapping.Side) mapping.Values {
 	if s == in.Source {
 		return nil
 	}
-	out := mapping.Values{}
-	for k, v := range mapping.FlowingTo(in.Mapping, in.Values, s) {
-		if mapping.ValueEqual(v, nil) {
-			continue
-		}
-		out[k] = v
-	}
-	return out
+	return CreateValues(in.Mapping, in.Values, s)
 }
 
-// createBase is the base after a create: the values the new record holds
-// (fields that do not flow there stay out of the base, so a later merge
-// treats them as never synced).
+// createBase is the base after a create: the values the new record holds.
 func createBase(in DecideInput) mapping.Values {
-	return createPatch(in, in.Source.Other())
+	return CreateValues(in.Mapping, in.Values, in.Source.Other())
+}
+
+// CreateValues returns what creating a record on side target writes: the
+// non-empty values of v whose fields flow to target. It is also the base to
+// store on the new link: fields that do not flow there stay out of it, so a
+// later merge treats them as never synced instead of as cleared by the
+// target (which would erase the source's value).
+func CreateValues(m mapping.Mapping, v mapping.Values, target mapping.Side) mapping.Values {
+	out := mapping.Values{}
+	for k, x := range mapping.FlowingTo(m, v, target) {
+		if mapping.ValueEqual(x, nil) {
+			continue
+		}
+		out[k] = x
+	}
+	return out
 }
 
 func setPatch(d *Decision, s mapping.Side, patch mapping.Values) {

@@ -273,3 +273,26 @@ func TestContactMovedToAnotherAccount(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateValuesKeepsOnlyWhatFlows(t *testing.T) {
+	v := V{kName: "Doe", kTitle: nil, kCity: "Paris", kZip: "75001"}
+	tests := []struct {
+		target mapping.Side
+		want   V
+	}{
+		{mapping.CRM, V{kName: "Doe", kZip: "75001"}},
+		{mapping.Desk, V{kName: "Doe", kCity: "Paris"}},
+	}
+	for _, tt := range tests {
+		if got := CreateValues(testMapping(), v, tt.target); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("CreateValues(%s) = %v, want %v", tt.target, got, tt.want)
+		}
+	}
+	// Stored as the base, a crm-to-desk field left out of a CRM create is
+	// not mistaken for a CRM-side clear on the next merge.
+	base := CreateValues(testMapping(), v, mapping.CRM)
+	r := Merge(MergeInput{Mapping: testMapping(), Base: base, Desk: v, CRM: V{kName: "Doe", kCity: nil, kZip: "75001"}})
+	if _, ok := r.DeskPatch[kCity]; ok {
+		t.Errorf("merge after create clears Desk's city: %v", r.DeskPatch)
+	}
+}
