@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"deskcrm/emulator/realism"
@@ -25,18 +26,16 @@ func (s *Server) Load(module string, recs []map[string]any) ([]string, error) {
 	if ms == nil {
 		return nil, fmt.Errorf("load: unknown module %q", module)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
 	for i, rec := range recs {
 		id, created, modified, rest, err := splitSystem(rec)
 		if err != nil {
 			return ids, fmt.Errorf("load %s record %d: %w", module, i, err)
 		}
-		buf.Reset()
-		if err := enc.Encode(rest); err != nil {
-			return ids, fmt.Errorf("load %s record %d: encode: %w", module, i, err)
+		top, cf, err := rawFields(rest)
+		if err != nil {
+			return ids, fmt.Errorf("load %s record %d: %w", module, i, err)
 		}
-		in, e := decodeWrite(ms.sch, buf.Bytes(), true)
+		in, e := validateWrite(ms.sch, top, cf, true)
 		if e != nil {
 			return ids, fmt.Errorf("load %s record %d: %s", module, i, describe(e))
 		}
@@ -47,6 +46,59 @@ func (s *Server) Load(module string, recs []map[string]any) ([]string, error) {
 		ids = append(ids, idString(r.id))
 	}
 	return ids, nil
+}
+
+// rawFields turns a loaded record into the JSON members the validator
+// reads, without a round trip through encoding/json for common types.
+func rawFields(rec map[string]any) (top, cf map[string]json.RawMessage, err error) {
+	top = make(map[string]json.RawMessage, len(rec))
+	for k, v := range rec {
+		if k == "cf" {
+			m, ok := v.(map[string]any)
+			if !ok && v != nil {
+				return nil, nil, fmt.Errorf("cf must be an object, got %T", v)
+			}
+			cf = make(map[string]json.RawMessage, len(m))
+			for ck, cv := range m {
+				if cf[ck], err = rawOf(cv); err != nil {
+					return nil, nil, fmt.Errorf("cf.%s: %w", ck, err)
+				}
+			}
+			continue
+		}
+		if top[k], err = rawOf(v); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	if cf == nil {
+		cf = map[string]json.RawMessage{}
+	}
+	return top, cf, nil
+}
+
+// rawOf encodes one Go value as JSON.
+func rawOf(v any) (json.RawMessage, error) {
+	switch x := v.(type) {
+	case nil:
+		return json.RawMessage("null"), nil
+	case string:
+		return appendJSONString(nil, x), nil
+	case bool:
+		return strconv.AppendBool(nil, x), nil
+	case int:
+		return strconv.AppendInt(nil, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(nil, x, 10), nil
+	case float64:
+		return json.Marshal(x)
+	case json.Number:
+		return json.RawMessage(x.String()), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode value: %w", err)
+	}
+	return b, nil
 }
 
 // describe turns an API error into one line for Go callers.

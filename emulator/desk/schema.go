@@ -247,7 +247,9 @@ func convert(f *Field, raw json.RawMessage) (value, *FieldError) {
 	var str string
 	isStr := len(raw) > 0 && raw[0] == '"'
 	if isStr {
-		if err := json.Unmarshal(raw, &str); err != nil {
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && simpleJSONString(raw[1:len(raw)-1]) {
+			str = string(raw[1 : len(raw)-1])
+		} else if err := json.Unmarshal(raw, &str); err != nil {
 			return bad("malformed string")
 		}
 	}
@@ -334,6 +336,17 @@ func convert(f *Field, raw json.RawMessage) (value, *FieldError) {
 		return value{s: formatTime(t.UnixMilli())}, nil
 	}
 	return bad("field %s cannot be written", f.APIName)
+}
+
+// simpleJSONString reports whether the body of a JSON string literal has
+// no escapes or control characters, so its bytes are the string.
+func simpleJSONString(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 func abs(n int64) int64 {

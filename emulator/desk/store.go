@@ -180,16 +180,22 @@ var readOnlyNames = map[string]bool{
 // read-only fields and, on create, mandatory fields. Cross-record rules
 // (lookups, uniqueness) are checked by the caller under the lock.
 func decodeWrite(sch *schema, body []byte, create bool) (writeInput, *apiError) {
-	var in writeInput
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return in, &apiError{Status: 400, ErrorCode: CodeEmptyPayload, Message: "The request body is empty; a JSON object is expected"}
+		return writeInput{}, &apiError{Status: 400, ErrorCode: CodeEmptyPayload, Message: "The request body is empty; a JSON object is expected"}
 	}
 	var top map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&top); err != nil || top == nil || dec.More() {
-		return in, errBadRequest("The request body is not a valid JSON object")
+		return writeInput{}, errBadRequest("The request body is not a valid JSON object")
 	}
+	return validateWrite(sch, top, nil, create)
+}
+
+// validateWrite checks a decoded body. cfPre, when not nil, holds the "cf"
+// members already split (the Load path), and top["cf"] is ignored.
+func validateWrite(sch *schema, top map[string]json.RawMessage, cfPre map[string]json.RawMessage, create bool) (writeInput, *apiError) {
+	var in writeInput
 	var errs []FieldError
 	fail := func(name, typ, msg string) {
 		errs = append(errs, FieldError{FieldName: name, ErrorType: typ, ErrorMessage: msg})
@@ -230,7 +236,9 @@ func decodeWrite(sch *schema, body []byte, create bool) (writeInput, *apiError) 
 			return
 		}
 		var cf map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &cf); err != nil {
+		if key == "cf" && cfPre != nil {
+			cf = cfPre
+		} else if err := json.Unmarshal(raw, &cf); err != nil {
 			fail("/"+key, ErrInvalid, key+" must be a JSON object")
 			return
 		}
@@ -257,7 +265,9 @@ func decodeWrite(sch *schema, body []byte, create bool) (writeInput, *apiError) 
 	for key, raw := range top {
 		switch {
 		case key == "cf":
-			customObj(key, raw, false)
+			if cfPre == nil {
+				customObj(key, raw, false)
+			}
 		case key == "customFields":
 			customObj(key, raw, true)
 		case readOnlyNames[key]:
@@ -270,6 +280,9 @@ func decodeWrite(sch *schema, body []byte, create bool) (writeInput, *apiError) 
 			}
 			apply("/"+key, &sch.fields[fi], fi, raw)
 		}
+	}
+	if cfPre != nil {
+		customObj("cf", nil, false)
 	}
 	if create {
 		for i, f := range sch.fields {
