@@ -3,7 +3,6 @@ package zoho
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -259,7 +258,3 @@ func pathOf(u string) string {
 	}
 	return u
 }
-
-// ErrNoContent is returned by helpers when a call that must return a body
-// answered 204 No Content.
-var ErrNoContent = errors.New("no content")

@@ -34,6 +34,7 @@ type WatchChannel struct {
 	NotifyOnRelatedAction *bool
 }
 
+// MarshalJSON writes the channel as the watch API expects (channel_id as a number).
 func (w WatchChannel) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
 		"channel_id": json.Number(strconv.FormatInt(w.ChannelID, 10)),
