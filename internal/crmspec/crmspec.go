@@ -10,7 +10,9 @@
 //     read from the local file with the same base name;
 //  2. the {external_…} paths that collide with {id} paths are dropped;
 //  3. the servers (https://zohoapis.com) are removed so any host matches;
-//  4. "input matches more than one oneOf schemas" alone is treated as a pass;
+//  4. "input matches more than one oneOf schemas" alone is treated as a pass:
+//     every oneOf is loaded as anyOf, which also covers nested oneOfs
+//     (filterOneOf remains as a safety net);
 //  5. per_page stays required on search (clients must always send it).
 //
 // One more quirk, not in QUIRKS.md: notes.json refers to
@@ -20,6 +22,9 @@
 // schemas (record.json's API_Exception, Success_Response, ...) list no
 // required keys, so they match any object and make every oneOf ambiguous;
 // code/details/message/status are made required there (requireStatusFields).
+// fields.json's `fields` schema requires object properties that Zoho sends
+// as null (made nullable), and notifications.json types channel_id as an
+// object and restricts notify_url to zoho.com hosts (both dropped).
 //
 // Beyond the quirks, the spec documents only status 200 for most record
 // operations (errors are modelled as a oneOf branch of the 200 body). For a

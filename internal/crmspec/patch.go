@@ -24,6 +24,8 @@ func readPatched(dir, name string) ([]byte, error) {
 	if fix, ok := nullableRefs[name]; ok {
 		patched = makeRefsNullable(doc, fix) || patched
 	}
+	patched = dropKeywords(doc, propertyFixes[name]) || patched
+	patched = oneOfToAnyOf(doc) || patched
 	missing := danglingRefs(doc)
 	if len(missing) == 0 && !patched {
 		return b, nil
@@ -74,6 +76,68 @@ func makeRefsNullable(doc map[string]any, names []string) bool {
 				props[k] = map[string]any{"nullable": true, "allOf": []any{map[string]any{"$ref": ref}}}
 				changed = true
 			}
+		}
+	}
+	return changed
+}
+
+// propertyFix removes keywords from one property of a component schema.
+type propertyFix struct {
+	schema, property string
+	drop             []string
+}
+
+// propertyFixes are schema bugs that reject every real value:
+// notifications.json's Notification types channel_id as an object (Zoho
+// channel ids are numbers) and gives notify_url the pattern
+// "www[.][a-z]{5}zoho[.]com", which no subscriber URL matches.
+var propertyFixes = map[string][]propertyFix{
+	"notifications.json": {
+		{schema: "Notification", property: "channel_id", drop: []string{"type"}},
+		{schema: "Notification", property: "notify_url", drop: []string{"pattern"}},
+	},
+}
+
+func dropKeywords(doc map[string]any, fixes []propertyFix) bool {
+	comps, _ := doc["components"].(map[string]any)
+	schemas, _ := comps["schemas"].(map[string]any)
+	changed := false
+	for _, f := range fixes {
+		sch, _ := schemas[f.schema].(map[string]any)
+		props, _ := sch["properties"].(map[string]any)
+		prop, _ := props[f.property].(map[string]any)
+		for _, k := range f.drop {
+			if _, ok := prop[k]; ok {
+				delete(prop, k)
+				changed = true
+			}
+		}
+	}
+	return changed
+}
+
+// oneOfToAnyOf rewrites every oneOf as anyOf. QUIRKS.md item 4 says a value
+// matching more than one branch is valid; the spec's branches overlap
+// everywhere (error details, status objects), also in nested schemas where
+// the validator's error no longer says "more than one". anyOf expresses
+// exactly "at least one branch matches".
+func oneOfToAnyOf(v any) bool {
+	changed := false
+	switch x := v.(type) {
+	case map[string]any:
+		if o, ok := x["oneOf"]; ok {
+			if _, has := x["anyOf"]; !has {
+				x["anyOf"] = o
+				delete(x, "oneOf")
+				changed = true
+			}
+		}
+		for _, c := range x {
+			changed = oneOfToAnyOf(c) || changed
+		}
+	case []any:
+		for _, c := range x {
+			changed = oneOfToAnyOf(c) || changed
 		}
 	}
 	return changed
