@@ -311,13 +311,14 @@ func (s *sync) run(ctx workflow.Context) error {
 // the admin fixes them and signals resume.
 func (s *sync) preflight(ctx workflow.Context) error {
 	for {
-		s.setPhase(ctx, PhasePreflight)
+		// Wait before leaving the blocked phase, so that the status shows it while blocked.
 		if err := s.awaitUnpaused(ctx); err != nil {
 			return err
 		}
+		s.setPhase(ctx, PhasePreflight)
 		var res activities.PreflightResult
 		err := workflow.ExecuteActivity(s.activityCtx(ctx, 2*time.Minute), (*activities.Activities).Preflight,
-			activities.PreflightInput{IntegrationID: s.st.IntegrationID}).Get(ctx, &res)
+			activities.PreflightInput{IntegrationID: s.st.IntegrationID, Mode: s.st.Mode}).Get(ctx, &res)
 		if err != nil {
 			return err
 		}
@@ -394,11 +395,15 @@ func creditsExhausted(err error) (time.Duration, bool) {
 
 func (s *sync) pauseForCredits(ctx workflow.Context, wait time.Duration) {
 	until := workflow.Now(ctx).Add(wait)
+	reason := "Zoho daily API credits exhausted; resuming at " + until.UTC().Format(time.RFC3339)
 	s.st.Paused = true
-	s.st.PausedReason = "Zoho daily API credits exhausted; resuming at " + until.UTC().Format(time.RFC3339)
+	s.st.PausedReason = reason
 	s.upsertSearchAttributes(ctx)
 	_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return !s.st.Paused })
-	s.st.Paused, s.st.PausedReason = false, ""
+	// A pause signal during the wait replaced the reason: that pause lasts until resume.
+	if s.st.Paused && s.st.PausedReason == reason {
+		s.st.Paused, s.st.PausedReason = false, ""
+	}
 	s.upsertSearchAttributes(ctx)
 }
 

@@ -1,0 +1,272 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"deskcrm/activities"
+	"deskcrm/store"
+)
+
+// t0 is the mock clock's start in every workflow test.
+var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// stepResults is what the mocked step activities return by default, keyed "Activity/module".
+// The numbers differ per step so that a step counted twice or not at all shows in the sums.
+var stepResults = map[string]activities.StepResult{
+	"IndexDesk/accounts":      {Indexed: 10, DeskCredits: 1},
+	"IndexCRM/accounts":       {Indexed: 12, CRMCredits: 2},
+	"Match/accounts":          {Linked: 7},
+	"CreateInCRM/accounts":    {CreatedInCRM: 3, FailedToCRM: 1, CRMCredits: 1},
+	"CreateInDesk/accounts":   {CreatedInDesk: 2, DeskCredits: 2},
+	"ReconcilePairs/accounts": {UpdatedInCRM: 4, UpdatedInDesk: 5, FailedToDesk: 1, CRMCredits: 1, DeskCredits: 5},
+	"IndexDesk/contacts":      {Indexed: 100, DeskCredits: 2},
+	"IndexCRM/contacts":       {Indexed: 90, CRMCredits: 1},
+	"Match/contacts":          {Linked: 60},
+	"CreateInCRM/contacts":    {CreatedInCRM: 30, CRMCredits: 1},
+	"CreateInDesk/contacts":   {CreatedInDesk: 20, FailedToDesk: 2, DeskCredits: 20},
+	"ReconcilePairs/contacts": {UpdatedInCRM: 6, UpdatedInDesk: 7, CRMCredits: 1, DeskCredits: 7},
+}
+
+// twoWayOrder is the activity order of a two-way first sync, "Activity/module".
+var twoWayOrder = []string{
+	"Preflight",
+	"IndexDesk/accounts", "IndexCRM/accounts", "Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
+	"IndexDesk/contacts", "IndexCRM/contacts", "Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
+	"RecordRuns",
+}
+
+// twoWayProgress is the progress stepResults add up to in a two-way first sync.
+func twoWayProgress() map[string]*ModuleProgress {
+	return map[string]*ModuleProgress{
+		activities.Accounts: {Linked: 7 + 3 + 2,
+			Desk: Side{Indexed: 10, Added: 2, Updated: 5, Failed: 1},
+			CRM:  Side{Indexed: 12, Added: 3, Updated: 4, Failed: 1}},
+		activities.Contacts: {Linked: 60 + 30 + 20,
+			Desk: Side{Indexed: 100, Added: 20, Updated: 7, Failed: 2},
+			CRM:  Side{Indexed: 90, Added: 30, Updated: 6, Failed: 0}},
+	}
+}
+
+const (
+	twoWayCRMCredits  = 2 + 1 + 1 + 1 + 1 + 1
+	twoWayDeskCredits = 1 + 2 + 5 + 2 + 20 + 7
+)
+
+// started is one activity start seen by the test environment.
+type started struct {
+	At    time.Time
+	Key   string // "Activity/module" for steps, "Activity" otherwise
+	Input any    // the decoded argument
+}
+
+// harness wraps a test workflow environment whose activities are mocked, and records every
+// activity start, cancellation and search-attribute upsert.
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+
+	mu       gosync.Mutex
+	starts   []started
+	canceled []string
+	states   []string // DeskcrmState values upserted, in order
+	lastSA   map[string]any
+}
+
+// stepActivities are the activities that take a StepInput.
+var stepActivities = []string{"IndexDesk", "IndexCRM", "Match", "CreateInCRM", "CreateInDesk", "ReconcilePairs"}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterActivity(&activities.Activities{})
+	h := &harness{t: t, env: env, lastSA: map[string]any{}}
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		s := started{At: env.Now().UTC(), Key: info.ActivityType.Name}
+		switch info.ActivityType.Name {
+		case "Preflight":
+			var in activities.PreflightInput
+			_ = args.Get(&in)
+			s.Input = in
+		case "MarkRetry":
+			var in activities.RetryInput
+			_ = args.Get(&in)
+			s.Input = in
+		case "RecordRuns":
+			var in activities.RunsInput
+			_ = args.Get(&in)
+			s.Input = in
+		case "FailureSummary":
+			var id string
+			_ = args.Get(&id)
+			s.Input = id
+		case "ReportFailure":
+			var f store.Failure
+			_ = args.Get(&f)
+			s.Input = f
+		default:
+			var in activities.StepInput
+			_ = args.Get(&in)
+			s.Key += "/" + in.Module
+			s.Input = in
+		}
+		h.mu.Lock()
+		h.starts = append(h.starts, s)
+		h.mu.Unlock()
+	})
+	env.SetOnActivityCanceledListener(func(info *activity.Info) {
+		h.mu.Lock()
+		h.canceled = append(h.canceled, info.ActivityType.Name)
+		h.mu.Unlock()
+	})
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if v, ok := sa.GetKeyword(StateKey); ok {
+			h.lastSA[StateKey.GetName()] = v
+			if len(h.states) == 0 || h.states[len(h.states)-1] != v {
+				h.states = append(h.states, v)
+			}
+		}
+		if v, ok := sa.GetKeyword(ModeKey); ok {
+			h.lastSA[ModeKey.GetName()] = v
+		}
+		if v, ok := sa.GetInt64(OpenFailuresKey); ok {
+			h.lastSA[OpenFailuresKey.GetName()] = v
+		}
+		if v, ok := sa.GetTime(LastSyncKey); ok {
+			h.lastSA[LastSyncKey.GetName()] = v
+		}
+	}).Return(nil)
+	return h
+}
+
+// stepMatching matches the StepInput of one module.
+func stepMatching(module string) any {
+	return mock.MatchedBy(func(in activities.StepInput) bool { return in.Module == module })
+}
+
+// mockDefaults mocks every activity; call it after any test-specific mock, since the first
+// matching mock wins. Activities are mocked by name: the worker registers *Activities, whose
+// method names are the activity types.
+func (h *harness) mockDefaults() {
+	env := h.env
+	for _, name := range stepActivities {
+		env.OnActivity(name, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StepInput) (activities.StepResult, error) {
+			r, ok := stepResults[name+"/"+in.Module]
+			if !ok {
+				return activities.StepResult{}, fmt.Errorf("no canned result for %s/%s", name, in.Module)
+			}
+			return r, nil
+		})
+	}
+	env.OnActivity("Preflight", mock.Anything, mock.Anything).Return(activities.PreflightResult{}, nil)
+	env.OnActivity("RecordRuns", mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity("MarkRetry", mock.Anything, mock.Anything).Return(activities.RetryResult{Marked: 1}, nil)
+	env.OnActivity("FailureSummary", mock.Anything, mock.Anything).Return(activities.FailureSummary{}, nil)
+	env.OnActivity("ReportFailure", mock.Anything, mock.Anything).Return(
+		func(context.Context, store.Failure) error {
+			return temporal.NewNonRetryableApplicationError("record failed", activities.ErrRecordFailed, nil)
+		})
+}
+
+// at runs fn when the mock clock reaches t0+d.
+func (h *harness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
+
+// signal sends a signal at t0+d.
+func (h *harness) signal(d time.Duration, name string, arg any) {
+	h.at(d, func() { h.env.SignalWorkflow(name, arg) })
+}
+
+// cancelAt ends the (otherwise endless) workflow at t0+d.
+func (h *harness) cancelAt(d time.Duration) { h.at(d, h.env.CancelWorkflow) }
+
+// run mocks the remaining activities and runs the workflow to its end.
+func (h *harness) run(in SyncInput) {
+	h.mockDefaults()
+	h.env.ExecuteWorkflow(WorkflowName, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("the workflow did not complete")
+	}
+}
+
+// status queries the status; call it from a delayed callback.
+func (h *harness) status() Status {
+	h.t.Helper()
+	v, err := h.env.QueryWorkflow(QueryStatus)
+	if err != nil {
+		h.t.Fatalf("query status: %v", err)
+	}
+	var st Status
+	if err := v.Get(&st); err != nil {
+		h.t.Fatalf("decode status: %v", err)
+	}
+	return st
+}
+
+// query runs a query and decodes its answer into out.
+func (h *harness) query(name string, out any) {
+	h.t.Helper()
+	v, err := h.env.QueryWorkflow(name)
+	if err != nil {
+		h.t.Fatalf("query %s: %v", name, err)
+	}
+	if err := v.Get(out); err != nil {
+		h.t.Fatalf("decode %s: %v", name, err)
+	}
+}
+
+// keys returns the recorded activity starts' keys, optionally only those in [from, to).
+func (h *harness) keys() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.starts))
+	for _, s := range h.starts {
+		out = append(out, s.Key)
+	}
+	return out
+}
+
+// startsBetween returns the keys of the activities started in [t0+from, t0+to).
+func (h *harness) startsBetween(from, to time.Duration) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, s := range h.starts {
+		if !s.At.Before(t0.Add(from)) && s.At.Before(t0.Add(to)) {
+			out = append(out, s.Key)
+		}
+	}
+	return out
+}
+
+// startsOf returns the recorded starts of one key.
+func (h *harness) startsOf(key string) []started {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []started
+	for _, s := range h.starts {
+		if s.Key == key {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,598 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"deskcrm/activities"
+	"deskcrm/store"
+)
+
+func TestWithDefaults(t *testing.T) {
+	in, err := SyncInput{}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, SyncInput{IntegrationID: "default", Mode: activities.ModeTwoWay, LookbackDays: 365, PollInterval: "1m"}, in)
+
+	in, err = SyncInput{IntegrationID: "acme.eu_2", Mode: activities.ModeOneWayToDesk, LookbackDays: 30, PollInterval: "30s"}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, SyncInput{IntegrationID: "acme.eu_2", Mode: activities.ModeOneWayToDesk, LookbackDays: 30, PollInterval: "30s"}, in)
+}
+
+func TestInvalidInputFailsNamingEachProblem(t *testing.T) {
+	tests := []struct {
+		name string
+		in   SyncInput
+		want []string
+	}{
+		{"bad mode", SyncInput{Mode: "both-ways"}, []string{`mode "both-ways" must be "two-way" or "one-way-crm-to-desk"`}},
+		{"bad integration id", SyncInput{IntegrationID: "acme corp!"}, []string{`integrationId "acme corp!" must be 1-64 letters`}},
+		{"too long integration id", SyncInput{IntegrationID: strings.Repeat("a", 65)}, []string{`integrationId "aaaa`}},
+		{"poll interval without unit", SyncInput{PollInterval: "5"}, []string{`pollInterval "5" must be a duration of at least 1s`}},
+		{"poll interval too short", SyncInput{PollInterval: "500ms"}, []string{`pollInterval "500ms" must be a duration of at least 1s`}},
+		{"negative lookback", SyncInput{LookbackDays: -1}, []string{"lookbackDays -1 must be between 1 and 3650"}},
+		{"every problem at once", SyncInput{IntegrationID: "a/b", Mode: "sideways", PollInterval: "soon", LookbackDays: 5000}, []string{
+			`integrationId "a/b"`, `mode "sideways"`, `pollInterval "soon"`, "lookbackDays 5000"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.run(tt.in)
+			err := h.env.GetWorkflowError()
+			require.Error(t, err)
+			var appErr *temporal.ApplicationError
+			require.True(t, errors.As(err, &appErr), "want an ApplicationError, got %T: %v", err, err)
+			assert.Equal(t, "InvalidInput", appErr.Type())
+			assert.True(t, appErr.NonRetryable())
+			assert.Contains(t, err.Error(), "invalid input")
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Empty(t, h.keys(), "no activity may run on invalid input")
+		})
+	}
+}
+
+func TestFirstSyncRunsEveryStepInOrder(t *testing.T) {
+	tests := []struct {
+		mode       string
+		order      []string
+		progress   map[string]*ModuleProgress
+		crmCredits int
+	}{
+		{activities.ModeTwoWay, twoWayOrder, twoWayProgress(), twoWayCRMCredits},
+		{activities.ModeOneWayToDesk,
+			slices.DeleteFunc(slices.Clone(twoWayOrder), func(k string) bool { return strings.HasPrefix(k, "CreateInCRM/") }),
+			func() map[string]*ModuleProgress {
+				p := twoWayProgress()
+				p[activities.Accounts].Linked -= 3
+				p[activities.Accounts].CRM.Added, p[activities.Accounts].CRM.Failed = 0, 0
+				p[activities.Contacts].Linked -= 30
+				p[activities.Contacts].CRM.Added = 0
+				return p
+			}(),
+			twoWayCRMCredits - 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			h := newHarness(t)
+			var st Status
+			var runs []RunSummary
+			var statusJSON, historyJSON []map[string]any
+			h.at(time.Minute, func() {
+				st = h.status()
+				h.query(QueryHistory, &runs)
+				var s map[string]any
+				h.query(QueryStatus, &s)
+				statusJSON = append(statusJSON, s)
+				h.query(QueryHistory, &historyJSON)
+				h.env.CancelWorkflow()
+			})
+			h.run(SyncInput{IntegrationID: "acme", Mode: tt.mode, LookbackDays: 30, PollInterval: "1h"})
+
+			assert.Equal(t, tt.order, h.keys())
+			for _, s := range h.startsOf("IndexDesk/contacts") {
+				assert.Equal(t, activities.StepInput{IntegrationID: "acme", Module: activities.Contacts, Mode: tt.mode,
+					Lookback: 30 * 24 * time.Hour, Now: t0}, s.Input)
+			}
+			pre := h.startsOf("Preflight")
+			require.Len(t, pre, 1)
+			assert.Equal(t, activities.PreflightInput{IntegrationID: "acme", Mode: tt.mode}, pre[0].Input,
+				"the preflight checks the mapping in the sync's mode")
+
+			assert.Equal(t, PhaseIdle, st.Phase)
+			assert.True(t, st.InitialDone)
+			assert.False(t, st.Paused)
+			assert.Equal(t, tt.mode, st.Mode)
+			assert.Equal(t, tt.progress, st.Progress)
+			assert.Equal(t, tt.crmCredits, st.CRMCredits)
+			assert.Equal(t, twoWayDeskCredits, st.DeskCredits)
+			assert.Equal(t, t0, st.LastSync.UTC())
+			assert.Empty(t, st.CurrentStep)
+			assert.Contains(t, st.WaitingFor, "poll timer (1h0m0s)")
+			wantSteps := []string{}
+			for _, k := range tt.order[1 : len(tt.order)-1] {
+				a, m, _ := strings.Cut(k, "/")
+				wantSteps = append(wantSteps, map[string]string{"IndexDesk": "index-desk-", "IndexCRM": "index-crm-", "Match": "match-",
+					"CreateInCRM": "create-in-crm-", "CreateInDesk": "create-in-desk-", "ReconcilePairs": "reconcile-"}[a]+m)
+			}
+			assert.Equal(t, wantSteps, st.Steps)
+
+			// One history line per module and direction, from the summed progress.
+			var want []RunSummary
+			for _, m := range []string{activities.Accounts, activities.Contacts} {
+				p := tt.progress[m]
+				want = append(want,
+					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.DeskToCRM, Added: p.CRM.Added, Updated: p.CRM.Updated, Failed: p.CRM.Failed},
+					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.CRMToDesk, Added: p.Desk.Added, Updated: p.Desk.Updated, Failed: p.Desk.Failed})
+			}
+			for i := range runs {
+				runs[i].Time = runs[i].Time.UTC()
+			}
+			assert.ElementsMatch(t, want, runs)
+			rec := h.startsOf("RecordRuns")
+			require.Len(t, rec, 1)
+			in := rec[0].Input.(activities.RunsInput)
+			assert.Equal(t, "acme", in.IntegrationID)
+			require.Len(t, in.Runs, 4)
+			for _, r := range in.Runs {
+				assert.Equal(t, "initial", r.Kind)
+				assert.Equal(t, t0, r.StartedAt.UTC())
+				require.NotNil(t, r.FinishedAt)
+				assert.NotEmpty(t, r.WorkflowID)
+			}
+
+			// Shapes as JSON clients (the UI, the starter) see them.
+			require.Len(t, statusJSON, 1)
+			for _, k := range []string{"integrationId", "mode", "phase", "step", "initialDone", "paused", "progress",
+				"crmCreditsUsed", "deskCreditsUsed", "openFailures", "lastSync", "steps", "waitingFor"} {
+				assert.Contains(t, statusJSON[0], k)
+			}
+			for _, k := range []string{"runs", "failures", "currentStep", "retryIds"} {
+				assert.NotContains(t, statusJSON[0], k, "status must stay small")
+			}
+			acc := statusJSON[0]["progress"].(map[string]any)["accounts"].(map[string]any)
+			assert.Equal(t, map[string]any{"indexed": 12.0, "added": float64(tt.progress["accounts"].CRM.Added),
+				"updated": 4.0, "failed": float64(tt.progress["accounts"].CRM.Failed)}, acc["crm"])
+			require.Len(t, historyJSON, 4)
+			for _, r := range historyJSON {
+				assert.ElementsMatch(t, []string{"time", "kind", "module", "direction", "added", "updated", "failed"}, mapKeys(r))
+			}
+
+			assert.Equal(t, []string{"preflight", "initial-sync", "idle"}, h.states)
+			assert.Equal(t, tt.mode, h.lastSA[ModeKey.GetName()])
+			assert.Equal(t, t0, h.lastSA[LastSyncKey.GetName()].(time.Time).UTC())
+			var canceled *temporal.CanceledError
+			assert.True(t, errors.As(h.env.GetWorkflowError(), &canceled), "ended by the test's cancel: %v", h.env.GetWorkflowError())
+		})
+	}
+}
+
+func mapKeys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestPauseDuringAStepCancelsItAndResumeRunsItAgain(t *testing.T) {
+	steps := twoWayOrder[1 : len(twoWayOrder)-1]
+	for i, key := range steps {
+		t.Run(key, func(t *testing.T) {
+			h := newHarness(t)
+			name, module, _ := strings.Cut(key, "/")
+			// The first run of the step takes 20 minutes; the pause comes 10 minutes in.
+			h.env.OnActivity(name, mock.Anything, stepMatching(module)).
+				Return(stepResults[key], nil).After(20 * time.Minute).Once()
+			h.signal(10*time.Minute, SignalPause, nil)
+			var paused Status
+			h.at(25*time.Minute, func() { paused = h.status() })
+			h.signal(30*time.Minute, SignalResume, nil)
+			var done Status
+			h.at(40*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+			h.run(SyncInput{PollInterval: "1h"})
+
+			assert.Equal(t, PhaseInitial, paused.Phase)
+			assert.True(t, paused.Paused)
+			assert.Equal(t, "paused by request", paused.PausedReason)
+			assert.Equal(t, "resume signal", paused.WaitingFor)
+			assert.Equal(t, paused.Steps[i], paused.CurrentStep)
+			assert.Equal(t, i, paused.Step)
+
+			assert.Equal(t, []string{name}, h.canceled, "the running step is cancelled")
+			assert.Equal(t, twoWayOrder[:i+2], h.startsBetween(0, 10*time.Minute))
+			assert.Empty(t, h.startsBetween(10*time.Minute, 30*time.Minute), "no activity while paused")
+			assert.Equal(t, twoWayOrder[i+1:], h.startsBetween(30*time.Minute, 40*time.Minute), "resume carries on with the same step")
+
+			assert.Equal(t, PhaseIdle, done.Phase)
+			assert.False(t, done.Paused)
+			assert.Equal(t, twoWayProgress(), done.Progress, "the cancelled attempt counts nothing")
+			assert.Contains(t, h.states, "paused")
+		})
+	}
+}
+
+func TestPauseDuringPreflightHoldsTheFirstStep(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity("Preflight", mock.Anything, mock.Anything).
+		Return(activities.PreflightResult{}, nil).After(20 * time.Minute).Once()
+	h.signal(10*time.Minute, SignalPause, nil)
+	var paused Status
+	h.at(25*time.Minute, func() { paused = h.status() })
+	h.signal(30*time.Minute, SignalResume, nil)
+	var done Status
+	h.at(40*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+	h.run(SyncInput{PollInterval: "1h"})
+
+	assert.True(t, paused.Paused)
+	assert.Equal(t, "resume signal", paused.WaitingFor)
+	assert.Equal(t, "index-desk-accounts", paused.CurrentStep)
+	assert.Equal(t, []string{"Preflight"}, h.startsBetween(0, 30*time.Minute))
+	assert.Equal(t, twoWayOrder[1:], h.startsBetween(30*time.Minute, 40*time.Minute))
+	assert.Equal(t, PhaseIdle, done.Phase)
+	assert.Equal(t, twoWayProgress(), done.Progress)
+}
+
+func TestPauseWhileIdle(t *testing.T) {
+	h := newHarness(t)
+	h.signal(10*time.Minute, SignalPause, nil)
+	var paused Status
+	h.at(2*time.Hour, func() { paused = h.status() })
+	h.signal(3*time.Hour, SignalResume, nil)
+	var done Status
+	h.at(3*time.Hour+10*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+	h.run(SyncInput{PollInterval: "1h"})
+
+	assert.Equal(t, PhaseIdle, paused.Phase)
+	assert.True(t, paused.Paused)
+	assert.Equal(t, "paused by request", paused.PausedReason)
+	assert.Equal(t, "resume signal", paused.WaitingFor)
+	assert.Equal(t, twoWayOrder, h.startsBetween(0, 10*time.Minute))
+	assert.Empty(t, h.startsBetween(10*time.Minute, 3*time.Hour), "the poll timer must not start a pass while paused")
+	// The poll interval passed while paused, so a pass runs on resume: no index steps.
+	assert.Equal(t, []string{
+		"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
+		"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
+	}, h.startsBetween(3*time.Hour, 4*time.Hour))
+	assert.False(t, done.Paused)
+	assert.Equal(t, t0.Add(3*time.Hour), done.LastSync.UTC())
+	assert.Equal(t, []string{"preflight", "initial-sync", "idle", "paused", "idle"}, h.states)
+}
+
+func TestPreflightProblemsBlockUntilResume(t *testing.T) {
+	h := newHarness(t)
+	problem := activities.PreflightProblem{Code: "FIELD_MISSING", Module: "contacts", CRM: "Mobile", Message: "CRM has no field Mobile"}
+	h.env.OnActivity("Preflight", mock.Anything, mock.Anything).
+		Return(activities.PreflightResult{Problems: []activities.PreflightProblem{problem}}, nil).Once()
+	var blocked Status
+	h.at(10*time.Minute, func() { blocked = h.status() })
+	h.signal(20*time.Minute, SignalResume, nil)
+	var done Status
+	h.at(30*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+	h.run(SyncInput{PollInterval: "1h"})
+
+	assert.Equal(t, PhaseBlocked, blocked.Phase)
+	assert.True(t, blocked.Paused)
+	assert.Contains(t, blocked.PausedReason, "1 problem(s)")
+	assert.Equal(t, "resume signal", blocked.WaitingFor)
+	assert.Equal(t, []activities.PreflightProblem{problem}, blocked.Problems)
+	assert.Equal(t, []string{"Preflight"}, h.startsBetween(0, 20*time.Minute), "no step runs while blocked")
+	assert.Equal(t, twoWayOrder, h.startsBetween(20*time.Minute, 30*time.Minute), "resume re-runs the preflight, then the steps")
+	assert.Equal(t, PhaseIdle, done.Phase)
+	assert.Empty(t, done.Problems)
+	assert.False(t, done.Paused)
+	assert.Equal(t, []string{"preflight", "blocked", "paused"}, h.states[:3])
+	assert.Equal(t, []string{"preflight", "initial-sync", "idle"}, h.states[len(h.states)-3:])
+}
+
+func TestRetrySignalsDuringAStepAreMergedAndAppliedBeforeTheNextStep(t *testing.T) {
+	tests := []struct {
+		name    string
+		signals []RetrySignal
+		wantIDs []int64
+	}{
+		{"some ids", []RetrySignal{{IDs: []int64{4, 5}}}, []int64{4, 5}},
+		{"all", []RetrySignal{{}}, nil},
+		{"ids from two signals", []RetrySignal{{IDs: []int64{1}}, {IDs: []int64{2, 3}}}, []int64{1, 2, 3}},
+		{"ids then all", []RetrySignal{{IDs: []int64{1}}, {}}, nil},
+		{"all then ids", []RetrySignal{{}, {IDs: []int64{1}}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.env.OnActivity("IndexDesk", mock.Anything, stepMatching(activities.Accounts)).
+				Return(stepResults["IndexDesk/accounts"], nil).After(20 * time.Minute).Once()
+			for i, s := range tt.signals {
+				h.signal(10*time.Minute+time.Duration(i)*time.Second, SignalRetry, s)
+			}
+			var done Status
+			h.at(30*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+			h.run(SyncInput{IntegrationID: "acme", PollInterval: "1h"})
+
+			keys := h.keys()
+			require.GreaterOrEqual(t, len(keys), 4)
+			assert.Equal(t, []string{"Preflight", "IndexDesk/accounts", "MarkRetry", "IndexCRM/accounts"}, keys[:4])
+			calls := h.startsOf("MarkRetry")
+			require.Len(t, calls, 1)
+			assert.Equal(t, activities.RetryInput{IntegrationID: "acme", IDs: tt.wantIDs}, calls[0].Input)
+			assert.Empty(t, h.canceled, "a retry does not interrupt the running step")
+			assert.Empty(t, done.RetryIDs)
+			assert.False(t, done.RetryAll)
+		})
+	}
+}
+
+func TestRetrySignalWhileIdleRunsAPass(t *testing.T) {
+	h := newHarness(t)
+	h.signal(10*time.Minute, SignalRetry, RetrySignal{IDs: []int64{7}})
+	var done Status
+	h.at(20*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+	h.run(SyncInput{IntegrationID: "acme", PollInterval: "1h"})
+
+	assert.Equal(t, []string{"MarkRetry",
+		"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
+		"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
+	}, h.startsBetween(10*time.Minute, 20*time.Minute), "the marked records are picked up at once, not at the next poll")
+	assert.Equal(t, activities.RetryInput{IntegrationID: "acme", IDs: []int64{7}}, h.startsOf("MarkRetry")[0].Input)
+	assert.Equal(t, t0.Add(10*time.Minute), done.LastSync.UTC())
+	assert.False(t, done.SyncRequested)
+}
+
+func TestSyncNowAndChangesSignalsRunAPass(t *testing.T) {
+	for _, sig := range []string{SignalSyncNow, SignalChanges} {
+		t.Run(sig, func(t *testing.T) {
+			h := newHarness(t)
+			h.signal(10*time.Minute, sig, nil)
+			var runs []RunSummary
+			h.at(20*time.Minute, func() { h.query(QueryHistory, &runs); h.env.CancelWorkflow() })
+			h.run(SyncInput{PollInterval: "1h"})
+
+			assert.Len(t, h.startsBetween(10*time.Minute, 20*time.Minute), 8)
+			require.Len(t, runs, 8, "four initial lines and four incremental ones")
+			assert.Equal(t, "incremental", runs[0].Kind)
+		})
+	}
+}
+
+func failure(id int64, module, dir, code string) store.Failure {
+	return store.Failure{ID: id, Module: module, Direction: dir, DeskID: "d" + string(rune('0'+id)), Code: code, Message: "rejected", Attempts: 1}
+}
+
+func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
+	f1 := failure(1, activities.Accounts, activities.DeskToCRM, "INVALID_DATA")
+	f2 := failure(2, activities.Accounts, activities.DeskToCRM, "DUPLICATE_DATA")
+	f3 := failure(3, activities.Contacts, activities.CRMToDesk, "MANDATORY_NOT_FOUND")
+
+	setup := func(h *harness) {
+		r := stepResults["CreateInCRM/accounts"]
+		r.Failures = []store.Failure{f1, f2}
+		h.env.OnActivity("CreateInCRM", mock.Anything, stepMatching(activities.Accounts)).Return(r, nil).Once()
+		r = stepResults["ReconcilePairs/contacts"]
+		r.Failures = []store.Failure{f3}
+		h.env.OnActivity("ReconcilePairs", mock.Anything, stepMatching(activities.Contacts)).Return(r, nil).Once()
+	}
+
+	t.Run("summary from the store", func(t *testing.T) {
+		h := newHarness(t)
+		setup(h)
+		h.env.OnActivity("FailureSummary", mock.Anything, "default").
+			Return(activities.FailureSummary{Open: 7, Recent: []store.Failure{f2, f1}}, nil).Once()
+		h.env.OnActivity("FailureSummary", mock.Anything, "default").
+			Return(activities.FailureSummary{Open: 8, Recent: []store.Failure{f3, f2, f1}}, nil).Once()
+		var st Status
+		var fs []store.Failure
+		h.at(time.Minute, func() {
+			st = h.status()
+			h.query(QueryFailures, &fs)
+			h.env.CancelWorkflow()
+		})
+		h.run(SyncInput{PollInterval: "1h"})
+
+		var reported []store.Failure
+		for _, s := range h.startsOf("ReportFailure") {
+			reported = append(reported, s.Input.(store.Failure))
+		}
+		assert.ElementsMatch(t, []store.Failure{f1, f2, f3}, reported, "one ReportFailure per failure")
+		assert.Len(t, h.startsOf("FailureSummary"), 2, "the count is refreshed after each step with failures")
+		assert.Equal(t, 8, st.OpenFailures)
+		assert.Equal(t, int64(8), h.lastSA[OpenFailuresKey.GetName()])
+		assert.Equal(t, []store.Failure{f3, f2, f1}, fs)
+		assert.Equal(t, twoWayProgress(), st.Progress, "failures do not change the counters the step reported")
+	})
+
+	t.Run("summary unavailable", func(t *testing.T) {
+		h := newHarness(t)
+		setup(h)
+		h.env.OnActivity("FailureSummary", mock.Anything, mock.Anything).
+			Return(activities.FailureSummary{}, temporal.NewNonRetryableApplicationError("db down", activities.ErrPermanent, nil))
+		var st Status
+		var fs []store.Failure
+		h.at(time.Minute, func() {
+			st = h.status()
+			h.query(QueryFailures, &fs)
+			h.env.CancelWorkflow()
+		})
+		h.run(SyncInput{PollInterval: "1h"})
+
+		assert.Len(t, h.startsOf("ReportFailure"), 3)
+		assert.Equal(t, []store.Failure{f3, f1, f2}, fs, "newest first, from the steps themselves")
+		assert.Equal(t, PhaseIdle, st.Phase, "a failing summary does not stop the sync")
+	})
+}
+
+func creditsError(wait time.Duration) error {
+	return temporal.NewNonRetryableApplicationError("crm: credits exhausted", activities.ErrCreditsExhausted, nil, wait)
+}
+
+func TestCreditsExhaustedPausesUntilTheWaitPasses(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity("IndexCRM", mock.Anything, stepMatching(activities.Contacts)).
+		Return(activities.StepResult{}, creditsError(3*time.Hour)).Once()
+	var waiting Status
+	h.at(time.Hour, func() { waiting = h.status() })
+	var done Status
+	h.at(3*time.Hour+time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+	h.run(SyncInput{PollInterval: "1h"})
+
+	assert.True(t, waiting.Paused)
+	assert.Contains(t, waiting.PausedReason, "credits exhausted")
+	assert.Contains(t, waiting.PausedReason, t0.Add(3*time.Hour).Format(time.RFC3339))
+	assert.Equal(t, "index-crm-contacts", waiting.CurrentStep)
+	calls := h.startsOf("IndexCRM/contacts")
+	require.Len(t, calls, 2)
+	assert.Equal(t, t0.Add(3*time.Hour), calls[1].At, "the step runs again once the wait has passed")
+	assert.Empty(t, h.startsBetween(time.Second, 3*time.Hour))
+	assert.False(t, done.Paused)
+	assert.Equal(t, PhaseIdle, done.Phase)
+	assert.Equal(t, twoWayProgress(), done.Progress)
+	assert.Contains(t, h.states, "paused")
+}
+
+func TestPauseRequestedDuringACreditsWaitOutlastsIt(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity("IndexCRM", mock.Anything, stepMatching(activities.Contacts)).
+		Return(activities.StepResult{}, creditsError(3*time.Hour)).Once()
+	h.signal(time.Hour, SignalPause, nil)
+	var held Status
+	h.at(4*time.Hour, func() { held = h.status() })
+	h.signal(5*time.Hour, SignalResume, nil)
+	h.cancelAt(5*time.Hour + time.Minute)
+	h.run(SyncInput{PollInterval: "1h"})
+
+	assert.True(t, held.Paused, "the admin's pause must not end when the credits return")
+	assert.Equal(t, "paused by request", held.PausedReason)
+	assert.Empty(t, h.startsBetween(time.Second, 5*time.Hour))
+	calls := h.startsOf("IndexCRM/contacts")
+	require.Len(t, calls, 2)
+	assert.Equal(t, t0.Add(5*time.Hour), calls[1].At)
+}
+
+func TestResumeEndsACreditsWaitEarly(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity("Match", mock.Anything, stepMatching(activities.Accounts)).
+		Return(activities.StepResult{}, creditsError(0)).Once() // no wait given: an hour
+	h.signal(10*time.Minute, SignalResume, nil)
+	h.cancelAt(20 * time.Minute)
+	h.run(SyncInput{PollInterval: "1h"})
+
+	calls := h.startsOf("Match/accounts")
+	require.Len(t, calls, 2)
+	assert.Equal(t, t0.Add(10*time.Minute), calls[1].At)
+}
+
+// canInput decodes the input a ContinueAsNewError carries.
+func canInput(t *testing.T, err error) SyncInput {
+	t.Helper()
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(err, &can), "want continue-as-new, got %T: %v", err, err)
+	assert.Equal(t, WorkflowName, can.WorkflowType.Name)
+	var in SyncInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &in))
+	require.NotNil(t, in.State)
+	return in
+}
+
+func TestContinueAsNewDuringTheFirstSyncKeepsTheState(t *testing.T) {
+	h := newHarness(t)
+	h.env.SetContinueAsNewSuggested(true)
+	h.run(SyncInput{IntegrationID: "acme", LookbackDays: 30, PollInterval: "1h"})
+
+	in := canInput(t, h.env.GetWorkflowError())
+	assert.Equal(t, []string{"Preflight", "IndexDesk/accounts"}, h.keys())
+	assert.Equal(t, "acme", in.IntegrationID)
+	assert.Equal(t, 30, in.LookbackDays)
+	assert.Equal(t, "1h", in.PollInterval)
+	assert.Equal(t, activities.ModeTwoWay, in.Mode)
+	st := in.State
+	assert.Equal(t, 1, st.Step)
+	assert.False(t, st.InitialDone)
+	assert.Equal(t, t0, st.InitialStart.UTC())
+	assert.Equal(t, 10, st.Progress[activities.Accounts].Desk.Indexed)
+	assert.Equal(t, 1, st.DeskCredits)
+
+	// The next run carries on with the second step and ends with the same sums as one run.
+	h2 := newHarness(t)
+	h2.env.SetStartTime(t0.Add(time.Hour))
+	var done Status
+	var runs []RunSummary
+	h2.env.RegisterDelayedCallback(func() {
+		done = h2.status()
+		h2.query(QueryHistory, &runs)
+		h2.env.CancelWorkflow()
+	}, time.Minute)
+	h2.run(in)
+	assert.Equal(t, append([]string{"Preflight"}, twoWayOrder[2:]...), h2.keys())
+	for _, s := range h2.starts {
+		if si, ok := s.Input.(activities.StepInput); ok {
+			assert.Equal(t, t0, si.Now.UTC(), "the lookback counts from the first run's start")
+		}
+	}
+	assert.Equal(t, twoWayProgress(), done.Progress)
+	assert.Equal(t, twoWayCRMCredits, done.CRMCredits)
+	assert.Equal(t, twoWayDeskCredits, done.DeskCredits)
+	assert.True(t, done.InitialDone)
+	assert.Len(t, runs, 4)
+}
+
+func TestContinueAsNewWhenIdleKeepsRecentHistory(t *testing.T) {
+	old := RunSummary{Time: t0.Add(-8 * 24 * time.Hour), Kind: "incremental", Module: "contacts", Direction: activities.DeskToCRM, Added: 1}
+	recent := RunSummary{Time: t0.Add(-24 * time.Hour), Kind: "initial", Module: "contacts", Direction: activities.CRMToDesk, Added: 2}
+	state := &State{IntegrationID: "acme", Mode: activities.ModeOneWayToDesk, Phase: PhaseIdle, Step: 10, InitialDone: true,
+		InitialStart: t0.Add(-48 * time.Hour), Progress: twoWayProgress(), CRMCredits: 5, DeskCredits: 6, OpenFailures: 2,
+		LastSync: t0.Add(-time.Hour), Runs: []RunSummary{recent, old}}
+	h := newHarness(t)
+	h.env.SetCurrentHistoryLength(2001)
+	h.signal(10*time.Minute, SignalSyncNow, nil)
+	h.run(SyncInput{IntegrationID: "acme", Mode: activities.ModeTwoWay, PollInterval: "1h", State: state})
+
+	// The state's mode wins over the input's: one-way passes have no CRM creates.
+	assert.Equal(t, []string{
+		"Match/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
+		"Match/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
+	}, h.keys(), "no preflight or index steps once the first sync is done")
+	in := canInput(t, h.env.GetWorkflowError())
+	st := in.State
+	assert.Equal(t, activities.ModeOneWayToDesk, in.Mode)
+	assert.True(t, st.InitialDone)
+	assert.Equal(t, t0.Add(10*time.Minute), st.LastSync.UTC())
+	assert.Equal(t, 2, st.OpenFailures)
+	assert.Equal(t, 5+1+1, st.CRMCredits, "one-way passes: the two reconcile steps")
+	require.GreaterOrEqual(t, len(st.Runs), 2)
+	assert.Equal(t, recent, func() RunSummary { r := st.Runs[len(st.Runs)-1]; r.Time = r.Time.UTC(); return r }(),
+		"runs of the last seven days are kept, oldest last")
+	for _, r := range st.Runs {
+		assert.False(t, r.Time.Before(t0.Add(-7*24*time.Hour)), "runs older than seven days are dropped: %+v", r)
+	}
+	var incremental []RunSummary
+	for _, r := range st.Runs[:len(st.Runs)-1] {
+		assert.Equal(t, "incremental", r.Kind)
+		assert.Equal(t, t0.Add(10*time.Minute), r.Time.UTC())
+		incremental = append(incremental, r)
+	}
+	assert.Len(t, incremental, 4)
+	// The counters keep growing from the carried state.
+	assert.Equal(t, twoWayProgress()[activities.Accounts].Desk.Added+2, st.Progress[activities.Accounts].Desk.Added)
+}
+
+func TestStatusJSONRoundTrips(t *testing.T) {
+	// The status is decoded by the starter and the UI as JSON: State's fields must survive it.
+	in := Status{State: State{IntegrationID: "x", Mode: activities.ModeTwoWay, Phase: PhaseBlocked, Paused: true,
+		Problems: []activities.PreflightProblem{{Code: "C", Module: "contacts", Message: "m"}}, Progress: twoWayProgress()},
+		Steps: []string{"a"}, CurrentStep: "a"}
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	var out Status
+	require.NoError(t, json.Unmarshal(b, &out))
+	assert.Equal(t, in, out)
+}
