@@ -124,7 +124,9 @@ func TestParseConfig(t *testing.T) {
 			return c.CRMPort == 8091 && c.DeskPort == 8092 && c.Seed == 42 && c.Host == "127.0.0.1" && c.SeedContacts > 0
 		}, false},
 		{"env", nil, map[string]string{"EMULATOR_DESK_PORT": "9000", "EMULATOR_LATENCY": "50ms", "EMULATOR_FAULTS": "500 GET /x;lost POST /y"},
-			func(c Config) bool { return c.DeskPort == 9000 && c.Latency == 50*time.Millisecond && len(c.Faults) == 2 }, false},
+			func(c Config) bool {
+				return c.DeskPort == 9000 && c.Latency == 50*time.Millisecond && len(c.Faults) == 2
+			}, false},
 		{"flags win", []string{"--desk-port", "9100", "--seed-contacts", "0"}, map[string]string{"EMULATOR_DESK_PORT": "9000"},
 			func(c Config) bool { return c.DeskPort == 9100 && c.SeedContacts == 0 }, false},
 		{"bad flag", []string{"--nope"}, nil, nil, true},
