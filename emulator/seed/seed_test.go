@@ -262,19 +262,3 @@ func TestGenerateEdgeSizes(t *testing.T) {
 	}
 }
 
-// BenchmarkGenerate1M seeds a million contacts and 100k accounts per side
-// into a real Desk emulator and a counting CRM stand-in (run with
-// -bench Generate1M -benchtime 1x; reports seconds and peak heap).
-func BenchmarkGenerate1M(b *testing.B) {
-	benchGenerate(b, 1_000_000, 100_000, func() Loader { return countingLoader{} })
-}
-
-type countingLoader struct{}
-
-func (countingLoader) Load(_ string, recs []map[string]any) ([]string, error) {
-	ids := make([]string, len(recs))
-	for i := range ids {
-		ids[i] = fmt.Sprintf("5725767%012d", i)
-	}
-	return ids, nil
-}
