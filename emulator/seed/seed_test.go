@@ -261,4 +261,3 @@ func TestGenerateEdgeSizes(t *testing.T) {
 		})
 	}
 }
-
