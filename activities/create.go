@@ -3,10 +3,12 @@ package activities
 import (
 	"context"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"deskcrm/mapping"
+	"deskcrm/reconcile"
 	"deskcrm/store"
 	"deskcrm/zoho"
 	"deskcrm/zoho/crm"
@@ -49,6 +51,14 @@ func (a *Activities) flush(ctx context.Context, integrationID string, o *outcome
 func failureOf(module, direction, deskID, crmID string, err error) store.Failure {
 	return store.Failure{Module: module, Direction: direction, DeskID: deskID, CRMID: crmID,
 		Code: zoho.FailureCode(err), Message: err.Error()}
+}
+
+// completion links a source record to the record created from it. The base is what the
+// create wrote, so that fields not flowing to the target do not look cleared there later.
+func completion(m mapping.Mapping, target mapping.Side, r store.IndexRow, targetID string, targetModified time.Time) store.Completion {
+	base := reconcile.CreateValues(m, mapping.Values(r.Values), target)
+	return store.Completion{SourceID: r.RecordID, TargetID: targetID, Base: base, BaseHash: mapping.Hash(base),
+		SourceModified: r.ModifiedTime, TargetModified: targetModified}
 }
 
 // createBatch is how many source rows a create pass reads from Postgres at a time.
@@ -133,8 +143,7 @@ func (a *Activities) createCRMBatch(ctx context.Context, sc store.Scope, m mappi
 			dropped = append(dropped, r.RecordID)
 			continue
 		}
-		done = append(done, store.Completion{SourceID: r.RecordID, TargetID: res.ID, Base: r.Values,
-			BaseHash: mapping.Hash(mapping.Values(r.Values)), SourceModified: r.ModifiedTime, TargetModified: res.ModifiedTime})
+		done = append(done, completion(m, mapping.CRM, r, res.ID, res.ModifiedTime))
 	}
 	if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
 		return err
@@ -187,8 +196,7 @@ func (a *Activities) recoverCRMCreates(ctx context.Context, sc store.Scope, m ma
 				missing = append(missing, id)
 				continue
 			}
-			done = append(done, store.Completion{SourceID: id, TargetID: r.ID, Base: row.Values,
-				BaseHash: mapping.Hash(mapping.Values(row.Values)), SourceModified: row.ModifiedTime, TargetModified: r.ModifiedTime})
+			done = append(done, completion(m, mapping.CRM, row, r.ID, r.ModifiedTime))
 		}
 		if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
 			return err
@@ -248,8 +256,7 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 				defer mu.Unlock()
 				switch {
 				case err == nil:
-					done = append(done, store.Completion{SourceID: r.RecordID, TargetID: created.ID, Base: r.Values,
-						BaseHash: mapping.Hash(mapping.Values(r.Values)), SourceModified: r.ModifiedTime, TargetModified: created.ModifiedTime})
+					done = append(done, completion(m, mapping.Desk, r, created.ID, created.ModifiedTime))
 				case zoho.IsTransient(err) || zoho.IsAmbiguousWrite(err):
 					return err // the pending link stays; the retried attempt recovers it
 				default:
@@ -344,8 +351,7 @@ func (a *Activities) recoverDeskCreates(ctx context.Context, sc store.Scope, m m
 				missing = append(missing, id)
 				continue
 			}
-			done = append(done, store.Completion{SourceID: id, TargetID: found[0].ID, Base: row.Values,
-				BaseHash: mapping.Hash(mapping.Values(row.Values)), SourceModified: row.ModifiedTime, TargetModified: found[0].ModifiedTime})
+			done = append(done, completion(m, mapping.Desk, row, found[0].ID, found[0].ModifiedTime))
 		}
 		if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
 			return err

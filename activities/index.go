@@ -18,11 +18,12 @@ const (
 	deskCRMIDField = mapping.DeskCRMIDField
 )
 
-// crmFieldsFor lists the CRM fields to read for a mapping: the mapped ones and the
-// counterpart id field.
+// crmFieldsFor lists the CRM fields to read for a mapping: the mapped ones, the system
+// times and the counterpart id field.
 func crmFieldsFor(m mapping.Mapping) []string {
-	seen := map[string]bool{crmDeskIDField: true}
-	out := []string{crmDeskIDField}
+	// CRM returns only the fields asked for, system times included.
+	seen := map[string]bool{crmDeskIDField: true, "Created_Time": true, "Modified_Time": true}
+	out := []string{crmDeskIDField, "Created_Time", "Modified_Time"}
 	for _, f := range m.Fields {
 		if !seen[f.CRM] {
 			seen[f.CRM] = true
