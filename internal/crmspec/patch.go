@@ -25,6 +25,7 @@ func readPatched(dir, name string) ([]byte, error) {
 		patched = makeRefsNullable(doc, fix) || patched
 	}
 	patched = dropKeywords(doc, propertyFixes[name]) || patched
+	patched = dropRequired(doc, requiredFixes[name]) || patched
 	patched = oneOfToAnyOf(doc) || patched
 	missing := danglingRefs(doc)
 	if len(missing) == 0 && !patched {
@@ -90,12 +91,68 @@ type propertyFix struct {
 // propertyFixes are schema bugs that reject every real value:
 // notifications.json's Notification types channel_id as an object (Zoho
 // channel ids are numbers) and gives notify_url the pattern
-// "www[.][a-z]{5}zoho[.]com", which no subscriber URL matches.
+// "www[.][a-z]{5}zoho[.]com", which no subscriber URL matches;
+// bulk_read.json's Criteria types value as an object although values are
+// strings, numbers or arrays.
 var propertyFixes = map[string][]propertyFix{
 	"notifications.json": {
 		{schema: "Notification", property: "channel_id", drop: []string{"type"}},
 		{schema: "Notification", property: "notify_url", drop: []string{"pattern"}},
 	},
+	"bulk_read.json": {
+		{schema: "Criteria", property: "value", drop: []string{"type"}},
+	},
+}
+
+// requiredFixes lists, per file and schema, keys wrongly marked required.
+// bulk_read.json's Query (used for the request body too) requires cvid,
+// page, criteria and file_type (whose enum only allows "ics"), Criteria
+// requires a "type" key Zoho's examples never send, Job_Detail requires a
+// result before the job has one, and Result requires next_page_token.
+// modules.json's Minified_Module requires an id where requests name a
+// module by api_name only ({"module":{"api_name":"Contacts"}}); likewise
+// fields.json's Minified_Field for criteria fields ({"api_name":"Email"}).
+var requiredFixes = map[string]map[string][]string{
+	"bulk_read.json": {
+		"Query":      {"cvid", "page", "criteria", "file_type", "fields"},
+		"Criteria":   {"type"},
+		"Job_Detail": {"result"},
+		"Result":     {"next_page_token"},
+	},
+	"modules.json": {"Minified_Module": {"id"}},
+	"fields.json":  {"Minified_Field": {"id"}},
+}
+
+func dropRequired(doc map[string]any, fixes map[string][]string) bool {
+	comps, _ := doc["components"].(map[string]any)
+	schemas, _ := comps["schemas"].(map[string]any)
+	changed := false
+	for name, keys := range fixes {
+		sch, _ := schemas[name].(map[string]any)
+		req, _ := sch["required"].([]any)
+		var kept []any
+		for _, r := range req {
+			drop := false
+			for _, k := range keys {
+				if r == k {
+					drop = true
+				}
+			}
+			if drop {
+				changed = true
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		if sch != nil && req != nil {
+			if len(kept) == 0 {
+				delete(sch, "required")
+			} else {
+				sch["required"] = kept
+			}
+		}
+	}
+	return changed
 }
 
 func dropKeywords(doc map[string]any, fixes []propertyFix) bool {
