@@ -78,7 +78,6 @@ func seedWorld(t *testing.T, h *harness) {
 	)
 }
 
-
 func TestInitialSync(t *testing.T) {
 	tc := temporaltest.Start(t)
 	h := newHarness(t, tc)
