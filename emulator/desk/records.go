@@ -96,7 +96,6 @@ func renderParams(q url.Values, ms *moduleStore) (renderOpts, *apiError) {
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request, m string) *apiError {
 	q := r.URL.Query()
-	ms := s.mods[m]
 	from, e := intParam(q, "from", 1, 0, 1<<31-1)
 	if e != nil {
 		return e
@@ -112,7 +111,9 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, m string) *a
 	if e != nil {
 		return e
 	}
-	o, e := renderParams(q, ms)
+	s.mu.RLock()
+	o, e := renderParams(q, s.mods[m])
+	s.mu.RUnlock()
 	if e != nil {
 		return e
 	}
@@ -223,13 +224,13 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, m, idStr stri
 	if !ok {
 		return errInvalidData(FieldError{FieldName: idParamName(m), ErrorType: ErrInvalid, ErrorMessage: "the id is not a valid record id"})
 	}
+	s.mu.RLock()
 	ms := s.mods[m]
 	o, e := renderParams(r.URL.Query(), ms)
 	if e != nil {
+		s.mu.RUnlock()
 		return e
 	}
-	s.mu.RLock()
-	ms = s.mods[m]
 	rec := ms.recs[id]
 	var body []byte
 	if rec != nil {

@@ -652,3 +652,46 @@ func TestRealismIntegration(t *testing.T) {
 		t.Errorf("admin calls: %d", r.status)
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t, Config{})
+	var wg sync.WaitGroup
+	const workers, each = 4, 25
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				c := e.do("POST", "/api/v1/contacts", map[string]any{"lastName": fmt.Sprintf("W%d-%d", w, i), "email": fmt.Sprintf("w%d.%d@x.com", w, i)})
+				if c.status != 200 {
+					t.Errorf("create: %d %s", c.status, c.body)
+					return
+				}
+				id := c.json(t)["id"].(string)
+				if r := e.do("PATCH", "/api/v1/contacts/"+id, map[string]any{"phone": "1"}); r.status != 200 {
+					t.Errorf("patch: %d", r.status)
+				}
+				e.do("GET", "/api/v1/contacts?sortBy=-modifiedTime&limit=5", nil)
+				e.do("GET", "/api/v1/contacts/search?email="+fmt.Sprintf("w%d.%d@x.com", w, i), nil)
+				if i%5 == 0 {
+					e.do("POST", "/api/v1/contacts/moveToTrash", map[string]any{"contactIds": []string{id}})
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if live, trashed := e.srv.Count(ModuleContacts), e.srv.TrashedCount(ModuleContacts); live != 80 || trashed != 20 {
+		t.Errorf("live %d trashed %d, want 80 and 20", live, trashed)
+	}
+	seen := 0
+	for from := 1; ; from += 100 {
+		r := e.do("GET", fmt.Sprintf("/api/v1/contacts?sortBy=modifiedTime&limit=100&from=%d", from), nil)
+		if r.status == http.StatusNoContent {
+			break
+		}
+		seen += len(r.data(t))
+	}
+	if seen != 80 {
+		t.Errorf("list saw %d contacts, want 80", seen)
+	}
+}

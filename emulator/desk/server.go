@@ -120,6 +120,8 @@ func New(cfg Config) *Server {
 // reset (re)creates the empty data set; it panics only on invalid
 // Config.CustomFields, which is a programming error.
 func (s *Server) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	mods := map[string]*moduleStore{}
 	for i, m := range []string{ModuleContacts, ModuleAccounts} {
 		var custom []Field
@@ -135,12 +137,10 @@ func (s *Server) reset() {
 		}
 		mods[m] = newModuleStore(sch)
 	}
-	s.mu.Lock()
 	s.mods = mods
 	s.nextID = idBase
 	s.seq = 0
 	s.tickets = newTicketStore()
-	s.mu.Unlock()
 }
 
 // Reset deletes every record, ticket and webhook and clears the call log;
