@@ -28,8 +28,6 @@ func TestMain(m *testing.M) {
 
 func TestAuth(t *testing.T) {
 	e := newEnv(t, Config{})
-	expired := zohoauth.NewStore(zohoauth.Config{})
-	_ = expired
 	cases := []struct {
 		name   string
 		hdr    []string
