@@ -344,13 +344,35 @@ func (s *Server) runBulkRead(id string, gen int) {
 	}
 	zipped, count, more, err := s.exportCSV(&job)
 	time.Sleep(s.cfg.BulkStep)
-	setState(func(j *bulkJob) {
+	var done bulkJob
+	if !setState(func(j *bulkJob) {
 		if err != nil {
 			j.state = "FAILURE"
-			return
+		} else {
+			j.state, j.zip, j.count, j.more = stateCompleted, zipped, count, more
 		}
-		j.state, j.zip, j.count, j.more = stateCompleted, zipped, count, more
-	})
+		done = *j
+	}) {
+		return
+	}
+	if done.callback != "" {
+		s.bulkCallback(&done)
+	}
+}
+
+// bulkCallback posts the finished job's details to its callback URL, as
+// Zoho does when a job completes or fails. Delivery is best effort.
+func (s *Server) bulkCallback(j *bulkJob) {
+	body, err := json.Marshal(map[string]any{"job_id": j.id, "operation": "read", "state": j.state,
+		"query": j.query, "result": s.bulkJobJSON(j)["result"]})
+	if err != nil {
+		return
+	}
+	resp, err := s.notify.client.Post(j.callback, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	_ = resp.Body.Close()
 }
 
 // exportCSV writes the job's page of records (id order) as a zipped CSV.

@@ -118,6 +118,22 @@ func TestBulkRead(t *testing.T) {
 	}
 }
 
+func TestBulkReadCallback(t *testing.T) {
+	e := newEnv(t, Config{})
+	loadContacts(t, e.s, 3, nil)
+	hook := newHookSink(t)
+	r := e.call("POST", "/crm/bulk/v8/read", map[string]any{
+		"callback": map[string]any{"url": hook.srv.URL + "/bulk", "method": "post"},
+		"query":    map[string]any{"module": map[string]any{"api_name": "Contacts"}, "fields": []any{"Email"}},
+	})
+	wantStatus(t, r, http.StatusCreated)
+	id := r.data()[0]["details"].(map[string]any)["id"].(string)
+	got := hook.waitFor(t, 1)[0]
+	if got["job_id"] != id || got["state"] != stateCompleted || got["result"].(map[string]any)["count"] != float64(3) {
+		t.Errorf("callback = %v", got)
+	}
+}
+
 func TestBulkReadErrors(t *testing.T) {
 	e := newEnv(t, Config{})
 	wantCode(t, e.call("GET", "/crm/bulk/v8/read/5725767000002999999", nil), http.StatusNotFound, "RESOURCE_NOT_FOUND")
