@@ -108,7 +108,8 @@ func cmdStart(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.WorkflowID(c.integration),
 		TaskQueue:                config.TaskQueue,
-		WorkflowIDConflictPolicy: 0, // fail when one is running
+		// One sync per integration: a second start is an error, not the running one.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/worker"
@@ -28,6 +29,7 @@ import (
 	"deskcrm/config"
 	"deskcrm/internal/tclient"
 	"deskcrm/logging"
+	"deskcrm/panel"
 	"deskcrm/store"
 	"deskcrm/workflows"
 )
@@ -109,6 +111,11 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", healthz(tc, st))
+	mux.Handle("/", panel.New(panel.Config{
+		Store: st, CRM: acts.CRM, Desk: acts.Desk, Logger: logger,
+		AdminToken: cfg.AdminToken, PanelToken: cfg.PanelToken,
+		Deleter: func(ctx context.Context, integrationID string) error { return stopSync(ctx, tc, integrationID) },
+	}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -132,6 +139,17 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// stopSync ends an integration's sync workflow (deleting the integration); a sync that is not
+// running is fine, so deleting twice is safe.
+func stopSync(ctx context.Context, tc client.Client, integrationID string) error {
+	err := tc.TerminateWorkflow(ctx, workflows.WorkflowID(integrationID), "", "integration deleted")
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("stop the sync of %s: %w", integrationID, err)
+	}
+	return nil
 }
 
 // healthz answers 200 when Temporal and Postgres are reachable, 503 naming what is not.

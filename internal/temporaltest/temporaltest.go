@@ -50,6 +50,13 @@ func BinaryPath() (string, error) {
 // deskcrm's search attributes are registered.
 func Start(t testing.TB) client.Client {
 	t.Helper()
+	c, _ := StartWithAddress(t)
+	return c
+}
+
+// StartWithAddress is Start that also returns the server's gRPC host:port.
+func StartWithAddress(t testing.TB) (client.Client, string) {
+	t.Helper()
 	path, err := BinaryPath()
 	if err != nil {
 		t.Fatal(err)
@@ -69,5 +76,5 @@ func Start(t testing.TB) client.Client {
 	if _, err := tclient.EnsureSearchAttributes(ctx, c, "default", workflows.SearchAttributes()); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
-	return c
+	return c, srv.FrontendHostPort()
 }
