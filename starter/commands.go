@@ -106,8 +106,8 @@ func cmdStart(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer tc.Close()
 	in := workflows.SyncInput{IntegrationID: c.integration, Mode: *mode, LookbackDays: *lookback, PollInterval: *poll}
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.WorkflowID(c.integration),
-		TaskQueue:                config.TaskQueue,
+		ID:        workflows.WorkflowID(c.integration),
+		TaskQueue: config.TaskQueue,
 		// One sync per integration: a second start is an error, not the running one.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflows.WorkflowName, in)
