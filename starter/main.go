@@ -6,6 +6,8 @@
 //	starter retry [--integration default] [ids...]
 //	starter preflight [--integration default]
 //	starter mapping show|import FILE [--integration default] [--module contacts]
+//	starter permissions show|set [--profile NAME] ...
+//	starter delete [--integration default] [--yes]
 package main
 
 import (
@@ -24,15 +26,17 @@ Usage:
   starter <command> [flags]
 
 Commands:
-  start      start the sync workflow of an integration (--wait shows the first sync's progress)
-  pause      pause the sync: no API calls until resume
-  resume     resume a paused sync where it stopped
-  status     phase, mode, progress per module and side, credits, what it waits for
-  history    sync runs of the last seven days
-  failures   open failures: time, module, direction, ids, code, message, attempts
-  retry      retry failed records: ids as arguments, or none for all
-  preflight  check the field mapping against both sides' field metadata
-  mapping    show the field mapping, or import one from a JSON file
+  start        start the sync workflow of an integration (--wait shows the first sync's progress)
+  pause        pause the sync: no API calls until resume
+  resume       resume a paused sync where it stopped
+  status       phase, mode, progress per module and side, credits, what it waits for
+  history      sync runs of the last seven days
+  failures     open failures: time, module, direction, ids, code, message, attempts
+  retry        retry failed records: ids as arguments, or none for all
+  preflight    check the field mapping against both sides' field metadata
+  mapping      show the field mapping, or import one from a JSON file
+  permissions  show or set what a Desk profile sees in the CRM panel
+  delete       delete the integration: stop its sync, webhooks, panel and handshake mode
 
 Flags common to every command:
   --integration ID   integration id (default "default")
