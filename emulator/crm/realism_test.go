@@ -209,6 +209,23 @@ func TestAdminHTTP(t *testing.T) {
 	}
 }
 
+func TestComplexSubLimitDefault(t *testing.T) {
+	tests := []struct {
+		limits realism.Limits
+		want   int
+	}{
+		{realism.Limits{}, 0},
+		{realism.Limits{MaxInFlight: 20}, DefaultComplexLimit},
+		{realism.Limits{MaxInFlight: 20, MaxComplexInFlight: 4}, 4},
+	}
+	for _, tt := range tests {
+		s := New(Config{Realism: realism.Config{Limits: tt.limits}})
+		if got := s.Realism().Limits().MaxComplexInFlight; got != tt.want {
+			t.Errorf("limits %+v: complex sub-limit %d, want %d", tt.limits, got, tt.want)
+		}
+	}
+}
+
 func TestSharedAuthStore(t *testing.T) {
 	store := zohoauth.NewStore(zohoauth.Config{})
 	a := New(Config{Auth: store})

@@ -51,7 +51,9 @@ type Config struct {
 	// Auth is the token store; share one with the Desk emulator so one
 	// token works for both. Nil creates a store with the default client.
 	Auth *zohoauth.Store
-	// Realism configures latency, limits and credits. Zero = none.
+	// Realism configures latency, limits and credits. Zero = none. With
+	// MaxInFlight set and MaxComplexInFlight zero, the complex sub-limit
+	// defaults to DefaultComplexLimit (10).
 	Realism realism.Config
 	// Location is the time zone of rendered timestamps (default UTC).
 	Location *time.Location
@@ -96,6 +98,11 @@ type Server struct {
 	bulk   *bulkReads
 }
 
+// DefaultComplexLimit is CRM's concurrency sub-limit for complex calls
+// (writes of more than 10 records, search), applied whenever a concurrency
+// limit is configured without its own sub-limit.
+const DefaultComplexLimit = 10
+
 // idBase is the first record id the emulator hands out (19 digits).
 const idBase uint64 = 5725767000001000000
 
@@ -123,6 +130,10 @@ func New(cfg Config) *Server {
 	rc := cfg.Realism
 	if rc.Now == nil {
 		rc.Now = s.now
+	}
+	if rc.Limits.MaxInFlight > 0 && rc.Limits.MaxComplexInFlight == 0 {
+		// Zoho's sub-concurrency for complex APIs applies to every edition.
+		rc.Limits.MaxComplexInFlight = DefaultComplexLimit
 	}
 	s.engine = realism.New(rc)
 	s.notify = newNotifier(s, cfg.NotifyWindow, cfg.NotifyClient)
