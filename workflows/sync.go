@@ -39,7 +39,9 @@ func WorkflowID(integrationID string) string { return "deskcrm-sync-" + integrat
 type SyncInput struct {
 	// IntegrationID names the integration (default "default").
 	IntegrationID string `json:"integrationId,omitempty"`
-	// Mode is "two-way" (default) or "one-way-crm-to-desk".
+	// Mode is "two-way" (default), "one-way-crm-to-desk", or "legacy-import": an integration
+	// still on the legacy one-way scheduled import (CRM → Desk on the poll timer, no webhooks)
+	// until the switch-to-sync update moves it to two-way sync.
 	Mode string `json:"mode,omitempty"`
 	// LookbackDays limits the first sync to records created in this many days (default 365).
 	LookbackDays int `json:"lookbackDays,omitempty"`
@@ -69,8 +71,8 @@ func (in SyncInput) withDefaults() (SyncInput, error) {
 	if !integrationIDPattern.MatchString(in.IntegrationID) {
 		problems = append(problems, fmt.Errorf("integrationId %q must be 1-64 letters, digits, '.', '_' or '-'", in.IntegrationID))
 	}
-	if in.Mode != activities.ModeTwoWay && in.Mode != activities.ModeOneWayToDesk {
-		problems = append(problems, fmt.Errorf("mode %q must be %q or %q", in.Mode, activities.ModeTwoWay, activities.ModeOneWayToDesk))
+	if in.Mode != activities.ModeTwoWay && in.Mode != activities.ModeOneWayToDesk && in.Mode != ModeLegacyImport {
+		problems = append(problems, fmt.Errorf("mode %q must be %q, %q or %q", in.Mode, activities.ModeTwoWay, activities.ModeOneWayToDesk, ModeLegacyImport))
 	}
 	if in.LookbackDays < 1 || in.LookbackDays > 3650 {
 		problems = append(problems, fmt.Errorf("lookbackDays %d must be between 1 and 3650", in.LookbackDays))
@@ -140,6 +142,28 @@ type State struct {
 	RetryIDs      []int64                       `json:"retryIds,omitempty"`
 	RetryAll      bool                          `json:"retryAll,omitempty"`
 	SyncRequested bool                          `json:"syncRequested,omitempty"`
+	// Cursors are the incremental sync's positions, keyed "module/side" (copied from the
+	// passes; Postgres holds the authoritative checkpoint).
+	Cursors map[string]activities.Cursor `json:"cursors,omitempty"`
+	// Pending holds the ids reported by changes signals and not yet passed to a pass, keyed
+	// "side/module", deduplicated and bounded (PendingOverflow: some were dropped; the pass
+	// reads every change from the cursors anyway).
+	Pending         map[string][]string `json:"pending,omitempty"`
+	PendingOverflow bool                `json:"pendingOverflow,omitempty"`
+	// ChangesSignals counts the changes signals received; Passes the incremental passes run.
+	ChangesSignals int `json:"changesSignals,omitempty"`
+	Passes         int `json:"passes,omitempty"`
+	// RetryMarked: failures were marked for retry; the next pass also runs the first sync's
+	// create and reconcile steps, which pick those records up.
+	RetryMarked bool `json:"retryMarked,omitempty"`
+	// CatchUp: the mode became two-way; the next pass runs the first sync's create steps (Desk
+	// records never sent to CRM) and reads Desk changes again from DeskRewind.
+	CatchUp    bool      `json:"catchUp,omitempty"`
+	DeskRewind time.Time `json:"deskRewind,omitzero"`
+	// OneWaySince is when the integration last entered one-way (or legacy) mode.
+	OneWaySince time.Time `json:"oneWaySince,omitzero"`
+	// SwitchedToSync is set once a legacy import was switched to sync (it cannot be reverted).
+	SwitchedToSync bool `json:"switchedToSync,omitempty"`
 }
 
 // Status is the answer to the status query.
@@ -163,6 +187,7 @@ type step struct {
 
 // initialSteps lists the first sync, accounts before contacts.
 func initialSteps(mode string) []step {
+	mode = activityMode(mode)
 	var a *activities.Activities
 	var steps []step
 	for _, m := range []string{activities.Accounts, activities.Contacts} {
@@ -201,6 +226,12 @@ type sync struct {
 	st    *State
 	steps []step
 	poll  time.Duration
+	sigs  signals
+}
+
+// signals are the workflow's signal channels.
+type signals struct {
+	pause, resume, retry, syncNow, changes workflow.ReceiveChannel
 }
 
 func newSync(in SyncInput) *sync {
@@ -246,42 +277,24 @@ func (s *sync) setup(ctx workflow.Context) error {
 		return err
 	}
 
-	pause := workflow.GetSignalChannelWithOptions(ctx, SignalPause, workflow.SignalChannelOptions{Description: "Pause the sync: no API calls until resume"})
-	resume := workflow.GetSignalChannelWithOptions(ctx, SignalResume, workflow.SignalChannelOptions{Description: "Resume a paused sync where it stopped"})
-	retry := workflow.GetSignalChannelWithOptions(ctx, SignalRetry, workflow.SignalChannelOptions{Description: `Retry failed records: {"ids":[1,2]} or {} for all`})
-	syncNow := workflow.GetSignalChannelWithOptions(ctx, SignalSyncNow, workflow.SignalChannelOptions{Description: "Run an incremental pass now"})
-	changes := workflow.GetSignalChannelWithOptions(ctx, SignalChanges, workflow.SignalChannelOptions{Description: "Changes reported by webhooks"})
+	s.sigs = signals{
+		pause:   workflow.GetSignalChannelWithOptions(ctx, SignalPause, workflow.SignalChannelOptions{Description: "Pause the sync: no API calls until resume"}),
+		resume:  workflow.GetSignalChannelWithOptions(ctx, SignalResume, workflow.SignalChannelOptions{Description: "Resume a paused sync where it stopped"}),
+		retry:   workflow.GetSignalChannelWithOptions(ctx, SignalRetry, workflow.SignalChannelOptions{Description: `Retry failed records: {"ids":[1,2]} or {} for all`}),
+		syncNow: workflow.GetSignalChannelWithOptions(ctx, SignalSyncNow, workflow.SignalChannelOptions{Description: "Run an incremental pass now"}),
+		changes: workflow.GetSignalChannelWithOptions(ctx, SignalChanges, workflow.SignalChannelOptions{
+			Description: `Changes reported by webhooks: {"source":"crm"|"desk","module":"contacts"|"accounts","ids":["..."],"operation":"insert"|"update"|"delete"}`}),
+	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-				s.st.Paused, s.st.PausedReason = true, "paused by request"
-			})
-			sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-				s.st.Paused, s.st.PausedReason = false, ""
-			})
-			sel.AddReceive(retry, func(c workflow.ReceiveChannel, _ bool) {
-				var r RetrySignal
-				c.Receive(ctx, &r)
-				if len(r.IDs) == 0 {
-					s.st.RetryAll = true
-				}
-				s.st.RetryIDs = append(s.st.RetryIDs, r.IDs...)
-			})
-			sel.AddReceive(syncNow, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-				s.st.SyncRequested = true
-			})
-			sel.AddReceive(changes, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-				s.st.SyncRequested = true
-			})
+			for _, c := range s.sigs.all() {
+				sel.AddReceive(c, func(c workflow.ReceiveChannel, _ bool) { s.receive(ctx, c) })
+			}
 			sel.Select(ctx)
 		}
 	})
-	return nil
+	return s.setupUpdates(ctx)
 }
 
 func (s *sync) run(ctx workflow.Context) error {
@@ -289,6 +302,9 @@ func (s *sync) run(ctx workflow.Context) error {
 	if !s.st.InitialDone {
 		if s.st.InitialStart.IsZero() {
 			s.st.InitialStart = workflow.Now(ctx)
+			if activityMode(s.st.Mode) != activities.ModeTwoWay {
+				s.st.OneWaySince = s.st.InitialStart
+			}
 		}
 		if err := s.preflight(ctx); err != nil {
 			return err
@@ -318,12 +334,15 @@ func (s *sync) preflight(ctx workflow.Context) error {
 		s.setPhase(ctx, PhasePreflight)
 		var res activities.PreflightResult
 		err := workflow.ExecuteActivity(s.activityCtx(ctx, 2*time.Minute), (*activities.Activities).Preflight,
-			activities.PreflightInput{IntegrationID: s.st.IntegrationID, Mode: s.st.Mode}).Get(ctx, &res)
+			activities.PreflightInput{IntegrationID: s.st.IntegrationID, Mode: activityMode(s.st.Mode)}).Get(ctx, &res)
 		if err != nil {
 			return err
 		}
 		s.st.Problems = res.Problems
 		if len(res.Problems) == 0 {
+			if err := s.recordLegacyMode(ctx); err != nil {
+				return err
+			}
 			s.setPhase(ctx, PhaseInitial)
 			return nil
 		}
@@ -346,7 +365,7 @@ func (s *sync) runStep(ctx workflow.Context, x step) error {
 		}
 		s.st.WaitingFor = x.Name
 		actCtx, cancel := workflow.WithCancel(ctx)
-		in := activities.StepInput{IntegrationID: s.st.IntegrationID, Module: x.Module, Mode: s.st.Mode,
+		in := activities.StepInput{IntegrationID: s.st.IntegrationID, Module: x.Module, Mode: activityMode(s.st.Mode),
 			Lookback: time.Duration(s.in.LookbackDays) * 24 * time.Hour, Now: s.st.InitialStart}
 		fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), x.Activity, in)
 		_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused })
@@ -487,6 +506,7 @@ func (s *sync) applyRetries(ctx workflow.Context) error {
 	s.st.RetryAll, s.st.RetryIDs = false, nil
 	if res.Marked > 0 && s.st.InitialDone {
 		s.st.SyncRequested = true
+		s.st.RetryMarked = true
 	}
 	return nil
 }
@@ -546,38 +566,6 @@ func (s *sync) idle(ctx workflow.Context) error {
 			return s.continueAsNew(ctx)
 		}
 	}
-}
-
-// incrementalPass re-runs the create and reconcile steps for records the retry signal freed.
-// Change detection from cursors and webhooks extends this pass.
-func (s *sync) incrementalPass(ctx workflow.Context) error {
-	now := workflow.Now(ctx)
-	before := map[string]ModuleProgress{}
-	for m, p := range s.st.Progress {
-		before[m] = *p
-	}
-	for _, x := range s.steps {
-		if x.Name == "index-desk-"+x.Module || x.Name == "index-crm-"+x.Module {
-			continue
-		}
-		if err := s.runStep(ctx, x); err != nil {
-			return err
-		}
-	}
-	for _, m := range []string{activities.Accounts, activities.Contacts} {
-		p, b := s.st.Progress[m], before[m]
-		if d := (RunSummary{Time: now, Kind: "incremental", Module: m, Direction: activities.DeskToCRM, Added: p.CRM.Added - b.CRM.Added,
-			Updated: p.CRM.Updated - b.CRM.Updated, Failed: p.CRM.Failed - b.CRM.Failed}); d.Added+d.Updated+d.Failed > 0 {
-			s.addRun(d, now)
-		}
-		if d := (RunSummary{Time: now, Kind: "incremental", Module: m, Direction: activities.CRMToDesk, Added: p.Desk.Added - b.Desk.Added,
-			Updated: p.Desk.Updated - b.Desk.Updated, Failed: p.Desk.Failed - b.Desk.Failed}); d.Added+d.Updated+d.Failed > 0 {
-			s.addRun(d, now)
-		}
-	}
-	s.st.LastSync = now
-	s.upsertSearchAttributes(ctx)
-	return nil
 }
 
 func (s *sync) awaitUnpaused(ctx workflow.Context) error {
@@ -642,6 +630,10 @@ func (s *sync) shouldContinueAsNew(ctx workflow.Context) bool {
 }
 
 func (s *sync) continueAsNew(ctx workflow.Context) error {
+	// Let running update handlers finish and take in every signal already delivered: what
+	// arrives after this run ends goes to the next one.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	s.drainSignals(ctx)
 	in := s.in
 	in.State = s.st
 	in.Mode = s.st.Mode

@@ -1,0 +1,265 @@
+package store
+
+// This file holds what the incremental sync needs from Postgres: its cursors, and the batch
+// reads and writes of links (deletion marks, re-creates) it makes per page of changes.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Cursor is how far the incremental sync has read one side of one module: Position is the
+// newest modified time processed, Deleted the newest deletion time processed. Both are UTC;
+// a zero time means "not read yet".
+type Cursor struct {
+	Position time.Time
+	Deleted  time.Time
+}
+
+// Cursor reads the cursor of a scope; ok is false when none was saved yet.
+func (s *Store) Cursor(ctx context.Context, sc Scope) (c Cursor, ok bool, err error) {
+	var del *time.Time
+	err = s.Pool.QueryRow(ctx, `select position, deleted_position from cursors where integration_id = $1 and module = $2 and side = $3`,
+		sc.IntegrationID, sc.Module, sc.Side).Scan(&c.Position, &del)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Cursor{}, false, nil
+	}
+	if err != nil {
+		return Cursor{}, false, fmt.Errorf("read %s %s cursor: %w", sc.Side, sc.Module, err)
+	}
+	c.Position = c.Position.UTC()
+	if del != nil {
+		c.Deleted = del.UTC()
+	}
+	return c, true, nil
+}
+
+// SaveCursor checkpoints a scope's cursor after the writes it covers are committed. It may
+// move a cursor backwards: a switch to two-way sync rewinds Desk's to read again the changes
+// one-way mode left alone.
+func (s *Store) SaveCursor(ctx context.Context, sc Scope, c Cursor) error {
+	var del *time.Time
+	if !c.Deleted.IsZero() {
+		d := c.Deleted.UTC()
+		del = &d
+	}
+	_, err := s.Pool.Exec(ctx, `
+		insert into cursors (integration_id, module, side, position, deleted_position) values ($1, $2, $3, $4, $5)
+		on conflict (integration_id, module, side) do update set
+			position = excluded.position,
+			deleted_position = coalesce(excluded.deleted_position, cursors.deleted_position),
+			updated_at = now()`,
+		sc.IntegrationID, sc.Module, sc.Side, c.Position.UTC(), del)
+	if err != nil {
+		return fmt.Errorf("save %s %s cursor: %w", sc.Side, sc.Module, err)
+	}
+	return nil
+}
+
+// LinksOf returns the links (any state) of records of side sc.Side, keyed by that side's id.
+// Records with no link are absent.
+func (s *Store) LinksOf(ctx context.Context, sc Scope, ids []string) (map[string]Link, error) {
+	out := make(map[string]Link, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	col := "desk_id"
+	if sc.Side == "crm" {
+		col = "crm_id"
+	}
+	rows, err := s.Pool.Query(ctx, `select id, module, desk_id, crm_id, state, base, base_hash, desk_modified, crm_modified, desk_deleted, crm_deleted
+		from links where integration_id = $1 and module = $2 and `+col+` = any($3)`, sc.IntegrationID, sc.Module, ids)
+	if err != nil {
+		return nil, fmt.Errorf("links of %s %s: %w", sc.Side, sc.Module, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Link, error) {
+		var l Link
+		var deskID, crmID, hash, dd, cd *string
+		var base []byte
+		if err := r.Scan(&l.ID, &l.Module, &deskID, &crmID, &l.State, &base, &hash, &l.DeskModified, &l.CRMModified, &dd, &cd); err != nil {
+			return l, err
+		}
+		l.DeskID, l.CRMID, l.BaseHash, l.DeskDeleted, l.CRMDeleted = deref(deskID), deref(crmID), deref(hash), deref(dd), deref(cd)
+		return l, decodeValues(base, &l.Base)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("links of %s %s: %w", sc.Side, sc.Module, err)
+	}
+	for _, l := range list {
+		if sc.Side == "crm" {
+			out[l.CRMID] = l
+		} else {
+			out[l.DeskID] = l
+		}
+	}
+	return out, nil
+}
+
+// Deletion marks one record of side Side as deleted: Kind is "trash" or "permanent".
+type Deletion struct {
+	ID   string
+	Kind string
+}
+
+// MarkDeleted records on the links that records of side sc.Side were deleted. A permanent
+// deletion replaces a trash mark; a trash mark never replaces a permanent one. It returns how
+// many links changed.
+func (s *Store) MarkDeleted(ctx context.Context, sc Scope, ds []Deletion) (int, error) {
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	col, mark := "desk_id", "desk_deleted"
+	if sc.Side == "crm" {
+		col, mark = "crm_id", "crm_deleted"
+	}
+	ids := make([]string, len(ds))
+	kinds := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i], kinds[i] = d.ID, d.Kind
+	}
+	tag, err := s.Pool.Exec(ctx, `update links l set `+mark+` = t.kind
+		from unnest($3::text[], $4::text[]) as t(id, kind)
+		where l.integration_id = $1 and l.module = $2 and l.state = 'linked' and l.`+col+` = t.id
+		  and (l.`+mark+` is null or (l.`+mark+` = 'trash' and t.kind = 'permanent'))`,
+		sc.IntegrationID, sc.Module, ids, kinds)
+	if err != nil {
+		return 0, fmt.Errorf("mark deleted %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ClearDeletion removes the deletion mark of side ("desk" or "crm") from links: the record
+// was restored.
+func (s *Store) ClearDeletion(ctx context.Context, side string, linkIDs []int64) error {
+	if len(linkIDs) == 0 {
+		return nil
+	}
+	mark := "desk_deleted"
+	if side == "crm" {
+		mark = "crm_deleted"
+	}
+	if _, err := s.Pool.Exec(ctx, `update links set `+mark+` = null where id = any($1)`, linkIDs); err != nil {
+		return fmt.Errorf("clear %s deletion marks: %w", side, err)
+	}
+	return nil
+}
+
+// PrepareRecreate turns links whose record on side target ("desk" or "crm") is gone into
+// pending links of their source record, so that the record is created again on target with
+// the create protocol (pending link, counterpart id field, recovery after a lost response).
+// Deletion marks and the base are cleared.
+func (s *Store) PrepareRecreate(ctx context.Context, target string, linkIDs []int64) error {
+	if len(linkIDs) == 0 {
+		return nil
+	}
+	set := `crm_id = null, state = 'pending-crm'`
+	if target == "desk" {
+		set = `desk_id = null, state = 'pending-desk'`
+	}
+	_, err := s.Pool.Exec(ctx, `update links set `+set+`, base = null, base_hash = null, desk_deleted = null, crm_deleted = null
+		where id = any($1) and state = 'linked'`, linkIDs)
+	if err != nil {
+		return fmt.Errorf("prepare %d re-creates in %s: %w", len(linkIDs), target, err)
+	}
+	return nil
+}
+
+// LinkPairs links unlinked records matched by key during an incremental pass: deskIDs[i]
+// with crmIDs[i]. Pairs of which either record is linked already are left out. It returns
+// the ids of the links created, keyed by Desk id.
+func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, deskIDs, crmIDs []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(deskIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.Pool.Query(ctx, `insert into links (integration_id, module, desk_id, crm_id, state)
+		select $1, $2, t.d, t.c, 'linked' from unnest($3::text[], $4::text[]) as t(d, c)
+		where not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and (l.desk_id = t.d or l.crm_id = t.c))
+		on conflict do nothing
+		returning desk_id, id`, integrationID, module, deskIDs, crmIDs)
+	if err != nil {
+		return nil, fmt.Errorf("link %d matched %s pairs: %w", len(deskIDs), module, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		var id int64
+		if err := rows.Scan(&d, &id); err != nil {
+			return nil, err
+		}
+		out[d] = id
+	}
+	return out, rows.Err()
+}
+
+// Candidates returns, per match key, the indexed records of side sc.Side carrying that key,
+// with whether each is linked already. Keys with no record are absent.
+func (s *Store) Candidates(ctx context.Context, sc Scope, keys []string) (map[string][]Candidate, error) {
+	out := map[string][]Candidate{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	col := "desk_id"
+	if sc.Side == "crm" {
+		col = "crm_id"
+	}
+	rows, err := s.Pool.Query(ctx, `select i.match_key, i.record_id,
+			exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module and l.`+col+` = i.record_id)
+		from index_records i where i.integration_id = $1 and i.module = $2 and i.side = $3 and i.match_key = any($4)
+		order by i.record_id`, sc.IntegrationID, sc.Module, sc.Side, keys)
+	if err != nil {
+		return nil, fmt.Errorf("match candidates %s %s: %w", sc.Side, sc.Module, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var c Candidate
+		if err := rows.Scan(&k, &c.RecordID, &c.Linked); err != nil {
+			return nil, err
+		}
+		out[k] = append(out[k], c)
+	}
+	return out, rows.Err()
+}
+
+// Candidate is an indexed record sharing a match key with a record being matched.
+type Candidate struct {
+	RecordID string
+	Linked   bool
+}
+
+// DeleteIndexRows removes records from the index (they were deleted on their side, so they
+// must not be matched any more).
+func (s *Store) DeleteIndexRows(ctx context.Context, sc Scope, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.Pool.Exec(ctx, `delete from index_records where integration_id = $1 and module = $2 and side = $3 and record_id = any($4)`,
+		sc.IntegrationID, sc.Module, sc.Side, ids)
+	if err != nil {
+		return fmt.Errorf("drop deleted %s %s from the index: %w", sc.Side, sc.Module, err)
+	}
+	return nil
+}
+
+// RetryingRecords returns the ids of side sc.Side's records whose open failure the admin
+// asked to retry and which are linked: the incremental pass reads them again.
+func (s *Store) RetryingRecords(ctx context.Context, sc Scope, limit int) ([]string, error) {
+	col, dir := "desk_id", "desk-to-crm"
+	if sc.Side == "crm" {
+		col, dir = "crm_id", "crm-to-desk"
+	}
+	rows, err := s.Pool.Query(ctx, `select distinct f.`+col+` from sync_failures f
+		join links l on l.integration_id = f.integration_id and l.module = f.module and l.`+col+` = f.`+col+` and l.state = 'linked'
+		where f.integration_id = $1 and f.module = $2 and f.resolved_at is null and f.retrying and f.direction = $4
+		  and f.`+col+` is not null
+		order by 1 limit $3`, sc.IntegrationID, sc.Module, limit, dir)
+	if err != nil {
+		return nil, fmt.Errorf("retrying %s %s records: %w", sc.Side, sc.Module, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
