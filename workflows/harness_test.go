@@ -41,6 +41,15 @@ var stepResults = map[string]activities.StepResult{
 	"ReconcilePairs/contacts": {UpdatedInCRM: 6, UpdatedInDesk: 7, CRMCredits: 1, DeskCredits: 7},
 }
 
+// incrementalResults is what the mocked IncrementalPass returns by default, per module.
+var incrementalResults = map[string]activities.IncrementalResult{
+	activities.Accounts: {StepResult: activities.StepResult{UpdatedInCRM: 1, UpdatedInDesk: 2, CRMCredits: 1, DeskCredits: 3}},
+	activities.Contacts: {StepResult: activities.StepResult{CreatedInCRM: 3, CreatedInDesk: 4, UpdatedInDesk: 5, CRMCredits: 2, DeskCredits: 9}},
+}
+
+// passOrder is the activity order of one incremental pass.
+var passOrder = []string{"IncrementalPass/accounts", "IncrementalPass/contacts"}
+
 // twoWayOrder is the activity order of a two-way first sync, "Activity/module".
 var twoWayOrder = []string{
 	"Preflight",
@@ -117,6 +126,15 @@ func newHarness(t *testing.T) *harness {
 			var id string
 			_ = args.Get(&id)
 			s.Input = id
+		case "IncrementalPass":
+			var in activities.IncrementalInput
+			_ = args.Get(&in)
+			s.Key += "/" + in.Module
+			s.Input = in
+		case "SetMode":
+			var in activities.ModeInput
+			_ = args.Get(&in)
+			s.Input = in
 		case "ReportFailure":
 			var f store.Failure
 			_ = args.Get(&f)
@@ -178,6 +196,11 @@ func (h *harness) mockDefaults() {
 			return r, nil
 		})
 	}
+	env.OnActivity("IncrementalPass", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.IncrementalInput) (activities.IncrementalResult, error) {
+			return incrementalResults[in.Module], nil
+		})
+	env.OnActivity("SetMode", mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity("Preflight", mock.Anything, mock.Anything).Return(activities.PreflightResult{}, nil)
 	env.OnActivity("RecordRuns", mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity("MarkRetry", mock.Anything, mock.Anything).Return(activities.RetryResult{Marked: 1}, nil)

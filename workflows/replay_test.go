@@ -92,6 +92,12 @@ func (f *fakeActivities) MarkRetry(context.Context, activities.RetryInput) (acti
 
 func (f *fakeActivities) RecordRuns(context.Context, activities.RunsInput) error { return nil }
 
+func (f *fakeActivities) IncrementalPass(_ context.Context, in activities.IncrementalInput) (activities.IncrementalResult, error) {
+	return incrementalResults[in.Module], nil
+}
+
+func (f *fakeActivities) SetMode(context.Context, activities.ModeInput) error { return nil }
+
 func quietLogger() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 }

@@ -35,7 +35,7 @@ func TestInvalidInputFailsNamingEachProblem(t *testing.T) {
 		in   SyncInput
 		want []string
 	}{
-		{"bad mode", SyncInput{Mode: "both-ways"}, []string{`mode "both-ways" must be "two-way" or "one-way-crm-to-desk"`}},
+		{"bad mode", SyncInput{Mode: "both-ways"}, []string{`mode "both-ways" must be "two-way", "one-way-crm-to-desk" or "legacy-import"`}},
 		{"bad integration id", SyncInput{IntegrationID: "acme corp!"}, []string{`integrationId "acme corp!" must be 1-64 letters`}},
 		{"too long integration id", SyncInput{IntegrationID: strings.Repeat("a", 65)}, []string{`integrationId "aaaa`}},
 		{"poll interval without unit", SyncInput{PollInterval: "5"}, []string{`pollInterval "5" must be a duration of at least 1s`}},
@@ -260,11 +260,8 @@ func TestPauseWhileIdle(t *testing.T) {
 	assert.Equal(t, "resume signal", paused.WaitingFor)
 	assert.Equal(t, twoWayOrder, h.startsBetween(0, 10*time.Minute))
 	assert.Empty(t, h.startsBetween(10*time.Minute, 3*time.Hour), "the poll timer must not start a pass while paused")
-	// The poll interval passed while paused, so a pass runs on resume: no index steps.
-	assert.Equal(t, []string{
-		"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
-		"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
-	}, h.startsBetween(3*time.Hour, 4*time.Hour))
+	// The poll interval passed while paused, so a pass runs on resume.
+	assert.Equal(t, passOrder, h.startsBetween(3*time.Hour, 4*time.Hour))
 	assert.False(t, done.Paused)
 	assert.Equal(t, t0.Add(3*time.Hour), done.LastSync.UTC())
 	assert.Equal(t, []string{"preflight", "initial-sync", "idle", "paused", "idle"}, h.states)
@@ -340,10 +337,10 @@ func TestRetrySignalWhileIdleRunsAPass(t *testing.T) {
 	h.at(20*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
 	h.run(SyncInput{IntegrationID: "acme", PollInterval: "1h"})
 
-	assert.Equal(t, []string{"MarkRetry",
+	assert.Equal(t, append([]string{"MarkRetry",
 		"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
 		"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
-	}, h.startsBetween(10*time.Minute, 20*time.Minute), "the marked records are picked up at once, not at the next poll")
+	}, passOrder...), h.startsBetween(10*time.Minute, 20*time.Minute), "the marked records are picked up at once, not at the next poll")
 	assert.Equal(t, activities.RetryInput{IntegrationID: "acme", IDs: []int64{7}}, h.startsOf("MarkRetry")[0].Input)
 	assert.Equal(t, t0.Add(10*time.Minute), done.LastSync.UTC())
 	assert.False(t, done.SyncRequested)
@@ -358,7 +355,7 @@ func TestSyncNowAndChangesSignalsRunAPass(t *testing.T) {
 			h.at(20*time.Minute, func() { h.query(QueryHistory, &runs); h.env.CancelWorkflow() })
 			h.run(SyncInput{PollInterval: "1h"})
 
-			assert.Len(t, h.startsBetween(10*time.Minute, 20*time.Minute), 8)
+			assert.Equal(t, passOrder, h.startsBetween(10*time.Minute, 20*time.Minute))
 			require.Len(t, runs, 8, "four initial lines and four incremental ones")
 			assert.Equal(t, "incremental", runs[0].Kind)
 		})
@@ -556,18 +553,17 @@ func TestContinueAsNewWhenIdleKeepsRecentHistory(t *testing.T) {
 	h.signal(10*time.Minute, SignalSyncNow, nil)
 	h.run(SyncInput{IntegrationID: "acme", Mode: activities.ModeTwoWay, PollInterval: "1h", State: state})
 
-	// The state's mode wins over the input's: one-way passes have no CRM creates.
-	assert.Equal(t, []string{
-		"Match/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
-		"Match/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
-	}, h.keys(), "no preflight or index steps once the first sync is done")
+	assert.Equal(t, passOrder, h.keys(), "no preflight or first-sync steps once the first sync is done")
+	for _, x := range h.startsOf("IncrementalPass/contacts") {
+		assert.Equal(t, activities.ModeOneWayToDesk, x.Input.(activities.IncrementalInput).Mode, "the state's mode wins over the input's")
+	}
 	in := canInput(t, h.env.GetWorkflowError())
 	st := in.State
 	assert.Equal(t, activities.ModeOneWayToDesk, in.Mode)
 	assert.True(t, st.InitialDone)
 	assert.Equal(t, t0.Add(10*time.Minute), st.LastSync.UTC())
 	assert.Equal(t, 2, st.OpenFailures)
-	assert.Equal(t, 5+1+1, st.CRMCredits, "one-way passes: the two reconcile steps")
+	assert.Equal(t, 5+1+2, st.CRMCredits, "the credits of both modules' passes")
 	require.GreaterOrEqual(t, len(st.Runs), 2)
 	assert.Equal(t, recent, func() RunSummary { r := st.Runs[len(st.Runs)-1]; r.Time = r.Time.UTC(); return r }(),
 		"runs of the last seven days are kept, oldest last")
@@ -582,7 +578,7 @@ func TestContinueAsNewWhenIdleKeepsRecentHistory(t *testing.T) {
 	}
 	assert.Len(t, incremental, 4)
 	// The counters keep growing from the carried state.
-	assert.Equal(t, twoWayProgress()[activities.Accounts].Desk.Added+2, st.Progress[activities.Accounts].Desk.Added)
+	assert.Equal(t, twoWayProgress()[activities.Contacts].Desk.Added+4, st.Progress[activities.Contacts].Desk.Added)
 }
 
 func TestStatusJSONRoundTrips(t *testing.T) {
