@@ -29,6 +29,9 @@ vet:
 	$(GO) vet ./...
 	cd devserver && $(GO) vet ./...
 
+bench-initial: build
+	$(GO) run ./bench/initial
+
 bench-clients:
 	$(GO) test -run '^$$' -bench . -benchmem ./zoho/...
 
