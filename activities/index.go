@@ -99,22 +99,47 @@ func (a *Activities) indexDeskPage(ctx context.Context, sc store.Scope, m mappin
 	}
 	mf := mapping.MatchField(m.Module)
 	rows := make([]store.IndexRow, 0, len(recs))
+	var failures []store.Failure
 	for _, r := range recs {
-		vals, _ := mapping.FromDesk(m, r.Fields, r.CF, refs) // a value that does not convert is left out
+		vals, problems := mapping.FromDesk(m, r.Fields, r.CF, refs)
+		failures = append(failures, valueFailures(sc.Module, DeskToCRM, r.ID, "", problems)...)
 		rows = append(rows, store.IndexRow{RecordID: r.ID, MatchKey: matchKey(sc.Module, stringOf(r.Fields[mf.Desk])),
 			CreatedTime: r.CreatedTime, ModifiedTime: r.ModifiedTime, Values: vals})
 	}
+	if _, err := a.Store.RecordFailures(ctx, sc.IntegrationID, failures); err != nil {
+		return err
+	}
 	return a.Store.UpsertIndex(ctx, sc, rows)
+}
+
+// valueFailures turns the values of a record that do not fit their mapped field into
+// failure-log entries (the record waits for the data or the mapping to be fixed, then a
+// retry). An account reference not linked yet is not a failure: the record syncs without it.
+func valueFailures(module, direction, deskID, crmID string, problems []mapping.Problem) []store.Failure {
+	var out []store.Failure
+	for _, p := range problems {
+		if p.Code == mapping.CodeUnresolvedReference {
+			continue
+		}
+		out = append(out, store.Failure{Module: module, Direction: direction, DeskID: deskID, CRMID: crmID,
+			Code: string(p.Code), Message: p.Message})
+	}
+	return out
 }
 
 // indexCRMPage converts a page of CRM records and writes it to the index.
 func (a *Activities) indexCRMPage(ctx context.Context, sc store.Scope, m mapping.Mapping, recs []crm.Record) error {
 	mf := mapping.MatchField(m.Module)
 	rows := make([]store.IndexRow, 0, len(recs))
+	var failures []store.Failure
 	for _, r := range recs {
-		vals, _ := mapping.FromCRM(m, r.Fields, nil)
+		vals, problems := mapping.FromCRM(m, r.Fields, nil)
+		failures = append(failures, valueFailures(sc.Module, CRMToDesk, "", r.ID, problems)...)
 		rows = append(rows, store.IndexRow{RecordID: r.ID, MatchKey: matchKey(sc.Module, stringOf(r.Fields[mf.CRM])),
 			CreatedTime: r.CreatedTime, ModifiedTime: r.ModifiedTime, Values: vals})
+	}
+	if _, err := a.Store.RecordFailures(ctx, sc.IntegrationID, failures); err != nil {
+		return err
 	}
 	return a.Store.UpsertIndex(ctx, sc, rows)
 }

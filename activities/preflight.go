@@ -76,7 +76,11 @@ func modeOf(mode string) mapping.Mode {
 // Preflight checks the integration's mapping of both modules against both sides' field
 // metadata and returns every problem, before any record moves.
 func (a *Activities) Preflight(ctx context.Context, in PreflightInput) (PreflightResult, error) {
-	integ, err := a.Store.EnsureIntegration(ctx, in.IntegrationID, orDefault(in.Mode, ModeTwoWay), 365*24*time.Hour)
+	lookback := 365 * 24 * time.Hour
+	if in.LookbackDays > 0 {
+		lookback = time.Duration(in.LookbackDays) * 24 * time.Hour
+	}
+	integ, err := a.Store.EnsureIntegration(ctx, in.IntegrationID, orDefault(in.Mode, ModeTwoWay), lookback)
 	if err != nil {
 		return PreflightResult{}, err
 	}

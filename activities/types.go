@@ -57,6 +57,7 @@ type StepResult struct {
 type PreflightInput struct {
 	IntegrationID string `json:"integrationId"`
 	Mode          string `json:"mode,omitempty"`
+	LookbackDays  int    `json:"lookbackDays,omitempty"`
 }
 
 // PreflightProblem is one reason the mapping cannot be used.
