@@ -276,7 +276,7 @@ func do(t *testing.T, srv *httptest.Server, method, path string, header map[stri
 }
 
 // deskToken signs Desk-style JWT claims with key under kid and method.
-func deskToken(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
+func deskToken(t testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(method, claims)
 	if kid != "" {
