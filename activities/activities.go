@@ -50,6 +50,10 @@ type Activities struct {
 	Logger *zap.Logger
 	// DefaultMapping returns the mapping of a module when the admin stored none.
 	DefaultMapping func(mapping.Module) mapping.Mapping
+	// DeskURL and DeskOrgID are the Desk host and organisation the clients talk to (the
+	// webhook receiver checks Desk's signatures against them).
+	DeskURL   string
+	DeskOrgID string
 }
 
 // Config says how to build Activities.
@@ -111,7 +115,12 @@ func New(ctx context.Context, cfg Config) (*Activities, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Logger: logger, DefaultMapping: defaultMapping}, nil
+	ep, err := dc.Endpoints()
+	if err != nil {
+		return nil, fmt.Errorf("ZOHO_DC: %w", err)
+	}
+	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Logger: logger, DefaultMapping: defaultMapping,
+		DeskURL: zoho.BaseURL(z.DeskURL, ep.Desk), DeskOrgID: z.DeskOrgID}, nil
 }
 
 // SourceID is the id deskcrm sends with its Desk writes and registers as the webhooks'

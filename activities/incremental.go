@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"deskcrm/mapping"
@@ -161,6 +162,11 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	p.res.StepResult = sr
 	p.res.CRMCredits = int(a.CRM.Credits().Used - beforeCRM)
 	p.res.DeskCredits = int(a.Desk.Credits().Used - beforeDesk)
+	a.Logger.Debug("incremental pass", zap.String("integration", in.IntegrationID), zap.String("module", in.Module),
+		zap.Int("read", p.res.Read), zap.Int("echoes", p.res.Echoes), zap.Int("createdInCRM", sr.CreatedInCRM),
+		zap.Int("createdInDesk", sr.CreatedInDesk), zap.Int("updatedInCRM", sr.UpdatedInCRM), zap.Int("updatedInDesk", sr.UpdatedInDesk),
+		zap.Int("failed", sr.FailedToCRM+sr.FailedToDesk), zap.Int("deleted", p.res.Deleted),
+		zap.Time("crmCursor", p.crmCur.Position), zap.Time("deskCursor", p.deskCur.Position))
 	if err != nil {
 		return p.res, err
 	}

@@ -64,7 +64,8 @@ type Worker struct {
 	HTTPAddr string `env:"DESKCRM_HTTP_ADDR" envDefault:"127.0.0.1:8090"`
 	// PublicURL is how Zoho reaches HTTPAddr (webhook callbacks); empty means http://HTTPAddr.
 	PublicURL string `env:"DESKCRM_PUBLIC_URL"`
-	// WebhookToken authenticates CRM notification callbacks (the channel token).
+	// WebhookToken is the secret from which each integration's CRM notification channel token
+	// is derived (HMAC), authenticating CRM's callbacks.
 	WebhookToken string `env:"DESKCRM_WEBHOOK_TOKEN" envDefault:"deskcrm-dev-webhook-token"`
 	// AdminToken protects the admin endpoints; PanelToken the agent panel.
 	AdminToken string `env:"DESKCRM_ADMIN_TOKEN" envDefault:"deskcrm-dev-admin"`

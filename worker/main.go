@@ -31,6 +31,7 @@ import (
 	"deskcrm/logging"
 	"deskcrm/panel"
 	"deskcrm/store"
+	"deskcrm/webhooks"
 	"deskcrm/workflows"
 )
 
@@ -108,19 +109,53 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	logger.Info("worker polling", zap.String("taskQueue", config.TaskQueue), zap.String("temporal", cfg.Temporal.Address),
 		zap.String("namespace", cfg.Temporal.Namespace))
 
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on DESKCRM_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	hooks, err := webhooks.NewHandler(webhooks.Config{
+		TokenSecret: cfg.WebhookToken, DeskURL: acts.DeskURL, DeskOrgID: acts.DeskOrgID, Logger: logger,
+		Signal: func(ctx context.Context, integrationID string, p webhooks.Changes) error {
+			return tc.SignalWorkflow(ctx, workflows.WorkflowID(integrationID), "", workflows.SignalChanges, p)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("webhook receiver: %w", err)
+	}
+	subs, err := webhooks.NewSubscriber(webhooks.SubscriberConfig{
+		CRM: acts.CRM, Desk: acts.Desk, PublicURL: publicURL, TokenSecret: cfg.WebhookToken,
+		DeskSourceID: activities.SourceID(), Integrations: st.IntegrationIDs, Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook subscriber: %w", err)
+	}
+	subsDone := make(chan struct{})
+	go func() {
+		defer close(subsDone)
+		if err := subs.Run(ctx); err != nil {
+			logger.Warn("webhook subscriptions stopped", zap.Error(err))
+		}
+	}()
+
 	mux := http.NewServeMux()
+	mux.Handle("/webhooks/", hooks)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", healthz(tc, st))
 	mux.Handle("/", panel.New(panel.Config{
 		Store: st, CRM: acts.CRM, Desk: acts.Desk, Logger: logger,
 		AdminToken: cfg.AdminToken, PanelToken: cfg.PanelToken,
-		Deleter: func(ctx context.Context, integrationID string) error { return stopSync(ctx, tc, integrationID) },
+		Deleter: func(ctx context.Context, integrationID string) error {
+			if err := stopSync(ctx, tc, integrationID); err != nil {
+				return err
+			}
+			return subs.Unsubscribe(ctx, integrationID)
+		},
 	}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on DESKCRM_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
-	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("http serving", zap.String("addr", ln.Addr().String()))
@@ -138,7 +173,12 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	err = srv.Shutdown(shutdownCtx)
+	if cerr := hooks.Close(shutdownCtx); cerr != nil && err == nil {
+		err = cerr
+	}
+	<-subsDone
+	return err
 }
 
 // stopSync ends an integration's sync workflow (deleting the integration); a sync that is not
