@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -362,19 +363,87 @@ func (p *pass) readCRM(ctx context.Context) error {
 	return nil
 }
 
-// addCRM converts CRM records into changes and keeps them in the index.
-func (p *pass) addCRM(ctx context.Context, recs []crm.Record) error {
+// crmChanges converts CRM records into changes.
+func (p *pass) crmChanges(recs []crm.Record) []change {
 	mf := mapping.MatchField(p.m.Module)
-	rows := make([]store.IndexRow, 0, len(recs))
+	out := make([]change, 0, len(recs))
 	for _, r := range recs {
 		vals, _ := mapping.FromCRM(p.m, r.Fields, nil)
-		c := change{side: mapping.CRM, id: r.ID, created: r.CreatedTime, modified: r.ModifiedTime, values: vals,
-			key: matchKey(p.in.Module, stringOf(r.Fields[mf.CRM]))}
-		p.crmRead[r.ID] = c
+		for _, f := range p.m.Fields {
+			if _, ok := r.Fields[f.CRM]; !ok {
+				vals[f.Key()] = nil // asked for and not returned: empty
+			}
+		}
+		out = append(out, change{side: mapping.CRM, id: r.ID, created: r.CreatedTime, modified: r.ModifiedTime, values: vals,
+			key: matchKey(p.in.Module, stringOf(r.Fields[mf.CRM]))})
+	}
+	return out
+}
+
+// addCRM takes CRM records as changes and keeps them in the index.
+func (p *pass) addCRM(ctx context.Context, recs []crm.Record) error {
+	cs := p.crmChanges(recs)
+	rows := make([]store.IndexRow, 0, len(cs))
+	for _, c := range cs {
+		p.crmRead[c.id] = c
 		rows = append(rows, c.indexRow())
 	}
 	p.res.Read += len(recs)
 	return p.a.Store.UpsertIndex(ctx, p.crmSc, rows)
+}
+
+// crmByID reads CRM records by id, 100 per call.
+func (p *pass) crmByID(ctx context.Context, ids []string) ([]crm.Record, error) {
+	var out []crm.Record
+	for start := 0; start < len(ids); start += crm.MaxWriteBatch {
+		opts := crm.ListOptions{Fields: crmFieldsFor(p.m), IDs: ids[start:min(start+crm.MaxWriteBatch, len(ids))], PerPage: crm.MaxPerPage}
+		for {
+			var recs []crm.Record
+			err := p.a.CRM.List(ctx, crmModule(p.in.Module), opts, func(pg crm.Page) error {
+				recs = append(recs, pg.Records...)
+				return nil
+			})
+			if err != nil && waitForRateLimit(ctx, err, "crm by id") {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, recs...)
+			break
+		}
+	}
+	return out, nil
+}
+
+// deskByID reads Desk records by id, one per call with the pipe full; records gone since
+// are left out.
+func (p *pass) deskByID(ctx context.Context, ids []string) ([]desk.Record, error) {
+	var mu sync.Mutex
+	var out []desk.Record
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, p.a.Desk.Limiter().Max()))
+	for _, id := range ids {
+		g.Go(func() error {
+			for {
+				r, err := p.a.Desk.Get(gctx, deskModule(p.in.Module), id)
+				if err != nil && waitForRateLimit(gctx, err, id) {
+					continue
+				}
+				if err != nil {
+					if zoho.FailureCode(err) == "RECORD_NOT_FOUND" {
+						return nil // deleted since: the recycle bin tells
+					}
+					return err
+				}
+				mu.Lock()
+				out = append(out, r)
+				mu.Unlock()
+				return nil
+			}
+		})
+	}
+	return out, g.Wait()
 }
 
 // readDesk reads Desk's changed records since the cursor, oldest first.
@@ -411,9 +480,8 @@ func (p *pass) readDesk(ctx context.Context) error {
 	return nil
 }
 
-// addDesk converts Desk records into changes (account references through the links) and
-// keeps them in the index.
-func (p *pass) addDesk(ctx context.Context, recs []desk.Record) error {
+// deskChanges converts Desk records into changes, account references through the links.
+func (p *pass) deskChanges(ctx context.Context, recs []desk.Record) ([]change, error) {
 	var accountIDs []string
 	if p.in.Module == Contacts {
 		for _, r := range recs {
@@ -424,15 +492,36 @@ func (p *pass) addDesk(ctx context.Context, recs []desk.Record) error {
 	}
 	refs, err := p.a.deskRefs(ctx, p.in.IntegrationID, accountIDs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mf := mapping.MatchField(p.m.Module)
-	rows := make([]store.IndexRow, 0, len(recs))
+	out := make([]change, 0, len(recs))
 	for _, r := range recs {
 		vals, _ := mapping.FromDesk(p.m, r.Fields, r.CF, refs)
-		c := change{side: mapping.Desk, id: r.ID, created: r.CreatedTime, modified: r.ModifiedTime, values: vals,
-			key: matchKey(p.in.Module, stringOf(r.Fields[mf.Desk]))}
-		p.deskRead[r.ID] = c
+		for _, f := range p.m.Fields {
+			src := r.Fields
+			if strings.HasPrefix(f.Desk, "cf_") {
+				src = r.CF
+			}
+			if _, ok := src[f.Desk]; !ok {
+				vals[f.Key()] = nil // not returned: empty
+			}
+		}
+		out = append(out, change{side: mapping.Desk, id: r.ID, created: r.CreatedTime, modified: r.ModifiedTime, values: vals,
+			key: matchKey(p.in.Module, stringOf(r.Fields[mf.Desk]))})
+	}
+	return out, nil
+}
+
+// addDesk takes Desk records as changes and keeps them in the index.
+func (p *pass) addDesk(ctx context.Context, recs []desk.Record) error {
+	cs, err := p.deskChanges(ctx, recs)
+	if err != nil {
+		return err
+	}
+	rows := make([]store.IndexRow, 0, len(cs))
+	for _, c := range cs {
+		p.deskRead[c.id] = c
 		rows = append(rows, c.indexRow())
 	}
 	p.res.Read += len(recs)
@@ -457,49 +546,19 @@ func (p *pass) readExtra(ctx context.Context) error {
 		}
 		deskIDs = missing(append(slicesClone(p.in.Hints[SideDesk]), retryDesk...), p.deskRead)
 	}
-	for start := 0; start < len(crmIDs); start += crm.MaxWriteBatch {
-		ids := crmIDs[start:min(start+crm.MaxWriteBatch, len(crmIDs))]
-		opts := crm.ListOptions{Fields: crmFieldsFor(p.m), IDs: ids, PerPage: crm.MaxPerPage}
-		for {
-			err := p.a.CRM.List(ctx, crmModule(p.in.Module), opts, func(pg crm.Page) error { return p.addCRM(ctx, pg.Records) })
-			if err != nil && waitForRateLimit(ctx, err, "crm by id") {
-				continue
-			}
-			if err != nil {
-				return apiError("read reported CRM records", err)
-			}
-			break
-		}
+	crmRecs, err := p.crmByID(ctx, crmIDs)
+	if err != nil {
+		return apiError("read reported CRM records", err)
 	}
-	var mu sync.Mutex
-	var recs []desk.Record
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(1, p.a.Desk.Limiter().Max()))
-	for _, id := range deskIDs {
-		g.Go(func() error {
-			for {
-				r, err := p.a.Desk.Get(gctx, deskModule(p.in.Module), id)
-				if err != nil && waitForRateLimit(gctx, err, id) {
-					continue
-				}
-				if err != nil {
-					if zoho.FailureCode(err) == "RECORD_NOT_FOUND" {
-						return nil // deleted since: the recycle bin tells
-					}
-					return err
-				}
-				mu.Lock()
-				recs = append(recs, r)
-				mu.Unlock()
-				return nil
-			}
-		})
+	if err := p.addCRM(ctx, crmRecs); err != nil {
+		return err
 	}
-	if err := g.Wait(); err != nil {
+	deskRecs, err := p.deskByID(ctx, deskIDs)
+	if err != nil {
 		return apiError("read reported Desk records", err)
 	}
-	if len(recs) > 0 {
-		return p.addDesk(ctx, recs)
+	if len(deskRecs) > 0 {
+		return p.addDesk(ctx, deskRecs)
 	}
 	return nil
 }
@@ -563,6 +622,7 @@ func (p *pass) apply(ctx context.Context) error {
 	pl := &plan{recreate: map[string][]int64{}, clears: map[string][]int64{}}
 	consumed := map[string]bool{} // desk ids decided together with their CRM counterpart
 	var unlinkedCRM, unlinkedDesk []change
+	var linked []linkedChange
 	for _, id := range crmIDs {
 		c := p.crmRead[id]
 		l, ok := crmLinks[id]
@@ -574,7 +634,7 @@ func (p *pass) apply(ctx context.Context) error {
 		if d, ok := p.deskRead[l.DeskID]; ok && l.DeskDeleted == "" {
 			other, consumed[l.DeskID] = &d, true
 		}
-		p.decideLinked(c, other, l, pl)
+		linked = append(linked, linkedChange{c, other, l})
 	}
 	for _, id := range deskIDs {
 		if consumed[id] {
@@ -586,12 +646,92 @@ func (p *pass) apply(ctx context.Context) error {
 			unlinkedDesk = append(unlinkedDesk, c)
 			continue
 		}
-		p.decideLinked(c, nil, l, pl)
+		linked = append(linked, linkedChange{c, nil, l})
+	}
+	if err := p.fillCounterparts(ctx, linked); err != nil {
+		return err
+	}
+	for _, x := range linked {
+		p.decideLinked(x.c, x.other, x.l, pl)
 	}
 	if err := p.decideUnlinked(ctx, unlinkedCRM, unlinkedDesk, pl); err != nil {
 		return err
 	}
 	return p.write(ctx, pl)
+}
+
+// linkedChange is a change of a linked record, with its counterpart's when known.
+type linkedChange struct {
+	c     change
+	other *change
+	l     store.Link
+}
+
+// needsCounterpart reports whether deciding c needs the counterpart's current values: c sets
+// a field that flows to the other side and that the base does not hold (the create that made
+// the pair left it empty, or the field was mapped since), so the base cannot stand in for the
+// counterpart's value.
+func needsCounterpart(m mapping.Mapping, c change, base map[string]any) bool {
+	if base == nil {
+		return false // Decide pushes every field with no base at all
+	}
+	for _, f := range m.Fields {
+		v, ok := c.values[f.Key()]
+		if !ok || !f.FlowsTo(c.side.Other()) || mapping.ValueEqual(v, nil) {
+			continue
+		}
+		if _, inBase := base[f.Key()]; !inBase {
+			return true
+		}
+	}
+	return false
+}
+
+// fillCounterparts reads the counterparts the decisions need (see needsCounterpart): CRM
+// records 100 per call, Desk records one per call with the pipe full.
+func (p *pass) fillCounterparts(ctx context.Context, linked []linkedChange) error {
+	var crmIDs, deskIDs []string
+	for _, x := range linked {
+		if x.other != nil || x.l.DeskDeleted != "" || x.l.CRMDeleted != "" || !needsCounterpart(p.m, x.c, x.l.Base) {
+			continue
+		}
+		if x.c.side == mapping.Desk {
+			crmIDs = append(crmIDs, x.l.CRMID)
+		} else {
+			deskIDs = append(deskIDs, x.l.DeskID)
+		}
+	}
+	crmRecs, err := p.crmByID(ctx, crmIDs)
+	if err != nil {
+		return apiError("read CRM counterparts", err)
+	}
+	deskRecs, err := p.deskByID(ctx, deskIDs)
+	if err != nil {
+		return apiError("read Desk counterparts", err)
+	}
+	got := map[string]change{}
+	for _, c := range p.crmChanges(crmRecs) {
+		got["crm/"+c.id] = c
+	}
+	dcs, err := p.deskChanges(ctx, deskRecs)
+	if err != nil {
+		return err
+	}
+	for _, c := range dcs {
+		got["desk/"+c.id] = c
+	}
+	for i, x := range linked {
+		key := "crm/" + x.l.CRMID
+		if x.c.side == mapping.CRM {
+			key = "desk/" + x.l.DeskID
+		}
+		if x.other == nil {
+			if o, ok := got[key]; ok {
+				linked[i].other = &o
+			}
+		}
+	}
+	return nil
 }
 
 func keysOf(m map[string]change) []string {
@@ -613,6 +753,14 @@ func (p *pass) decideLinked(c change, other *change, l store.Link, pl *plan) {
 		in.Other, in.OtherModified = other.values, other.modified
 	}
 	d := reconcile.Decide(in)
+	if d.Action == reconcile.ActionSkipEcho && other != nil {
+		// This side only echoes the base: the counterpart's change is the one to decide.
+		prev := c
+		c, other = *other, &prev
+		in.Source, in.Values, in.Modified, in.Other, in.OtherModified = c.side, c.values, c.modified, other.values, other.modified
+		in.Link = reconcile.LinkStateFor(c.side, true, l.DeskDeleted, l.CRMDeleted)
+		d = reconcile.Decide(in)
+	}
 	u := update{linkID: l.ID, deskID: l.DeskID, crmID: l.CRMID, source: c.side, toDesk: d.DeskPatch, toCRM: d.CRMPatch, base: d.Base}
 	u.deskMod, u.crmMod = modifiedOf(l.DeskModified), modifiedOf(l.CRMModified)
 	if c.side == mapping.Desk {

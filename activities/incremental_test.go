@@ -203,3 +203,31 @@ func TestDeskChangeReachesCRM(t *testing.T) {
 		t.Errorf("CRM Ben's Mobile = %s, want 777; result %+v", got, res)
 	}
 }
+
+func TestDeskChangeToAFieldEmptyAtCreateReachesCRM(t *testing.T) {
+	// Cid exists only in Desk: the first sync creates him in CRM with a base that leaves his
+	// empty mobile out, so the pass must read CRM's value to merge.
+	w := newWorld(t, activities.ModeTwoWay)
+	dIDs, _ := w.seed()
+	w.firstSync()
+	w.deskUpdate(dIDs["cid"], map[string]any{"mobile": "777"})
+	res := w.pass(nil)
+	cid := w.crmByEmail("cid@x.com")
+	if got := w.crmField("Contacts", cid, "Mobile"); got != "777" {
+		t.Errorf("CRM Cid's Mobile = %s, want 777; result %+v", got, res)
+	}
+}
+
+func (w *world) crmByEmail(email string) string {
+	w.t.Helper()
+	var ids []string
+	for _, r := range w.crm.Records("Contacts") {
+		if r["Email"] == email {
+			ids = append(ids, fmt.Sprint(r["id"]))
+		}
+	}
+	if len(ids) != 1 {
+		w.t.Fatalf("%d CRM contacts with email %s, want 1", len(ids), email)
+	}
+	return ids[0]
+}
