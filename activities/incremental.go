@@ -74,12 +74,15 @@ type IncrementalResult struct {
 	// Read counts the changed records read (both sides), Echoes those skipped by the echo
 	// guard, Deleted the deletions recorded on links, Restored and Recreated the
 	// counterparts brought back by update-after-delete, Matched the new records linked by key.
+	// Echoes also counts Desk changes skipped in one-way mode.
 	Read      int `json:"read,omitempty"`
 	Echoes    int `json:"echoes,omitempty"`
 	Deleted   int `json:"deleted,omitempty"`
 	Restored  int `json:"restored,omitempty"`
 	Recreated int `json:"recreated,omitempty"`
 	Matched   int `json:"matched,omitempty"`
+	// Skipped counts changes of records whose same version already failed.
+	Skipped int `json:"skipped,omitempty"`
 }
 
 // Did reports whether the pass wrote or failed anything worth a history line.
@@ -610,6 +613,23 @@ type plan struct {
 
 // apply decides every change read and writes the result.
 func (p *pass) apply(ctx context.Context) error {
+	// The version of a record that already failed is not tried again on every re-read; a
+	// newer change, or the admin's retry, tries it again.
+	for _, x := range []struct {
+		sc   store.Scope
+		read map[string]change
+	}{{p.crmSc, p.crmRead}, {p.deskSc, p.deskRead}} {
+		failed, err := p.a.Store.FailedSince(ctx, x.sc, keysOf(x.read))
+		if err != nil {
+			return err
+		}
+		for id, at := range failed {
+			if !x.read[id].modified.After(at) {
+				delete(x.read, id)
+				p.res.Skipped++
+			}
+		}
+	}
 	crmIDs, deskIDs := keysOf(p.crmRead), keysOf(p.deskRead)
 	crmLinks, err := p.a.Store.LinksOf(ctx, p.crmSc, crmIDs)
 	if err != nil {

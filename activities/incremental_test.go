@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,9 +91,9 @@ func (w *world) seed() (deskIDs, crmIDs map[string]string) {
 		}
 		return m
 	}
-	da, err := w.desk.Load("accounts", []map[string]any{d("accountName", "Acme")})
+	da, err := w.desk.Load("accounts", []map[string]any{d("accountName", "Acme"), d("accountName", "Beta")})
 	must(w.t, err)
-	ca, err := w.crm.Load("Accounts", []map[string]any{c("Account_Name", "Acme")})
+	ca, err := w.crm.Load("Accounts", []map[string]any{c("Account_Name", "Acme"), c("Account_Name", "Beta")})
 	must(w.t, err)
 	dc, err := w.desk.Load("contacts", []map[string]any{
 		d("lastName", "Ann", "email", "ann@x.com", "accountId", da[0]),
@@ -106,8 +107,8 @@ func (w *world) seed() (deskIDs, crmIDs map[string]string) {
 		c("Last_Name", "Dot", "Email", "dot@x.com"),
 	})
 	must(w.t, err)
-	deskIDs = map[string]string{"acme": da[0], "ann": dc[0], "ben": dc[1], "cid": dc[2]}
-	crmIDs = map[string]string{"acme": ca[0], "ann": cc[0], "ben": cc[1], "dot": cc[2]}
+	deskIDs = map[string]string{"acme": da[0], "beta": da[1], "ann": dc[0], "ben": dc[1], "cid": dc[2]}
+	crmIDs = map[string]string{"acme": ca[0], "beta": ca[1], "ann": cc[0], "ben": cc[1], "dot": cc[2]}
 	return deskIDs, crmIDs
 }
 
@@ -230,4 +231,224 @@ func (w *world) crmByEmail(email string) string {
 		w.t.Fatalf("%d CRM contacts with email %s, want 1", len(ids), email)
 	}
 	return ids[0]
+}
+
+func (w *world) crmLinkOf(deskID string) store.Link {
+	w.t.Helper()
+	l, err := w.st.LinkByDesk(w.ctx, "it", "contacts", deskID)
+	must(w.t, err)
+	return l
+}
+
+// writeCalls counts the write calls in both emulators' call logs since the last reset.
+func (w *world) writeCalls() int {
+	n := 0
+	for _, s := range []realism.Stats{w.crm.Realism().Calls(), w.desk.Realism().Calls()} {
+		for ep, st := range s.Endpoints {
+			if !strings.HasPrefix(ep, "GET ") && !strings.Contains(ep, "oauth") {
+				n += st.Calls
+			}
+		}
+	}
+	return n
+}
+
+func (w *world) resetCalls() {
+	w.crm.Realism().ResetCalls()
+	w.desk.Realism().ResetCalls()
+}
+
+func TestIncrementalDecisions(t *testing.T) {
+	type ids = map[string]string
+	tests := []struct {
+		name   string
+		mode   string
+		change func(w *world, d, c ids)
+		check  func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult)
+	}{
+		{"nothing changed: the echoes of the first sync write nothing", activities.ModeTwoWay,
+			func(w *world, d, c ids) { w.resetCalls() },
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if n := w.writeCalls(); n != 0 {
+					t.Errorf("%d write calls, want 0", n)
+				}
+				if r.Echoes == 0 {
+					t.Errorf("no echo skipped: the first sync's writes were not read back")
+				}
+			}},
+		{"a CRM change reaches Desk", activities.ModeTwoWay,
+			func(w *world, d, c ids) { w.crmUpdate(c["ann"], map[string]any{"Phone": "111"}) },
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if got := w.deskField("contacts", d["ann"], "phone"); got != "111" {
+					t.Errorf("Desk phone = %s", got)
+				}
+				if r.UpdatedInDesk != 1 || r.UpdatedInCRM != 0 {
+					t.Errorf("updated in Desk %d, CRM %d; want 1, 0", r.UpdatedInDesk, r.UpdatedInCRM)
+				}
+			}},
+		{"both sides changed different fields: both kept on both sides", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				w.crmUpdate(c["ann"], map[string]any{"Phone": "111"})
+				w.deskUpdate(d["ann"], map[string]any{"title": "Boss"})
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				got := []string{w.deskField("contacts", d["ann"], "phone"), w.deskField("contacts", d["ann"], "title"),
+					w.crmField("Contacts", c["ann"], "Phone"), w.crmField("Contacts", c["ann"], "Title")}
+				if strings.Join(got, ",") != "111,Boss,111,Boss" {
+					t.Errorf("desk phone, title, crm phone, title = %v", got)
+				}
+			}},
+		{"both sides changed one field: the newer wins", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				w.deskUpdate(d["ann"], map[string]any{"title": "Desk title"})
+				time.Sleep(1100 * time.Millisecond) // CRM times have whole seconds
+				w.crmUpdate(c["ann"], map[string]any{"Title": "CRM title"})
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if a, b := w.deskField("contacts", d["ann"], "title"), w.crmField("Contacts", c["ann"], "Title"); a != "CRM title" || b != "CRM title" {
+					t.Errorf("titles Desk %q, CRM %q; want the newer CRM title on both", a, b)
+				}
+			}},
+		{"a contact moved to another account follows the account links", activities.ModeTwoWay,
+			func(w *world, d, c ids) { w.deskUpdate(d["ann"], map[string]any{"accountId": d["beta"]}) },
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				r2, _ := w.crm.Record("Contacts", c["ann"])
+				if acct, _ := r2["Account_Name"].(map[string]any); fmt.Sprint(acct["id"]) != c["beta"] {
+					t.Errorf("CRM Ann's account = %v, want Beta %s", r2["Account_Name"], c["beta"])
+				}
+			}},
+		{"one-way mode: a Desk change stays in Desk, a CRM change reaches Desk", activities.ModeOneWayToDesk,
+			func(w *world, d, c ids) {
+				w.deskUpdate(d["ann"], map[string]any{"title": "Desk only"})
+				w.crmUpdate(c["ben"], map[string]any{"Phone": "222"})
+				w.resetCalls()
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if got := w.crmField("Contacts", c["ann"], "Title"); got != "<nil>" {
+					t.Errorf("CRM Ann's title = %s: a Desk change was sent in one-way mode", got)
+				}
+				if got := w.deskField("contacts", d["ben"], "phone"); got != "222" {
+					t.Errorf("Desk Ben's phone = %s", got)
+				}
+				if n := w.crm.Realism().Count("PUT /crm/v8/Contacts") + w.crm.Realism().Count("POST /crm/v8/Contacts"); n != 0 {
+					t.Errorf("%d CRM writes in one-way mode", n)
+				}
+			}},
+		{"deletes do not propagate: the link records them", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				must(w.t, w.userDsk.Trash(w.ctx, "contacts", []string{d["ann"]}))
+				_, err := w.userCRM.Delete(w.ctx, "Contacts", []string{c["ben"]})
+				must(w.t, err)
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if w.crmField("Contacts", c["ann"], "Last_Name") != "Ann" || w.deskField("contacts", d["ben"], "isTrashed") != "false" {
+					t.Errorf("a deletion propagated")
+				}
+				if l := w.crmLinkOf(d["ann"]); l.DeskDeleted != "trash" {
+					t.Errorf("Ann's link desk_deleted = %q, want trash", l.DeskDeleted)
+				}
+				if l := w.crmLinkOf(d["ben"]); l.CRMDeleted != "trash" {
+					t.Errorf("Ben's link crm_deleted = %q, want trash", l.CRMDeleted)
+				}
+			}},
+		{"an update after a Desk delete restores the record from the recycle bin", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				must(w.t, w.userDsk.Trash(w.ctx, "contacts", []string{d["ann"]}))
+				w.pass(nil)
+				w.crmUpdate(c["ann"], map[string]any{"Phone": "333"})
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if w.deskField("contacts", d["ann"], "isTrashed") != "false" || w.deskField("contacts", d["ann"], "phone") != "333" {
+					t.Errorf("Desk Ann trashed=%s phone=%s; want restored with 333", w.deskField("contacts", d["ann"], "isTrashed"), w.deskField("contacts", d["ann"], "phone"))
+				}
+				if r.Restored != 1 {
+					t.Errorf("restored %d, want 1", r.Restored)
+				}
+				if l := w.crmLinkOf(d["ann"]); l.DeskDeleted != "" {
+					t.Errorf("deletion mark %q left on the link", l.DeskDeleted)
+				}
+			}},
+		{"an update after a permanent CRM delete creates the record again", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				_, err := w.userCRM.Delete(w.ctx, "Contacts", []string{c["ann"]})
+				must(w.t, err)
+				w.crm.Purge("Contacts", c["ann"])
+				w.deskUpdate(d["ann"], map[string]any{"title": "Back"})
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				again := w.crmByEmail("ann@x.com")
+				if again == c["ann"] || w.crmField("Contacts", again, "Title") != "Back" || w.crmField("Contacts", again, "Desk_ID") != d["ann"] {
+					t.Errorf("re-created CRM Ann %s: title %s, Desk_ID %s", again, w.crmField("Contacts", again, "Title"), w.crmField("Contacts", again, "Desk_ID"))
+				}
+				if l := w.crmLinkOf(d["ann"]); l.CRMID != again || l.CRMDeleted != "" {
+					t.Errorf("link %+v not re-pointed at %s", l, again)
+				}
+			}},
+		{"a new record matching an unlinked one by email is linked, not duplicated", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				_, err := w.userDsk.Create(w.ctx, "contacts", desk.Record{Fields: map[string]any{"lastName": "Eve", "email": "eve@x.com", "phone": "9"}})
+				must(w.t, err)
+				res, err := w.userCRM.Insert(w.ctx, "Contacts", []crm.Record{{Fields: map[string]any{"Last_Name": "Eve", "Email": "EVE@x.com", "Title": "T"}}})
+				must(w.t, err)
+				_ = res
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if r.Matched != 1 || r.CreatedInCRM+r.CreatedInDesk != 0 {
+					t.Errorf("matched %d, created %d/%d; want 1 match and no create", r.Matched, r.CreatedInCRM, r.CreatedInDesk)
+				}
+				eve := w.crmByEmail("eve@x.com") // newest wins: Desk's time has milliseconds, CRM's whole seconds
+				if w.crmField("Contacts", eve, "Phone") != "9" {
+					t.Errorf("CRM Eve's phone = %s, want Desk's 9", w.crmField("Contacts", eve, "Phone"))
+				}
+			}},
+		{"new records sharing one email with several others are AMBIGUOUS_MATCH", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				for _, n := range []string{"One", "Two"} {
+					_, err := w.userDsk.Create(w.ctx, "contacts", desk.Record{Fields: map[string]any{"lastName": n, "email": "dup@x.com"}})
+					must(w.t, err)
+				}
+				_, err := w.userCRM.Insert(w.ctx, "Contacts", []crm.Record{{Fields: map[string]any{"Last_Name": "Crm", "Email": "dup@x.com"}}})
+				must(w.t, err)
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				n := 0
+				for _, f := range r.Failures {
+					if f.Code == "AMBIGUOUS_MATCH" {
+						n++
+					}
+				}
+				if n != 3 || r.CreatedInCRM+r.CreatedInDesk != 0 {
+					t.Errorf("%d AMBIGUOUS_MATCH, %d created; want 3 and none: %+v", n, r.CreatedInCRM+r.CreatedInDesk, r.Failures)
+				}
+			}},
+		{"a record CRM rejects is logged and the rest of the batch goes on", activities.ModeTwoWay,
+			func(w *world, d, c ids) {
+				w.deskUpdate(d["ann"], map[string]any{"mobile": strings.Repeat("9", 40)}) // CRM's Mobile holds 30
+				w.deskUpdate(d["ben"], map[string]any{"mobile": "555"})
+			},
+			func(t *testing.T, w *world, d, c ids, r activities.IncrementalResult) {
+				if r.FailedToCRM != 1 || r.UpdatedInCRM != 1 || len(r.Failures) != 1 || r.Failures[0].DeskID != d["ann"] {
+					t.Errorf("failed %d, updated %d, failures %+v; want Ann failed and Ben updated", r.FailedToCRM, r.UpdatedInCRM, r.Failures)
+				}
+				if w.crmField("Contacts", c["ben"], "Mobile") != "555" {
+					t.Errorf("Ben's mobile did not reach CRM")
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, tt.mode)
+			d, c := w.seed()
+			w.firstSync()
+			tt.change(w, d, c)
+			r := w.pass(nil)
+			tt.check(t, w, d, c, r)
+			// A second pass finds only echoes of the first one.
+			w.resetCalls()
+			w.pass(nil)
+			if n := w.writeCalls(); n != 0 {
+				t.Errorf("the pass after wrote %d time(s): a change was applied twice or looped", n)
+			}
+		})
+	}
 }

@@ -263,3 +263,33 @@ func (s *Store) RetryingRecords(ctx context.Context, sc Scope, limit int) ([]str
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// FailedSince returns, for records of side sc.Side among ids, when their open failure in the
+// direction from that side was last recorded (failures marked for retry are left out): a
+// change no newer than that is the version that already failed.
+func (s *Store) FailedSince(ctx context.Context, sc Scope, ids []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	col, dir := "desk_id", "desk-to-crm"
+	if sc.Side == "crm" {
+		col, dir = "crm_id", "crm-to-desk"
+	}
+	rows, err := s.Pool.Query(ctx, `select `+col+`, max(last_at) from sync_failures
+		where integration_id = $1 and module = $2 and direction = $3 and resolved_at is null and not retrying and `+col+` = any($4)
+		group by 1`, sc.IntegrationID, sc.Module, dir, ids)
+	if err != nil {
+		return nil, fmt.Errorf("failed %s %s records: %w", sc.Side, sc.Module, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		out[id] = at
+	}
+	return out, rows.Err()
+}
