@@ -153,6 +153,10 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 		}
 		return p.res, err
 	}
+	// Postgres keeps microseconds: return what is stored.
+	for _, c := range []*Cursor{&p.crmCur, &p.deskCur} {
+		c.Position, c.Deleted = c.Position.Truncate(time.Microsecond), c.Deleted.Truncate(time.Microsecond)
+	}
 	for _, x := range []struct {
 		sc  store.Scope
 		cur Cursor

@@ -452,3 +452,39 @@ func TestIncrementalDecisions(t *testing.T) {
 		})
 	}
 }
+
+func TestCursorsSurviveARestartAndHintsReadWhatTheCursorMisses(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.seed()
+	w.firstSync()
+	r := w.pass(nil)
+	saved, ok, err := w.st.Cursor(w.ctx, store.Scope{IntegrationID: "it", Module: "contacts", Side: "crm"})
+	must(t, err)
+	if !ok || !saved.Position.Equal(r.CRMCursor.Position) || saved.Position.Before(w.start.Truncate(time.Second)) {
+		t.Fatalf("saved CRM cursor %+v (found %v), pass returned %+v, first sync began %s", saved, ok, r.CRMCursor, w.start)
+	}
+
+	// A workflow started again (terminated, then started with a later first-sync time) carries
+	// on from the saved cursors: a change made before its start still arrives.
+	w.crmUpdate(c["ben"], map[string]any{"Phone": "321"})
+	w.start = time.Now().Add(time.Hour)
+	w.pass(nil)
+	if got := w.deskField("contacts", d["ben"], "phone"); got != "321" {
+		t.Fatalf("Desk Ben's phone = %s after a restart, want 321", got)
+	}
+
+	// A change whose modified time is behind the cursor (a lagging read) is found through the
+	// ids a webhook reported.
+	old := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04:05+00:00")
+	_, err = w.crm.Load("Contacts", []map[string]any{{"id": c["ben"], "Last_Name": "Ben", "Email": "ben@x.com", "Phone": "444",
+		"Created_Time": old, "Modified_Time": old}})
+	must(t, err)
+	w.pass(nil)
+	if got := w.deskField("contacts", d["ben"], "phone"); got != "321" {
+		t.Fatalf("Desk Ben's phone = %s: the change behind the cursor should need its hint", got)
+	}
+	w.pass(map[string][]string{activities.SideCRM: {c["ben"]}})
+	if got := w.deskField("contacts", d["ben"], "phone"); got != "444" {
+		t.Errorf("Desk Ben's phone = %s, want 444 through the hint", got)
+	}
+}
