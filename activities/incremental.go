@@ -1083,6 +1083,7 @@ func (p *pass) createInDesk(ctx context.Context, rows []store.IndexRow) error {
 	for _, r := range rows {
 		g.Go(func() error {
 			created, err := a.createDeskRecord(gctx, sc.Module, p.m, r, refs)
+			heartbeat(gctx, "desk creates")
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -1188,6 +1189,7 @@ func (p *pass) applyUpdates(ctx context.Context, ups []update) error {
 				}
 				count(&p.o.res.UpdatedInCRM)
 			}
+			heartbeat(gctx, "crm updates")
 			return nil
 		})
 	}
@@ -1215,6 +1217,7 @@ func (p *pass) applyUpdates(ctx context.Context, ups []update) error {
 				ups[i].deskMod = rec.ModifiedTime
 				mu.Unlock()
 				count(&p.o.res.UpdatedInDesk)
+				heartbeat(dctx, "desk updates")
 				return nil
 			}
 		})
