@@ -38,3 +38,46 @@ func New(cfg config.Log) (*zap.Logger, error) {
 func Temporal(z *zap.Logger) log.Logger {
 	return log.NewStructuredLogger(slog.New(zapslog.NewHandler(z.Core(), zapslog.WithName("temporal"))))
 }
+
+// reportedFailures keeps the SDK from logging, as an error with a stack trace, every failed
+// record that the sync reports on purpose as a failed ReportFailure activity (so that it
+// shows in the workflow history): those are logged at info, message only.
+type reportedFailures struct{ log.Logger }
+
+// TemporalWorker is Temporal with the worker's failed-record reports logged at info.
+func TemporalWorker(z *zap.Logger) log.Logger { return reportedFailures{Temporal(z)} }
+
+func (r reportedFailures) Error(msg string, keyvals ...any) {
+	if msg == "Activity error." && hasKeyValue(keyvals, "ActivityType", "ReportFailure") {
+		kv := make([]any, 0, len(keyvals))
+		for i := 0; i+1 < len(keyvals); i += 2 {
+			if err, ok := keyvals[i+1].(error); ok {
+				kv = append(kv, keyvals[i], err.Error())
+				continue
+			}
+			kv = append(kv, keyvals[i], keyvals[i+1])
+		}
+		r.Logger.Info("record failed (see the failure log)", kv...)
+		return
+	}
+	r.Logger.Error(msg, keyvals...)
+}
+
+// With keeps the filter on loggers derived with extra fields.
+func (r reportedFailures) With(keyvals ...any) log.Logger {
+	if w, ok := r.Logger.(log.WithLogger); ok {
+		return reportedFailures{w.With(keyvals...)}
+	}
+	return r
+}
+
+func hasKeyValue(keyvals []any, key, value string) bool {
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		if k, _ := keyvals[i].(string); k == key {
+			if v, _ := keyvals[i+1].(string); v == value {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -8,13 +8,18 @@ mkdir -p .data
 DATA=$PWD/.data
 pids=()
 
+# prefix tags each line of a process's output; processes run as `cmd > >(prefix tag) 2>&1 &`
+# so that $! is the process itself, not the tagger.
 prefix() { local tag=$1; sed -u "s/^/[$tag] /"; }
 
 cleanup() {
   trap - INT TERM EXIT
   echo "[run] stopping..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Stop in reverse order of start: worker, emulators, Temporal.
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   if [ -n "${PG_STARTED:-}" ]; then pg_ctl_run -D "$DATA/postgres" -m fast -w stop >/dev/null 2>&1 || true; fi
   echo "[run] stopped"
 }
@@ -31,8 +36,13 @@ wait_port() { # host port name
 
 # --- Temporal ------------------------------------------------------------------------------
 if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
+  # The search attributes are registered up front so the first workflow task never races
+  # their registration.
   ./bin/temporal-dev server start-dev --ip 127.0.0.1 --port 7233 --http-port 7243 --ui-port 8233 \
-    --db-filename "$DATA/temporal.db" --log-level warn 2>&1 | prefix temporal &
+    --db-filename "$DATA/temporal.db" --log-level warn \
+    --search-attribute DeskcrmState=Keyword --search-attribute DeskcrmMode=Keyword \
+    --search-attribute DeskcrmLastSync=Datetime --search-attribute DeskcrmOpenFailures=Int \
+    > >(prefix temporal) 2>&1 &
   pids+=($!)
   wait_port 127.0.0.1 7233 "Temporal"
   export TEMPORAL_ADDRESS=127.0.0.1:7233
@@ -52,7 +62,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   if [ ! -f "$DATA/postgres/PG_VERSION" ]; then
     "${as_pg[@]}" "$BINDIR/initdb" -D "$DATA/postgres" -U deskcrm --auth=trust -E UTF8 --locale=C >/dev/null
   fi
-  pg_ctl_run -D "$DATA/postgres" -o "-p 5433 -k $DATA/postgres -c listen_addresses=127.0.0.1" -l "$DATA/postgres.log" -w start >/dev/null
+  pg_ctl_run -D "$DATA/postgres" -o "-p 5433 -k $DATA/postgres -c listen_addresses=127.0.0.1" -l "$DATA/postgres/server.log" -w start >/dev/null
   PG_STARTED=1
   "$BINDIR/psql" -h 127.0.0.1 -p 5433 -U deskcrm -d postgres -tAc "select 1 from pg_database where datname='deskcrm'" | grep -q 1 \
     || "$BINDIR/createdb" -h 127.0.0.1 -p 5433 -U deskcrm deskcrm
@@ -62,18 +72,24 @@ fi
 
 # --- Zoho emulators ------------------------------------------------------------------------
 if [ -z "${ZOHO_CLIENT_ID:-}" ]; then
-  ./bin/emulator --seed-contacts "${DEMO_CONTACTS:-200}" --seed-accounts "${DEMO_ACCOUNTS:-50}" 2>&1 | prefix emulator &
+  ./bin/emulator --seed-contacts "${DEMO_CONTACTS:-200}" --seed-accounts "${DEMO_ACCOUNTS:-50}" > >(prefix emulator) 2>&1 &
   pids+=($!)
   wait_port 127.0.0.1 8091 "CRM emulator"
   wait_port 127.0.0.1 8092 "Desk emulator"
 fi
 
 # --- worker and first sync -----------------------------------------------------------------
-./bin/worker 2>&1 | prefix worker &
+./bin/worker > >(prefix worker) 2>&1 &
 pids+=($!)
 wait_port 127.0.0.1 8090 "worker"
 ./bin/starter start 2>&1 | prefix starter || true
 echo "[run] Temporal UI:  http://127.0.0.1:8233/namespaces/default/workflows/deskcrm-sync-default"
 echo "[run] worker:       http://127.0.0.1:8090/healthz  http://127.0.0.1:8090/metrics"
 echo "[run] Ctrl-C stops everything"
-wait
+# Wait until Ctrl-C or until one of the processes exits on its own.
+while true; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then echo "[run] process $pid exited; stopping the rest"; exit 1; fi
+  done
+  sleep 1
+done

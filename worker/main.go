@@ -76,7 +76,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	defer st.Close()
 	logger.Info("schema migrated")
 
-	opts, err := tclient.Options(cfg.Temporal, logging.Temporal(logger), metrics)
+	opts, err := tclient.Options(cfg.Temporal, logging.TemporalWorker(logger), metrics)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,28 @@
+package logging
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func TestReportedFailuresAreInfo(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	l := TemporalWorker(zap.New(core))
+	l.Error("Activity error.", "ActivityType", "ReportFailure", "Error", errors.New("contacts 1: AMBIGUOUS_MATCH"))
+	l.Error("Activity error.", "ActivityType", "IndexCRM", "Error", errors.New("boom"))
+	entries := logs.All()
+	if len(entries) != 2 {
+		t.Fatalf("got %d entries", len(entries))
+	}
+	if entries[0].Level != zapcore.InfoLevel || !strings.Contains(entries[0].Message, "record failed") {
+		t.Errorf("report logged as %v %q, want info", entries[0].Level, entries[0].Message)
+	}
+	if entries[1].Level != zapcore.ErrorLevel {
+		t.Errorf("a real activity error logged at %v, want error", entries[1].Level)
+	}
+}
