@@ -54,6 +54,8 @@ type Activities struct {
 	// webhook receiver checks Desk's signatures against them).
 	DeskURL   string
 	DeskOrgID string
+	// Webhooks subscribes integrations to change notifications (set by the worker).
+	Webhooks Subscriber
 }
 
 // Config says how to build Activities.

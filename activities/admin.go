@@ -85,3 +85,17 @@ func (a *Activities) RecordRuns(ctx context.Context, in RunsInput) error {
 	}
 	return nil
 }
+
+// Subscriber keeps an integration's CRM notification channel and Desk webhooks in place.
+type Subscriber interface {
+	Subscribe(ctx context.Context, integrationID string) error
+}
+
+// EnsureWebhooks subscribes the integration to CRM notifications and Desk webhooks pointed at
+// this worker's receiver (idempotent). Without a subscriber configured it does nothing.
+func (a *Activities) EnsureWebhooks(ctx context.Context, integrationID string) error {
+	if a.Webhooks == nil {
+		return nil
+	}
+	return a.Webhooks.Subscribe(ctx, integrationID)
+}

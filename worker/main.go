@@ -99,20 +99,11 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	if err != nil {
 		return err
 	}
-	w := worker.New(tc, config.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	defer w.Stop()
-	logger.Info("worker polling", zap.String("taskQueue", config.TaskQueue), zap.String("temporal", cfg.Temporal.Address),
-		zap.String("namespace", cfg.Temporal.Namespace))
-
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on DESKCRM_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
+	defer ln.Close()
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
@@ -133,6 +124,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	if err != nil {
 		return fmt.Errorf("webhook subscriber: %w", err)
 	}
+	acts.Webhooks = subs
 	subsDone := make(chan struct{})
 	go func() {
 		defer close(subsDone)
@@ -140,6 +132,16 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 			logger.Warn("webhook subscriptions stopped", zap.Error(err))
 		}
 	}()
+
+	w := worker.New(tc, config.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivity(acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	logger.Info("worker polling", zap.String("taskQueue", config.TaskQueue), zap.String("temporal", cfg.Temporal.Address),
+		zap.String("namespace", cfg.Temporal.Namespace))
 
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/", hooks)

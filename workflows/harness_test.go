@@ -91,6 +91,7 @@ type harness struct {
 	mu       gosync.Mutex
 	starts   []started
 	canceled []string
+	webhooks []string // integration ids EnsureWebhooks was called with
 	states   []string // DeskcrmState values upserted, in order
 	lastSA   map[string]any
 }
@@ -110,6 +111,14 @@ func newHarness(t *testing.T) *harness {
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 		s := started{At: env.Now().UTC(), Key: info.ActivityType.Name}
 		switch info.ActivityType.Name {
+		case "EnsureWebhooks":
+			// Kept apart from the sync's own steps, which the tests compare in order.
+			var id string
+			_ = args.Get(&id)
+			h.mu.Lock()
+			h.webhooks = append(h.webhooks, id)
+			h.mu.Unlock()
+			return
 		case "Preflight":
 			var in activities.PreflightInput
 			_ = args.Get(&in)
@@ -201,6 +210,7 @@ func (h *harness) mockDefaults() {
 			return incrementalResults[in.Module], nil
 		})
 	env.OnActivity("SetMode", mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity("EnsureWebhooks", mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity("Preflight", mock.Anything, mock.Anything).Return(activities.PreflightResult{}, nil)
 	env.OnActivity("RecordRuns", mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity("MarkRetry", mock.Anything, mock.Anything).Return(activities.RetryResult{Marked: 1}, nil)

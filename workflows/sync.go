@@ -543,6 +543,7 @@ func (s *sync) addRun(r RunSummary, now time.Time) {
 
 // idle waits for the next reason to sync: a signal, a retry, or the poll timer.
 func (s *sync) idle(ctx workflow.Context) error {
+	s.ensureWebhooks(ctx)
 	for {
 		s.setPhase(ctx, PhaseIdle)
 		s.st.WaitingFor = "changes, sync-now or the poll timer (" + s.poll.String() + ")"
@@ -566,6 +567,23 @@ func (s *sync) idle(ctx workflow.Context) error {
 			return s.continueAsNew(ctx)
 		}
 	}
+}
+
+// ensureWebhooks subscribes the integration to CRM notifications and Desk webhooks once per
+// run, so changes arrive within seconds instead of at the next poll. A legacy import has no
+// webhooks. A failure is not fatal: polling still finds every change.
+func (s *sync) ensureWebhooks(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, "ensure-webhooks", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	if s.st.Mode == ModeLegacyImport {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	_ = workflow.ExecuteActivity(actx, (*activities.Activities).EnsureWebhooks, s.st.IntegrationID).Get(ctx, nil)
 }
 
 func (s *sync) awaitUnpaused(ctx workflow.Context) error {

@@ -592,3 +592,17 @@ func TestStatusJSONRoundTrips(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &out))
 	assert.Equal(t, in, out)
 }
+
+// Entering idle subscribes the integration to webhooks once per run; a legacy import, which
+// only runs scheduled imports, is never subscribed.
+func TestIdleSubscribesToWebhooksOncePerRun(t *testing.T) {
+	h := newHarness(t)
+	h.at(3*time.Hour, h.env.CancelWorkflow)
+	h.run(SyncInput{IntegrationID: "acme", PollInterval: "1h"})
+	assert.Equal(t, []string{"acme"}, h.webhooks)
+
+	legacy := newHarness(t)
+	legacy.at(3*time.Hour, legacy.env.CancelWorkflow)
+	legacy.run(SyncInput{IntegrationID: "old", Mode: ModeLegacyImport, PollInterval: "1h"})
+	assert.Empty(t, legacy.webhooks)
+}
