@@ -64,6 +64,9 @@ type Worker struct {
 	HTTPAddr string `env:"DESKCRM_HTTP_ADDR" envDefault:"127.0.0.1:8090"`
 	// PublicURL is how Zoho reaches HTTPAddr (webhook callbacks); empty means http://HTTPAddr.
 	PublicURL string `env:"DESKCRM_PUBLIC_URL"`
+	// Webhooks turns change notifications on: the receiver and the subscriptions. Off, changes
+	// arrive by polling only.
+	Webhooks bool `env:"DESKCRM_WEBHOOKS" envDefault:"true"`
 	// WebhookToken is the secret from which each integration's CRM notification channel token
 	// is derived (HMAC), authenticating CRM's callbacks.
 	WebhookToken string `env:"DESKCRM_WEBHOOK_TOKEN" envDefault:"deskcrm-dev-webhook-token"`

@@ -124,14 +124,19 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	if err != nil {
 		return fmt.Errorf("webhook subscriber: %w", err)
 	}
-	acts.Webhooks = subs
 	subsDone := make(chan struct{})
-	go func() {
-		defer close(subsDone)
-		if err := subs.Run(ctx); err != nil {
-			logger.Warn("webhook subscriptions stopped", zap.Error(err))
-		}
-	}()
+	if cfg.Webhooks {
+		acts.Webhooks = subs
+		go func() {
+			defer close(subsDone)
+			if err := subs.Run(ctx); err != nil {
+				logger.Warn("webhook subscriptions stopped", zap.Error(err))
+			}
+		}()
+	} else {
+		close(subsDone)
+		logger.Info("webhooks off (DESKCRM_WEBHOOKS=false): changes arrive by polling")
+	}
 
 	w := worker.New(tc, config.TaskQueue, worker.Options{})
 	workflows.Register(w)
@@ -144,7 +149,9 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 		zap.String("namespace", cfg.Temporal.Namespace))
 
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/", hooks)
+	if cfg.Webhooks {
+		mux.Handle("/webhooks/", hooks)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", healthz(tc, st))
 	mux.Handle("/", panel.New(panel.Config{

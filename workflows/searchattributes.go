@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 )
@@ -22,4 +24,11 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		LastSyncKey.GetName():     enumspb.INDEXED_VALUE_TYPE_DATETIME,
 		OpenFailuresKey.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
 	}
+}
+
+// SearchAttributeDeclarations lists the custom search attributes as a typed set, the form the
+// SDK's dev-server launcher takes to register them when the server starts.
+func SearchAttributeDeclarations() temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(StateKey.ValueSet(""), ModeKey.ValueSet(""),
+		LastSyncKey.ValueSet(time.Time{}), OpenFailuresKey.ValueSet(0))
 }

@@ -7,33 +7,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
+	"sort"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 
-	"deskcrm/config"
-	crmemu "deskcrm/emulator/crm"
-	deskemu "deskcrm/emulator/desk"
+	"deskcrm/bench/internal/benchenv"
 	"deskcrm/emulator/realism"
 	"deskcrm/emulator/seed"
-	"deskcrm/emulator/zohoauth"
-	"deskcrm/internal/pgcluster"
-	"deskcrm/internal/tclient"
 	"deskcrm/workflows"
 )
 
@@ -55,117 +40,54 @@ func main() {
 func run(contacts, accounts int, latency time.Duration, crmConc, deskConc int, workerBin, devBin string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
-	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-
-	// Postgres.
-	dir, err := os.MkdirTemp("", "deskcrm-bench-pg-")
+	env, err := benchenv.Start(ctx, benchenv.Options{Latency: latency, CRMConcurrency: crmConc, DeskConcurrency: deskConc,
+		TemporalDev: devBin, Worker: workerBin})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	pgPort, _ := pgcluster.FreePort()
-	pg, err := pgcluster.Start(ctx, dir, pgPort)
-	if err != nil {
-		return err
-	}
-	defer pg.Stop()
-	conn, err := pgx.Connect(ctx, pg.URL("postgres"))
-	if err != nil {
-		return err
-	}
-	if _, err := conn.Exec(ctx, "create database bench"); err != nil {
-		return err
-	}
-	conn.Close(ctx)
-
-	// Temporal.
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: devBin, LogLevel: "error",
-		ClientOptions: &client.Options{Namespace: "default", Logger: quiet}})
-	if err != nil {
-		return fmt.Errorf("dev server: %w", err)
-	}
-	defer dev.Stop()
-	tc := dev.Client()
-	if _, err := tclient.EnsureSearchAttributes(ctx, tc, "default", workflows.SearchAttributes()); err != nil {
-		return err
-	}
-
-	// Emulators with Zoho's limits and latency.
-	auth := zohoauth.NewStore(zohoauth.Config{})
-	crmSrv := crmemu.New(crmemu.Config{Auth: auth, Realism: realism.Config{Latency: latency,
-		Limits: realism.Limits{MaxInFlight: crmConc, MaxComplexInFlight: 10}}})
-	deskEngine := realism.New(realism.Config{Latency: latency, Limits: realism.Limits{MaxInFlight: deskConc}})
-	deskSrv := deskemu.New(deskemu.Config{Auth: auth, Realism: deskEngine})
-	crmURL, stopCRM, err := serve(crmSrv)
-	if err != nil {
-		return err
-	}
-	defer stopCRM()
-	deskURL, stopDesk, err := serve(deskSrv)
-	if err != nil {
-		return err
-	}
-	defer stopDesk()
+	defer env.Close()
 	t0 := time.Now()
-	sum, err := seed.Generate(seed.Options{Seed: 42, Desk: deskSrv, CRM: crmSrv, DeskContacts: contacts, DeskAccounts: accounts,
+	sum, err := seed.Generate(seed.Options{Seed: 42, Desk: env.Desk, CRM: env.CRM, DeskContacts: contacts, DeskAccounts: accounts,
 		CRMContacts: contacts, CRMAccounts: accounts})
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	fmt.Printf("seeded %d contacts + %d accounts per side in %s (overlap: %d contacts, %d accounts)\n",
 		contacts, accounts, time.Since(t0).Round(time.Millisecond), sum.OverlapContacts, sum.OverlapAccounts)
-	crmSrv.Realism().ResetCalls()
-	deskEngine.ResetCalls()
+	env.CRM.Realism().ResetCalls()
+	env.DeskEngine.ResetCalls()
 
-	// The worker, as a separate process so its memory is its own.
-	httpPort, _ := pgcluster.FreePort()
-	worker := exec.CommandContext(ctx, workerBin)
-	worker.Env = append(os.Environ(),
-		"TEMPORAL_ADDRESS="+dev.FrontendHostPort(), "DATABASE_URL="+pg.URL("bench"),
-		"ZOHO_CRM_URL="+crmURL, "ZOHO_DESK_URL="+deskURL, "ZOHO_ACCOUNTS_URL="+crmURL,
-		fmt.Sprintf("ZOHO_CRM_CONCURRENCY=%d", crmConc), fmt.Sprintf("ZOHO_DESK_CONCURRENCY=%d", deskConc),
-		fmt.Sprintf("DESKCRM_HTTP_ADDR=127.0.0.1:%d", httpPort), "LOG_LEVEL=warn")
-	logFile, err := os.CreateTemp("", "deskcrm-bench-worker-*.log")
+	// The worker runs as a separate process so that its memory is its own. Webhooks are off:
+	// this measures the first sync alone.
+	worker, err := env.StartWorker(ctx, "DESKCRM_WEBHOOKS=false")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(logFile.Name())
-	worker.Stdout, worker.Stderr = logFile, logFile
-	if err := worker.Start(); err != nil {
-		return fmt.Errorf("start worker %s (run `make build` first): %w", workerBin, err)
-	}
-	defer func() { _ = worker.Process.Signal(os.Interrupt); _ = worker.Wait() }()
-	if err := waitHealthy(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", httpPort)); err != nil {
-		out, _ := os.ReadFile(logFile.Name())
-		return fmt.Errorf("%w\nworker log:\n%s", err, out)
-	}
+	defer worker.Stop()
 
 	start := time.Now()
-	id := workflows.WorkflowID("bench")
-	if _, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: config.TaskQueue}, workflows.WorkflowName,
-		workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
+	if err := env.StartSync(ctx, workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
 		return err
 	}
-	var st workflows.Status
-	for {
-		v, err := tc.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
-		if err == nil && v.Get(&st) == nil && st.InitialDone {
-			break
-		}
-		if err := worker.Process.Signal(syscall.Signal(0)); err != nil {
-			out, _ := os.ReadFile(logFile.Name())
-			return fmt.Errorf("worker died: %w\n%s", err, out)
-		}
-		time.Sleep(250 * time.Millisecond)
+	st, err := env.WaitInitial(ctx, "bench", worker)
+	if err != nil {
+		return err
 	}
 	wall := time.Since(start)
-	peak := peakRSS(worker.Process.Pid)
+	peak := worker.PeakRSS()
+	id := workflows.WorkflowID("bench")
+	tc := env.Temporal
 	_ = tc.TerminateWorkflow(ctx, id, "", "bench over")
 
 	maxEvents, runs, err := largestHistory(ctx, tc, id)
 	if err != nil {
 		return err
 	}
+	steps, err := stepTimes(ctx, tc, id)
+	if err != nil {
+		return err
+	}
+	crmSrv, deskEngine := env.CRM, env.DeskEngine
 	crmCalls := apiCalls(crmSrv.Realism().Calls())
 	deskCalls := apiCalls(deskEngine.Calls())
 	crmMin, deskMin := minimumCalls(st)
@@ -199,7 +121,46 @@ func run(contacts, accounts int, latency time.Duration, crmConc, deskConc int, w
 	fmt.Printf("  open failures             %d\n", st.OpenFailures)
 	fmt.Printf("  largest workflow history  %d events (%d runs)\n", maxEvents, runs)
 	fmt.Printf("  worker peak RSS           %s\n", peak)
+	fmt.Printf("  time per activity type    %s\n", steps)
 	return nil
+}
+
+// stepTimes sums, per activity type, the time from scheduling to completion in the latest
+// run's history: where the wall time went.
+func stepTimes(ctx context.Context, tc client.Client, id string) (string, error) {
+	scheduled := map[int64]time.Time{}
+	types := map[int64]string{}
+	total := map[string]time.Duration{}
+	it := tc.GetWorkflowHistory(ctx, id, "", false, 0)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return "", err
+		}
+		if os.Getenv("BENCH_TIMELINE") != "" {
+			fmt.Println(ev.GetEventTime().AsTime().Format("15:04:05.000"), ev.GetEventType(), ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			scheduled[ev.GetEventId()] = ev.GetEventTime().AsTime()
+			types[ev.GetEventId()] = a.GetActivityType().GetName()
+		}
+		var sched int64
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			sched = a.GetScheduledEventId()
+		}
+		if a := ev.GetActivityTaskFailedEventAttributes(); a != nil {
+			sched = a.GetScheduledEventId()
+		}
+		if sched != 0 {
+			total[types[sched]] += ev.GetEventTime().AsTime().Sub(scheduled[sched])
+		}
+	}
+	var parts []string
+	for t, d := range total {
+		parts = append(parts, fmt.Sprintf("%s %s", t, d.Round(time.Millisecond)))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", "), nil
 }
 
 func ratio(a, b int) float64 {
@@ -207,35 +168,6 @@ func ratio(a, b int) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
-}
-
-func serve(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
-}
-
-func waitHealthy(ctx context.Context, url string) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
-	return errors.New("worker not healthy within 2 minutes")
 }
 
 type callCount struct {
@@ -254,19 +186,9 @@ func apiCalls(s realism.Stats) callCount {
 		c.total += st.Calls
 		parts = append(parts, fmt.Sprintf("%s ×%d", ep, st.Calls))
 	}
-	c.detail = strings.Join(sortStrings(parts), ", ")
+	sort.Strings(parts)
+	c.detail = strings.Join(parts, ", ")
 	return c
-}
-
-func sortStrings(s []string) []string {
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s
 }
 
 // minimumCalls is the fewest calls the page and batch limits allow for what the sync did:
@@ -313,18 +235,4 @@ func largestHistory(ctx context.Context, tc client.Client, id string) (int, int,
 		runID = first
 	}
 	return maxEvents, runs, nil
-}
-
-// peakRSS reads the high-water mark of a process's resident memory.
-func peakRSS(pid int) string {
-	data, err := os.ReadFile(filepath.Join("/proc", fmt.Sprint(pid), "status"))
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
-		}
-	}
-	return "unknown"
 }

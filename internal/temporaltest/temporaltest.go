@@ -64,9 +64,11 @@ func StartWithAddress(t testing.TB) (client.Client, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  path,
-		LogLevel:      "error",
-		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))},
+		ExistingPath: path,
+		LogLevel:     "error",
+		// Registered at start: registering them afterwards races the first workflow task.
+		SearchAttributes: workflows.SearchAttributeDeclarations(),
+		ClientOptions:    &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))},
 	})
 	if err != nil {
 		t.Fatalf("start dev server: %v", err)

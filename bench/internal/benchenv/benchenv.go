@@ -1,0 +1,254 @@
+// Package benchenv sets up the world the benchmarks measure: a throwaway Postgres, the
+// embedded Temporal dev server, both Zoho emulators in this process with Zoho-like latency and
+// concurrency limits, and the real worker binary as a separate process.
+package benchenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"deskcrm/config"
+	crmemu "deskcrm/emulator/crm"
+	deskemu "deskcrm/emulator/desk"
+	"deskcrm/emulator/realism"
+	"deskcrm/emulator/zohoauth"
+	"deskcrm/internal/pgcluster"
+	"deskcrm/internal/tclient"
+	"deskcrm/workflows"
+)
+
+// Options describe the world.
+type Options struct {
+	Latency         time.Duration
+	CRMConcurrency  int
+	DeskConcurrency int
+	TemporalDev     string // dev server binary
+	Worker          string // worker binary
+}
+
+// Env is a running world. Close stops everything.
+type Env struct {
+	Opts       Options
+	Temporal   client.Client
+	TemporalAt string
+	CRM        *crmemu.Server
+	Desk       *deskemu.Server
+	DeskEngine *realism.Engine
+	CRMURL     string
+	DeskURL    string
+	closers    []func()
+	pg         *pgcluster.Cluster
+	databases  int
+}
+
+// Start brings the world up.
+func Start(ctx context.Context, o Options) (_ *Env, err error) {
+	e := &Env{Opts: o}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	dir, err := os.MkdirTemp("", "deskcrm-bench-pg-")
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { os.RemoveAll(dir) })
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	if e.pg, err = pgcluster.Start(ctx, dir, port); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { _ = e.pg.Stop() })
+
+	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: o.TemporalDev, LogLevel: "error",
+		SearchAttributes: workflows.SearchAttributeDeclarations(),
+		ClientOptions:    &client.Options{Namespace: "default", Logger: quiet}})
+	if err != nil {
+		return nil, fmt.Errorf("dev server %s (run `make build`): %w", o.TemporalDev, err)
+	}
+	e.closers = append(e.closers, func() { _ = dev.Stop() })
+	e.Temporal, e.TemporalAt = dev.Client(), dev.FrontendHostPort()
+	if _, err := tclient.EnsureSearchAttributes(ctx, e.Temporal, "default", workflows.SearchAttributes()); err != nil {
+		return nil, err
+	}
+
+	auth := zohoauth.NewStore(zohoauth.Config{})
+	e.CRM = crmemu.New(crmemu.Config{Auth: auth, Realism: realism.Config{Latency: o.Latency,
+		Limits: realism.Limits{MaxInFlight: o.CRMConcurrency, MaxComplexInFlight: 10}}})
+	e.DeskEngine = realism.New(realism.Config{Latency: o.Latency, Limits: realism.Limits{MaxInFlight: o.DeskConcurrency}})
+	e.Desk = deskemu.New(deskemu.Config{Auth: auth, Realism: e.DeskEngine})
+	if e.CRMURL, err = e.serve(e.CRM); err != nil {
+		return nil, err
+	}
+	if e.DeskURL, err = e.serve(e.Desk); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Env) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	e.closers = append(e.closers, func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops everything Start started, in reverse order.
+func (e *Env) Close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
+}
+
+// NewDatabase creates an empty database and returns its URL.
+func (e *Env) NewDatabase(ctx context.Context) (string, error) {
+	conn, err := pgx.Connect(ctx, e.pg.URL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	e.databases++
+	name := fmt.Sprintf("bench%d", e.databases)
+	if _, err := conn.Exec(ctx, "create database "+name); err != nil {
+		return "", err
+	}
+	return e.pg.URL(name), nil
+}
+
+// Worker is the worker binary running as a child process.
+type Worker struct {
+	cmd  *exec.Cmd
+	log  string
+	Addr string // its HTTP address
+}
+
+// StartWorker runs the worker against this world with a fresh database, plus extra
+// environment, and waits until /healthz answers.
+func (e *Env) StartWorker(ctx context.Context, extraEnv ...string) (*Worker, error) {
+	dbURL, err := e.NewDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	w.cmd = exec.CommandContext(ctx, e.Opts.Worker)
+	w.cmd.Env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+e.TemporalAt, "DATABASE_URL="+dbURL,
+		"ZOHO_CRM_URL="+e.CRMURL, "ZOHO_DESK_URL="+e.DeskURL, "ZOHO_ACCOUNTS_URL="+e.CRMURL,
+		fmt.Sprintf("ZOHO_CRM_CONCURRENCY=%d", e.Opts.CRMConcurrency), fmt.Sprintf("ZOHO_DESK_CONCURRENCY=%d", e.Opts.DeskConcurrency),
+		"DESKCRM_HTTP_ADDR="+w.Addr, "LOG_LEVEL=warn")
+	w.cmd.Env = append(w.cmd.Env, extraEnv...)
+	f, err := os.CreateTemp("", "deskcrm-bench-worker-*.log")
+	if err != nil {
+		return nil, err
+	}
+	w.log = f.Name()
+	w.cmd.Stdout, w.cmd.Stderr = f, f
+	if err := w.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start worker %s (run `make build`): %w", e.Opts.Worker, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + w.Addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return w, nil
+			}
+		}
+		if err := w.Alive(); err != nil {
+			return nil, err
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	w.Stop()
+	return nil, errors.New("worker not healthy within 2 minutes:\n" + w.Log())
+}
+
+// Alive reports an error with the worker's log if it has exited.
+func (w *Worker) Alive() error {
+	if err := w.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		return fmt.Errorf("worker exited: %w\n%s", err, w.Log())
+	}
+	return nil
+}
+
+// Log returns what the worker printed.
+func (w *Worker) Log() string {
+	b, _ := os.ReadFile(w.log)
+	return string(b)
+}
+
+// PeakRSS reads the high-water mark of the worker's resident memory.
+func (w *Worker) PeakRSS() string {
+	data, err := os.ReadFile(filepath.Join("/proc", fmt.Sprint(w.cmd.Process.Pid), "status"))
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
+
+// Stop interrupts the worker and waits for it.
+func (w *Worker) Stop() {
+	_ = w.cmd.Process.Signal(os.Interrupt)
+	_ = w.cmd.Wait()
+	os.Remove(w.log)
+}
+
+// StartSync starts an integration's sync on the worker's task queue.
+func (e *Env) StartSync(ctx context.Context, in workflows.SyncInput) error {
+	_, err := e.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(in.IntegrationID), TaskQueue: config.TaskQueue},
+		workflows.WorkflowName, in)
+	return err
+}
+
+// WaitInitial waits for the integration's first sync to end and returns its status.
+func (e *Env) WaitInitial(ctx context.Context, integrationID string, w *Worker) (workflows.Status, error) {
+	var st workflows.Status
+	for {
+		v, err := e.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(integrationID), "", workflows.QueryStatus)
+		if err == nil && v.Get(&st) == nil && st.InitialDone {
+			return st, nil
+		}
+		if err := w.Alive(); err != nil {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
