@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test build devserver clean bench-initial bench-clients vet
+.PHONY: run test build devserver clean bench-initial bench-incremental bench-clients vet
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -31,6 +31,9 @@ vet:
 
 bench-initial: build
 	$(GO) run ./bench/initial
+
+bench-incremental: build
+	$(GO) run ./bench/incremental
 
 bench-clients:
 	$(GO) test -run '^$$' -bench . -benchmem ./zoho/...
