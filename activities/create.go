@@ -74,6 +74,9 @@ func (a *Activities) CreateInCRM(ctx context.Context, in StepInput) (StepResult,
 		return StepResult{}, err
 	}
 	sc := store.Scope{IntegrationID: in.IntegrationID, Module: in.Module, Side: "desk"}
+	if err := a.Store.Analyze(ctx); err != nil {
+		return StepResult{}, err
+	}
 	before := a.CRM.Credits().Used
 	o := &outcome{}
 	if err := a.recoverCRMCreates(ctx, sc, m, o); err != nil {
@@ -217,6 +220,9 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 		return StepResult{}, err
 	}
 	sc := store.Scope{IntegrationID: in.IntegrationID, Module: in.Module, Side: "crm"}
+	if err := a.Store.Analyze(ctx); err != nil {
+		return StepResult{}, err
+	}
 	before := a.Desk.Credits().Used
 	o := &outcome{}
 	if err := a.recoverDeskCreates(ctx, sc, m, o); err != nil {

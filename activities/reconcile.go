@@ -22,6 +22,9 @@ func (a *Activities) ReconcilePairs(ctx context.Context, in StepInput) (StepResu
 	if err != nil {
 		return StepResult{}, err
 	}
+	if err := a.Store.Analyze(ctx); err != nil {
+		return StepResult{}, err
+	}
 	beforeCRM, beforeDesk := a.CRM.Credits().Used, a.Desk.Credits().Used
 	o := &outcome{}
 	var after int64

@@ -54,7 +54,10 @@ func newHarness(t *testing.T, tc client.Client) *harness {
 }
 
 // startWorker runs a worker for the harness's task queue, as the worker binary would.
-func (h *harness) startWorker() {
+func (h *harness) startWorker() { h.startWorkerWith(nil) }
+
+// startWorkerWith runs a worker whose activities are adjusted by adjust first (when not nil).
+func (h *harness) startWorkerWith(adjust func(*activities.Activities)) {
 	h.t.Helper()
 	acts, err := activities.New(context.Background(), activities.Config{
 		Store: h.st, Logger: zaptest.NewLogger(h.t),
@@ -63,6 +66,9 @@ func (h *harness) startWorker() {
 	})
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(acts)
 	}
 	w := worker.New(h.tc, h.taskQueue, worker.Options{})
 	workflows.Register(w)

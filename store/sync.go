@@ -130,36 +130,47 @@ type Ambiguous struct {
 }
 
 // MatchIndexed links unlinked records whose match key identifies exactly one record on each
-// side, and returns the unlinked records whose key is shared by more than one candidate.
+// side, and returns the unlinked records that cannot be matched safely: those whose key several
+// candidates share, and those whose only candidates are already linked to another record.
 func (s *Store) MatchIndexed(ctx context.Context, integrationID, module string) (linked int, ambiguous []Ambiguous, err error) {
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// Keys counted over unlinked records only: a record already linked is out of the game.
-		const keys = `
+		// The index was just filled: fresh statistics keep the planner off nested loops.
+		if _, err := tx.Exec(ctx, "analyze index_records, links"); err != nil {
+			return fmt.Errorf("match %s: analyze: %w", module, err)
+		}
+		// Every unlinked record with its key's candidate counts on each side. Window counts
+		// instead of self-joins keep this O(n log n); one branch per side lets each anti-join
+		// use its unique index on links.
+		const keyed = `
 			with unlinked as (
 				select i.side, i.record_id, i.match_key from index_records i
-				where i.integration_id = $1 and i.module = $2 and i.match_key is not null
-				  and not exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module
-				      and ((i.side = 'desk' and l.desk_id = i.record_id) or (i.side = 'crm' and l.crm_id = i.record_id)))
-			), counts as (
-				select match_key, count(*) filter (where side = 'desk') as d, count(*) filter (where side = 'crm') as c
-				from unlinked group by match_key
+				where i.integration_id = $1 and i.module = $2 and i.side = 'desk' and i.match_key is not null
+				  and not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and l.desk_id = i.record_id)
+				union all
+				select i.side, i.record_id, i.match_key from index_records i
+				where i.integration_id = $1 and i.module = $2 and i.side = 'crm' and i.match_key is not null
+				  and not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and l.crm_id = i.record_id)
+			), keyed as (
+				select side, record_id, match_key,
+					count(*) filter (where side = 'desk') over (partition by match_key) as d,
+					count(*) filter (where side = 'crm') over (partition by match_key) as c
+				from unlinked
 			)`
-		tag, err := tx.Exec(ctx, keys+`
+		tag, err := tx.Exec(ctx, keyed+`
 			insert into links (integration_id, module, desk_id, crm_id, state)
-			select $1, $2, d.record_id, c.record_id, 'linked'
-			from counts k
-			join unlinked d on d.match_key = k.match_key and d.side = 'desk'
-			join unlinked c on c.match_key = k.match_key and c.side = 'crm'
-			where k.d = 1 and k.c = 1`, integrationID, module)
+			select $1, $2, max(record_id) filter (where side = 'desk'), max(record_id) filter (where side = 'crm'), 'linked'
+			from keyed where d = 1 and c = 1 group by match_key`, integrationID, module)
 		if err != nil {
 			return fmt.Errorf("match %s: link pairs: %w", module, err)
 		}
 		linked = int(tag.RowsAffected())
-		rows, err := tx.Query(ctx, keys+`
-			select u.side, u.record_id, case when u.side = 'desk' then k.c else k.d end, case when u.side = 'desk' then k.d else k.c end
-			from counts k join unlinked u on u.match_key = k.match_key
-			where k.d >= 1 and k.c >= 1 and (k.d > 1 or k.c > 1)
-			order by u.side, u.record_id`, integrationID, module)
+		if _, err := tx.Exec(ctx, "analyze links"); err != nil {
+			return fmt.Errorf("match %s: analyze: %w", module, err)
+		}
+		rows, err := tx.Query(ctx, keyed+`
+			select side, record_id, case when side = 'desk' then c else d end, case when side = 'desk' then d else c end
+			from keyed where d >= 1 and c >= 1 and (d > 1 or c > 1)
+			order by side, record_id`, integrationID, module)
 		if err != nil {
 			return fmt.Errorf("match %s: find ambiguous: %w", module, err)
 		}
@@ -171,11 +182,11 @@ func (s *Store) MatchIndexed(ctx context.Context, integrationID, module string) 
 		if err != nil {
 			return fmt.Errorf("match %s: read ambiguous: %w", module, err)
 		}
-		rows, err = tx.Query(ctx, keys+`
-			select u.side, u.record_id from counts k join unlinked u on u.match_key = k.match_key
-			where (u.side = 'desk' and k.c = 0 or u.side = 'crm' and k.d = 0)
+		rows, err = tx.Query(ctx, keyed+`
+			select u.side, u.record_id from keyed u
+			where (u.side = 'desk' and u.c = 0 or u.side = 'crm' and u.d = 0)
 			  and exists (select 1 from index_records o where o.integration_id = $1 and o.module = $2
-			      and o.side <> u.side and o.match_key = u.match_key)
+			      and o.side = case when u.side = 'desk' then 'crm' else 'desk' end and o.match_key = u.match_key)
 			order by u.side, u.record_id`, integrationID, module)
 		if err != nil {
 			return fmt.Errorf("match %s: find already mapped: %w", module, err)
