@@ -3,7 +3,10 @@ package activities
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
@@ -144,44 +147,83 @@ func (a *Activities) indexCRMPage(ctx context.Context, sc store.Scope, m mapping
 	return a.Store.UpsertIndex(ctx, sc, rows)
 }
 
-// deskScanProgress is heartbeated by IndexDesk: the creation time reached.
+// deskWindow is one slice of the creation-time range, scanned on its own.
+type deskWindow struct {
+	From time.Time `json:"from"` // how far the scan of this window has reached
+	To   time.Time `json:"to"`
+	Done bool      `json:"done,omitempty"`
+}
+
+// deskScanProgress is heartbeated by IndexDesk: how far each window has reached.
 type deskScanProgress struct {
-	From    time.Time `json:"from"`
-	Indexed int       `json:"indexed"`
+	Windows []deskWindow `json:"windows"`
+}
+
+// splitWindows cuts [from, to] into n windows of equal length.
+func splitWindows(from, to time.Time, n int) []deskWindow {
+	n = max(1, n)
+	step := to.Sub(from) / time.Duration(n)
+	out := make([]deskWindow, n)
+	for i := range out {
+		out[i] = deskWindow{From: from.Add(time.Duration(i) * step), To: from.Add(time.Duration(i+1) * step)}
+	}
+	out[n-1].To = to
+	return out
 }
 
 // IndexDesk reads every Desk record of the module created within the lookback into the
-// index, at Desk's largest page size, oldest first. It heartbeats its position and resumes
-// there after a crash.
+// index, 100 per call. A search reads one page after another, so the range is cut into as many
+// time windows as Desk allows calls in flight and the windows are scanned side by side, which
+// keeps the concurrency pipe full. Each window's position is heartbeated; a retried attempt
+// resumes every window where it stopped.
 func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, error) {
 	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
 	if err != nil {
 		return StepResult{}, err
 	}
 	sc := store.Scope{IntegrationID: in.IntegrationID, Module: in.Module, Side: "desk"}
-	prog := deskScanProgress{From: in.Now.Add(-in.Lookback)}
-	lastHeartbeat(ctx, &prog)
+	var prog deskScanProgress
+	if !lastHeartbeat(ctx, &prog) || len(prog.Windows) == 0 {
+		prog.Windows = splitWindows(in.Now.Add(-in.Lookback), in.Now, a.Desk.Limiter().Max())
+	}
 	before := a.Desk.Credits().Used
-	q := desk.ScanQuery{Field: desk.CreatedTime, From: prog.From, To: in.Now}
-	for {
-		err = a.Desk.Scan(ctx, deskModule(in.Module), q, func(p desk.Page) error {
-			if err := a.indexDeskPage(ctx, sc, m, p.Records); err != nil {
-				return err
-			}
-			prog.Indexed += len(p.Records)
-			if n := len(p.Records); n > 0 {
-				prog.From = p.Records[n-1].CreatedTime
-			}
-			heartbeat(ctx, prog)
-			return nil
-		})
-		if err != nil && waitForRateLimit(ctx, err, prog) {
-			q.From = prog.From
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range prog.Windows {
+		if prog.Windows[i].Done {
 			continue
 		}
-		break
+		g.Go(func() error {
+			for {
+				mu.Lock()
+				q := desk.ScanQuery{Field: desk.CreatedTime, From: prog.Windows[i].From, To: prog.Windows[i].To}
+				mu.Unlock()
+				err := a.Desk.Scan(gctx, deskModule(in.Module), q, func(p desk.Page) error {
+					if err := a.indexDeskPage(gctx, sc, m, p.Records); err != nil {
+						return err
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if n := len(p.Records); n > 0 {
+						prog.Windows[i].From = p.Records[n-1].CreatedTime
+					}
+					heartbeat(gctx, prog)
+					return nil
+				})
+				if err != nil && waitForRateLimit(gctx, err, nil) {
+					continue
+				}
+				if err == nil {
+					mu.Lock()
+					prog.Windows[i].Done = true
+					heartbeat(gctx, prog)
+					mu.Unlock()
+				}
+				return err
+			}
+		})
 	}
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return StepResult{}, apiError("index Desk "+in.Module, err)
 	}
 	n, err := a.Store.IndexCount(ctx, sc)
