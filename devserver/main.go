@@ -50,6 +50,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	began := time.Now()
 	d, err := startDevServer(ctx, o, logger)
+	if err != nil && ctx.Err() != nil {
+		// SIGINT/SIGTERM while starting: a requested stop, not a failure.
+		fmt.Fprintln(stderr, "temporal-dev: interrupted during start-up")
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "temporal-dev: %v\n", err)
 		return 1

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -60,23 +61,45 @@ type devServer struct {
 	ports  ports
 }
 
+// portSlot is one listener whose port resolvePorts fills in.
+type portSlot struct {
+	name string
+	port *int
+	ip   string
+}
+
 // resolvePorts replaces 0 ports in o with free ones on the right interface
-// and picks free ports for the internal services.
+// and picks free ports for the internal services. It fails if two listeners
+// were given the same port, and never hands out a port already assigned.
 func resolvePorts(o options) (ports, error) {
 	p := ports{GRPC: o.Port, HTTP: o.HTTPPort, UI: o.UIPort}
-	var err error
-	for _, f := range []struct {
-		port *int
-		ip   string
-	}{
-		{&p.GRPC, o.IP}, {&p.HTTP, o.IP}, {&p.UI, o.IP},
-		{&p.History, internalIP}, {&p.Matching, internalIP}, {&p.Worker, internalIP},
-	} {
-		if *f.port != 0 {
+	slots := []portSlot{
+		{"--port", &p.GRPC, o.IP}, {"--http-port", &p.HTTP, o.IP}, {"--ui-port", &p.UI, o.IP},
+		{"history", &p.History, internalIP}, {"matching", &p.Matching, internalIP}, {"worker", &p.Worker, internalIP},
+	}
+	if o.Headless {
+		slots = slices.DeleteFunc(slots, func(s portSlot) bool { return s.port == &p.UI })
+	}
+	used := map[int]string{}
+	for _, s := range slots {
+		if *s.port == 0 {
 			continue
 		}
-		if *f.port, err = freePort(f.ip); err != nil {
-			return ports{}, err
+		if other, dup := used[*s.port]; dup {
+			return ports{}, fmt.Errorf("%s and %s both ask for port %d", other, s.name, *s.port)
+		}
+		used[*s.port] = s.name
+	}
+	for _, s := range slots {
+		for *s.port == 0 {
+			port, err := freePort(s.ip)
+			if err != nil {
+				return ports{}, err
+			}
+			if _, taken := used[port]; !taken {
+				*s.port = port
+				used[port] = s.name
+			}
 		}
 	}
 	return p, nil
