@@ -412,6 +412,20 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
+	// An import file is checked before anything is opened or stored.
+	var maps []mapping.Mapping
+	if sub == "import" {
+		if fs.NArg() != 1 {
+			return usageError{"mapping import needs one FILE: a JSON mapping, or a list of them (see `starter mapping show --json`)"}
+		}
+		data, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return fmt.Errorf("read mapping file: %w", err)
+		}
+		if maps, err = mapping.ParseList(data); err != nil {
+			return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		}
+	}
 	st, cfg, err := openStore(ctx)
 	if err != nil {
 		return err
@@ -454,17 +468,6 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		return w.Flush()
-	}
-	if fs.NArg() != 1 {
-		return usageError{"mapping import needs one FILE: a JSON mapping, or a list of them (see `starter mapping show --json`)"}
-	}
-	data, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		return fmt.Errorf("read mapping file: %w", err)
-	}
-	maps, err := mapping.ParseList(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
 	for _, mp := range maps {
 		rows := make([]store.MappingRow, 0, len(mp.Fields))

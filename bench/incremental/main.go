@@ -94,8 +94,13 @@ func run(opts benchenv.Options, webhooks bool, records, singles int, poll time.D
 	if err != nil {
 		return err
 	}
-	// Let the sync settle (its first pass re-reads what the first sync wrote) and subscribe.
-	time.Sleep(3 * time.Second)
+	// Let the sync settle: its first pass re-reads everything the first sync wrote (and skips
+	// it as echoes), and it subscribes to webhooks. Steady state starts when that pass is done.
+	settle := time.Now()
+	if err := waitSettled(ctx, env, 2*time.Minute); err != nil {
+		return err
+	}
+	fmt.Printf("  first pass after the first sync (echoes of its writes) settled in %s\n", time.Since(settle).Round(time.Millisecond))
 
 	var toDesk, toCRM []time.Duration
 	for i := range singles {
@@ -183,6 +188,31 @@ func run(opts benchenv.Options, webhooks bool, records, singles int, poll time.D
 		len(crmIDs), writeTime.Round(time.Millisecond), time.Since(bulkStart).Round(time.Millisecond), len(seen), len(crmIDs))
 	report("bulk, per record", lat)
 	return nil
+}
+
+// waitSettled waits until an incremental pass has completed since the first sync and the
+// workflow is idle with nothing requested.
+func waitSettled(ctx context.Context, env *benchenv.Env, limit time.Duration) error {
+	var first time.Time
+	deadline := time.Now().Add(limit)
+	// With webhooks on nothing else would start that first pass before the first measured change.
+	if err := env.Temporal.SignalWorkflow(ctx, workflows.WorkflowID("bench"), "", workflows.SignalSyncNow, nil); err != nil {
+		return err
+	}
+	for time.Now().Before(deadline) {
+		v, err := env.Temporal.QueryWorkflow(ctx, workflows.WorkflowID("bench"), "", workflows.QueryStatus)
+		var st workflows.Status
+		if err == nil && v.Get(&st) == nil {
+			if first.IsZero() {
+				first = st.LastSync
+			}
+			if st.LastSync.After(first) && st.Phase == workflows.PhaseIdle && !st.SyncRequested {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("the sync did not settle within %s", limit)
 }
 
 // waitFor polls cond every 10 ms and returns how long it took to hold.
