@@ -334,7 +334,7 @@ func (s *sync) preflight(ctx workflow.Context) error {
 		s.setPhase(ctx, PhasePreflight)
 		var res activities.PreflightResult
 		err := workflow.ExecuteActivity(s.activityCtx(ctx, 2*time.Minute), (*activities.Activities).Preflight,
-			activities.PreflightInput{IntegrationID: s.st.IntegrationID, Mode: activityMode(s.st.Mode)}).Get(ctx, &res)
+			activities.PreflightInput{IntegrationID: s.st.IntegrationID, Mode: activityMode(s.st.Mode), LookbackDays: s.in.LookbackDays}).Get(ctx, &res)
 		if err != nil {
 			return err
 		}

@@ -107,8 +107,8 @@ func TestFirstSyncRunsEveryStepInOrder(t *testing.T) {
 			}
 			pre := h.startsOf("Preflight")
 			require.Len(t, pre, 1)
-			assert.Equal(t, activities.PreflightInput{IntegrationID: "acme", Mode: tt.mode}, pre[0].Input,
-				"the preflight checks the mapping in the sync's mode")
+			assert.Equal(t, activities.PreflightInput{IntegrationID: "acme", Mode: tt.mode, LookbackDays: 30}, pre[0].Input,
+				"the preflight checks the mapping in the sync's mode and records its lookback")
 
 			assert.Equal(t, PhaseIdle, st.Phase)
 			assert.True(t, st.InitialDone)
