@@ -23,7 +23,8 @@ cleanup() {
   if [ -n "${PG_STARTED:-}" ]; then pg_ctl_run -D "$DATA/postgres" -m fast -w stop >/dev/null 2>&1 || true; fi
   echo "[run] stopped"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 0' INT TERM  # the EXIT trap stops everything
 
 wait_port() { # host port name
   for _ in $(seq 1 120); do
