@@ -41,7 +41,8 @@ func Temporal(z *zap.Logger) log.Logger {
 
 // reportedFailures keeps the SDK from logging, as an error with a stack trace, every failed
 // record that the sync reports on purpose as a failed ReportFailure activity (so that it
-// shows in the workflow history): those are logged at info, message only.
+// shows in the workflow history): info gets a line without the failure's message (it may
+// quote customer data), debug gets the whole error.
 type reportedFailures struct{ log.Logger }
 
 // TemporalWorker is Temporal with the worker's failed-record reports logged at info.
@@ -49,15 +50,17 @@ func TemporalWorker(z *zap.Logger) log.Logger { return reportedFailures{Temporal
 
 func (r reportedFailures) Error(msg string, keyvals ...any) {
 	if msg == "Activity error." && hasKeyValue(keyvals, "ActivityType", "ReportFailure") {
+		// The failure's message may quote a customer's value: it goes to debug only; info
+		// says where to look.
 		kv := make([]any, 0, len(keyvals))
 		for i := 0; i+1 < len(keyvals); i += 2 {
-			if err, ok := keyvals[i+1].(error); ok {
-				kv = append(kv, keyvals[i], err.Error())
+			if _, isErr := keyvals[i+1].(error); isErr {
 				continue
 			}
 			kv = append(kv, keyvals[i], keyvals[i+1])
 		}
 		r.Logger.Info("record failed (see the failure log)", kv...)
+		r.Logger.Debug("record failure", keyvals...)
 		return
 	}
 	r.Logger.Error(msg, keyvals...)

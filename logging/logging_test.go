@@ -16,13 +16,21 @@ func TestReportedFailuresAreInfo(t *testing.T) {
 	l.Error("Activity error.", "ActivityType", "ReportFailure", "Error", errors.New("contacts 1: AMBIGUOUS_MATCH"))
 	l.Error("Activity error.", "ActivityType", "IndexCRM", "Error", errors.New("boom"))
 	entries := logs.All()
-	if len(entries) != 2 {
+	if len(entries) != 3 {
 		t.Fatalf("got %d entries", len(entries))
 	}
 	if entries[0].Level != zapcore.InfoLevel || !strings.Contains(entries[0].Message, "record failed") {
 		t.Errorf("report logged as %v %q, want info", entries[0].Level, entries[0].Message)
 	}
-	if entries[1].Level != zapcore.ErrorLevel {
-		t.Errorf("a real activity error logged at %v, want error", entries[1].Level)
+	for _, f := range entries[0].Context {
+		if strings.Contains(f.String, "AMBIGUOUS_MATCH") || f.Interface != nil {
+			t.Errorf("the info line carries the failure's message (%v): it may quote customer data", f)
+		}
+	}
+	if entries[1].Level != zapcore.DebugLevel {
+		t.Errorf("the whole failure logged at %v, want debug", entries[1].Level)
+	}
+	if entries[2].Level != zapcore.ErrorLevel {
+		t.Errorf("a real activity error logged at %v, want error", entries[2].Level)
 	}
 }
