@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"retry":     cmdRetry,
 	"preflight": cmdPreflight,
 	"mapping":   cmdMapping,
+	"set-mode":  cmdSetMode,
 }
 
 // common are the flags every command takes.
@@ -55,7 +56,28 @@ func newFlags(name string, c *common, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parse parses flags wherever they stand among the arguments (`retry 3 --json` works too).
 func parse(fs *flag.FlagSet, args []string) error {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && len(a) > 1 && !isNumber(a):
+			flags = append(flags, a)
+			// A flag given as "--name value" takes the next argument unless it is boolean.
+			name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+			if f := fs.Lookup(name); f != nil && !strings.Contains(a, "=") && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	args = append(flags, append([]string{"--"}, positional...)...)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -63,6 +85,16 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{err.Error()}
 	}
 	return nil
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // dial connects to Temporal with the starter's configuration.
@@ -487,4 +519,45 @@ func orString(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// cmdSetMode switches an integration between two-way and one-way CRM → Desk sync, or moves
+// a legacy scheduled import to sync (once: it cannot be reverted). The workflow's validator
+// answers, so the command reports a definite yes or no.
+func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("set-mode", &c, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"set-mode needs one MODE: two-way, one-way-crm-to-desk, or sync (the one-time switch from the legacy scheduled import)"}
+	}
+	update, arg := workflows.UpdateSetMode, any(workflows.SetModeRequest{Mode: fs.Arg(0)})
+	if fs.Arg(0) == "sync" {
+		update, arg = workflows.UpdateSwitchToSync, nil
+	}
+	tc, _, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	opts := client.UpdateWorkflowOptions{WorkflowID: workflows.WorkflowID(c.integration), UpdateName: update,
+		WaitForStage: client.WorkflowUpdateStageCompleted}
+	if arg != nil {
+		opts.Args = []any{arg}
+	}
+	handle, err := tc.UpdateWorkflow(ctx, opts)
+	if err != nil {
+		return notRunning(c.integration, err)
+	}
+	var res workflows.ModeResult
+	if err := handle.Get(ctx, &res); err != nil {
+		return fmt.Errorf("mode not changed: %w", err)
+	}
+	if c.json {
+		return printJSON(stdout, res)
+	}
+	fmt.Fprintf(stdout, "integration %q: mode %s (was %s)\n", c.integration, res.Mode, res.Previous)
+	return nil
 }

@@ -35,6 +35,7 @@ Commands:
   retry        retry failed records: ids as arguments, or none for all
   preflight    check the field mapping against both sides' field metadata
   mapping      show the field mapping, or import one from a JSON file
+  set-mode     two-way | one-way-crm-to-desk | sync (the one-time switch from the legacy import)
   permissions  show or set what a Desk profile sees in the CRM panel
   delete       delete the integration: stop its sync, webhooks, panel and handshake mode
 

@@ -20,6 +20,9 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"bogus"}, `unknown command "bogus"`},
 		{[]string{"retry", "abc"}, `failure id "abc" must be a positive number`},
 		{[]string{"retry", "--", "-3"}, `failure id "-3" must be a positive number`},
+		{[]string{"retry", "-3"}, `failure id "-3" must be a positive number`},
+		{[]string{"set-mode"}, "set-mode needs one MODE"},
+		{[]string{"set-mode", "a", "b", "--json"}, "set-mode needs one MODE"},
 		{[]string{"mapping"}, "mapping needs a subcommand"},
 		{[]string{"mapping", "list"}, "mapping needs a subcommand"},
 		{[]string{"status", "--nope"}, "flag provided but not defined: -nope"},
@@ -76,5 +79,18 @@ func TestMappingImportRefusesABadFile(t *testing.T) {
 	var ue usageError
 	if !errors.As(err, &ue) {
 		t.Errorf("import without a file: err = %v, want a usage error", err)
+	}
+}
+
+// Flags may follow the positional arguments, as people type them.
+func TestFlagsAfterArguments(t *testing.T) {
+	var c common
+	var out bytes.Buffer
+	fs := newFlags("retry", &c, &out)
+	if err := parse(fs, []string{"3", "--json", "--integration", "acme", "4"}); err != nil {
+		t.Fatal(err)
+	}
+	if !c.json || c.integration != "acme" || strings.Join(fs.Args(), ",") != "3,4" {
+		t.Errorf("json=%v integration=%q args=%v", c.json, c.integration, fs.Args())
 	}
 }

@@ -262,6 +262,9 @@ func (s *sync) setup(ctx workflow.Context) error {
 			st.CurrentStep = s.steps[s.st.Step].Name
 		}
 		st.Runs, st.Failures = nil, nil
+		if st.Paused {
+			st.WaitingFor = "resume signal"
+		}
 		return st, nil
 	}, workflow.QueryHandlerOptions{Description: "Phase, mode, paused, progress per module and side, credits used, what the sync waits for"}); err != nil {
 		return err
