@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"deskcrm/activities"
@@ -322,35 +321,18 @@ func (s *sync) runIncremental(ctx workflow.Context, module string) (activities.I
 		if err := s.awaitUnpaused(ctx); err != nil {
 			return activities.IncrementalResult{}, err
 		}
-		s.st.WaitingFor = name
 		in := activities.IncrementalInput{IntegrationID: s.st.IntegrationID, Module: module, Mode: activityMode(s.st.Mode),
 			Since: s.st.InitialStart, Hints: hints}
 		if s.st.CatchUp {
 			in.DeskFrom = s.st.DeskRewind
 		}
-		actCtx, cancel := workflow.WithCancel(ctx)
-		fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), (*activities.Activities).IncrementalPass, in)
-		_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused })
-		if !fut.IsReady() {
-			cancel()
-		}
 		var res activities.IncrementalResult
-		err := fut.Get(ctx, &res)
-		cancel()
-		s.st.WaitingFor = ""
+		again, err := s.executePausable(ctx, name, (*activities.Activities).IncrementalPass, in, &res)
 		if err != nil {
-			var canceled *temporal.CanceledError
-			if s.st.Paused && errors.As(err, &canceled) {
-				continue
-			}
-			if pauseFor, ok := creditsExhausted(err); ok {
-				s.pauseForCredits(ctx, pauseFor)
-				continue
-			}
-			if s.st.Paused {
-				continue
-			}
-			return res, fmt.Errorf("%s: %w", name, err)
+			return res, err
+		}
+		if again {
+			continue
 		}
 		s.absorbIncremental(ctx, module, res)
 		return res, nil

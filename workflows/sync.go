@@ -366,36 +366,50 @@ func (s *sync) runStep(ctx workflow.Context, x step) error {
 		if err := s.applyRetries(ctx); err != nil {
 			return err
 		}
-		s.st.WaitingFor = x.Name
-		actCtx, cancel := workflow.WithCancel(ctx)
 		in := activities.StepInput{IntegrationID: s.st.IntegrationID, Module: x.Module, Mode: activityMode(s.st.Mode),
 			Lookback: time.Duration(s.in.LookbackDays) * 24 * time.Hour, Now: s.st.InitialStart}
-		fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), x.Activity, in)
-		_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused })
-		if !fut.IsReady() {
-			cancel()
-		}
 		var res activities.StepResult
-		err := fut.Get(ctx, &res)
-		cancel()
-		s.st.WaitingFor = ""
+		again, err := s.executePausable(ctx, x.Name, x.Activity, in, &res)
 		if err != nil {
-			var canceled *temporal.CanceledError
-			if s.st.Paused && errors.As(err, &canceled) {
-				continue
-			}
-			if pauseFor, ok := creditsExhausted(err); ok {
-				s.pauseForCredits(ctx, pauseFor)
-				continue
-			}
-			if s.st.Paused {
-				continue
-			}
-			return fmt.Errorf("%s: %w", x.Name, err)
+			return err
+		}
+		if again {
+			continue
 		}
 		s.absorb(ctx, x, res)
 		return nil
 	}
+}
+
+// executePausable runs one long activity and cancels it when the sync is paused meanwhile.
+// again is true when the activity should simply run again: it was cancelled by a pause (now
+// over), or the daily credits ran out and their reset was waited for.
+func (s *sync) executePausable(ctx workflow.Context, name string, activity, in, out any) (again bool, err error) {
+	s.st.WaitingFor = name
+	actCtx, cancel := workflow.WithCancel(ctx)
+	fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), activity, in)
+	_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused })
+	if !fut.IsReady() {
+		cancel()
+	}
+	err = fut.Get(ctx, out)
+	cancel()
+	s.st.WaitingFor = ""
+	if err == nil {
+		return false, nil
+	}
+	var canceled *temporal.CanceledError
+	if s.st.Paused && errors.As(err, &canceled) {
+		return true, nil
+	}
+	if pauseFor, ok := creditsExhausted(err); ok {
+		s.pauseForCredits(ctx, pauseFor)
+		return true, nil
+	}
+	if s.st.Paused {
+		return true, nil
+	}
+	return false, fmt.Errorf("%s: %w", name, err)
 }
 
 // creditsExhausted reports whether an activity stopped because a daily credit allowance ran
