@@ -234,10 +234,17 @@ func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, e
 type crmScanProgress struct {
 	Cursor  crm.Cursor `json:"cursor"`
 	Indexed int        `json:"indexed"`
+	// Oldest is the creation time of the oldest record the listing reached. Past the 100,000
+	// records page tokens reach, the rest (created in [cutoff, SearchTo]) is read by search.
+	Oldest   time.Time `json:"oldest,omitempty"`
+	Searched bool      `json:"searched,omitempty"`
+	SearchTo time.Time `json:"searchTo,omitempty"`
 }
 
 // IndexCRM reads every CRM record of the module created within the lookback into the index,
-// 200 per call, newest first, stopping at the first record older than the lookback.
+// 200 per call, newest first, stopping at the first record older than the lookback. CRM's
+// page tokens reach 100,000 records; past them the older records are read by searches on
+// Created_Time windows small enough to stay under search's 2,000-result cap.
 func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, error) {
 	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
 	if err != nil {
@@ -248,7 +255,7 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 	var prog crmScanProgress
 	lastHeartbeat(ctx, &prog)
 	before := a.CRM.Credits().Used
-	for {
+	for !prog.Searched {
 		opts := crm.ListOptions{Fields: crmFieldsFor(m), SortBy: "Created_Time", SortOrder: "desc", PerPage: crm.MaxPerPage, Start: prog.Cursor}
 		err = a.CRM.List(ctx, crmModule(in.Module), opts, func(p crm.Page) error {
 			recs := p.Records
@@ -271,6 +278,9 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 			}
 			prog.Indexed += len(keep)
 			prog.Cursor = p.Next
+			if n := len(p.Records); n > 0 {
+				prog.Oldest = p.Records[n-1].CreatedTime
+			}
 			heartbeat(ctx, prog)
 			if done || !p.More {
 				return crm.ErrStop
@@ -280,11 +290,72 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 		if err != nil && waitForRateLimit(ctx, err, prog) {
 			continue
 		}
+		if pageTokensExhausted(err) && !prog.Oldest.IsZero() {
+			prog.Searched, prog.SearchTo = true, prog.Oldest
+			heartbeat(ctx, prog)
+			err = nil
+			break
+		}
 		break
 	}
 	if err != nil && !errors.Is(err, crm.ErrStop) {
 		return StepResult{}, apiError("index CRM "+in.Module, err)
 	}
+	if prog.Searched {
+		if err := a.indexCRMBySearch(ctx, sc, m, cutoff, &prog); err != nil {
+			return StepResult{}, apiError("index CRM "+in.Module+" past the page-token limit", err)
+		}
+	}
 	n, err := a.Store.IndexCount(ctx, sc)
 	return StepResult{Indexed: n, CRMCredits: int(a.CRM.Credits().Used - before)}, err
+}
+
+// pageTokensExhausted reports whether a listing stopped at CRM's page-token reach.
+func pageTokensExhausted(err error) bool {
+	var ce *crm.Error
+	return errors.As(err, &ce) && ce.Code == "PAGINATION_LIMIT_EXCEEDED"
+}
+
+// crmSearchWindow is the span of creation time a search window starts with; a window that
+// hits the 2,000-result cap is halved and read again, a sparse one doubles the next.
+const crmSearchWindow = 24 * time.Hour
+
+// indexCRMBySearch reads the records created in [cutoff, prog.SearchTo], newest window first,
+// with criteria searches. Windows are inclusive at both ends; a record on a boundary is read
+// twice and indexed once.
+func (a *Activities) indexCRMBySearch(ctx context.Context, sc store.Scope, m mapping.Mapping, cutoff time.Time, prog *crmScanProgress) error {
+	span := crmSearchWindow
+	for prog.SearchTo.After(cutoff) {
+		from := prog.SearchTo.Add(-span)
+		if from.Before(cutoff) {
+			from = cutoff
+		}
+		var page []crm.Record
+		q := crm.SearchQuery{Criteria: crm.Cond("Created_Time", "between", crm.FormatTime(from), crm.FormatTime(prog.SearchTo)),
+			Fields: crmFieldsFor(m), PerPage: crm.MaxPerPage}
+		err := a.CRM.Search(ctx, crmModule(sc.Module), q, func(p crm.Page) error {
+			page = append(page, p.Records...)
+			return nil
+		})
+		if errors.Is(err, crm.ErrSearchLimit) && span > time.Second {
+			span /= 2 // too many records in this window: read it in halves
+			continue
+		}
+		if err != nil && waitForRateLimit(ctx, err, prog) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := a.indexCRMPage(ctx, sc, m, page); err != nil {
+			return err
+		}
+		prog.Indexed += len(page)
+		prog.SearchTo = from
+		heartbeat(ctx, *prog)
+		if len(page) < 500 {
+			span *= 2 // sparse: widen the next window to save calls
+		}
+	}
+	return nil
 }
