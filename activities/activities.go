@@ -179,6 +179,14 @@ func apiError(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// mustRetry reports whether a write's error means "try again" rather than "this record
+// failed": a transient error, a lost response, or a cancelled attempt (the worker stopping,
+// a pause, or a sibling call's failure) — none of which says anything about the record.
+func mustRetry(ctx context.Context, err error) bool {
+	return zoho.IsTransient(err) || zoho.IsAmbiguousWrite(err) || ctx.Err() != nil ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // waitForRateLimit sleeps as a 429 asks, heartbeating, and reports whether it did.
 func waitForRateLimit(ctx context.Context, err error, progress any) bool {
 	wait, ok := zoho.RetryAfter(err)

@@ -263,7 +263,7 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 				switch {
 				case err == nil:
 					done = append(done, completion(m, mapping.Desk, r, created.ID, created.ModifiedTime))
-				case zoho.IsTransient(err) || zoho.IsAmbiguousWrite(err):
+				case mustRetry(gctx, err):
 					return err // the pending link stays; the retried attempt recovers it
 				default:
 					o.fail(failureOf(sc.Module, CRMToDesk, "", r.RecordID, err))

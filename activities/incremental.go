@@ -1027,7 +1027,7 @@ func (p *pass) restoreInDesk(ctx context.Context, pl *plan) error {
 			}
 			break
 		}
-		if err != nil && zoho.IsTransient(err) {
+		if err != nil && mustRetry(ctx, err) {
 			return apiError("restore from the Desk recycle bin", err)
 		}
 		ok := map[string]bool{}
@@ -1089,7 +1089,7 @@ func (p *pass) createInDesk(ctx context.Context, rows []store.IndexRow) error {
 			switch {
 			case err == nil:
 				done = append(done, completion(p.m, mapping.Desk, r, created.ID, created.ModifiedTime))
-			case zoho.IsTransient(err) || zoho.IsAmbiguousWrite(err):
+			case mustRetry(gctx, err):
 				return err // the pending link stays; the retried attempt recovers it
 			default:
 				p.o.fail(failureOf(sc.Module, CRMToDesk, "", r.RecordID, err))
@@ -1207,7 +1207,7 @@ func (p *pass) applyUpdates(ctx context.Context, ups []update) error {
 					continue
 				}
 				if err != nil {
-					if zoho.IsTransient(err) {
+					if mustRetry(dctx, err) {
 						return err
 					}
 					fail(ups[i], CRMToDesk, err)

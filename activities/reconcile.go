@@ -9,7 +9,6 @@ import (
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
 	"deskcrm/store"
-	"deskcrm/zoho"
 	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
 )
@@ -146,7 +145,7 @@ func (a *Activities) reconcileBatch(ctx context.Context, in StepInput, m mapping
 					continue
 				}
 				if err != nil {
-					if zoho.IsTransient(err) {
+					if mustRetry(dctx, err) {
 						return err
 					}
 					fail(w, CRMToDesk, err)

@@ -196,6 +196,12 @@ func TestInitialSyncSurvivesFaultsAndRestarts(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("with faults and %d restarts the result differs:\n got:\n%s\n want:\n%s", restarts, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// Faults and restarts are not the records' fault: only the ambiguous ones may be logged.
+	for _, f := range h.failures("e2e") {
+		if f.Code != "AMBIGUOUS_MATCH" {
+			t.Errorf("failure logged for a record that only met a fault or a restart: %+v", f)
+		}
+	}
 	for _, fk := range h.crm.Realism().Faults() {
 		if fk.Injected == 0 {
 			t.Errorf("CRM fault %+v never fired: the test did not exercise it", fk)
