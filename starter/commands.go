@@ -210,6 +210,20 @@ func queryStatus(ctx context.Context, tc client.Client, id string) (workflows.St
 	return st, v.Get(&st)
 }
 
+// query asks the integration's running sync for a query's answer.
+func query(ctx context.Context, integration, name string, out any) error {
+	tc, _, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID(integration), "", name)
+	if err != nil {
+		return notRunning(integration, err)
+	}
+	return v.Get(out)
+}
+
 func signalCommand(name, done string) command {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var c common
@@ -244,14 +258,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	tc, _, err := dial(ctx)
-	if err != nil {
+	var st workflows.Status
+	if err := query(ctx, c.integration, workflows.QueryStatus, &st); err != nil {
 		return err
-	}
-	defer tc.Close()
-	st, err := queryStatus(ctx, tc, workflows.WorkflowID(c.integration))
-	if err != nil {
-		return notRunning(c.integration, err)
 	}
 	if c.json {
 		return printJSON(stdout, st)
@@ -295,17 +304,8 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	tc, _, err := dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
 	var runs []workflows.RunSummary
-	v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID(c.integration), "", workflows.QueryHistory)
-	if err != nil {
-		return notRunning(c.integration, err)
-	}
-	if err := v.Get(&runs); err != nil {
+	if err := query(ctx, c.integration, workflows.QueryHistory, &runs); err != nil {
 		return err
 	}
 	if c.json {
@@ -332,17 +332,8 @@ func cmdFailures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	tc, _, err := dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
 	var list []store.Failure
-	v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID(c.integration), "", workflows.QueryFailures)
-	if err != nil {
-		return notRunning(c.integration, err)
-	}
-	if err := v.Get(&list); err != nil {
+	if err := query(ctx, c.integration, workflows.QueryFailures, &list); err != nil {
 		return err
 	}
 	if c.json {
