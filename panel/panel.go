@@ -213,6 +213,21 @@ func (p *problem) body() apiError {
 }
 
 // liveIntegration checks that an integration exists and is not deleted.
+// liveIntegrationParam reads the integration a request names and checks it exists and is not
+// deleted; otherwise it answers the request and reports false.
+func (h *handler) liveIntegrationParam(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, err := integrationParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_parameter", err.Error())
+		return "", false
+	}
+	if _, p := h.liveIntegration(r.Context(), id); p != nil {
+		writeJSON(w, p.status, p.body())
+		return "", false
+	}
+	return id, true
+}
+
 func (h *handler) liveIntegration(ctx context.Context, id string) (store.Integration, *problem) {
 	in, err := h.cfg.Store.Integration(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -245,13 +260,8 @@ func readBody(r *http.Request) ([]byte, error) {
 }
 
 func (h *handler) listPermissions(w http.ResponseWriter, r *http.Request) {
-	id, err := integrationParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", err.Error())
-		return
-	}
-	if _, p := h.liveIntegration(r.Context(), id); p != nil {
-		writeJSON(w, p.status, p.body())
+	id, ok := h.liveIntegrationParam(w, r)
+	if !ok {
 		return
 	}
 	all, err := h.cfg.Store.AllPermissions(r.Context(), id)
@@ -268,13 +278,8 @@ func (h *handler) listPermissions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getPermissions(w http.ResponseWriter, r *http.Request) {
-	id, err := integrationParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", err.Error())
-		return
-	}
-	if _, p := h.liveIntegration(r.Context(), id); p != nil {
-		writeJSON(w, p.status, p.body())
+	id, ok := h.liveIntegrationParam(w, r)
+	if !ok {
 		return
 	}
 	perm, err := h.cfg.Store.Permissions(r.Context(), id, r.PathValue("profile"))
@@ -287,13 +292,8 @@ func (h *handler) getPermissions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
-	id, err := integrationParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", err.Error())
-		return
-	}
-	if _, p := h.liveIntegration(r.Context(), id); p != nil {
-		writeJSON(w, p.status, p.body())
+	id, ok := h.liveIntegrationParam(w, r)
+	if !ok {
 		return
 	}
 	body, err := readBody(r)
@@ -330,13 +330,8 @@ func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getHandshake(w http.ResponseWriter, r *http.Request) {
-	id, err := integrationParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", err.Error())
-		return
-	}
-	if _, p := h.liveIntegration(r.Context(), id); p != nil {
-		writeJSON(w, p.status, p.body())
+	id, ok := h.liveIntegrationParam(w, r)
+	if !ok {
 		return
 	}
 	hs, err := h.cfg.Store.Handshake(r.Context(), id)
@@ -349,13 +344,8 @@ func (h *handler) getHandshake(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
-	id, err := integrationParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", err.Error())
-		return
-	}
-	if _, p := h.liveIntegration(r.Context(), id); p != nil {
-		writeJSON(w, p.status, p.body())
+	id, ok := h.liveIntegrationParam(w, r)
+	if !ok {
 		return
 	}
 	body, err := readBody(r)
