@@ -61,6 +61,39 @@ func completion(m mapping.Mapping, target mapping.Side, r store.IndexRow, target
 		SourceModified: r.ModifiedTime, TargetModified: targetModified}
 }
 
+// settleCreates records the outcome of create calls: the created records' links complete
+// (and their earlier failures close), the pending links of records that failed for good go.
+func (a *Activities) settleCreates(ctx context.Context, sc store.Scope, done []store.Completion, dropped []string) error {
+	if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
+		return err
+	}
+	if err := a.Store.DropPendingLinks(ctx, sc, dropped); err != nil {
+		return err
+	}
+	synced := make([]string, len(done))
+	for i, d := range done {
+		synced[i] = d.SourceID
+	}
+	return a.Store.ResolveRecordFailures(ctx, sc.IntegrationID, sc.Module, sc.Side, synced)
+}
+
+// eachUnlinked hands fn the indexed records of a scope that have no counterpart yet,
+// createBatch at a time, heartbeating the position after each batch.
+func (a *Activities) eachUnlinked(ctx context.Context, sc store.Scope, fn func([]store.IndexRow) error) error {
+	after := ""
+	for {
+		rows, err := a.Store.Unlinked(ctx, sc, after, createBatch)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		after = rows[len(rows)-1].RecordID
+		if err := fn(rows); err != nil {
+			return err
+		}
+		heartbeat(ctx, after)
+	}
+}
+
 // createBatch is how many source rows a create pass reads from Postgres at a time.
 const createBatch = 1000
 
@@ -83,26 +116,20 @@ func (a *Activities) CreateInCRM(ctx context.Context, in StepInput) (StepResult,
 		return o.res, err
 	}
 	pipe := max(1, a.CRM.Limiter().Max())
-	after := ""
-	for {
-		rows, err := a.Store.Unlinked(ctx, sc, after, createBatch)
-		if err != nil {
-			return o.res, err
-		}
-		if len(rows) == 0 {
-			break
-		}
-		after = rows[len(rows)-1].RecordID
+	err = a.eachUnlinked(ctx, sc, func(rows []store.IndexRow) error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(pipe)
 		for start := 0; start < len(rows); start += crm.MaxWriteBatch {
 			batch := rows[start:min(start+crm.MaxWriteBatch, len(rows))]
 			g.Go(func() error { return a.createCRMBatch(gctx, sc, m, batch, o) })
 		}
-		if err := g.Wait(); err != nil {
-			return o.res, apiError("create in CRM", err)
+		return g.Wait()
+	})
+	if err != nil {
+		if _, ferr := a.flush(ctx, in.IntegrationID, o); ferr != nil {
+			return o.res, ferr
 		}
-		heartbeat(ctx, after)
+		return o.res, apiError("create in CRM", err)
 	}
 	o.res.CRMCredits = int(a.CRM.Credits().Used - before)
 	return a.flush(ctx, in.IntegrationID, o)
@@ -148,17 +175,7 @@ func (a *Activities) createCRMBatch(ctx context.Context, sc store.Scope, m mappi
 		}
 		done = append(done, completion(m, mapping.CRM, r, res.ID, res.ModifiedTime))
 	}
-	if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
-		return err
-	}
-	if err := a.Store.DropPendingLinks(ctx, sc, dropped); err != nil {
-		return err
-	}
-	synced := make([]string, len(done))
-	for i, d := range done {
-		synced[i] = d.SourceID
-	}
-	if err := a.Store.ResolveRecordFailures(ctx, sc.IntegrationID, sc.Module, "desk", synced); err != nil {
+	if err := a.settleCreates(ctx, sc, done, dropped); err != nil {
 		return err
 	}
 	o.mu.Lock()
@@ -201,10 +218,7 @@ func (a *Activities) recoverCRMCreates(ctx context.Context, sc store.Scope, m ma
 			}
 			done = append(done, completion(m, mapping.CRM, row, r.ID, r.ModifiedTime))
 		}
-		if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
-			return err
-		}
-		if err := a.Store.DropPendingLinks(ctx, sc, missing); err != nil {
+		if err := a.settleCreates(ctx, sc, done, missing); err != nil {
 			return err
 		}
 		o.res.CreatedInCRM += len(done)
@@ -229,26 +243,17 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 		return o.res, err
 	}
 	pipe := max(1, a.Desk.Limiter().Max())
-	after := ""
-	for {
-		rows, err := a.Store.Unlinked(ctx, sc, after, createBatch)
-		if err != nil {
-			return o.res, err
-		}
-		if len(rows) == 0 {
-			break
-		}
-		after = rows[len(rows)-1].RecordID
+	err = a.eachUnlinked(ctx, sc, func(rows []store.IndexRow) error {
 		refs, err := a.refsForRows(ctx, sc.IntegrationID, m, rows)
 		if err != nil {
-			return o.res, err
+			return err
 		}
 		ids := make([]string, len(rows))
 		for i, r := range rows {
 			ids[i] = r.RecordID
 		}
 		if err := a.Store.AddPendingLinks(ctx, sc, ids); err != nil {
-			return o.res, err
+			return err
 		}
 		var mu sync.Mutex
 		var done []store.Completion
@@ -274,27 +279,17 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 		}
 		werr := g.Wait()
 		// Record what succeeded even when one call failed transiently.
-		if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
-			return o.res, err
-		}
-		if err := a.Store.DropPendingLinks(ctx, sc, dropped); err != nil {
-			return o.res, err
-		}
-		synced := make([]string, len(done))
-		for i, d := range done {
-			synced[i] = d.SourceID
-		}
-		if err := a.Store.ResolveRecordFailures(ctx, sc.IntegrationID, sc.Module, "crm", synced); err != nil {
-			return o.res, err
+		if err := a.settleCreates(ctx, sc, done, dropped); err != nil {
+			return err
 		}
 		o.res.CreatedInDesk += len(done)
-		if werr != nil {
-			if _, err := a.flush(ctx, in.IntegrationID, o); err != nil {
-				return o.res, err
-			}
-			return o.res, apiError("create in Desk", werr)
+		return werr
+	})
+	if err != nil {
+		if _, ferr := a.flush(ctx, in.IntegrationID, o); ferr != nil {
+			return o.res, ferr
 		}
-		heartbeat(ctx, after)
+		return o.res, apiError("create in Desk", err)
 	}
 	o.res.DeskCredits = int(a.Desk.Credits().Used - before)
 	return a.flush(ctx, in.IntegrationID, o)
@@ -359,10 +354,7 @@ func (a *Activities) recoverDeskCreates(ctx context.Context, sc store.Scope, m m
 			}
 			done = append(done, completion(m, mapping.Desk, row, found[0].ID, found[0].ModifiedTime))
 		}
-		if err := a.Store.CompleteLinks(ctx, sc, done); err != nil {
-			return err
-		}
-		if err := a.Store.DropPendingLinks(ctx, sc, missing); err != nil {
+		if err := a.settleCreates(ctx, sc, done, missing); err != nil {
 			return err
 		}
 		o.res.CreatedInDesk += len(done)
