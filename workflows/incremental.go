@@ -348,13 +348,5 @@ func (s *sync) absorbIncremental(ctx workflow.Context, module string, r activiti
 	s.st.Cursors[module+"/"+activities.SideDesk] = r.DeskCursor
 	p := s.st.Progress[module]
 	p.Linked += r.CreatedInCRM + r.CreatedInDesk + r.Matched - r.Recreated
-	p.CRM.Added += r.CreatedInCRM
-	p.Desk.Added += r.CreatedInDesk
-	p.CRM.Updated += r.UpdatedInCRM
-	p.Desk.Updated += r.UpdatedInDesk
-	p.CRM.Failed += r.FailedToCRM
-	p.Desk.Failed += r.FailedToDesk
-	s.st.CRMCredits += r.CRMCredits
-	s.st.DeskCredits += r.DeskCredits
-	s.reportFailures(ctx, r.Failures)
+	s.addCounts(ctx, p, r.StepResult)
 }

@@ -453,6 +453,12 @@ func (s *sync) absorb(ctx workflow.Context, x step, r activities.StepResult) {
 		p.CRM.Indexed = r.Indexed
 	}
 	p.Linked += r.Linked + r.CreatedInCRM + r.CreatedInDesk
+	s.addCounts(ctx, p, r)
+}
+
+// addCounts adds what a first-sync step or an incremental pass wrote and failed to the
+// module's progress and the credits, and reports its failures.
+func (s *sync) addCounts(ctx workflow.Context, p *ModuleProgress, r activities.StepResult) {
 	p.CRM.Added += r.CreatedInCRM
 	p.Desk.Added += r.CreatedInDesk
 	p.CRM.Updated += r.UpdatedInCRM
