@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -53,12 +54,29 @@ func failureOf(module, direction, deskID, crmID string, err error) store.Failure
 		Code: zoho.FailureCode(err), Message: err.Error()}
 }
 
-// completion links a source record to the record created from it. The base is what the
-// create wrote, so that fields not flowing to the target do not look cleared there later.
-func completion(m mapping.Mapping, target mapping.Side, r store.IndexRow, targetID string, targetModified time.Time) store.Completion {
-	base := reconcile.CreateValues(m, mapping.Values(r.Values), target)
-	return store.Completion{SourceID: r.RecordID, TargetID: targetID, Base: base, BaseHash: mapping.Hash(base),
+// completion links a source record to the record created from it. The base is what each side
+// holds after the create (reconcile.Create), so that fields not flowing to the target, and
+// values that could not be carried there, never look cleared on the target later.
+func completion(m mapping.Mapping, target mapping.Side, r store.IndexRow, refs mapping.Refs, targetID string, targetModified time.Time) store.Completion {
+	base := reconcile.Create(m, mapping.Values(r.Values), target, refs).Base
+	shared, bd, bc := base.Split()
+	return store.Completion{SourceID: r.RecordID, TargetID: targetID, Base: shared, BaseDesk: bd, BaseCRM: bc, BaseHash: base.Hash(),
 		SourceModified: r.ModifiedTime, TargetModified: targetModified}
+}
+
+// notCarriedFailures turns the values a write left out because they could not be carried (see
+// mapping.Carry) into failure-log entries of the record; an account reference with no
+// counterpart yet is not a failure of the record.
+func notCarriedFailures(module, deskID, crmID string, problems []mapping.Problem) []store.Failure {
+	var out []store.Failure
+	for _, p := range problems {
+		dir := CRMToDesk
+		if p.To == mapping.CRM {
+			dir = DeskToCRM
+		}
+		out = append(out, valueFailures(module, dir, deskID, crmID, []mapping.Problem{p})...)
+	}
+	return out
 }
 
 // settleCreates records the outcome of create calls: the created records' links complete
@@ -137,13 +155,33 @@ func (a *Activities) CreateInCRM(ctx context.Context, in StepInput) (StepResult,
 
 // createCRMBatch creates up to 100 records in one insert call.
 func (a *Activities) createCRMBatch(ctx context.Context, sc store.Scope, m mapping.Mapping, rows []store.IndexRow, o *outcome) error {
+	// A record a required value of which cannot be carried is not sent: it is logged.
+	var blocked []store.Failure
+	kept := rows[:0:0]
+	var notCarried [][]mapping.Problem
+	var recs []crm.Record
+	for _, r := range rows {
+		c := reconcile.Create(m, mapping.Values(r.Values), mapping.CRM, nil)
+		if c.Blocked {
+			blocked = append(blocked, notCarriedFailures(sc.Module, r.RecordID, "", c.NotCarried)...)
+			continue
+		}
+		fields := mapping.ToCRM(m, c.Patch, nil)
+		fields[crmDeskIDField] = r.RecordID
+		recs = append(recs, crm.Record{Fields: fields})
+		notCarried = append(notCarried, c.NotCarried)
+		kept = append(kept, r)
+	}
+	for _, f := range blocked {
+		o.fail(f)
+	}
+	rows = kept
+	if len(rows) == 0 {
+		return nil
+	}
 	ids := make([]string, len(rows))
-	recs := make([]crm.Record, len(rows))
 	for i, r := range rows {
 		ids[i] = r.RecordID
-		fields := mapping.ToCRM(m, mapping.Values(r.Values), nil)
-		fields[crmDeskIDField] = r.RecordID
-		recs[i] = crm.Record{Fields: fields}
 	}
 	if err := a.Store.AddPendingLinks(ctx, sc, ids); err != nil {
 		return err
@@ -162,6 +200,7 @@ func (a *Activities) createCRMBatch(ctx context.Context, sc store.Scope, m mappi
 	}
 	var done []store.Completion
 	var dropped []string
+	var carryFailures []store.Failure
 	for i, res := range results {
 		r := rows[i]
 		if !res.OK() {
@@ -173,10 +212,15 @@ func (a *Activities) createCRMBatch(ctx context.Context, sc store.Scope, m mappi
 			dropped = append(dropped, r.RecordID)
 			continue
 		}
-		done = append(done, completion(m, mapping.CRM, r, res.ID, res.ModifiedTime))
+		done = append(done, completion(m, mapping.CRM, r, nil, res.ID, res.ModifiedTime))
+		carryFailures = append(carryFailures, notCarriedFailures(sc.Module, r.RecordID, res.ID, notCarried[i])...)
 	}
 	if err := a.settleCreates(ctx, sc, done, dropped); err != nil {
 		return err
+	}
+	// After the settle step, which closes the created records' earlier failures.
+	for _, f := range carryFailures {
+		o.fail(f)
 	}
 	o.mu.Lock()
 	o.res.CreatedInCRM += len(done)
@@ -216,7 +260,7 @@ func (a *Activities) recoverCRMCreates(ctx context.Context, sc store.Scope, m ma
 				missing = append(missing, id)
 				continue
 			}
-			done = append(done, completion(m, mapping.CRM, row, r.ID, r.ModifiedTime))
+			done = append(done, completion(m, mapping.CRM, row, nil, r.ID, r.ModifiedTime))
 		}
 		if err := a.settleCreates(ctx, sc, done, missing); err != nil {
 			return err
@@ -258,16 +302,21 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 		var mu sync.Mutex
 		var done []store.Completion
 		var dropped []string
+		var carryFailures []store.Failure
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(pipe)
 		for _, r := range rows {
 			g.Go(func() error {
-				created, err := a.createDeskRecord(gctx, sc.Module, m, r, refs)
+				created, notCarried, err := a.createDeskRecord(gctx, sc.Module, m, r, refs)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
 				case err == nil:
-					done = append(done, completion(m, mapping.Desk, r, created.ID, created.ModifiedTime))
+					done = append(done, completion(m, mapping.Desk, r, refs, created.ID, created.ModifiedTime))
+					carryFailures = append(carryFailures, notCarriedFailures(sc.Module, created.ID, r.RecordID, notCarried)...)
+				case errors.Is(err, errNotCarried):
+					carryFailures = append(carryFailures, notCarriedFailures(sc.Module, "", r.RecordID, notCarried)...)
+					dropped = append(dropped, r.RecordID)
 				case mustRetry(gctx, err):
 					return err // the pending link stays; the retried attempt recovers it
 				default:
@@ -282,6 +331,9 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 		if err := a.settleCreates(ctx, sc, done, dropped); err != nil {
 			return err
 		}
+		for _, f := range carryFailures {
+			o.fail(f)
+		}
 		o.res.CreatedInDesk += len(done)
 		return werr
 	})
@@ -295,9 +347,18 @@ func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult
 	return a.flush(ctx, in.IntegrationID, o)
 }
 
-// createDeskRecord creates one record, waiting out 429s as Desk asks.
-func (a *Activities) createDeskRecord(ctx context.Context, module string, m mapping.Mapping, r store.IndexRow, refs mapping.Refs) (desk.Record, error) {
-	fields, cf := mapping.ToDesk(m, mapping.Values(r.Values), refs)
+// errNotCarried: a value a create needs (of a field the target requires) cannot be carried;
+// the record was not sent, and the values say why.
+var errNotCarried = errors.New("a required value cannot be carried")
+
+// createDeskRecord creates one record from a CRM record's values, waiting out 429s as Desk
+// asks. It returns the values it could not carry to Desk (left out of the create).
+func (a *Activities) createDeskRecord(ctx context.Context, module string, m mapping.Mapping, r store.IndexRow, refs mapping.Refs) (desk.Record, []mapping.Problem, error) {
+	c := reconcile.Create(m, mapping.Values(r.Values), mapping.Desk, refs)
+	if c.Blocked {
+		return desk.Record{}, c.NotCarried, errNotCarried
+	}
+	fields, cf := mapping.ToDesk(m, c.Patch, refs)
 	if cf == nil {
 		cf = map[string]any{}
 	}
@@ -307,7 +368,7 @@ func (a *Activities) createDeskRecord(ctx context.Context, module string, m mapp
 		if err != nil && waitForRateLimit(ctx, err, r.RecordID) {
 			continue
 		}
-		return created, err
+		return created, c.NotCarried, err
 	}
 }
 
@@ -352,7 +413,11 @@ func (a *Activities) recoverDeskCreates(ctx context.Context, sc store.Scope, m m
 				missing = append(missing, id)
 				continue
 			}
-			done = append(done, completion(m, mapping.Desk, row, found[0].ID, found[0].ModifiedTime))
+			refs, err := a.refsForRows(ctx, sc.IntegrationID, m, []store.IndexRow{row})
+			if err != nil {
+				return err
+			}
+			done = append(done, completion(m, mapping.Desk, row, refs, found[0].ID, found[0].ModifiedTime))
 		}
 		if err := a.settleCreates(ctx, sc, done, missing); err != nil {
 			return err

@@ -118,6 +118,8 @@ type pass struct {
 	deskCur  Cursor
 	crmRead  map[string]change
 	deskRead map[string]change
+	// refs translates the account references the decisions may write to Desk.
+	refs mapping.Refs
 }
 
 // IncrementalPass brings one module's changes since the cursors to the other side: it reads
@@ -600,7 +602,7 @@ type update struct {
 	crmMod   time.Time
 	toDesk   mapping.Values
 	toCRM    mapping.Values
-	base     mapping.Values
+	base     reconcile.Base
 	clear    string // side whose deletion mark to clear on success
 	restored bool
 }
@@ -675,6 +677,9 @@ func (p *pass) apply(ctx context.Context) error {
 	if err := p.fillCounterparts(ctx, linked); err != nil {
 		return err
 	}
+	if err := p.loadRefs(ctx, linked); err != nil {
+		return err
+	}
 	for _, x := range linked {
 		p.decideLinked(x.c, x.other, x.l, pl)
 	}
@@ -695,20 +700,70 @@ type linkedChange struct {
 // a field that flows to the other side and that the base does not hold (the create that made
 // the pair left it empty, or the field was mapped since), so the base cannot stand in for the
 // counterpart's value.
-func needsCounterpart(m mapping.Mapping, c change, base map[string]any) bool {
-	if base == nil {
+func needsCounterpart(m mapping.Mapping, c change, base reconcile.Base) bool {
+	if base.IsZero() {
 		return false // Decide pushes every field with no base at all
 	}
+	other := base.Of(c.side.Other())
 	for _, f := range m.Fields {
 		v, ok := c.values[f.Key()]
 		if !ok || !f.FlowsTo(c.side.Other()) || mapping.ValueEqual(v, nil) {
 			continue
 		}
-		if _, inBase := base[f.Key()]; !inBase {
+		if _, inBase := other[f.Key()]; !inBase {
 			return true
 		}
 	}
 	return false
+}
+
+// linkBase returns a link's merge base.
+func linkBase(l store.Link) reconcile.Base {
+	return reconcile.JoinBase(mapping.Values(l.Base), mapping.Values(l.BaseDesk), mapping.Values(l.BaseCRM))
+}
+
+// loadRefs loads the account links that the decisions need to write account references to
+// Desk: every CRM account the changes, their counterparts and their bases name.
+func (p *pass) loadRefs(ctx context.Context, linked []linkedChange) error {
+	var vals []mapping.Values
+	for _, read := range []map[string]change{p.crmRead, p.deskRead} {
+		for _, c := range read {
+			vals = append(vals, c.values)
+		}
+	}
+	for _, x := range linked {
+		b := linkBase(x.l)
+		vals = append(vals, b.Desk, b.CRM)
+		if x.other != nil {
+			vals = append(vals, x.other.values)
+		}
+	}
+	refs, err := p.a.crmRefs(ctx, p.in.IntegrationID, lookupIDs(p.m, vals...))
+	p.refs = refs
+	return err
+}
+
+// lookupIDs lists the non-empty account references (CRM ids) the values hold.
+func lookupIDs(m mapping.Mapping, vals ...mapping.Values) []string {
+	var ids []string
+	for _, f := range m.Fields {
+		if f.Type != mapping.TypeLookup {
+			continue
+		}
+		for _, v := range vals {
+			if id, ok := v[f.Key()].(string); ok && id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// carryFailures logs the values a decision could not carry to the other side.
+func (p *pass) carryFailures(deskID, crmID string, problems []mapping.Problem) {
+	for _, f := range notCarriedFailures(p.in.Module, deskID, crmID, problems) {
+		p.o.fail(f)
+	}
 }
 
 // fillCounterparts reads the counterparts the decisions need (see needsCounterpart): CRM
@@ -716,7 +771,7 @@ func needsCounterpart(m mapping.Mapping, c change, base map[string]any) bool {
 func (p *pass) fillCounterparts(ctx context.Context, linked []linkedChange) error {
 	var crmIDs, deskIDs []string
 	for _, x := range linked {
-		if x.other != nil || x.l.DeskDeleted != "" || x.l.CRMDeleted != "" || !needsCounterpart(p.m, x.c, x.l.Base) {
+		if x.other != nil || x.l.DeskDeleted != "" || x.l.CRMDeleted != "" || !needsCounterpart(p.m, x.c, linkBase(x.l)) {
 			continue
 		}
 		if x.c.side == mapping.Desk {
@@ -771,8 +826,8 @@ func keysOf(m map[string]change) []string {
 // both changed in this pass.
 func (p *pass) decideLinked(c change, other *change, l store.Link, pl *plan) {
 	in := reconcile.DecideInput{Mapping: p.m, Mode: modeOf(p.in.Mode), Source: c.side, Change: reconcile.Updated,
-		Link: reconcile.LinkStateFor(c.side, true, l.DeskDeleted, l.CRMDeleted), Base: mapping.Values(l.Base),
-		Values: c.values, Modified: c.modified}
+		Link: reconcile.LinkStateFor(c.side, true, l.DeskDeleted, l.CRMDeleted), Base: linkBase(l),
+		Values: c.values, Modified: c.modified, Refs: p.refs}
 	if other != nil {
 		in.Other, in.OtherModified = other.values, other.modified
 	}
@@ -802,6 +857,7 @@ func (p *pass) decideLinked(c change, other *change, l store.Link, pl *plan) {
 	if d.ClearDeletion {
 		u.clear = string(c.side)
 	}
+	p.carryFailures(l.DeskID, l.CRMID, d.NotCarried)
 	switch d.Action {
 	case reconcile.ActionSkipEcho, reconcile.ActionSkip:
 		p.res.Echoes++
@@ -812,7 +868,7 @@ func (p *pass) decideLinked(c change, other *change, l store.Link, pl *plan) {
 		if u.clear != "" {
 			pl.clears[u.clear] = append(pl.clears[u.clear], l.ID)
 		}
-		if d.Base != nil && mapping.Hash(d.Base) != l.BaseHash {
+		if !d.Base.IsZero() && d.Base.Hash() != l.BaseHash {
 			pl.updates = append(pl.updates, update{linkID: l.ID, deskID: l.DeskID, crmID: l.CRMID, source: c.side,
 				deskMod: u.deskMod, crmMod: u.crmMod, base: d.Base})
 		}
@@ -962,7 +1018,9 @@ func (p *pass) decideUnlinked(ctx context.Context, fromCRM, fromDesk []change, p
 		}
 		p.res.Matched++
 		d := reconcile.Decide(reconcile.DecideInput{Mapping: p.m, Mode: modeOf(p.in.Mode), Source: x.src.side, Change: reconcile.Updated,
-			Link: reconcile.LinkNone, Values: x.src.values, Modified: x.src.modified, Other: x.other.values, OtherModified: x.other.modified})
+			Link: reconcile.LinkNone, Values: x.src.values, Modified: x.src.modified, Other: x.other.values, OtherModified: x.other.modified,
+			Refs: p.refs})
+		p.carryFailures(deskID, crmID, d.NotCarried)
 		u := update{linkID: linkID, deskID: deskID, crmID: crmID, source: x.src.side, toDesk: d.DeskPatch, toCRM: d.CRMPatch, base: d.Base}
 		u.deskMod, u.crmMod = x.src.modified, x.other.modified
 		if x.src.side == mapping.CRM {
@@ -1078,17 +1136,22 @@ func (p *pass) createInDesk(ctx context.Context, rows []store.IndexRow) error {
 	var mu sync.Mutex
 	var done []store.Completion
 	var dropped []string
+	var carried []store.Failure
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, a.Desk.Limiter().Max()))
 	for _, r := range rows {
 		g.Go(func() error {
-			created, err := a.createDeskRecord(gctx, sc.Module, p.m, r, refs)
+			created, notCarried, err := a.createDeskRecord(gctx, sc.Module, p.m, r, refs)
 			heartbeat(gctx, "desk creates")
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
-				done = append(done, completion(p.m, mapping.Desk, r, created.ID, created.ModifiedTime))
+				done = append(done, completion(p.m, mapping.Desk, r, refs, created.ID, created.ModifiedTime))
+				carried = append(carried, notCarriedFailures(sc.Module, created.ID, r.RecordID, notCarried)...)
+			case errors.Is(err, errNotCarried):
+				carried = append(carried, notCarriedFailures(sc.Module, "", r.RecordID, notCarried)...)
+				dropped = append(dropped, r.RecordID)
 			case mustRetry(gctx, err):
 				return err // the pending link stays; the retried attempt recovers it
 			default:
@@ -1111,6 +1174,9 @@ func (p *pass) createInDesk(ctx context.Context, rows []store.IndexRow) error {
 	}
 	if err := a.Store.ResolveRecordFailures(ctx, sc.IntegrationID, sc.Module, SideCRM, synced); err != nil {
 		return err
+	}
+	for _, f := range carried {
+		p.o.fail(f)
 	}
 	p.o.mu.Lock()
 	p.o.res.CreatedInDesk += len(done)
@@ -1230,10 +1296,12 @@ func (p *pass) applyUpdates(ctx context.Context, ups []update) error {
 	var clearDesk, clearCRM []int64
 	var syncedDesk, syncedCRM []string
 	for _, u := range ups {
-		if failed[u.linkID] || u.base == nil {
+		if failed[u.linkID] || u.base.IsZero() {
 			continue
 		}
-		bases = append(bases, store.BaseUpdate{LinkID: u.linkID, Base: u.base, BaseHash: mapping.Hash(u.base), DeskModified: u.deskMod, CRMModified: u.crmMod})
+		shared, bd, bc := u.base.Split()
+		bases = append(bases, store.BaseUpdate{LinkID: u.linkID, Base: shared, BaseDesk: bd, BaseCRM: bc, BaseHash: u.base.Hash(),
+			DeskModified: u.deskMod, CRMModified: u.crmMod})
 		switch u.clear {
 		case SideDesk:
 			clearDesk = append(clearDesk, u.linkID)

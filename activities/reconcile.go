@@ -52,32 +52,30 @@ func (a *Activities) ReconcilePairs(ctx context.Context, in StepInput) (StepResu
 // pairWrite is what one pair needs written.
 type pairWrite struct {
 	pair   store.Pair
-	merged mapping.Values
+	merged reconcile.Base
 	toCRM  mapping.Values
 	toDesk mapping.Values
 }
 
 func (a *Activities) reconcileBatch(ctx context.Context, in StepInput, m mapping.Mapping, pairs []store.Pair, o *outcome) error {
 	writes := make([]pairWrite, 0, len(pairs))
-	var crmAccountIDs []string
+	var vals []mapping.Values
+	for _, p := range pairs {
+		vals = append(vals, mapping.Values(p.Desk.Values), mapping.Values(p.CRM.Values))
+	}
+	refs, err := a.crmRefs(ctx, in.IntegrationID, lookupIDs(m, vals...))
+	if err != nil {
+		return err
+	}
+	var carried []store.Failure
 	for _, p := range pairs {
 		res := reconcile.Merge(reconcile.MergeInput{
 			Mapping: m, Mode: modeOf(in.Mode),
 			Desk: mapping.Values(p.Desk.Values), CRM: mapping.Values(p.CRM.Values),
-			DeskModified: p.DeskModified, CRMModified: p.CRMModified,
+			DeskModified: p.DeskModified, CRMModified: p.CRMModified, Refs: refs,
 		})
 		writes = append(writes, pairWrite{pair: p, merged: res.Base, toCRM: res.CRMPatch, toDesk: res.DeskPatch})
-		for _, f := range m.Fields {
-			if f.Type == mapping.TypeLookup {
-				if id, ok := res.DeskPatch[f.Key()].(string); ok && id != "" {
-					crmAccountIDs = append(crmAccountIDs, id)
-				}
-			}
-		}
-	}
-	refs, err := a.crmRefs(ctx, in.IntegrationID, crmAccountIDs)
-	if err != nil {
-		return err
+		carried = append(carried, notCarriedFailures(in.Module, p.DeskID, p.CRMID, res.NotCarried)...)
 	}
 
 	var mu sync.Mutex
@@ -163,7 +161,8 @@ func (a *Activities) reconcileBatch(ctx context.Context, in StepInput, m mapping
 		if failed[w.pair.LinkID] {
 			continue
 		}
-		bases = append(bases, store.BaseUpdate{LinkID: w.pair.LinkID, Base: w.merged, BaseHash: mapping.Hash(w.merged),
+		shared, bd, bc := w.merged.Split()
+		bases = append(bases, store.BaseUpdate{LinkID: w.pair.LinkID, Base: shared, BaseDesk: bd, BaseCRM: bc, BaseHash: w.merged.Hash(),
 			DeskModified: w.pair.DeskModified, CRMModified: w.pair.CRMModified})
 	}
 	if cerr != nil || derr != nil {
@@ -173,5 +172,11 @@ func (a *Activities) reconcileBatch(ctx context.Context, in StepInput, m mapping
 		}
 		return derr
 	}
-	return a.Store.SetBases(ctx, bases)
+	if err := a.Store.SetBases(ctx, bases); err != nil {
+		return err
+	}
+	for _, f := range carried {
+		o.fail(f)
+	}
+	return nil
 }

@@ -128,6 +128,11 @@ type FieldMap struct {
 	Direction Direction `json:"direction,omitempty"`
 	// Policy resolves conflicting changes ("" = Newest).
 	Policy Policy `json:"policy,omitempty"`
+	// DeskLimits and CRMLimits are what each side's field accepts (label,
+	// length, picklist values), filled by Resolve from field metadata; see
+	// Carry. They are not part of a mapping file.
+	DeskLimits Limits `json:"-"`
+	CRMLimits  Limits `json:"-"`
 }
 
 // Key identifies the field pair in Values and in stored bases. It depends only

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -89,7 +90,7 @@ func TestParse(t *testing.T) {
 				t.Fatalf("Parse = %+v, want %+v", got, tt.want)
 			}
 			for i := range got.Fields {
-				if got.Fields[i] != tt.want.Fields[i] {
+				if !reflect.DeepEqual(got.Fields[i], tt.want.Fields[i]) {
 					t.Errorf("field %d = %+v, want %+v", i, got.Fields[i], tt.want.Fields[i])
 				}
 			}

@@ -47,6 +47,9 @@ type Problem struct {
 	CRM string
 	// Message says what is wrong and what to fix.
 	Message string
+	// To is the side a value could not be written to (Carry); "" for
+	// problems of a mapping or of a value read.
+	To Side
 }
 
 // String renders the problem on one line, e.g.
@@ -105,7 +108,7 @@ func PreflightMode(mode Mode, m Mapping, desk, crm []FieldMeta) []Problem {
 // Resolve runs PreflightMode and returns the mapping with every empty
 // FieldMap.Type filled in from the metadata: the target's type for a field
 // that flows one way, the CRM type for one that flows both ways. Fields with
-// problems keep their Type. Use the returned mapping for conversion: a
+// problems keep their Type. Each known field also gets its sides' Limits. Use the returned mapping for conversion: a
 // mapping stored without types converts every value as text.
 func Resolve(mode Mode, m Mapping, desk, crm []FieldMeta) (Mapping, []Problem) {
 	return resolve(mode, m, desk, crm)
@@ -135,6 +138,10 @@ func resolve(mode Mode, m Mapping, desk, crm []FieldMeta) (Mapping, []Problem) {
 		if !dok || !cok {
 			continue
 		}
+		out.Fields[i].DeskLimits = Limits{Label: dm.Label, Length: dm.Length, Picklist: dm.Picklist,
+			Mandatory: dm.Mandatory || contains(mandatory(m.Module, Desk), dm.Name)}
+		out.Fields[i].CRMLimits = Limits{Label: cm.Label, Length: cm.Length, Picklist: cm.Picklist,
+			Mandatory: cm.Mandatory || contains(mandatory(m.Module, CRM), cm.Name)}
 		if msg := unsupported(dm, cm); msg != "" {
 			add(CodeUnsupportedType, f, "%s", msg)
 			continue

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"sort"
 	"time"
 
 	"deskcrm/mapping"
@@ -114,8 +115,8 @@ type DecideInput struct {
 	// (see Match) and is about to link the pair: the two are merged with no
 	// base.
 	Link LinkState
-	// Base is the link's last-synced values; nil when none.
-	Base mapping.Values
+	// Base is what each side held at the last sync; zero when none.
+	Base Base
 	// Values are the changed record's current values (nil for a deletion).
 	Values mapping.Values
 	// Modified is the changed record's modified time.
@@ -125,6 +126,9 @@ type DecideInput struct {
 	Other mapping.Values
 	// OtherModified is the counterpart's modified time when known.
 	OtherModified time.Time
+	// Refs translates account references for writes to Desk (see
+	// mapping.Carry); nil translates none.
+	Refs mapping.Refs
 }
 
 // Decision says what to do with one change.
@@ -138,11 +142,14 @@ type Decision struct {
 	// DeskPatch and CRMPatch are canonical values to write (only fields that
 	// change); convert with mapping.ToDesk / mapping.ToCRM.
 	DeskPatch, CRMPatch mapping.Values
-	// Base is the new last-synced values to store once the writes are
-	// committed; nil leaves the stored base as it is.
-	Base mapping.Values
+	// Base is the new merge base to store once the writes are committed;
+	// zero leaves the stored base as it is.
+	Base Base
 	// Conflicts lists fields decided by a rule (see Merge).
 	Conflicts []Conflict
+	// NotCarried lists values that could not be written to the other side
+	// (see mapping.Carry); they are left out of the patches.
+	NotCarried []mapping.Problem
 	// Deleted is DeletedTrash or DeletedPermanent for mark-deleted.
 	Deleted string
 	// ClearDeletion is set when the change comes from a record the link
@@ -176,50 +183,55 @@ func Decide(in DecideInput) Decision {
 	switch in.Link {
 	case LinkNone:
 		if in.Other != nil {
-			d := mergeDecision(in, nil, in.Other)
+			d := mergeDecision(in, Base{}, in.Other)
 			d.Reason = "matched by key: first reconcile of the pair"
 			return d
 		}
-		return Decision{Action: ActionCreate, Target: target, Reason: "no link: create on the other side",
-			DeskPatch: createPatch(in, mapping.Desk), CRMPatch: createPatch(in, mapping.CRM), Base: createBase(in)}
+		d := createDecision(in, ActionCreate, "no link: create on the other side")
+		return d
 	case LinkOtherTrashed:
-		patch := mapping.FlowingTo(in.Mapping, in.Values, target)
+		// The restored record holds what it held when deleted: write every
+		// field flowing there that can be carried.
 		base := in.Base.Clone()
-		if base == nil {
-			base = mapping.Values{}
+		patch := mapping.Values{}
+		var notCarried []mapping.Problem
+		for k, v := range mapping.FlowingTo(in.Mapping, in.Values, target) {
+			base.set(in.Source, k, v)
+			f, _ := in.Mapping.Field(k)
+			if p := mapping.Carry(in.Mapping.Module, f, v, target, in.Refs); p != nil {
+				notCarried = append(notCarried, *p)
+				continue
+			}
+			patch[k] = v
+			base.set(target, k, v)
 		}
-		for k, v := range patch {
-			base[k] = v
-		}
-		d := Decision{Action: ActionRestore, Target: target, Base: base, ClearDeletion: true,
+		d := Decision{Action: ActionRestore, Target: target, Base: base, ClearDeletion: true, NotCarried: sortProblems(in.Mapping, notCarried),
 			Reason: "counterpart is in the recycle bin: restore it and update"}
 		setPatch(&d, target, patch)
 		return d
 	case LinkOtherPurged:
-		return Decision{Action: ActionRecreate, Target: target, ClearDeletion: true,
-			Reason:    "counterpart was deleted permanently: re-create it",
-			DeskPatch: createPatch(in, mapping.Desk), CRMPatch: createPatch(in, mapping.CRM), Base: createBase(in)}
+		d := createDecision(in, ActionRecreate, "counterpart was deleted permanently: re-create it")
+		d.ClearDeletion = true
+		return d
 	}
 	// Linked or LinkSelfDeleted.
 	clear := in.Link == LinkSelfDeleted
-	if in.Base != nil && isEcho(in.Mapping, in.Values, in.Base) {
+	if !in.Base.IsZero() && isEcho(in.Mapping, in.Values, in.Base.Of(in.Source)) {
 		return Decision{Action: ActionSkipEcho, Target: target, ClearDeletion: clear, Reason: "mapped values equal the last-synced values"}
 	}
-	if in.Base == nil && in.Other == nil {
+	if in.Base.IsZero() && in.Other == nil {
 		// Linked but never reconciled and the counterpart unknown: push
-		// everything that flows there.
-		patch := mapping.FlowingTo(in.Mapping, in.Values, target)
-		d := Decision{Action: ActionUpdate, Target: target, Base: patch, ClearDeletion: clear,
-			Reason: "linked with no base: write every field flowing to the other side"}
-		setPatch(&d, target, patch)
-		if len(patch) == 0 {
+		// everything that flows there and can be carried.
+		d := createDecision(in, ActionUpdate, "linked with no base: write every field flowing to the other side")
+		d.ClearDeletion = clear
+		if len(d.DeskPatch) == 0 && len(d.CRMPatch) == 0 {
 			d.Action = ActionIgnore
 		}
 		return d
 	}
 	other := in.Other
 	if other == nil {
-		other = in.Base
+		other = in.Base.Of(target) // unknown counterpart: taken to still hold its base
 	}
 	d := mergeDecision(in, in.Base, other)
 	d.ClearDeletion = clear
@@ -256,8 +268,8 @@ func isEcho(m mapping.Mapping, v, base mapping.Values) bool {
 	return true
 }
 
-func mergeDecision(in DecideInput, base, other mapping.Values) Decision {
-	mi := MergeInput{Mapping: in.Mapping, Mode: in.Mode, Base: base}
+func mergeDecision(in DecideInput, base Base, other mapping.Values) Decision {
+	mi := MergeInput{Mapping: in.Mapping, Mode: in.Mode, Base: base, Refs: in.Refs}
 	if in.Source == mapping.Desk {
 		mi.Desk, mi.CRM = in.Values, other
 		mi.DeskModified, mi.CRMModified = in.Modified, in.OtherModified
@@ -267,7 +279,7 @@ func mergeDecision(in DecideInput, base, other mapping.Values) Decision {
 	}
 	r := Merge(mi)
 	d := Decision{Action: ActionUpdate, Target: in.Source.Other(), DeskPatch: r.DeskPatch, CRMPatch: r.CRMPatch,
-		Base: r.Base, Conflicts: r.Conflicts, Reason: "changed: merged with the counterpart"}
+		Base: r.Base, Conflicts: r.Conflicts, NotCarried: r.NotCarried, Reason: "changed: merged with the counterpart"}
 	if r.Empty() {
 		d.Action = ActionIgnore
 		d.Reason = "nothing to write: the sides agree on every field that can flow"
@@ -275,34 +287,78 @@ func mergeDecision(in DecideInput, base, other mapping.Values) Decision {
 	return d
 }
 
-// createPatch returns the values a create on side s writes, or nil when s
-// is the side the change came from.
-func createPatch(in DecideInput, s mapping.Side) mapping.Values {
-	if s == in.Source {
-		return nil
-	}
-	return CreateValues(in.Mapping, in.Values, s)
+// createDecision writes the changed record's values to the other side (a
+// create, a re-create, or the first update of a pair with no base).
+func createDecision(in DecideInput, action Action, reason string) Decision {
+	target := in.Source.Other()
+	c := Create(in.Mapping, in.Values, target, in.Refs)
+	d := Decision{Action: action, Target: target, Base: c.Base, NotCarried: c.NotCarried, Reason: reason}
+	setPatch(&d, target, c.Patch)
+	return d
 }
 
-// createBase is the base after a create: the values the new record holds.
-func createBase(in DecideInput) mapping.Values {
-	return CreateValues(in.Mapping, in.Values, in.Source.Other())
+// CreateResult is what creating a record on the other side writes.
+type CreateResult struct {
+	// Patch holds the values the create writes: the non-empty values of
+	// fields flowing to the target that mapping.Carry accepts.
+	Patch mapping.Values
+	// Base is the new link's merge base: the source holds every known
+	// value, the target what the create wrote and nothing for fields it
+	// did not write.
+	Base Base
+	// NotCarried lists the values left out because they could not be
+	// carried (see mapping.Carry), in mapping order.
+	NotCarried []mapping.Problem
+	// Blocked is set when one of those values is of a field the target
+	// requires (mapping.Limits.Mandatory): the create must not be tried,
+	// since the target would refuse it or hold a record without it.
+	Blocked bool
 }
 
-// CreateValues returns what creating a record on side target writes: the
-// non-empty values of v whose fields flow to target. It is also the base to
-// store on the new link: fields that do not flow there stay out of it, so a
-// later merge treats them as never synced instead of as cleared by the
-// target (which would erase the source's value).
-func CreateValues(m mapping.Mapping, v mapping.Values, target mapping.Side) mapping.Values {
-	out := mapping.Values{}
-	for k, x := range mapping.FlowingTo(m, v, target) {
-		if mapping.ValueEqual(x, nil) {
+// Create returns what creating a record on side target from the source
+// values v writes. Fields that do not flow to the target stay unknown on the
+// target side of the base, so a later merge treats them as never synced;
+// values that could not be carried are recorded as held by the source only,
+// so that their absence on the target never reads as a clear of the source.
+func Create(m mapping.Mapping, v mapping.Values, target mapping.Side, refs mapping.Refs) CreateResult {
+	source := target.Other()
+	res := CreateResult{Patch: mapping.Values{}, Base: Base{Desk: mapping.Values{}, CRM: mapping.Values{}}}
+	for _, f := range m.Fields {
+		k := f.Key()
+		x, ok := v[k]
+		if !ok {
 			continue
 		}
-		out[k] = x
+		res.Base.set(source, k, x)
+		if !f.FlowsTo(target) {
+			continue
+		}
+		if mapping.ValueEqual(x, nil) {
+			res.Base.set(target, k, nil)
+			continue
+		}
+		if p := mapping.Carry(m.Module, f, x, target, refs); p != nil {
+			res.NotCarried = append(res.NotCarried, *p)
+			res.Base.set(target, k, nil)
+			res.Blocked = res.Blocked || f.LimitsOf(target).Mandatory
+			continue
+		}
+		res.Patch[k] = x
+		res.Base.set(target, k, x)
 	}
-	return out
+	return res
+}
+
+// sortProblems orders problems by the mapping's field order.
+func sortProblems(m mapping.Mapping, ps []mapping.Problem) []mapping.Problem {
+	pos := map[string]int{}
+	for i, f := range m.Fields {
+		pos[f.Key()] = i
+	}
+	sort.SliceStable(ps, func(i, j int) bool {
+		return pos[ps[i].Desk+"="+ps[i].CRM] < pos[ps[j].Desk+"="+ps[j].CRM]
+	})
+	return ps
 }
 
 func setPatch(d *Decision, s mapping.Side, patch mapping.Values) {

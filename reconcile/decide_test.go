@@ -48,46 +48,46 @@ func TestDecide(t *testing.T) {
 	}{
 		{
 			name: "echo from CRM after our write",
-			in:   DecideInput{Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: base.Clone()},
+			in:   DecideInput{Source: mapping.CRM, Change: Updated, Link: Linked, Base: sb(base), Values: base.Clone()},
 			want: Decision{Action: ActionSkipEcho, Target: mapping.Desk},
 		},
 		{
 			name: "echo of our own create",
-			in:   DecideInput{Source: mapping.Desk, Change: Created, Link: Linked, Base: base, Values: base.Clone()},
+			in:   DecideInput{Source: mapping.Desk, Change: Created, Link: Linked, Base: sb(base), Values: base.Clone()},
 			want: Decision{Action: ActionSkipEcho, Target: mapping.CRM},
 		},
 		{
 			name: "echo with fewer fields read",
-			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: Linked, Base: base, Values: V{kName: "Doe"}},
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: Linked, Base: sb(base), Values: V{kName: "Doe"}},
 			want: Decision{Action: ActionSkipEcho, Target: mapping.CRM},
 		},
 		{
 			name: "one-sided Desk change with counterpart unknown",
-			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: Linked, Base: base, Values: with(V{kTitle: "CTO"})},
-			want: Decision{Action: ActionUpdate, Target: mapping.CRM, DeskPatch: V{}, CRMPatch: V{kTitle: "CTO"}, Base: with(V{kTitle: "CTO"})},
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: Linked, Base: sb(base), Values: with(V{kTitle: "CTO"})},
+			want: Decision{Action: ActionUpdate, Target: mapping.CRM, DeskPatch: V{}, CRMPatch: V{kTitle: "CTO"}, Base: sb(with(V{kTitle: "CTO"}))},
 		},
 		{
 			name: "CRM change while Desk changed another field",
-			in: DecideInput{Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: with(V{kName: "Smith"}),
+			in: DecideInput{Source: mapping.CRM, Change: Updated, Link: Linked, Base: sb(base), Values: with(V{kName: "Smith"}),
 				Other: with(V{kTitle: "CTO"})},
 			want: Decision{Action: ActionUpdate, Target: mapping.Desk, DeskPatch: V{kName: "Smith"}, CRMPatch: V{kTitle: "CTO"},
-				Base: with(V{kName: "Smith", kTitle: "CTO"})},
+				Base: sb(with(V{kName: "Smith", kTitle: "CTO"}))},
 		},
 		{
 			name: "both changed the same field, newest wins",
-			in: DecideInput{Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: with(V{kTitle: "CFO"}), Modified: older,
+			in: DecideInput{Source: mapping.CRM, Change: Updated, Link: Linked, Base: sb(base), Values: with(V{kTitle: "CFO"}), Modified: older,
 				Other: with(V{kTitle: "CTO"}), OtherModified: newer},
 			want: Decision{Action: ActionUpdate, Target: mapping.Desk, DeskPatch: V{}, CRMPatch: V{kTitle: "CTO"},
-				Base: with(V{kTitle: "CTO"}), Conflicts: []Conflict{{Key: kTitle, Winner: mapping.Desk, Rule: "newest"}}},
+				Base: sb(with(V{kTitle: "CTO"})), Conflicts: []Conflict{{Key: kTitle, Winner: mapping.Desk, Rule: "newest"}}},
 		},
 		{
 			name: "Desk change only to a crm-to-desk field: nothing to write",
-			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: Linked, Base: base, Values: with(V{kCity: "Lyon"})},
-			want: Decision{Action: ActionIgnore, Target: mapping.CRM, DeskPatch: V{}, CRMPatch: V{}, Base: base},
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: Linked, Base: sb(base), Values: with(V{kCity: "Lyon"})},
+			want: Decision{Action: ActionIgnore, Target: mapping.CRM, DeskPatch: V{}, CRMPatch: V{}, Base: sb(base)},
 		},
 		{
 			name: "one-way: Desk change skipped",
-			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.Desk, Change: Updated, Link: Linked, Base: base, Values: with(V{kTitle: "CTO"})},
+			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.Desk, Change: Updated, Link: Linked, Base: sb(base), Values: with(V{kTitle: "CTO"})},
 			want: Decision{Action: ActionSkip, Target: mapping.CRM},
 		},
 		{
@@ -97,45 +97,46 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "one-way: CRM change updates Desk, never CRM",
-			in: DecideInput{Mode: mapping.OneWay, Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: with(V{kTitle: "CFO"}),
+			in: DecideInput{Mode: mapping.OneWay, Source: mapping.CRM, Change: Updated, Link: Linked, Base: sb(base), Values: with(V{kTitle: "CFO"}),
 				Other: with(V{kTitle: "CTO", kName: "Smith"}), OtherModified: newer},
 			want: Decision{Action: ActionUpdate, Target: mapping.Desk, DeskPatch: V{kTitle: "CFO"}, CRMPatch: V{},
-				Base: with(V{kTitle: "CFO"}), Conflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "one-way"}}},
+				Base: sb(with(V{kTitle: "CFO"})), Conflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "one-way"}}},
 		},
 		{
 			name: "new CRM record: create in Desk with the fields that flow there",
 			in:   DecideInput{Source: mapping.CRM, Change: Created, Link: LinkNone, Values: with(V{kMobile: nil})},
 			want: Decision{Action: ActionCreate, Target: mapping.Desk,
 				DeskPatch: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kCity: "Paris", kAcct: "C1"},
-				Base:      V{kName: "Doe", kTitle: "CEO", kPhone: "1", kCity: "Paris", kAcct: "C1"}},
+				Base: Base{Desk: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: nil, kCity: "Paris", kAcct: "C1"},
+					CRM: with(V{kMobile: nil})}},
 		},
 		{
 			name: "new Desk record: create in CRM",
 			in:   DecideInput{Source: mapping.Desk, Change: Created, Link: LinkNone, Values: base},
 			want: Decision{Action: ActionCreate, Target: mapping.CRM,
 				CRMPatch: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"},
-				Base:     V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"}},
+				Base:     Base{Desk: base, CRM: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"}}},
 		},
 		{
 			name: "unlinked record matched by key: first reconcile, empty never erases",
 			in: DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkNone, Values: V{kName: "Doe", kTitle: "CTO", kPhone: nil},
 				Modified: newer, Other: V{kName: "Doe", kTitle: "CFO", kPhone: "9"}, OtherModified: older},
 			want: Decision{Action: ActionUpdate, Target: mapping.CRM, DeskPatch: V{kPhone: "9"}, CRMPatch: V{kTitle: "CTO"},
-				Base: V{kName: "Doe", kTitle: "CTO", kPhone: "9"}, Conflicts: []Conflict{{Key: kTitle, Winner: mapping.Desk, Rule: "newest", FirstSync: true}}},
+				Base: sb(V{kName: "Doe", kTitle: "CTO", kPhone: "9"}), Conflicts: []Conflict{{Key: kTitle, Winner: mapping.Desk, Rule: "newest", FirstSync: true}}},
 		},
 		{
 			name: "Desk delete is recorded, not propagated",
-			in:   DecideInput{Source: mapping.Desk, Change: Deleted, Link: Linked, Base: base},
+			in:   DecideInput{Source: mapping.Desk, Change: Deleted, Link: Linked, Base: sb(base)},
 			want: Decision{Action: ActionMarkDeleted, Target: mapping.Desk, Deleted: DeletedTrash},
 		},
 		{
 			name: "CRM permanent delete is recorded",
-			in:   DecideInput{Source: mapping.CRM, Change: Deleted, Permanent: true, Link: Linked, Base: base},
+			in:   DecideInput{Source: mapping.CRM, Change: Deleted, Permanent: true, Link: Linked, Base: sb(base)},
 			want: Decision{Action: ActionMarkDeleted, Target: mapping.CRM, Deleted: DeletedPermanent},
 		},
 		{
 			name: "delete in one-way mode from Desk is still recorded",
-			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.Desk, Change: Deleted, Link: Linked, Base: base},
+			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.Desk, Change: Deleted, Link: Linked, Base: sb(base)},
 			want: Decision{Action: ActionMarkDeleted, Target: mapping.Desk, Deleted: DeletedTrash},
 		},
 		{
@@ -155,51 +156,54 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "update after the counterpart went to the recycle bin: restore, then write all that flows",
-			in:   DecideInput{Source: mapping.CRM, Change: Updated, Link: LinkOtherTrashed, Base: base, Values: with(V{kTitle: "CFO"})},
+			in:   DecideInput{Source: mapping.CRM, Change: Updated, Link: LinkOtherTrashed, Base: sb(base), Values: with(V{kTitle: "CFO"})},
 			want: Decision{Action: ActionRestore, Target: mapping.Desk, ClearDeletion: true,
 				DeskPatch: V{kName: "Doe", kTitle: "CFO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"},
-				Base:      with(V{kTitle: "CFO"})},
+				Base:      sb(with(V{kTitle: "CFO"}))},
 		},
 		{
 			name: "Desk update after CRM record was trashed restores it in CRM",
-			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkOtherTrashed, Base: base, Values: with(V{kTitle: "CTO"})},
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkOtherTrashed, Base: sb(base), Values: with(V{kTitle: "CTO"})},
 			want: Decision{Action: ActionRestore, Target: mapping.CRM, ClearDeletion: true,
 				CRMPatch: V{kName: "Doe", kTitle: "CTO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"},
-				Base:     with(V{kTitle: "CTO"})},
+				Base:     sb(with(V{kTitle: "CTO"}))},
 		},
 		{
 			name: "update after the counterpart was deleted permanently: re-create it",
-			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkOtherPurged, Base: base, Values: with(V{kTitle: "CTO"})},
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkOtherPurged, Base: sb(base), Values: with(V{kTitle: "CTO"})},
 			want: Decision{Action: ActionRecreate, Target: mapping.CRM, ClearDeletion: true,
 				CRMPatch: V{kName: "Doe", kTitle: "CTO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"},
-				Base:     V{kName: "Doe", kTitle: "CTO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"}},
+				Base: Base{Desk: with(V{kTitle: "CTO"}),
+					CRM: V{kName: "Doe", kTitle: "CTO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"}}},
 		},
 		{
 			name: "one-way: CRM update after Desk was purged re-creates in Desk",
-			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.CRM, Change: Updated, Link: LinkOtherPurged, Base: base, Values: base},
+			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.CRM, Change: Updated, Link: LinkOtherPurged, Base: sb(base), Values: base},
 			want: Decision{Action: ActionRecreate, Target: mapping.Desk, ClearDeletion: true,
 				DeskPatch: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"},
-				Base:      V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"}},
+				Base:      Base{Desk: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"}, CRM: base}},
 		},
 		{
 			name: "record restored on its own side: clear its mark, then merge",
-			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkSelfDeleted, Base: base, Values: with(V{kTitle: "CTO"})},
-			want: Decision{Action: ActionUpdate, Target: mapping.CRM, ClearDeletion: true, DeskPatch: V{}, CRMPatch: V{kTitle: "CTO"}, Base: with(V{kTitle: "CTO"})},
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkSelfDeleted, Base: sb(base), Values: with(V{kTitle: "CTO"})},
+			want: Decision{Action: ActionUpdate, Target: mapping.CRM, ClearDeletion: true, DeskPatch: V{}, CRMPatch: V{kTitle: "CTO"}, Base: sb(with(V{kTitle: "CTO"}))},
 		},
 		{
 			name: "record restored unchanged: echo, but clear its mark",
-			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkSelfDeleted, Base: base, Values: base},
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkSelfDeleted, Base: sb(base), Values: base},
 			want: Decision{Action: ActionSkipEcho, Target: mapping.CRM, ClearDeletion: true},
 		},
 		{
 			name: "linked without base and counterpart unknown: write all that flows",
 			in:   DecideInput{Source: mapping.CRM, Change: Updated, Link: Linked, Values: V{kName: "Doe", kZip: "1"}},
-			want: Decision{Action: ActionUpdate, Target: mapping.Desk, DeskPatch: V{kName: "Doe"}, Base: V{kName: "Doe"}},
+			want: Decision{Action: ActionUpdate, Target: mapping.Desk, DeskPatch: V{kName: "Doe"},
+				Base: Base{Desk: V{kName: "Doe"}, CRM: V{kName: "Doe", kZip: "1"}}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.in.Mapping = testMapping()
+			tt.in.Refs = testRefs()
 			got := Decide(tt.in)
 			if got.Reason == "" {
 				t.Errorf("decision has no reason")
@@ -228,12 +232,12 @@ func TestContactMovedToAnotherAccount(t *testing.T) {
 	if !mapping.Equal(dv, cv, nil) {
 		t.Fatalf("same contact converts differently: %v vs %v", dv, cv)
 	}
-	base := dv
+	base := SharedBase(dv)
 
 	t.Run("moved in Desk", func(t *testing.T) {
 		moved := map[string]any{"lastName": "Doe", "email": "jd@x.com", "accountId": "D-globex"}
 		v, _ := mapping.FromDesk(m, moved, nil, refs)
-		d := Decide(DecideInput{Mapping: m, Source: mapping.Desk, Change: Updated, Link: Linked, Base: base, Values: v})
+		d := Decide(DecideInput{Mapping: m, Source: mapping.Desk, Change: Updated, Link: Linked, Base: base, Values: v, Refs: refs})
 		if d.Action != ActionUpdate {
 			t.Fatalf("action %s", d.Action)
 		}
@@ -246,7 +250,7 @@ func TestContactMovedToAnotherAccount(t *testing.T) {
 	t.Run("moved in CRM", func(t *testing.T) {
 		moved := map[string]any{"Last_Name": "Doe", "Email": "jd@x.com", "Account_Name": map[string]any{"id": "C-globex", "name": "Globex"}}
 		v, _ := mapping.FromCRM(m, moved, refs)
-		d := Decide(DecideInput{Mapping: m, Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: v})
+		d := Decide(DecideInput{Mapping: m, Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: v, Refs: refs})
 		fields, cf := mapping.ToDesk(m, d.DeskPatch, refs)
 		if !reflect.DeepEqual(fields, map[string]any{"accountId": "D-globex"}) || len(cf) != 0 {
 			t.Fatalf("Desk write = %v %v", fields, cf)
@@ -254,7 +258,7 @@ func TestContactMovedToAnotherAccount(t *testing.T) {
 	})
 	t.Run("removed from its account in CRM", func(t *testing.T) {
 		v, _ := mapping.FromCRM(m, map[string]any{"Last_Name": "Doe", "Email": "jd@x.com", "Account_Name": nil}, refs)
-		d := Decide(DecideInput{Mapping: m, Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: v})
+		d := Decide(DecideInput{Mapping: m, Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: v, Refs: refs})
 		fields, _ := mapping.ToDesk(m, d.DeskPatch, refs)
 		if !reflect.DeepEqual(fields, map[string]any{"accountId": nil}) {
 			t.Fatalf("Desk write = %v", fields)
@@ -263,36 +267,64 @@ func TestContactMovedToAnotherAccount(t *testing.T) {
 	t.Run("moved in CRM to an account not linked yet", func(t *testing.T) {
 		moved := map[string]any{"Account_Name": map[string]any{"id": "C-new"}}
 		v, _ := mapping.FromCRM(m, moved, refs)
-		d := Decide(DecideInput{Mapping: m, Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: v})
+		d := Decide(DecideInput{Mapping: m, Source: mapping.CRM, Change: Updated, Link: Linked, Base: base, Values: v, Refs: refs})
 		fields, _ := mapping.ToDesk(m, d.DeskPatch, refs)
 		if _, ok := fields["accountId"]; ok {
 			t.Fatalf("unresolvable account written to Desk: %v", fields)
 		}
-		if probs := mapping.UnresolvedRefs(m, d.DeskPatch, refs, mapping.Desk); len(probs) != 1 {
-			t.Fatalf("UnresolvedRefs = %v", probs)
+		if len(d.NotCarried) != 1 || d.NotCarried[0].Code != mapping.CodeUnresolvedReference {
+			t.Fatalf("NotCarried = %v", d.NotCarried)
+		}
+		// Desk keeps its account in the base: its "old" account is not read
+		// as a change next time, and CRM's new account is not cleared.
+		if got := d.Base.Desk[kAcct]; got != "C-acme" {
+			t.Fatalf("Desk base account = %v, want C-acme", got)
+		}
+		if got := d.Base.CRM[kAcct]; got != "C-new" {
+			t.Fatalf("CRM base account = %v, want C-new", got)
 		}
 	})
 }
 
-func TestCreateValuesKeepsOnlyWhatFlows(t *testing.T) {
-	v := V{kName: "Doe", kTitle: nil, kCity: "Paris", kZip: "75001"}
+func TestCreateKeepsOnlyWhatFlowsAndCarries(t *testing.T) {
+	v := V{kName: "Doe", kTitle: nil, kCity: "Paris", kZip: "75001", kAcct: "C-old"}
 	tests := []struct {
-		target mapping.Side
-		want   V
+		target     mapping.Side
+		patch      V
+		base       Base
+		notCarried int
 	}{
-		{mapping.CRM, V{kName: "Doe", kZip: "75001"}},
-		{mapping.Desk, V{kName: "Doe", kCity: "Paris"}},
+		{mapping.CRM, V{kName: "Doe", kZip: "75001", kAcct: "C-old"},
+			Base{Desk: v, CRM: V{kName: "Doe", kTitle: nil, kZip: "75001", kAcct: "C-old"}}, 0},
+		// The CRM account has no Desk counterpart: the Desk copy is created
+		// without it, and its base says Desk holds nothing there.
+		{mapping.Desk, V{kName: "Doe", kCity: "Paris"},
+			Base{Desk: V{kName: "Doe", kTitle: nil, kCity: "Paris", kAcct: nil}, CRM: v}, 1},
 	}
 	for _, tt := range tests {
-		if got := CreateValues(testMapping(), v, tt.target); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("CreateValues(%s) = %v, want %v", tt.target, got, tt.want)
+		got := Create(testMapping(), v, tt.target, testRefs())
+		if !reflect.DeepEqual(got.Patch, tt.patch) || !reflect.DeepEqual(got.Base, tt.base) || len(got.NotCarried) != tt.notCarried {
+			t.Errorf("Create(%s) = %+v, want patch %v base %+v, %d not carried", tt.target, got, tt.patch, tt.base, tt.notCarried)
 		}
 	}
 	// Stored as the base, a crm-to-desk field left out of a CRM create is
-	// not mistaken for a CRM-side clear on the next merge.
-	base := CreateValues(testMapping(), v, mapping.CRM)
-	r := Merge(MergeInput{Mapping: testMapping(), Base: base, Desk: v, CRM: V{kName: "Doe", kCity: nil, kZip: "75001"}})
-	if _, ok := r.DeskPatch[kCity]; ok {
-		t.Errorf("merge after create clears Desk's city: %v", r.DeskPatch)
+	// not mistaken for a CRM-side clear on the next merge, and the account
+	// left out of a Desk create does not clear CRM's.
+	for _, target := range []mapping.Side{mapping.CRM, mapping.Desk} {
+		c := Create(testMapping(), v, target, testRefs())
+		deskNow, crmNow := c.Base.Desk.Clone(), c.Base.CRM.Clone()
+		r := Merge(MergeInput{Mapping: testMapping(), Base: c.Base, Desk: deskNow, CRM: crmNow, Refs: testRefs()})
+		if !r.Empty() {
+			t.Errorf("merge after a create in %s writes %v / %v", target, r.DeskPatch, r.CRMPatch)
+		}
 	}
+}
+
+// sb is the base of a pair whose sides both hold v.
+func sb(v V) Base { return SharedBase(v) }
+
+// testRefs links the test accounts C1 and C-acme to Desk accounts; C-old
+// and C-new have none.
+func testRefs() mapping.Refs {
+	return mapping.NewMapRefs(map[string]string{"D1": "C1", "D-acme": "C-acme"})
 }

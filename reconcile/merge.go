@@ -13,16 +13,19 @@ type MergeInput struct {
 	Mapping mapping.Mapping
 	// Mode is the integration's sync type ("" = two-way).
 	Mode mapping.Mode
-	// Base is the last-synced values of the pair; nil for the first
-	// reconcile of a matched pair. A field missing from a non-nil Base (for
+	// Base is what each side held at the last sync; zero for the first
+	// reconcile of a matched pair. A field missing from a side's base (for
 	// example newly mapped) is reconciled like a first reconcile.
-	Base mapping.Values
+	Base Base
 	// Desk and CRM are both records' current values. A field absent from
 	// one side's values is taken as unchanged on that side.
 	Desk, CRM mapping.Values
 	// DeskModified and CRMModified are the records' modified times, used by
 	// the newest policy (tie: CRM).
 	DeskModified, CRMModified time.Time
+	// Refs translates account references for writes to Desk (see
+	// mapping.Carry); nil translates none.
+	Refs mapping.Refs
 }
 
 // Conflict is a field whose two sides differ and were not both explained by
@@ -48,24 +51,34 @@ type MergeResult struct {
 	// CRMPatch holds the canonical values to write to CRM; always empty in
 	// one-way mode. Convert with mapping.ToCRM.
 	CRMPatch mapping.Values
-	// Base is the new last-synced values, to store on the link once the
-	// patches are written.
-	Base mapping.Values
+	// Base is the new merge base, to store on the link once the patches
+	// are written: what each side holds after the writes.
+	Base Base
 	// Conflicts lists the fields decided by a rule rather than by a
 	// one-sided change, in mapping order.
 	Conflicts []Conflict
+	// NotCarried lists the values that won but could not be written to the
+	// other side (see mapping.Carry), in mapping order. They are left out of
+	// the patches; the base records that the sides differ.
+	NotCarried []mapping.Problem
 }
 
 // Empty reports whether the merge writes nothing to either side.
 func (r MergeResult) Empty() bool { return len(r.DeskPatch) == 0 && len(r.CRMPatch) == 0 }
 
 // Merge reconciles a linked pair field by field, as a 3-way merge against
-// the base:
+// each side's base:
 //
 //   - equal on both sides: nothing to write;
 //   - changed on one side only: that side's value wins;
 //   - changed on both sides to different values: the field's policy decides
 //     (newest = the record modified last, tie → CRM; crm-wins; desk-wins);
+//   - changed on neither side, yet different: a value the sync could not
+//     carry before. Nothing is written, except that, for a field flowing
+//     both ways in two-way mode, an empty side is filled with the other's
+//     value once it can be carried (say the account got linked since);
+//   - a side clearing a value the other side never held does not clear the
+//     other side: that would erase data the clearing side never had;
 //   - no base for the field (first reconcile of a matched pair): an empty
 //     value never erases a filled one; otherwise the field's policy decides
 //     as above (newest by default) in two-way mode, CRM wins in one-way
@@ -74,85 +87,172 @@ func (r MergeResult) Empty() bool { return len(r.DeskPatch) == 0 && len(r.CRMPat
 //     a change made only in Desk stays in Desk.
 //
 // A field absent from one side's values counts as unchanged there (equal
-// to the base); with no base either, it is left alone and left out of the
-// new base.
+// to that side's base); with no base either, it is left alone.
 //
-// A field whose Direction does not flow into the losing side is never
-// written there: a field mapped crm-to-desk only takes CRM's value, and a
-// Desk-only change to it stays in Desk (the base keeps the last synced
-// value). The new base holds, per field, the value both sides now share,
-// or the previous base where they still differ for that reason.
+// A winning value is written to the other side only when the field flows
+// there and mapping.Carry accepts it. Otherwise the sides stay different
+// and the new base records what each holds, so that the side without the
+// value is never read as having cleared it.
 func Merge(in MergeInput) MergeResult {
-	res := MergeResult{DeskPatch: mapping.Values{}, CRMPatch: mapping.Values{}, Base: mapping.Values{}}
+	res := MergeResult{DeskPatch: mapping.Values{}, CRMPatch: mapping.Values{}, Base: Base{Desk: mapping.Values{}, CRM: mapping.Values{}}}
 	oneWay := in.Mode == mapping.OneWay
 	for _, f := range in.Mapping.Fields {
 		k := f.Key()
-		b, hasBase := in.Base[k]
+		bd, hasBD := in.Base.Desk[k]
+		bc, hasBC := in.Base.CRM[k]
+		keep := func() {
+			if hasBD {
+				res.Base.Desk[k] = bd
+			}
+			if hasBC {
+				res.Base.CRM[k] = bc
+			}
+		}
 		d, dok := in.Desk[k]
 		c, cok := in.CRM[k]
 		if !dok {
-			d, dok = b, hasBase
+			d, dok = bd, hasBD
 		}
 		if !cok {
-			c, cok = b, hasBase
+			c, cok = bc, hasBC
 		}
 		toDesk := f.ToDesk()
 		toCRM := f.ToCRM() && !oneWay
 		if !toDesk && !toCRM {
-			// Inert in this mode (desk-to-crm field in one-way mode).
-			if hasBase {
-				res.Base[k] = b
-			}
+			keep() // inert in this mode (a desk-to-crm field in one-way mode)
 			continue
 		}
 		if !dok || !cok {
-			// Unknown on one side and no base to stand in for it: the
-			// field cannot be compared, so it is left alone.
+			keep() // unknown on one side with no base to stand in: left alone
 			continue
 		}
 		if mapping.ValueEqual(d, c) {
-			res.Base[k] = c
+			res.Base.setBoth(k, c)
 			continue
 		}
-		winner, rule, conflict := decideField(f, hasBase, b, d, c, in, oneWay, toDesk, toCRM)
+		winner, rule, conflict := decideField(f, fieldState{hasBD: hasBD, hasBC: hasBC, bd: bd, bc: bc, d: d, c: c}, in, oneWay, toDesk, toCRM)
 		if conflict {
-			res.Conflicts = append(res.Conflicts, Conflict{Key: k, Winner: winner, Rule: rule, FirstSync: !hasBase})
+			res.Conflicts = append(res.Conflicts, Conflict{Key: k, Winner: winner, Rule: rule, FirstSync: !hasBD || !hasBC})
 		}
 		switch {
 		case winner == mapping.CRM && toDesk:
-			res.DeskPatch[k] = c
-			res.Base[k] = c
+			res.carry(in, f, mapping.Desk, c, d, rule != ruleFill)
 		case winner == mapping.Desk && toCRM:
-			res.CRMPatch[k] = d
-			res.Base[k] = d
-		case hasBase:
-			// The winner's value cannot flow to the other side: the sides
-			// stay different and the base keeps what was last synced.
-			res.Base[k] = b
+			res.carry(in, f, mapping.CRM, d, c, rule != ruleFill)
+		default:
+			// The winning value cannot flow to the other side (its
+			// direction or the mode), or nothing changed: the base keeps
+			// what was last synced, so a change held back here still
+			// flows if the direction or mode changes later.
+			keep()
+			if winner == "" {
+				res.stillNotCarried(in, f, d, c, toDesk, toCRM)
+			}
 		}
 	}
 	return res
 }
 
+// carry writes v to side to when it can be carried there; otherwise the
+// sides stay different (to keeps current) and, when report is set, the
+// reason is listed in NotCarried.
+func (r *MergeResult) carry(in MergeInput, f mapping.FieldMap, to mapping.Side, v, current any, report bool) {
+	k := f.Key()
+	if p := mapping.Carry(in.Mapping.Module, f, v, to, in.Refs); p != nil {
+		if report {
+			r.NotCarried = append(r.NotCarried, *p)
+		}
+		r.Base.set(to, k, current)
+		r.Base.set(to.Other(), k, v)
+		return
+	}
+	if to == mapping.Desk {
+		r.DeskPatch[k] = v
+	} else {
+		r.CRMPatch[k] = v
+	}
+	r.Base.setBoth(k, v)
+}
+
+// stillNotCarried reports again the values of a field whose sides differ because a value
+// could not be carried and still cannot, so its failure stays open until the value changes.
+func (r *MergeResult) stillNotCarried(in MergeInput, f mapping.FieldMap, d, c any, toDesk, toCRM bool) {
+	if toCRM && !isEmpty(d) {
+		if p := mapping.Carry(in.Mapping.Module, f, d, mapping.CRM, in.Refs); p != nil {
+			r.NotCarried = append(r.NotCarried, *p)
+		}
+	}
+	if toDesk && !isEmpty(c) {
+		if p := mapping.Carry(in.Mapping.Module, f, c, mapping.Desk, in.Refs); p != nil {
+			r.NotCarried = append(r.NotCarried, *p)
+		}
+	}
+}
+
+// fieldState is one field of a pair: each side's base (when known) and
+// current value.
+type fieldState struct {
+	hasBD, hasBC bool
+	bd, bc, d, c any
+}
+
+// ruleFill marks the filling of an empty side with a value carried late.
+const ruleFill = "fill"
+
 // decideField picks the side whose value a differing field takes, and
-// whether that was a conflict decided by a rule.
-func decideField(f mapping.FieldMap, hasBase bool, b, d, c any, in MergeInput, oneWay, toDesk, toCRM bool) (winner mapping.Side, rule string, conflict bool) {
-	if hasBase {
-		dChanged := !mapping.ValueEqual(d, b)
-		cChanged := !mapping.ValueEqual(c, b)
+// whether that was a conflict decided by a rule. winner "" means nothing
+// flows.
+func decideField(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk, toCRM bool) (winner mapping.Side, rule string, conflict bool) {
+	winner, rule, conflict = pickWinner(f, s, in, oneWay, toDesk, toCRM)
+	if winner == "" || rule == ruleFill {
+		return winner, rule, conflict
+	}
+	// An empty value never erases a filled one that its side never held:
+	// on a first reconcile, in a conflict, or where the sync could not
+	// carry the value there. Clearing it would destroy data the clearing
+	// side never had.
+	w, l, bw, hasBW := s.d, s.c, s.bd, s.hasBD
+	if winner == mapping.CRM {
+		w, l, bw, hasBW = s.c, s.d, s.bc, s.hasBC
+	}
+	if isEmpty(w) && !isEmpty(l) && !(hasBW && mapping.ValueEqual(bw, l)) {
+		return winner.Other(), "", false
+	}
+	return winner, rule, conflict
+}
+
+func isEmpty(v any) bool { return mapping.ValueEqual(v, nil) }
+
+// pickWinner applies the 3-way rules: a one-sided change wins; changes on
+// both sides, or no base, go to a rule.
+func pickWinner(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk, toCRM bool) (winner mapping.Side, rule string, conflict bool) {
+	if s.hasBD && s.hasBC {
+		dChanged := !mapping.ValueEqual(s.d, s.bd)
+		cChanged := !mapping.ValueEqual(s.c, s.bc)
 		switch {
 		case dChanged && !cChanged:
 			return mapping.Desk, "", false
 		case cChanged && !dChanged:
 			return mapping.CRM, "", false
+		case !dChanged && !cChanged:
+			// The sides differ only because a value was not carried: fill
+			// an empty side of a field flowing both ways once it can be.
+			if toDesk && toCRM {
+				switch {
+				case isEmpty(s.d):
+					return mapping.CRM, ruleFill, false
+				case isEmpty(s.c):
+					return mapping.Desk, ruleFill, false
+				}
+			}
+			return "", "", false
 		}
-	}
-	if !hasBase {
+	} else {
 		// First reconcile: an empty value never erases a filled one.
 		switch {
-		case mapping.ValueEqual(d, nil):
+		case isEmpty(s.d):
 			return mapping.CRM, "", false
-		case mapping.ValueEqual(c, nil):
+		case isEmpty(s.c):
 			return mapping.Desk, "", false
 		}
 	}

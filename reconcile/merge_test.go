@@ -59,7 +59,7 @@ func TestMerge(t *testing.T) {
 		deskT, crmT   time.Time
 		wantDesk      V
 		wantCRM       V
-		wantBase      V // nil = base with all patches applied (checked generically)
+		wantBase      *Base // nil = each side's values with its patch applied (checked generically)
 		wantConflicts []Conflict
 	}{
 		{name: "nothing changed", base: base, desk: base, crm: base, wantDesk: V{}, wantCRM: V{}},
@@ -86,17 +86,17 @@ func TestMerge(t *testing.T) {
 		{name: "crm-wins policy does not stop a one-sided Desk change", base: base, desk: with(V{kPhone: "10"}), crm: base,
 			wantDesk: V{}, wantCRM: V{kPhone: "10"}},
 		{name: "crm-to-desk field: Desk change stays in Desk, base unchanged", base: base, desk: with(V{kCity: "Lyon"}), crm: base,
-			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+			wantDesk: V{}, wantCRM: V{}, wantBase: ptr(sb(base))},
 		{name: "crm-to-desk field: CRM change flows", base: base, desk: base, crm: with(V{kCity: "Nice"}),
 			wantDesk: V{kCity: "Nice"}, wantCRM: V{}},
 		{name: "crm-to-desk field changed on both: CRM wins by direction", base: base, desk: with(V{kCity: "Lyon"}), crm: with(V{kCity: "Nice"}), deskT: newer,
 			wantDesk: V{kCity: "Nice"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kCity, Winner: mapping.CRM, Rule: "direction"}}},
 		{name: "desk-to-crm field: CRM change stays in CRM", base: base, desk: base, crm: with(V{kZip: "13001"}),
-			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+			wantDesk: V{}, wantCRM: V{}, wantBase: ptr(sb(base))},
 		{name: "desk-to-crm field: Desk change flows", base: base, desk: with(V{kZip: "69001"}), crm: base,
 			wantDesk: V{}, wantCRM: V{kZip: "69001"}},
 		{name: "one-way: Desk-only change is kept in Desk and not sent", mode: mapping.OneWay, base: base, desk: with(V{kTitle: "CTO"}), crm: base,
-			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+			wantDesk: V{}, wantCRM: V{}, wantBase: ptr(sb(base))},
 		{name: "one-way: CRM change flows to Desk", mode: mapping.OneWay, base: base, desk: base, crm: with(V{kTitle: "CFO"}),
 			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}},
 		{name: "one-way: both changed, CRM wins even if Desk newer and field is desk-wins", mode: mapping.OneWay, base: base,
@@ -104,13 +104,13 @@ func TestMerge(t *testing.T) {
 			wantDesk: V{kMobile: "21", kTitle: "CFO"}, wantCRM: V{},
 			wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "one-way"}, {Key: kMobile, Winner: mapping.CRM, Rule: "one-way"}}},
 		{name: "one-way: desk-to-crm field never written anywhere", mode: mapping.OneWay, base: base, desk: with(V{kZip: "1"}), crm: with(V{kZip: "2"}),
-			wantDesk: V{}, wantCRM: V{}, wantBase: base},
+			wantDesk: V{}, wantCRM: V{}, wantBase: ptr(sb(base))},
 		{name: "field absent from one side counts as unchanged", base: base, desk: V{kTitle: "CTO"}, crm: V{kName: "Smith"},
 			wantDesk: V{kName: "Smith"}, wantCRM: V{kTitle: "CTO"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := MergeInput{Mapping: testMapping(), Mode: tt.mode, Base: tt.base, Desk: tt.desk, CRM: tt.crm, DeskModified: tt.deskT, CRMModified: tt.crmT}
+			in := MergeInput{Mapping: testMapping(), Mode: tt.mode, Base: sb(tt.base), Desk: tt.desk, CRM: tt.crm, DeskModified: tt.deskT, CRMModified: tt.crmT, Refs: testRefs()}
 			r := Merge(in)
 			if !reflect.DeepEqual(r.DeskPatch, tt.wantDesk) {
 				t.Errorf("DeskPatch = %v, want %v", r.DeskPatch, tt.wantDesk)
@@ -121,23 +121,18 @@ func TestMerge(t *testing.T) {
 			if !reflect.DeepEqual(r.Conflicts, tt.wantConflicts) {
 				t.Errorf("Conflicts = %+v, want %+v", r.Conflicts, tt.wantConflicts)
 			}
-			wantBase := tt.wantBase
-			if wantBase == nil {
-				// Both sides end up equal on every field that flows both
-				// ways; the base is that value.
-				wantBase = applied(tt.crm, tt.base, r.CRMPatch)
-				for k, v := range r.DeskPatch {
-					wantBase[k] = v
-				}
+			want := Base{Desk: applied(tt.desk, tt.base, r.DeskPatch), CRM: applied(tt.crm, tt.base, r.CRMPatch)}
+			if tt.wantBase != nil {
+				want = *tt.wantBase
 			}
-			if !mapping.Equal(r.Base, wantBase, nil) {
-				t.Errorf("Base = %v, want %v", r.Base, wantBase)
+			if !mapping.Equal(r.Base.Desk, want.Desk, nil) || !mapping.Equal(r.Base.CRM, want.CRM, nil) {
+				t.Errorf("Base = %+v, want %+v", r.Base, want)
 			}
 			if tt.mode == mapping.OneWay && len(r.CRMPatch) != 0 {
 				t.Errorf("one-way mode writes to CRM: %v", r.CRMPatch)
 			}
 			// After applying the patches, merging again writes nothing.
-			again := Merge(MergeInput{Mapping: in.Mapping, Mode: in.Mode, Base: r.Base,
+			again := Merge(MergeInput{Mapping: in.Mapping, Mode: in.Mode, Base: r.Base, Refs: in.Refs,
 				Desk: applied(tt.desk, tt.base, r.DeskPatch), CRM: applied(tt.crm, tt.base, r.CRMPatch)})
 			if !again.Empty() {
 				t.Errorf("merge is not stable: second merge writes Desk %v CRM %v", again.DeskPatch, again.CRMPatch)
@@ -161,6 +156,8 @@ func applied(side, base, patch V) V {
 	}
 	return out
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestMergeWithoutBase(t *testing.T) {
 	desk := V{kName: "Doe", kTitle: "CTO", kPhone: "10", kMobile: nil, kCity: "Lyon", kZip: "69001", kAcct: "C1"}
@@ -209,7 +206,7 @@ func TestMergeWithoutBase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Merge(MergeInput{Mapping: testMapping(), Mode: tt.mode, Desk: desk, CRM: crm, DeskModified: tt.deskT, CRMModified: tt.crmT})
+			r := Merge(MergeInput{Mapping: testMapping(), Mode: tt.mode, Desk: desk, CRM: crm, DeskModified: tt.deskT, CRMModified: tt.crmT, Refs: testRefs()})
 			if !reflect.DeepEqual(r.DeskPatch, tt.wantDesk) {
 				t.Errorf("DeskPatch = %v, want %v", r.DeskPatch, tt.wantDesk)
 			}
@@ -219,16 +216,22 @@ func TestMergeWithoutBase(t *testing.T) {
 			if !reflect.DeepEqual(r.Conflicts, tt.wantConflicts) {
 				t.Errorf("Conflicts = %+v, want %+v", r.Conflicts, tt.wantConflicts)
 			}
-			// Fields still different after the merge have no base, so the
-			// next merge treats them as never synced rather than as changed.
+			// The base holds what each side holds after the writes; fields
+			// still different have no base, so the next merge treats them as
+			// never synced rather than as changed.
 			d2 := applied(desk, nil, r.DeskPatch)
 			c2 := applied(crm, nil, r.CRMPatch)
-			for k, v := range r.Base {
-				if !mapping.ValueEqual(d2[k], v) || !mapping.ValueEqual(c2[k], v) {
-					t.Errorf("base %s = %v but Desk has %v and CRM %v", k, v, d2[k], c2[k])
+			for k, v := range r.Base.Desk {
+				if !mapping.ValueEqual(d2[k], v) {
+					t.Errorf("Desk base %s = %v but Desk has %v", k, v, d2[k])
 				}
 			}
-			again := Merge(MergeInput{Mapping: testMapping(), Mode: tt.mode, Base: r.Base, Desk: d2, CRM: c2, DeskModified: tt.deskT, CRMModified: tt.crmT})
+			for k, v := range r.Base.CRM {
+				if !mapping.ValueEqual(c2[k], v) {
+					t.Errorf("CRM base %s = %v but CRM has %v", k, v, c2[k])
+				}
+			}
+			again := Merge(MergeInput{Mapping: testMapping(), Mode: tt.mode, Base: r.Base, Desk: d2, CRM: c2, DeskModified: tt.deskT, CRMModified: tt.crmT, Refs: testRefs()})
 			if !again.Empty() {
 				t.Errorf("second merge writes Desk %v CRM %v", again.DeskPatch, again.CRMPatch)
 			}
@@ -239,7 +242,7 @@ func TestMergeWithoutBase(t *testing.T) {
 func TestMergeNewlyMappedField(t *testing.T) {
 	// The base predates the title mapping: title is reconciled like a first
 	// sync while the other fields use the base.
-	base := V{kName: "Doe"}
+	base := sb(V{kName: "Doe"})
 	r := Merge(MergeInput{Mapping: testMapping(), Base: base,
 		Desk: V{kName: "Smith", kTitle: "CTO"}, CRM: V{kName: "Doe", kTitle: "CFO"}, DeskModified: older, CRMModified: newer})
 	want := V{kName: "Smith"}
@@ -256,7 +259,7 @@ func TestMergeNewlyMappedField(t *testing.T) {
 
 func TestMergeUnknownWithoutBaseIsLeftAlone(t *testing.T) {
 	r := Merge(MergeInput{Mapping: testMapping(), Desk: V{kTitle: "CTO"}, CRM: V{kName: "Doe"}})
-	if !r.Empty() || len(r.Base) != 0 {
+	if !r.Empty() || len(r.Base.Desk)+len(r.Base.CRM) != 0 {
 		t.Fatalf("merge with nothing comparable wrote %v / %v, base %v", r.DeskPatch, r.CRMPatch, r.Base)
 	}
 }

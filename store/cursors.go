@@ -71,21 +71,12 @@ func (s *Store) LinksOf(ctx context.Context, sc Scope, ids []string) (map[string
 	if sc.Side == "crm" {
 		col = "crm_id"
 	}
-	rows, err := s.Pool.Query(ctx, `select id, module, desk_id, crm_id, state, base, base_hash, desk_modified, crm_modified, desk_deleted, crm_deleted
+	rows, err := s.Pool.Query(ctx, `select `+linkColumns+`
 		from links where integration_id = $1 and module = $2 and `+col+` = any($3)`, sc.IntegrationID, sc.Module, ids)
 	if err != nil {
 		return nil, fmt.Errorf("links of %s %s: %w", sc.Side, sc.Module, err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Link, error) {
-		var l Link
-		var deskID, crmID, hash, dd, cd *string
-		var base []byte
-		if err := r.Scan(&l.ID, &l.Module, &deskID, &crmID, &l.State, &base, &hash, &l.DeskModified, &l.CRMModified, &dd, &cd); err != nil {
-			return l, err
-		}
-		l.DeskID, l.CRMID, l.BaseHash, l.DeskDeleted, l.CRMDeleted = deref(deskID), deref(crmID), deref(hash), deref(dd), deref(cd)
-		return l, decodeValues(base, &l.Base)
-	})
+	list, err := pgx.CollectRows(rows, scanLink)
 	if err != nil {
 		return nil, fmt.Errorf("links of %s %s: %w", sc.Side, sc.Module, err)
 	}
@@ -160,7 +151,7 @@ func (s *Store) PrepareRecreate(ctx context.Context, target string, linkIDs []in
 	if target == "desk" {
 		set = `desk_id = null, state = 'pending-desk'`
 	}
-	_, err := s.Pool.Exec(ctx, `update links set `+set+`, base = null, base_hash = null, desk_deleted = null, crm_deleted = null
+	_, err := s.Pool.Exec(ctx, `update links set `+set+`, base = null, base_desk = null, base_crm = null, base_hash = null, desk_deleted = null, crm_deleted = null
 		where id = any($1) and state = 'linked'`, linkIDs)
 	if err != nil {
 		return fmt.Errorf("prepare %d re-creates in %s: %w", len(linkIDs), target, err)

@@ -11,12 +11,16 @@ import (
 
 // Link joins a Desk record and a CRM record of one module.
 type Link struct {
-	ID           int64
-	Module       string
-	DeskID       string
-	CRMID        string
-	State        string
+	ID     int64
+	Module string
+	DeskID string
+	CRMID  string
+	State  string
+	// Base holds the merge base values both sides share; BaseDesk and BaseCRM the values where
+	// that side differs (see reconcile.Base). All nil for a link never reconciled.
 	Base         map[string]any
+	BaseDesk     map[string]any
+	BaseCRM      map[string]any
 	BaseHash     string
 	DeskModified *time.Time
 	CRMModified  *time.Time
@@ -56,11 +60,14 @@ func (s *Store) PendingLinks(ctx context.Context, sc Scope, limit int) ([]string
 }
 
 // Completion finishes a pending link: the source record (of the scope's side) now has a
-// counterpart with TargetID, and both hold Base as their last-synced values.
+// counterpart with TargetID; Base, BaseDesk and BaseCRM are the new link's merge base (as in
+// Link).
 type Completion struct {
 	SourceID       string
 	TargetID       string
 	Base           map[string]any
+	BaseDesk       map[string]any
+	BaseCRM        map[string]any
 	BaseHash       string
 	SourceModified time.Time
 	TargetModified time.Time
@@ -73,18 +80,18 @@ func (s *Store) CompleteLinks(ctx context.Context, sc Scope, done []Completion) 
 	}
 	batch := &pgx.Batch{}
 	for _, c := range done {
-		b, err := json.Marshal(c.Base)
+		b, bd, bc, err := encodeBase(c.Base, c.BaseDesk, c.BaseCRM)
 		if err != nil {
-			return fmt.Errorf("complete links: encode base: %w", err)
+			return fmt.Errorf("complete links: %w", err)
 		}
 		deskID, crmID, deskMod, crmMod := c.SourceID, c.TargetID, c.SourceModified, c.TargetModified
 		if sc.Side == "crm" {
 			deskID, crmID, deskMod, crmMod = c.TargetID, c.SourceID, c.TargetModified, c.SourceModified
 		}
-		batch.Queue(`update links set desk_id = $3, crm_id = $4, state = 'linked', base = $5, base_hash = $6,
-			desk_modified = $7, crm_modified = $8, synced_at = now()
+		batch.Queue(`update links set desk_id = $3, crm_id = $4, state = 'linked', base = $5, base_desk = $6, base_crm = $7,
+			base_hash = $8, desk_modified = $9, crm_modified = $10, synced_at = now()
 			where integration_id = $1 and module = $2 and (desk_id = $3 or crm_id = $4)`,
-			sc.IntegrationID, sc.Module, deskID, crmID, b, c.BaseHash, deskMod, crmMod)
+			sc.IntegrationID, sc.Module, deskID, crmID, b, bd, bc, c.BaseHash, deskMod, crmMod)
 	}
 	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("complete %d %s links: %w", len(done), sc.Module, err)
@@ -148,10 +155,12 @@ func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module str
 	})
 }
 
-// BaseUpdate sets a link's last-synced values after both sides were written.
+// BaseUpdate sets a link's merge base (as in Link) after both sides were written.
 type BaseUpdate struct {
 	LinkID       int64
 	Base         map[string]any
+	BaseDesk     map[string]any
+	BaseCRM      map[string]any
 	BaseHash     string
 	DeskModified time.Time
 	CRMModified  time.Time
@@ -164,12 +173,13 @@ func (s *Store) SetBases(ctx context.Context, ups []BaseUpdate) error {
 	}
 	batch := &pgx.Batch{}
 	for _, u := range ups {
-		b, err := json.Marshal(u.Base)
+		b, bd, bc, err := encodeBase(u.Base, u.BaseDesk, u.BaseCRM)
 		if err != nil {
-			return fmt.Errorf("set base: encode: %w", err)
+			return fmt.Errorf("set base: %w", err)
 		}
-		batch.Queue(`update links set base = $2, base_hash = $3, desk_modified = $4, crm_modified = $5, synced_at = now() where id = $1`,
-			u.LinkID, b, u.BaseHash, u.DeskModified, u.CRMModified)
+		batch.Queue(`update links set base = $2, base_desk = $3, base_crm = $4, base_hash = $5, desk_modified = $6, crm_modified = $7,
+			synced_at = now() where id = $1`,
+			u.LinkID, b, bd, bc, u.BaseHash, u.DeskModified, u.CRMModified)
 	}
 	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("set %d bases: %w", len(ups), err)
@@ -212,20 +222,61 @@ func (s *Store) LinkByCRM(ctx context.Context, integrationID, module, crmID stri
 }
 
 func (s *Store) linkWhere(ctx context.Context, cond string, args ...any) (Link, error) {
-	var l Link
-	var deskID, crmID, hash, dd, cd *string
-	var base []byte
-	err := s.Pool.QueryRow(ctx, `select id, module, desk_id, crm_id, state, base, base_hash, desk_modified, crm_modified, desk_deleted, crm_deleted
-		from links where integration_id = $1 and module = $2 and `+cond, args...).
-		Scan(&l.ID, &l.Module, &deskID, &crmID, &l.State, &base, &hash, &l.DeskModified, &l.CRMModified, &dd, &cd)
+	rows, err := s.Pool.Query(ctx, `select `+linkColumns+` from links where integration_id = $1 and module = $2 and `+cond, args...)
+	if err != nil {
+		return Link{}, fmt.Errorf("read link: %w", err)
+	}
+	l, err := pgx.CollectExactlyOneRow(rows, scanLink)
 	if err == pgx.ErrNoRows {
 		return l, fmt.Errorf("link: %w", ErrNotFound)
 	}
 	if err != nil {
 		return l, fmt.Errorf("read link: %w", err)
 	}
+	return l, nil
+}
+
+// linkColumns are the columns scanLink reads.
+const linkColumns = `id, module, desk_id, crm_id, state, base, base_desk, base_crm, base_hash, desk_modified, crm_modified, desk_deleted, crm_deleted`
+
+func scanLink(r pgx.CollectableRow) (Link, error) {
+	var l Link
+	var deskID, crmID, hash, dd, cd *string
+	var base, bd, bc []byte
+	if err := r.Scan(&l.ID, &l.Module, &deskID, &crmID, &l.State, &base, &bd, &bc, &hash, &l.DeskModified, &l.CRMModified, &dd, &cd); err != nil {
+		return l, err
+	}
 	l.DeskID, l.CRMID, l.BaseHash, l.DeskDeleted, l.CRMDeleted = deref(deskID), deref(crmID), deref(hash), deref(dd), deref(cd)
-	return l, decodeValues(base, &l.Base)
+	for _, x := range []struct {
+		b    []byte
+		into *map[string]any
+	}{{base, &l.Base}, {bd, &l.BaseDesk}, {bc, &l.BaseCRM}} {
+		if err := decodeValues(x.b, x.into); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
+}
+
+// encodeBase encodes a merge base for the base, base_desk and base_crm columns (nil maps
+// become SQL nulls).
+func encodeBase(shared, desk, crm map[string]any) (b, bd, bc []byte, err error) {
+	enc := func(v map[string]any) ([]byte, error) {
+		if v == nil {
+			return nil, nil
+		}
+		return json.Marshal(v)
+	}
+	if b, err = enc(shared); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode base: %w", err)
+	}
+	if bd, err = enc(desk); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode Desk base: %w", err)
+	}
+	if bc, err = enc(crm); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode CRM base: %w", err)
+	}
+	return b, bd, bc, nil
 }
 
 func deref(s *string) string {

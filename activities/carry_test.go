@@ -1,0 +1,158 @@
+package activities_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"deskcrm/activities"
+	"deskcrm/store"
+	"deskcrm/zoho/desk"
+)
+
+// TestValuesNotCarriedAreNeverCleared pins the data-loss rule: a value the sync could not carry
+// to the other side never comes back as a clear of its source. Each way a value can fail to be
+// carried is seeded; after the first sync, a pass writes nothing to either side and every
+// source keeps its value; a later edit of another field still leaves them alone.
+func TestValuesNotCarriedAreNeverCleared(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	now := time.Now().UTC()
+	crmTime := func(t time.Time) string { return t.Format("2006-01-02T15:04:05+00:00") }
+	recentCRM, oldCRM := crmTime(now.Add(-time.Hour)), crmTime(now.AddDate(-2, 0, 0))
+	recentDesk := now.Add(-time.Hour).Format(iso)
+	longSite := "https://example.com/" + strings.Repeat("a", 130) // CRM Website holds 255, Desk website 120
+	longZip := strings.Repeat("7", 40)                              // Desk zip holds 50, CRM Mailing_Zip 30
+
+	crmAccounts, err := w.crm.Load("Accounts", []map[string]any{
+		// Older than the look-back: not exported, so its contacts' account has no Desk counterpart.
+		{"Account_Name": "Oldco", "Created_Time": oldCRM, "Modified_Time": oldCRM},
+		// Ambiguous: Desk has two accounts of this name.
+		{"Account_Name": "Twin Co", "Created_Time": recentCRM, "Modified_Time": recentCRM},
+		// A value too long for Desk.
+		{"Account_Name": "Longsite", "Website": longSite, "Created_Time": recentCRM, "Modified_Time": recentCRM},
+		// Matched with Desk; industry flows CRM → Desk only.
+		{"Account_Name": "Acme", "Industry": "Banking", "Created_Time": recentCRM, "Modified_Time": recentCRM},
+	})
+	must(t, err)
+	deskAccounts, err := w.desk.Load("accounts", []map[string]any{
+		{"accountName": "Twin Co", "createdTime": recentDesk, "modifiedTime": recentDesk},
+		{"accountName": "Twin, Co.", "createdTime": recentDesk, "modifiedTime": recentDesk},
+		{"accountName": "Acme", "industry": "Banking", "createdTime": recentDesk, "modifiedTime": recentDesk},
+	})
+	must(t, err)
+	crmContacts, err := w.crm.Load("Contacts", []map[string]any{
+		{"Last_Name": "Ola", "Email": "ola@x.com", "Account_Name": map[string]any{"id": crmAccounts[0]}, "Created_Time": recentCRM, "Modified_Time": recentCRM},
+		{"Last_Name": "Tia", "Email": "tia@x.com", "Account_Name": map[string]any{"id": crmAccounts[1]}, "Created_Time": recentCRM, "Modified_Time": recentCRM},
+		// Matched by email with a Desk contact that has no account.
+		{"Last_Name": "Mia", "Email": "mia@x.com", "Account_Name": map[string]any{"id": crmAccounts[0]}, "Created_Time": recentCRM, "Modified_Time": recentCRM},
+	})
+	must(t, err)
+	deskContacts, err := w.desk.Load("contacts", []map[string]any{
+		// A value too long for CRM, on a field CRM does not require.
+		{"lastName": "Zed", "email": "zed@x.com", "zip": longZip, "createdTime": recentDesk, "modifiedTime": recentDesk},
+		// A value too long for a field CRM requires: not created at all, with a failure.
+		{"lastName": strings.Repeat("L", 95), "email": "long@x.com", "createdTime": recentDesk, "modifiedTime": recentDesk},
+		{"lastName": "Mia", "email": "mia@x.com", "createdTime": recentDesk, "modifiedTime": recentDesk},
+	})
+	must(t, err)
+
+	w.firstSync()
+	deskOf := func(email string) string {
+		t.Helper()
+		for _, r := range w.desk.Records("contacts") {
+			if r["email"] == email {
+				return r["id"].(string)
+			}
+		}
+		t.Fatalf("no Desk contact %s", email)
+		return ""
+	}
+	ola, tia := deskOf("ola@x.com"), deskOf("tia@x.com")
+	for name, id := range map[string]string{"Ola": ola, "Tia": tia} {
+		if got := w.deskField("contacts", id, "accountId"); got != "<nil>" {
+			t.Errorf("Desk copy of %s has account %s, want none (its CRM account has no Desk counterpart)", name, got)
+		}
+	}
+	zed := w.crmByEmail("zed@x.com")
+	if got := w.crmField("Contacts", zed, "Mailing_Zip"); got != "<nil>" {
+		t.Errorf("CRM copy of Zed has zip %q, want none (too long for CRM)", got)
+	}
+	failures, _, err := w.st.OpenFailures(w.ctx, "it", 0)
+	must(t, err)
+	byCode := map[string][]store.Failure{}
+	for _, f := range failures {
+		byCode[f.Code] = append(byCode[f.Code], f)
+	}
+	tooLong := byCode["VALUE_TOO_LONG"]
+	if len(tooLong) != 3 {
+		t.Fatalf("VALUE_TOO_LONG failures %+v, want Zed's zip, the long last name and Longsite's website", tooLong)
+	}
+	for _, f := range tooLong {
+		switch {
+		case f.DeskID == deskContacts[0]:
+			if f.CRMID != zed || !strings.Contains(f.Message, "Mailing_Zip") || !strings.Contains(f.Message, "at most 30") || !strings.Contains(f.Message, "has 40") {
+				t.Errorf("Zed's failure %+v should name CRM Mailing_Zip, its limit 30 and the value's length 40", f)
+			}
+		case f.DeskID == deskContacts[1]:
+			if !strings.Contains(f.Message, "Last_Name") || !strings.Contains(f.Message, "at most 80") || strings.Contains(f.Message, "LLLL") {
+				t.Errorf("long name failure %+v should name Last_Name and 80, and not quote the value", f)
+			}
+		case f.CRMID == crmAccounts[2]:
+			if f.Module != "accounts" || !strings.Contains(f.Message, "website") || !strings.Contains(f.Message, "at most 120") {
+				t.Errorf("Longsite's failure %+v should name Desk website and 120", f)
+			}
+		default:
+			t.Errorf("unexpected VALUE_TOO_LONG failure %+v", f)
+		}
+	}
+	if n := len(w.crm.Records("Contacts")); n != 4 {
+		t.Errorf("CRM has %d contacts, want 4 (Ola, Tia, Mia and Zed: the contact whose required last name is too long is not created)", n)
+	}
+
+	// The first pass after the first sync re-reads the first sync's writes: it must write nothing.
+	w.resetCalls()
+	w.pass(nil)
+	if n := w.writeCalls(); n != 0 {
+		t.Errorf("the pass after the first sync made %d write calls, want 0", n)
+	}
+	checkSources := func(when string) {
+		t.Helper()
+		for name, id := range map[string]string{"Ola": crmContacts[0], "Tia": crmContacts[1], "Mia": crmContacts[2]} {
+			want := map[string]string{"Ola": crmAccounts[0], "Tia": crmAccounts[1], "Mia": crmAccounts[0]}[name]
+			if got := w.crmField("Contacts", id, "Account_Name"); !strings.Contains(got, want) {
+				t.Errorf("%s: CRM %s lost its account: Account_Name = %s, want %s", when, name, got, want)
+			}
+		}
+		if got := w.deskField("contacts", deskContacts[0], "zip"); got != longZip {
+			t.Errorf("%s: Desk Zed's zip = %q, want it kept", when, got)
+		}
+		if got := w.crmField("Accounts", crmAccounts[2], "Website"); got != longSite {
+			t.Errorf("%s: CRM Longsite's website = %q, want it kept", when, got)
+		}
+		if got := w.crmField("Accounts", crmAccounts[3], "Industry"); got != "Banking" {
+			t.Errorf("%s: CRM Acme's industry = %q, want Banking (a crm-to-desk field)", when, got)
+		}
+	}
+	checkSources("after the first pass")
+
+	// Editing other fields on the side that lacks the values still leaves them alone; a change
+	// of a one-way field stays on its side.
+	w.deskUpdate(ola, map[string]any{"title": "CTO"})
+	w.deskUpdate(tia, map[string]any{"title": "CFO"})
+	w.deskUpdate(deskContacts[2], map[string]any{"title": "CMO"})
+	_, err = w.userDsk.Update(w.ctx, "accounts", deskAccounts[2], desk.Record{Fields: map[string]any{"industry": "Retail"}})
+	must(t, err)
+	w.crmUpdate(zed, map[string]any{"Title": "Boss"})
+	w.resetCalls()
+	w.pass(nil)
+	checkSources("after edits of other fields")
+	if got := w.crmField("Contacts", crmContacts[0], "Title"); got != "CTO" {
+		t.Errorf("Ola's new title did not reach CRM: %s", got)
+	}
+	if got := w.deskField("contacts", deskContacts[0], "title"); got != "Boss" {
+		t.Errorf("Zed's new title did not reach Desk: %s", got)
+	}
+	if got := w.deskField("accounts", deskAccounts[2], "industry"); got != "Retail" {
+		t.Errorf("Desk Acme's industry = %s, want its own change kept", got)
+	}
+}
