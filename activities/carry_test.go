@@ -21,7 +21,7 @@ func TestValuesNotCarriedAreNeverCleared(t *testing.T) {
 	recentCRM, oldCRM := crmTime(now.Add(-time.Hour)), crmTime(now.AddDate(-2, 0, 0))
 	recentDesk := now.Add(-time.Hour).Format(iso)
 	longSite := "https://example.com/" + strings.Repeat("a", 130) // CRM Website holds 255, Desk website 120
-	longZip := strings.Repeat("7", 40)                              // Desk zip holds 50, CRM Mailing_Zip 30
+	longZip := strings.Repeat("7", 40)                            // Desk zip holds 50, CRM Mailing_Zip 30
 
 	crmAccounts, err := w.crm.Load("Accounts", []map[string]any{
 		// Older than the look-back: not exported, so its contacts' account has no Desk counterpart.
