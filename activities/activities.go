@@ -6,11 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
@@ -132,7 +130,7 @@ func SourceID() string {
 	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://deskcrm/source")).String()
 }
 
-// crmModule and deskModule name a module in each API.
+// crmModule names a module in CRM's API ("Contacts", "Accounts"); Desk's names are ours.
 func crmModule(m string) string {
 	if m == Accounts {
 		return "Accounts"
@@ -140,7 +138,19 @@ func crmModule(m string) string {
 	return "Contacts"
 }
 
-func deskModule(m string) string { return m }
+// creditMeter counts the calls and credits of one activity attempt, per API.
+type creditMeter struct{ m *zoho.Meter }
+
+// withMeter returns a context whose Zoho calls are counted on the returned meter.
+func withMeter(ctx context.Context) (context.Context, creditMeter) {
+	m := &zoho.Meter{}
+	return zoho.WithMeter(ctx, m), creditMeter{m}
+}
+
+// used returns the credits spent on each API.
+func (c creditMeter) used() (crm, desk int) {
+	return int(c.m.Used("crm")), int(c.m.Used("desk"))
+}
 
 // mappingFor returns the integration's mapping of a module: the stored one, or the default.
 func (a *Activities) mappingFor(ctx context.Context, integrationID, module string) (mapping.Mapping, error) {
@@ -187,40 +197,8 @@ func mustRetry(ctx context.Context, err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// waitForRateLimit sleeps as a 429 asks, heartbeating, and reports whether it did.
-func waitForRateLimit(ctx context.Context, err error, progress any) bool {
-	wait, ok := zoho.RetryAfter(err)
-	if !ok || zoho.FailureCode(err) == "CREDITS_EXHAUSTED" {
-		return false
-	}
-	if wait <= 0 || wait > time.Minute {
-		wait = 2 * time.Second
-	}
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		activity.RecordHeartbeat(ctx, progress)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(min(time.Second, time.Until(deadline))):
-		}
-	}
-	return true
-}
+// recordGone reports whether a call failed because its record does not exist (any more).
+func recordGone(err error) bool { return zoho.FailureCode(err) == "RECORD_NOT_FOUND" }
 
-// heartbeat records progress when running inside an activity (tests may call directly).
-func heartbeat(ctx context.Context, details any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details)
-	}
-}
-
-// lastHeartbeat returns the details of the previous attempt's last heartbeat, if any.
-func lastHeartbeat(ctx context.Context, into any) bool {
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-		return false
-	}
-	return activity.GetHeartbeatDetails(ctx, into) == nil
-}
-
-var errStop = errors.New("stop")
+// isTransient reports whether a per-record error says "try again later" (5xx, limits).
+func isTransient(err error) bool { return zoho.IsTransient(err) }

@@ -3,50 +3,12 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"deskcrm/store"
 )
-
-// Match links the indexed records whose match key (email for contacts, account name for
-// accounts) names exactly one record on each side, and logs AMBIGUOUS_MATCH for records whose
-// key several candidates share and CRM_ID_ALREADY_MAPPED for duplicates of a linked record.
-func (a *Activities) Match(ctx context.Context, in StepInput) (StepResult, error) {
-	linked, ambiguous, err := a.Store.MatchIndexed(ctx, in.IntegrationID, in.Module)
-	if err != nil {
-		return StepResult{}, err
-	}
-	o := &outcome{res: StepResult{Linked: linked}}
-	what := "email"
-	if in.Module == Accounts {
-		what = "account name"
-	}
-	for _, x := range ambiguous {
-		f := store.Failure{Module: in.Module, Direction: DeskToCRM, Code: "AMBIGUOUS_MATCH"}
-		if x.Side == "crm" {
-			f.Direction, f.CRMID = CRMToDesk, x.RecordID
-		} else {
-			f.DeskID = x.RecordID
-		}
-		if x.AlreadyMapped {
-			f.Code = "CRM_ID_ALREADY_MAPPED"
-			f.Message = fmt.Sprintf("another %s record with the same %s is already linked to its counterpart; this one is a duplicate and was not synced", x.Side, what)
-		} else {
-			f.Message = fmt.Sprintf("%d record(s) on the other side and %d on this side share this %s; not matched to avoid a guess — make the %s unique, then retry", x.Candidates, x.Peers, what, what)
-		}
-		o.fail(f)
-	}
-	o.res.FailedToCRM, o.res.FailedToDesk = 0, 0
-	for _, f := range o.failures {
-		if f.Direction == DeskToCRM {
-			o.res.FailedToCRM++
-		} else {
-			o.res.FailedToDesk++
-		}
-	}
-	return a.flush(ctx, in.IntegrationID, o)
-}
 
 // ReportFailure fails on purpose with a record's failure code and message, so that each
 // failed record appears as a failed activity in the workflow history.
@@ -98,4 +60,13 @@ func (a *Activities) EnsureWebhooks(ctx context.Context, integrationID string) e
 		return nil
 	}
 	return a.Webhooks.Subscribe(ctx, integrationID)
+}
+
+// SetMode stores the integration's sync mode in Postgres (two-way, one-way-crm-to-desk or
+// legacy-import).
+func (a *Activities) SetMode(ctx context.Context, in ModeInput) error {
+	if _, err := a.Store.EnsureIntegration(ctx, in.IntegrationID, in.Mode, 365*24*time.Hour); err != nil {
+		return err
+	}
+	return a.Store.SetMode(ctx, in.IntegrationID, in.Mode)
 }

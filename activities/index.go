@@ -6,143 +6,31 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"deskcrm/mapping"
-	"deskcrm/reconcile"
 	"deskcrm/store"
 	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
 )
 
-// Custom fields holding the counterpart's id on each side (idempotent creates).
-const (
-	crmDeskIDField = mapping.CRMDeskIDField
-	deskCRMIDField = mapping.DeskCRMIDField
-)
-
-// crmFieldsFor lists the CRM fields to read for a mapping: the mapped ones, the system
-// times and the counterpart id field.
-func crmFieldsFor(m mapping.Mapping) []string {
-	// CRM returns only the fields asked for, system times included.
-	seen := map[string]bool{crmDeskIDField: true, "Created_Time": true, "Modified_Time": true}
-	out := []string{crmDeskIDField, "Created_Time", "Modified_Time"}
-	for _, f := range m.Fields {
-		if !seen[f.CRM] {
-			seen[f.CRM] = true
-			out = append(out, f.CRM)
-		}
-	}
-	mf := mapping.MatchField(m.Module)
-	if !seen[mf.CRM] {
-		out = append(out, mf.CRM)
-	}
-	return out
-}
-
-// matchKey normalises a record's match value: email for contacts, name for accounts.
-func matchKey(module, raw string) string {
-	if module == Accounts {
-		return reconcile.NormalizeAccountName(raw)
-	}
-	return reconcile.NormalizeEmail(raw)
-}
-
-func stringOf(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-// deskRefs builds account refs for a page of Desk contacts from the accounts' links.
-func (a *Activities) deskRefs(ctx context.Context, integrationID string, accountIDs []string) (*mapping.MapRefs, error) {
-	refs := mapping.NewMapRefs(nil)
-	if len(accountIDs) == 0 {
-		return refs, nil
-	}
-	ids, err := a.Store.CounterpartIDs(ctx, store.Scope{IntegrationID: integrationID, Module: Accounts, Side: "desk"}, accountIDs)
-	if err != nil {
-		return nil, err
-	}
-	for d, c := range ids {
-		refs.Add(d, c)
-	}
-	return refs, nil
-}
-
-// crmRefs builds account refs for CRM contacts (canonical account refs are CRM ids already;
-// the reverse direction is needed when writing to Desk).
-func (a *Activities) crmRefs(ctx context.Context, integrationID string, crmAccountIDs []string) (*mapping.MapRefs, error) {
-	refs := mapping.NewMapRefs(nil)
-	if len(crmAccountIDs) == 0 {
-		return refs, nil
-	}
-	ids, err := a.Store.CounterpartIDs(ctx, store.Scope{IntegrationID: integrationID, Module: Accounts, Side: "crm"}, crmAccountIDs)
-	if err != nil {
-		return nil, err
-	}
-	for c, d := range ids {
-		refs.Add(d, c)
-	}
-	return refs, nil
-}
-
-// indexDeskPage converts a page of Desk records and writes it to the index.
+// indexDeskPage converts a page of Desk records and writes it to the index. Values that do
+// not fit their mapped type stay with the record and are logged when it is synced.
 func (a *Activities) indexDeskPage(ctx context.Context, sc store.Scope, m mapping.Mapping, recs []desk.Record) error {
-	var accountIDs []string
-	if sc.Module == Contacts {
-		for _, r := range recs {
-			if id := stringOf(r.Fields["accountId"]); id != "" {
-				accountIDs = append(accountIDs, id)
-			}
-		}
-	}
-	refs, err := a.deskRefs(ctx, sc.IntegrationID, accountIDs)
+	rs, err := a.deskRecords(ctx, sc.IntegrationID, m, recs)
 	if err != nil {
 		return err
 	}
-	mf := mapping.MatchField(m.Module)
-	rows := make([]store.IndexRow, 0, len(recs))
-	var failures []store.Failure
-	for _, r := range recs {
-		vals, problems := mapping.FromDesk(m, r.Fields, r.CF, refs)
-		failures = append(failures, valueFailures(sc.Module, DeskToCRM, r.ID, "", problems)...)
-		rows = append(rows, store.IndexRow{RecordID: r.ID, MatchKey: matchKey(sc.Module, stringOf(r.Fields[mf.Desk])),
-			CreatedTime: r.CreatedTime, ModifiedTime: r.ModifiedTime, Values: vals})
-	}
-	if _, err := a.Store.RecordFailures(ctx, sc.IntegrationID, failures); err != nil {
-		return err
+	rows := make([]store.IndexRow, len(rs))
+	for i, r := range rs {
+		rows[i] = indexRow(r)
 	}
 	return a.Store.UpsertIndex(ctx, sc, rows)
 }
 
-// valueFailures turns the values of a record that do not fit their mapped field into
-// failure-log entries (the record waits for the data or the mapping to be fixed, then a
-// retry). An account reference not linked yet is not a failure: the record syncs without it.
-func valueFailures(module, direction, deskID, crmID string, problems []mapping.Problem) []store.Failure {
-	var out []store.Failure
-	for _, p := range problems {
-		if p.Code == mapping.CodeUnresolvedReference {
-			continue
-		}
-		out = append(out, store.Failure{Module: module, Direction: direction, DeskID: deskID, CRMID: crmID,
-			Code: string(p.Code), Message: p.Message})
-	}
-	return out
-}
-
 // indexCRMPage converts a page of CRM records and writes it to the index.
 func (a *Activities) indexCRMPage(ctx context.Context, sc store.Scope, m mapping.Mapping, recs []crm.Record) error {
-	mf := mapping.MatchField(m.Module)
-	rows := make([]store.IndexRow, 0, len(recs))
-	var failures []store.Failure
-	for _, r := range recs {
-		vals, problems := mapping.FromCRM(m, r.Fields, nil)
-		failures = append(failures, valueFailures(sc.Module, CRMToDesk, "", r.ID, problems)...)
-		rows = append(rows, store.IndexRow{RecordID: r.ID, MatchKey: matchKey(sc.Module, stringOf(r.Fields[mf.CRM])),
-			CreatedTime: r.CreatedTime, ModifiedTime: r.ModifiedTime, Values: vals})
-	}
-	if _, err := a.Store.RecordFailures(ctx, sc.IntegrationID, failures); err != nil {
-		return err
+	rows := make([]store.IndexRow, len(recs))
+	for i, r := range recs {
+		rows[i] = indexRow(crmRecord(m, r))
 	}
 	return a.Store.UpsertIndex(ctx, sc, rows)
 }
@@ -186,9 +74,10 @@ func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, e
 	if !lastHeartbeat(ctx, &prog) || len(prog.Windows) == 0 {
 		prog.Windows = splitWindows(in.Now.Add(-in.Lookback), in.Now, a.Desk.Limiter().Max())
 	}
-	before := a.Desk.Credits().Used
+	ctx, meter := withMeter(ctx)
 	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
+	// One scan per window, all at once: as many windows as the pipe is wide.
+	g, gctx := newPipe(ctx, len(prog.Windows))
 	for i := range prog.Windows {
 		if prog.Windows[i].Done {
 			continue
@@ -198,7 +87,7 @@ func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, e
 				mu.Lock()
 				q := desk.ScanQuery{Field: desk.CreatedTime, From: prog.Windows[i].From, To: prog.Windows[i].To}
 				mu.Unlock()
-				err := a.Desk.Scan(gctx, deskModule(in.Module), q, func(p desk.Page) error {
+				err := a.Desk.Scan(gctx, in.Module, q, func(p desk.Page) error {
 					if err := a.indexDeskPage(gctx, sc, m, p.Records); err != nil {
 						return err
 					}
@@ -227,7 +116,8 @@ func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, e
 		return StepResult{}, apiError("index Desk "+in.Module, err)
 	}
 	n, err := a.Store.IndexCount(ctx, sc)
-	return StepResult{Indexed: n, DeskCredits: int(a.Desk.Credits().Used - before)}, err
+	_, deskCredits := meter.used()
+	return StepResult{Indexed: n, DeskCredits: deskCredits}, err
 }
 
 // crmScanProgress is heartbeated by IndexCRM.
@@ -254,7 +144,7 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 	cutoff := in.Now.Add(-in.Lookback)
 	var prog crmScanProgress
 	lastHeartbeat(ctx, &prog)
-	before := a.CRM.Credits().Used
+	ctx, meter := withMeter(ctx)
 	for !prog.Searched {
 		opts := crm.ListOptions{Fields: crmFieldsFor(m), SortBy: "Created_Time", SortOrder: "desc", PerPage: crm.MaxPerPage, Start: prog.Cursor}
 		err = a.CRM.List(ctx, crmModule(in.Module), opts, func(p crm.Page) error {
@@ -307,7 +197,8 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 		}
 	}
 	n, err := a.Store.IndexCount(ctx, sc)
-	return StepResult{Indexed: n, CRMCredits: int(a.CRM.Credits().Used - before)}, err
+	crmCredits, _ := meter.used()
+	return StepResult{Indexed: n, CRMCredits: crmCredits}, err
 }
 
 // pageTokensExhausted reports whether a listing stopped at CRM's page-token reach.

@@ -38,7 +38,7 @@ func (a *Activities) resolve(ctx context.Context, integrationID, module, mode st
 	if err != nil {
 		return m, nil, apiError("read CRM "+crmModule(module)+" field metadata", err)
 	}
-	deskFields, err := a.Desk.Fields(ctx, deskModule(module))
+	deskFields, err := a.Desk.Fields(ctx, module)
 	if err != nil {
 		return m, nil, apiError("read Desk "+module+" field metadata", err)
 	}

@@ -97,3 +97,66 @@ type FailureSummary struct {
 	Open   int             `json:"open"`
 	Recent []store.Failure `json:"recent,omitempty"`
 }
+
+// Sides, as the store and the hints name them.
+const (
+	SideCRM  = "crm"
+	SideDesk = "desk"
+)
+
+// Cursor is a side's position in the incremental sync: the newest modified time and the
+// newest deletion time processed, UTC.
+type Cursor struct {
+	Position time.Time `json:"position"`
+	Deleted  time.Time `json:"deleted,omitzero"`
+}
+
+// IncrementalInput names one module's incremental pass.
+type IncrementalInput struct {
+	IntegrationID string `json:"integrationId"`
+	Module        string `json:"module"`
+	// Mode is ModeTwoWay or ModeOneWayToDesk: one-way passes do not read Desk changes.
+	Mode string `json:"mode"`
+	// Since is where a side's cursor starts when Postgres holds none: the first sync's start.
+	Since time.Time `json:"since"`
+	// DeskFrom, when set and older than Desk's cursor, rewinds it: after a switch to two-way
+	// sync, the Desk changes one-way mode did not send are read again.
+	DeskFrom time.Time `json:"deskFrom,omitzero"`
+	// Hints are ids that webhooks reported changed, per side (SideCRM, SideDesk). Ids that the
+	// read of changes does not return (a lagging search index) are read one by one.
+	Hints map[string][]string `json:"hints,omitempty"`
+}
+
+// IncrementalResult reports what one module's pass did. The embedded counts are for this
+// pass only; CRMCursor and DeskCursor are the cursors committed at its end.
+type IncrementalResult struct {
+	StepResult
+	CRMCursor  Cursor `json:"crmCursor"`
+	DeskCursor Cursor `json:"deskCursor"`
+	// More is set when a side had more changes than MaxChangesPerPass: run another pass.
+	More bool `json:"more,omitempty"`
+	// Read counts the changed records read (both sides), Echoes those skipped by the echo
+	// guard, Deleted the deletions recorded on links, Restored and Recreated the
+	// counterparts brought back by update-after-delete, Matched the new records linked by key.
+	// Echoes also counts Desk changes skipped in one-way mode.
+	Read      int `json:"read,omitempty"`
+	Echoes    int `json:"echoes,omitempty"`
+	Deleted   int `json:"deleted,omitempty"`
+	Restored  int `json:"restored,omitempty"`
+	Recreated int `json:"recreated,omitempty"`
+	Matched   int `json:"matched,omitempty"`
+	// Skipped counts changes of records whose same version already failed.
+	Skipped int `json:"skipped,omitempty"`
+}
+
+// Did reports whether the pass wrote or failed anything worth a history line.
+func (r IncrementalResult) Did() bool {
+	s := r.StepResult
+	return s.CreatedInCRM+s.CreatedInDesk+s.UpdatedInCRM+s.UpdatedInDesk+s.FailedToCRM+s.FailedToDesk > 0
+}
+
+// ModeInput records an integration's sync mode.
+type ModeInput struct {
+	IntegrationID string `json:"integrationId"`
+	Mode          string `json:"mode"`
+}

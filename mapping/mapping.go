@@ -192,26 +192,6 @@ func (m Mapping) Field(key string) (FieldMap, bool) {
 	return FieldMap{}, false
 }
 
-// ByDesk returns the field pair whose Desk field is name.
-func (m Mapping) ByDesk(name string) (FieldMap, bool) {
-	for _, f := range m.Fields {
-		if f.Desk == name {
-			return f, true
-		}
-	}
-	return FieldMap{}, false
-}
-
-// ByCRM returns the field pair whose CRM field is name.
-func (m Mapping) ByCRM(name string) (FieldMap, bool) {
-	for _, f := range m.Fields {
-		if f.CRM == name {
-			return f, true
-		}
-	}
-	return FieldMap{}, false
-}
-
 // fieldName is the shape both APIs use for field API names.
 var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
 

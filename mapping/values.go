@@ -182,7 +182,7 @@ func lookupRef(refs Refs, from Side, id string) (string, bool) {
 // Keys absent from v are not written; nil values are written as null to
 // clear the field. Custom field values are written as strings, the way Desk
 // returns them; account references are translated through refs and left out
-// when the CRM account has no Desk counterpart (see UnresolvedRefs).
+// when the CRM account has no Desk counterpart (see Carry).
 func ToDesk(m Mapping, v Values, refs Refs) (fields, cf map[string]any) {
 	fields, cf = map[string]any{}, map[string]any{}
 	for _, f := range m.Fields {
@@ -229,31 +229,6 @@ func ToCRM(m Mapping, v Values, refs Refs) map[string]any {
 		out[f.CRM] = crmWire(f.Type, canon(val))
 	}
 	return out
-}
-
-// UnresolvedRefs reports, for the values in v that flow to side to, each
-// account reference that cannot be written there because the account has no
-// counterpart on that side yet (CodeUnresolvedReference). ToDesk leaves such
-// fields out; call this to log them.
-func UnresolvedRefs(m Mapping, v Values, refs Refs, to Side) []Problem {
-	if to != Desk {
-		return nil // the canonical reference is already a CRM id
-	}
-	var probs []Problem
-	for _, f := range m.Fields {
-		if f.Type != TypeLookup || !f.ToDesk() {
-			continue
-		}
-		val, ok := v[f.Key()]
-		if !ok || canon(val) == nil {
-			continue
-		}
-		if _, ok := lookupRef(refs, CRM, fmt.Sprint(canon(val))); !ok {
-			probs = append(probs, Problem{Code: CodeUnresolvedReference, Module: m.Module, Desk: f.Desk, CRM: f.CRM,
-				Message: fmt.Sprintf("CRM account %v is not linked to a Desk account yet", canon(val))})
-		}
-	}
-	return probs
 }
 
 // FlowingTo returns the subset of v whose fields flow into side s.

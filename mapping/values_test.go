@@ -128,7 +128,7 @@ func TestFromDeskAndFromCRM(t *testing.T) {
 			var v Values
 			var probs []Problem
 			if tt.side == Desk {
-				f, ok = m.ByDesk(tt.field)
+				f, ok = fieldBy(m, Desk, tt.field)
 				rec := map[string]any{tt.field: tt.raw}
 				if strings.HasPrefix(tt.field, "cf_") {
 					v, probs = FromDesk(m, map[string]any{"cf": rec}, nil, refs)
@@ -136,7 +136,7 @@ func TestFromDeskAndFromCRM(t *testing.T) {
 					v, probs = FromDesk(m, rec, nil, refs)
 				}
 			} else {
-				f, ok = m.ByCRM(tt.field)
+				f, ok = fieldBy(m, CRM, tt.field)
 				v, probs = FromCRM(m, map[string]any{tt.field: tt.raw}, nil)
 			}
 			if !ok {
@@ -246,15 +246,15 @@ func TestToDesk(t *testing.T) {
 	if _, ok := fields["accountId"]; ok {
 		t.Errorf("unresolved account written: %v", fields)
 	}
-	probs := UnresolvedRefs(m, v2, refs, Desk)
-	if len(probs) != 1 || probs[0].Code != CodeUnresolvedReference {
-		t.Errorf("UnresolvedRefs = %v", probs)
+	acct, _ := m.Field("accountId=Account_Name")
+	if p := Carry(m.Module, acct, v2[acct.Key()], Desk, refs); p == nil || p.Code != CodeUnresolvedReference || p.To != Desk {
+		t.Errorf("Carry of an unlinked account to Desk = %v", p)
 	}
-	if probs := UnresolvedRefs(m, v, refs, Desk); len(probs) != 0 {
-		t.Errorf("UnresolvedRefs on resolvable values = %v", probs)
+	if p := Carry(m.Module, acct, v[acct.Key()], Desk, refs); p != nil {
+		t.Errorf("Carry of a linked account to Desk = %v", p)
 	}
-	if probs := UnresolvedRefs(m, v2, refs, CRM); len(probs) != 0 {
-		t.Errorf("UnresolvedRefs towards CRM = %v", probs)
+	if p := Carry(m.Module, acct, v2[acct.Key()], CRM, refs); p != nil {
+		t.Errorf("Carry of an account towards CRM = %v", p)
 	}
 }
 
@@ -395,4 +395,14 @@ func TestValuesJSONRoundTrip(t *testing.T) {
 	if v["l"].([]string)[0] != "a" {
 		t.Fatalf("Clone shares lists")
 	}
+}
+
+// fieldBy returns the field pair whose field on side s is name.
+func fieldBy(m Mapping, s Side, name string) (FieldMap, bool) {
+	for _, f := range m.Fields {
+		if (s == Desk && f.Desk == name) || (s == CRM && f.CRM == name) {
+			return f, true
+		}
+	}
+	return FieldMap{}, false
 }

@@ -79,9 +79,6 @@ const (
 	ActionSkipEcho Action = "skip-echo"
 	// ActionUpdate: write DeskPatch and/or CRMPatch, then store Base.
 	ActionUpdate Action = "update"
-	// ActionCreate: create the record on Target with Target's patch (fields
-	// flowing there), link it, store Base.
-	ActionCreate Action = "create"
 	// ActionRestore: restore the counterpart on Target from its recycle bin,
 	// write Target's patch, clear the link's deletion marks, store Base.
 	ActionRestore Action = "restore"
@@ -164,8 +161,8 @@ type Decision struct {
 //   - a deletion is recorded on the link (mark-deleted) and never
 //     propagated; a deletion of an unlinked record is ignored;
 //   - in one-way mode, a Desk create or update is skipped;
-//   - unlinked record: create it on the other side, or, when the caller
-//     matched a counterpart (Other set), merge the pair with no base;
+//   - unlinked record matched by the caller (Other set, see Match): merge
+//     the pair with no base (an unmatched one is PlanUnlinked's to create);
 //   - linked record whose mapped values equal the base: skip-echo;
 //   - linked record: 3-way merge with the counterpart (Other, or the base
 //     when Other is unknown) and update;
@@ -180,6 +177,11 @@ func Decide(in DecideInput) Decision {
 	if in.Mode == mapping.OneWay && in.Source == mapping.Desk {
 		return Decision{Action: ActionSkip, Target: target, Reason: "one-way sync: Desk changes are not sent to CRM"}
 	}
+	if (in.Link == LinkOtherTrashed || in.Link == LinkOtherPurged) && !in.Base.IsZero() && isEcho(in.Mapping, in.Values, in.Base.Of(in.Source)) {
+		// Read again unchanged (the overlap of a cursor, our own write coming back): not a
+		// change, so it brings nothing back.
+		return Decision{Action: ActionSkipEcho, Target: target, Reason: "mapped values equal the last-synced values"}
+	}
 	switch in.Link {
 	case LinkNone:
 		if in.Other != nil {
@@ -187,8 +189,8 @@ func Decide(in DecideInput) Decision {
 			d.Reason = "matched by key: first reconcile of the pair"
 			return d
 		}
-		d := createDecision(in, ActionCreate, "no link: create on the other side")
-		return d
+		// Whether to create it or link it is Match's to decide (PlanUnlinked).
+		return Decision{Action: ActionIgnore, Target: target, Reason: "no link and no matched counterpart: see Match"}
 	case LinkOtherTrashed:
 		// The restored record holds what it held when deleted: write every
 		// field flowing there that can be carried.
@@ -291,7 +293,7 @@ func mergeDecision(in DecideInput, base Base, other mapping.Values) Decision {
 // create, a re-create, or the first update of a pair with no base).
 func createDecision(in DecideInput, action Action, reason string) Decision {
 	target := in.Source.Other()
-	c := Create(in.Mapping, in.Values, target, in.Refs)
+	c := CreatePatch(in.Mapping, in.Values, target, in.Refs)
 	d := Decision{Action: action, Target: target, Base: c.Base, NotCarried: c.NotCarried, Reason: reason}
 	setPatch(&d, target, c.Patch)
 	return d
@@ -315,12 +317,12 @@ type CreateResult struct {
 	Blocked bool
 }
 
-// Create returns what creating a record on side target from the source
+// CreatePatch returns what creating a record on side target from the source
 // values v writes. Fields that do not flow to the target stay unknown on the
 // target side of the base, so a later merge treats them as never synced;
 // values that could not be carried are recorded as held by the source only,
 // so that their absence on the target never reads as a clear of the source.
-func Create(m mapping.Mapping, v mapping.Values, target mapping.Side, refs mapping.Refs) CreateResult {
+func CreatePatch(m mapping.Mapping, v mapping.Values, target mapping.Side, refs mapping.Refs) CreateResult {
 	source := target.Other()
 	res := CreateResult{Patch: mapping.Values{}, Base: Base{Desk: mapping.Values{}, CRM: mapping.Values{}}}
 	for _, f := range m.Fields {

@@ -103,19 +103,9 @@ func TestDecide(t *testing.T) {
 				Base: sb(with(V{kTitle: "CFO"})), Conflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "one-way"}}},
 		},
 		{
-			name: "new CRM record: create in Desk with the fields that flow there",
-			in:   DecideInput{Source: mapping.CRM, Change: Created, Link: LinkNone, Values: with(V{kMobile: nil})},
-			want: Decision{Action: ActionCreate, Target: mapping.Desk,
-				DeskPatch: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kCity: "Paris", kAcct: "C1"},
-				Base: Base{Desk: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: nil, kCity: "Paris", kAcct: "C1"},
-					CRM: with(V{kMobile: nil})}},
-		},
-		{
-			name: "new Desk record: create in CRM",
-			in:   DecideInput{Source: mapping.Desk, Change: Created, Link: LinkNone, Values: base},
-			want: Decision{Action: ActionCreate, Target: mapping.CRM,
-				CRMPatch: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"},
-				Base:     Base{Desk: base, CRM: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kZip: "75001", kAcct: "C1"}}},
+			name: "unlinked record with no matched counterpart: Match and PlanUnlinked decide",
+			in:   DecideInput{Source: mapping.CRM, Change: Created, Link: LinkNone, Values: base},
+			want: Decision{Action: ActionIgnore, Target: mapping.Desk},
 		},
 		{
 			name: "unlinked record matched by key: first reconcile, empty never erases",
@@ -178,10 +168,20 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "one-way: CRM update after Desk was purged re-creates in Desk",
-			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.CRM, Change: Updated, Link: LinkOtherPurged, Base: sb(base), Values: base},
+			in:   DecideInput{Mode: mapping.OneWay, Source: mapping.CRM, Change: Updated, Link: LinkOtherPurged, Base: sb(base), Values: with(V{kTitle: "CFO"})},
 			want: Decision{Action: ActionRecreate, Target: mapping.Desk, ClearDeletion: true,
-				DeskPatch: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"},
-				Base:      Base{Desk: V{kName: "Doe", kTitle: "CEO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"}, CRM: base}},
+				DeskPatch: V{kName: "Doe", kTitle: "CFO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"},
+				Base:      Base{Desk: V{kName: "Doe", kTitle: "CFO", kPhone: "1", kMobile: "2", kCity: "Paris", kAcct: "C1"}, CRM: with(V{kTitle: "CFO"})}},
+		},
+		{
+			name: "read again unchanged while the counterpart is in the recycle bin: nothing is restored",
+			in:   DecideInput{Source: mapping.CRM, Change: Updated, Link: LinkOtherTrashed, Base: sb(base), Values: base},
+			want: Decision{Action: ActionSkipEcho, Target: mapping.Desk},
+		},
+		{
+			name: "read again unchanged while the counterpart is gone for good: nothing is re-created",
+			in:   DecideInput{Source: mapping.Desk, Change: Updated, Link: LinkOtherPurged, Base: sb(base), Values: base},
+			want: Decision{Action: ActionSkipEcho, Target: mapping.CRM},
 		},
 		{
 			name: "record restored on its own side: clear its mark, then merge",
@@ -302,7 +302,7 @@ func TestCreateKeepsOnlyWhatFlowsAndCarries(t *testing.T) {
 			Base{Desk: V{kName: "Doe", kTitle: nil, kCity: "Paris", kAcct: nil}, CRM: v}, 1},
 	}
 	for _, tt := range tests {
-		got := Create(testMapping(), v, tt.target, testRefs())
+		got := CreatePatch(testMapping(), v, tt.target, testRefs())
 		if !reflect.DeepEqual(got.Patch, tt.patch) || !reflect.DeepEqual(got.Base, tt.base) || len(got.NotCarried) != tt.notCarried {
 			t.Errorf("Create(%s) = %+v, want patch %v base %+v, %d not carried", tt.target, got, tt.patch, tt.base, tt.notCarried)
 		}
@@ -311,7 +311,7 @@ func TestCreateKeepsOnlyWhatFlowsAndCarries(t *testing.T) {
 	// not mistaken for a CRM-side clear on the next merge, and the account
 	// left out of a Desk create does not clear CRM's.
 	for _, target := range []mapping.Side{mapping.CRM, mapping.Desk} {
-		c := Create(testMapping(), v, target, testRefs())
+		c := CreatePatch(testMapping(), v, target, testRefs())
 		deskNow, crmNow := c.Base.Desk.Clone(), c.Base.CRM.Clone()
 		r := Merge(MergeInput{Mapping: testMapping(), Base: c.Base, Desk: deskNow, CRM: crmNow, Refs: testRefs()})
 		if !r.Empty() {

@@ -1,151 +1,130 @@
 package reconcile
 
 import (
-	"sort"
+	"fmt"
 
 	"deskcrm/mapping"
 )
 
-// CodeAmbiguousMatch is the failure code of a record that shares its
-// matching key with more than one record.
-const CodeAmbiguousMatch mapping.Code = "AMBIGUOUS_MATCH"
+// Failure codes of matching.
+const (
+	// CodeAmbiguousMatch: several records share the match key; the sync does not guess.
+	CodeAmbiguousMatch = "AMBIGUOUS_MATCH"
+	// CodeAlreadyMapped: the records of the other side with this key are all linked already;
+	// this record is a duplicate of one of them (the seed's "CRM ID is already mapped with
+	// another support entity").
+	CodeAlreadyMapped = "CRM_ID_ALREADY_MAPPED"
+)
 
-// MatchAction is what the initial sync does with one unlinked record.
+// Candidate is a record that carries a match key, on either side.
+type Candidate struct {
+	Side mapping.Side
+	ID   string
+	// Linked is set when the record is linked already (or a create of it is under way).
+	Linked bool
+	// Record holds its values when known (read into the index, or found by a lookup), for
+	// the first reconcile of a pair it joins.
+	Record *Record
+}
+
+// MatchAction is what to do with one unlinked record.
 type MatchAction string
 
 // Match actions.
 const (
-	// MatchLink links the Desk record and the CRM record of a key that has
-	// exactly one record on each side; their values are then merged with
-	// no base.
+	// MatchCreate: no record of the other side carries its key (or it has none): create it
+	// there.
+	MatchCreate MatchAction = "create"
+	// MatchLink: exactly one unlinked record of the other side carries its key, and no other
+	// unlinked record of its own side does: link the two.
 	MatchLink MatchAction = "link"
-	// MatchCreateInCRM creates the Desk record in CRM.
-	MatchCreateInCRM MatchAction = "create-in-crm"
-	// MatchCreateInDesk creates the CRM record in Desk.
-	MatchCreateInDesk MatchAction = "create-in-desk"
-	// MatchAmbiguous leaves the record alone and logs AMBIGUOUS_MATCH.
+	// MatchAmbiguous: several unlinked records share the key on either side: do not guess,
+	// log AMBIGUOUS_MATCH.
 	MatchAmbiguous MatchAction = "ambiguous"
-	// MatchSkip leaves a Desk-only record alone in one-way mode.
-	MatchSkip MatchAction = "skip"
+	// MatchAlreadyMapped: the other side's records with this key are all linked already:
+	// this record is a duplicate, log CRM_ID_ALREADY_MAPPED.
+	MatchAlreadyMapped MatchAction = "already-mapped"
 )
 
-// Candidate is one unlinked record taking part in the initial sync.
-type Candidate struct {
-	// ID is the record id on its side.
-	ID string
-	// Key is its matching key (MatchKey, DeskMatchKey or CRMMatchKey);
-	// "" for a record with no key.
-	Key string
-}
-
-// MatchOutcome is the decision for one record, or for a linked pair.
-type MatchOutcome struct {
-	// Action is what to do.
+// MatchResult is the decision of Match for one record.
+type MatchResult struct {
 	Action MatchAction
-	// Key is the matching key concerned ("" for keyless records).
-	Key string
-	// DeskID is the Desk record concerned ("" when none).
-	DeskID string
-	// CRMID is the CRM record concerned ("" when none).
-	CRMID string
-	// Code is CodeAmbiguousMatch for MatchAmbiguous, "" otherwise.
-	Code mapping.Code
-	// DeskCount and CRMCount are how many records share the key on each
-	// side (for the failure message).
-	DeskCount, CRMCount int
+	// With is the record to link to (MatchLink).
+	With Candidate
+	// Others counts the unlinked records of the other side with the key; Peers those of the
+	// record's own side, itself included.
+	Others, Peers int
 }
 
-// MatchGroup decides for the records that share one non-empty key:
+// Match is the sync's one matching rule, used by the first sync and by incremental passes
+// alike. It decides for the unlinked record id of side s with match key key, given every
+// record known to carry that key on either side (the record itself may be among them; ids
+// are compared per side):
 //
-//   - one on each side: link them;
-//   - none on one side: create each record of the other side there (in
-//     one-way mode, Desk-only records are skipped);
-//   - more than one on either side while the other side has any: do not
-//     guess; every record involved is AMBIGUOUS_MATCH.
+//   - no key, or no record of the other side carries it: create it there;
+//   - every record of the other side with the key is linked: a duplicate
+//     (CRM_ID_ALREADY_MAPPED);
+//   - more than one unlinked record on the other side, or on its own side: ambiguous
+//     (AMBIGUOUS_MATCH);
+//   - otherwise: link it to the one unlinked record of the other side.
 //
-// Outcomes are ordered Desk records first, then CRM records, each in input
-// order.
-func MatchGroup(mode mapping.Mode, key string, deskIDs, crmIDs []string) []MatchOutcome {
-	nd, nc := len(deskIDs), len(crmIDs)
-	var out []MatchOutcome
+// Keys are compared as given: build them with MatchKey, DeskMatchKey or CRMMatchKey.
+func Match(s mapping.Side, id, key string, candidates []Candidate) MatchResult {
+	if key == "" {
+		return MatchResult{Action: MatchCreate, Peers: 1}
+	}
+	var others []Candidate
+	anyOther := false
+	peers := 1
+	for _, c := range candidates {
+		switch {
+		case c.Side == s && c.ID == id:
+		case c.Side == s:
+			if !c.Linked {
+				peers++
+			}
+		default:
+			anyOther = true
+			if !c.Linked {
+				others = append(others, c)
+			}
+		}
+	}
+	res := MatchResult{Others: len(others), Peers: peers}
 	switch {
-	case nd == 1 && nc == 1:
-		return []MatchOutcome{{Action: MatchLink, Key: key, DeskID: deskIDs[0], CRMID: crmIDs[0], DeskCount: 1, CRMCount: 1}}
-	case nc == 0:
-		act := MatchCreateInCRM
-		if mode == mapping.OneWay {
-			act = MatchSkip
-		}
-		for _, id := range deskIDs {
-			out = append(out, MatchOutcome{Action: act, Key: key, DeskID: id, DeskCount: nd})
-		}
-	case nd == 0:
-		for _, id := range crmIDs {
-			out = append(out, MatchOutcome{Action: MatchCreateInDesk, Key: key, CRMID: id, CRMCount: nc})
-		}
+	case !anyOther:
+		res.Action = MatchCreate
+	case len(others) == 0:
+		res.Action = MatchAlreadyMapped
+	case len(others) > 1 || peers > 1:
+		res.Action = MatchAmbiguous
 	default:
-		for _, id := range deskIDs {
-			out = append(out, MatchOutcome{Action: MatchAmbiguous, Key: key, DeskID: id, Code: CodeAmbiguousMatch, DeskCount: nd, CRMCount: nc})
-		}
-		for _, id := range crmIDs {
-			out = append(out, MatchOutcome{Action: MatchAmbiguous, Key: key, CRMID: id, Code: CodeAmbiguousMatch, DeskCount: nd, CRMCount: nc})
-		}
+		res.Action, res.With = MatchLink, others[0]
 	}
-	return out
+	return res
 }
 
-// Match decides the initial sync of all unlinked records of one module.
-// Records with a key are grouped by it and decided by MatchGroup; records
-// without a key (contacts with no email, accounts with a blank name) are
-// never matched and are created on the other side (Desk-only ones are
-// skipped in one-way mode). Outcomes are ordered by key, keyless records
-// last, so the result is deterministic.
-func Match(mode mapping.Mode, desk, crm []Candidate) []MatchOutcome {
-	type group struct{ desk, crm []string }
-	groups := map[string]*group{}
-	get := func(k string) *group {
-		g, ok := groups[k]
-		if !ok {
-			g = &group{}
-			groups[k] = g
-		}
-		return g
+// matchFailure is the failure-log entry of an unmatched record (MatchAmbiguous or
+// MatchAlreadyMapped), in the direction of its side.
+func matchFailure(module mapping.Module, s mapping.Side, id string, res MatchResult) Failure {
+	what := "email"
+	if module == mapping.Accounts {
+		what = "account name"
 	}
-	var keylessDesk, keylessCRM []string
-	for _, c := range desk {
-		if c.Key == "" {
-			keylessDesk = append(keylessDesk, c.ID)
-			continue
-		}
-		g := get(c.Key)
-		g.desk = append(g.desk, c.ID)
+	f := Failure{To: s.Other()}
+	if s == mapping.Desk {
+		f.DeskID = id
+	} else {
+		f.CRMID = id
 	}
-	for _, c := range crm {
-		if c.Key == "" {
-			keylessCRM = append(keylessCRM, c.ID)
-			continue
-		}
-		g := get(c.Key)
-		g.crm = append(g.crm, c.ID)
+	if res.Action == MatchAlreadyMapped {
+		f.Code = CodeAlreadyMapped
+		f.Message = fmt.Sprintf("CRM ID is already mapped with another support entity: every %s record with the same %s is already linked to a %s record; this one is a duplicate and was not synced (merge it or change its %s, then retry)",
+			s.Other().Label(), what, s.Label(), what)
+		return f
 	}
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var out []MatchOutcome
-	for _, k := range keys {
-		out = append(out, MatchGroup(mode, k, groups[k].desk, groups[k].crm)...)
-	}
-	for _, id := range keylessDesk {
-		act := MatchCreateInCRM
-		if mode == mapping.OneWay {
-			act = MatchSkip
-		}
-		out = append(out, MatchOutcome{Action: act, DeskID: id})
-	}
-	for _, id := range keylessCRM {
-		out = append(out, MatchOutcome{Action: MatchCreateInDesk, CRMID: id})
-	}
-	return out
+	f.Code = CodeAmbiguousMatch
+	f.Message = fmt.Sprintf("%d record(s) in %s and %d in %s share this %s; not matched to avoid a guess — make the %s unique, then retry",
+		res.Others, s.Other().Label(), res.Peers, s.Label(), what, what)
+	return f
 }

@@ -2,103 +2,104 @@ package reconcile
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"deskcrm/mapping"
 )
 
-func TestMatchGroup(t *testing.T) {
-	amb := func(desk, crm string, nd, nc int) MatchOutcome {
-		return MatchOutcome{Action: MatchAmbiguous, Key: "k", DeskID: desk, CRMID: crm, Code: CodeAmbiguousMatch, DeskCount: nd, CRMCount: nc}
+// cand builds candidates: "d1" is Desk record 1, "c2*" CRM record 2 linked.
+func cand(specs ...string) []Candidate {
+	var out []Candidate
+	for _, s := range specs {
+		c := Candidate{Side: mapping.Desk, ID: strings.TrimSuffix(s, "*"), Linked: strings.HasSuffix(s, "*")}
+		if strings.HasPrefix(s, "c") {
+			c.Side = mapping.CRM
+		}
+		out = append(out, c)
 	}
+	return out
+}
+
+func TestMatch(t *testing.T) {
 	tests := []struct {
-		name      string
-		mode      mapping.Mode
-		desk, crm []string
-		want      []MatchOutcome
+		name   string
+		side   mapping.Side
+		id     string
+		key    string
+		cands  []Candidate
+		action MatchAction
+		with   string
+		others int
+		peers  int
 	}{
-		{"one to one links", mapping.TwoWay, []string{"d1"}, []string{"c1"},
-			[]MatchOutcome{{Action: MatchLink, Key: "k", DeskID: "d1", CRMID: "c1", DeskCount: 1, CRMCount: 1}}},
-		{"one to one links in one-way mode too", mapping.OneWay, []string{"d1"}, []string{"c1"},
-			[]MatchOutcome{{Action: MatchLink, Key: "k", DeskID: "d1", CRMID: "c1", DeskCount: 1, CRMCount: 1}}},
-		{"two Desk, one CRM: all three ambiguous", mapping.TwoWay, []string{"d1", "d2"}, []string{"c1"},
-			[]MatchOutcome{amb("d1", "", 2, 1), amb("d2", "", 2, 1), amb("", "c1", 2, 1)}},
-		{"one Desk, two CRM: all three ambiguous", mapping.TwoWay, []string{"d1"}, []string{"c1", "c2"},
-			[]MatchOutcome{amb("d1", "", 1, 2), amb("", "c1", 1, 2), amb("", "c2", 1, 2)}},
-		{"two and two", mapping.TwoWay, []string{"d1", "d2"}, []string{"c1", "c2"},
-			[]MatchOutcome{amb("d1", "", 2, 2), amb("d2", "", 2, 2), amb("", "c1", 2, 2), amb("", "c2", 2, 2)}},
-		{"Desk only: create in CRM", mapping.TwoWay, []string{"d1"}, nil,
-			[]MatchOutcome{{Action: MatchCreateInCRM, Key: "k", DeskID: "d1", DeskCount: 1}}},
-		{"Desk only, duplicated: each created (no candidate to guess between)", mapping.TwoWay, []string{"d1", "d2"}, nil,
-			[]MatchOutcome{{Action: MatchCreateInCRM, Key: "k", DeskID: "d1", DeskCount: 2}, {Action: MatchCreateInCRM, Key: "k", DeskID: "d2", DeskCount: 2}}},
-		{"Desk only in one-way mode: skipped", mapping.OneWay, []string{"d1"}, nil,
-			[]MatchOutcome{{Action: MatchSkip, Key: "k", DeskID: "d1", DeskCount: 1}}},
-		{"CRM only: create in Desk", mapping.OneWay, nil, []string{"c1"},
-			[]MatchOutcome{{Action: MatchCreateInDesk, Key: "k", CRMID: "c1", CRMCount: 1}}},
-		{"empty group", mapping.TwoWay, nil, nil, nil},
+		{"no key: create", mapping.Desk, "d1", "", cand("c1"), MatchCreate, "", 0, 1},
+		{"nothing on the other side: create", mapping.Desk, "d1", "k", cand("d1"), MatchCreate, "", 0, 1},
+		{"nothing on the other side, peers too: each created", mapping.Desk, "d1", "k", cand("d1", "d2"), MatchCreate, "", 0, 2},
+		{"one to one: link", mapping.Desk, "d1", "k", cand("d1", "c1"), MatchLink, "c1", 1, 1},
+		{"one to one from CRM", mapping.CRM, "c1", "k", cand("d1", "c1"), MatchLink, "d1", 1, 1},
+		{"the record itself need not be listed", mapping.CRM, "c9", "k", cand("d1"), MatchLink, "d1", 1, 1},
+		{"two on the other side: ambiguous", mapping.Desk, "d1", "k", cand("d1", "c1", "c2"), MatchAmbiguous, "", 2, 1},
+		{"two on its own side: ambiguous", mapping.CRM, "c1", "k", cand("d1", "c1", "c2"), MatchAmbiguous, "", 1, 2},
+		{"linked peers do not count", mapping.Desk, "d1", "k", cand("d1", "d2*", "c1"), MatchLink, "c1", 1, 1},
+		{"linked others do not count", mapping.Desk, "d1", "k", cand("d1", "c1*", "c2"), MatchLink, "c2", 1, 1},
+		{"only linked on the other side: duplicate", mapping.Desk, "d2", "k", cand("d1*", "d2", "c1*"), MatchAlreadyMapped, "", 0, 1},
+		{"several linked on the other side: duplicate", mapping.CRM, "c3", "k", cand("d1*", "d2*", "c3"), MatchAlreadyMapped, "", 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := MatchGroup(tt.mode, "k", tt.desk, tt.crm)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("MatchGroup =\n%+v\nwant\n%+v", got, tt.want)
+			got := Match(tt.side, tt.id, tt.key, tt.cands)
+			if got.Action != tt.action || got.With.ID != tt.with || got.Others != tt.others || got.Peers != tt.peers {
+				t.Fatalf("Match = %+v, want %s with %q, %d others, %d peers", got, tt.action, tt.with, tt.others, tt.peers)
 			}
 		})
 	}
 }
 
-func TestMatchContacts(t *testing.T) {
-	desk := []Candidate{
-		{ID: "d1", Key: NormalizeEmail("Ann@X.com ")},
-		{ID: "d2", Key: NormalizeEmail("bob@x.com")},
-		{ID: "d3", Key: NormalizeEmail("bob@x.com")},
-		{ID: "d4", Key: NormalizeEmail("")}, // contact without email
-		{ID: "d5", Key: NormalizeEmail("only-desk@x.com")},
+func TestMatchKeysNormalise(t *testing.T) {
+	if got := Match(mapping.Desk, "d1", NormalizeEmail("Ann@X.com "), []Candidate{{Side: mapping.CRM, ID: "c1"}}); got.Action != MatchLink {
+		t.Fatalf("email keys: %+v", got)
 	}
-	crm := []Candidate{
-		{ID: "c1", Key: NormalizeEmail("ann@x.com")},
-		{ID: "c2", Key: NormalizeEmail("BOB@x.com")},
-		{ID: "c3", Key: NormalizeEmail("  ")}, // contact without email
-		{ID: "c4", Key: NormalizeEmail("only-crm@x.com")},
-		{ID: "c5", Key: NormalizeEmail("")},
-	}
-	want := []MatchOutcome{
-		{Action: MatchLink, Key: "ann@x.com", DeskID: "d1", CRMID: "c1", DeskCount: 1, CRMCount: 1},
-		{Action: MatchAmbiguous, Key: "bob@x.com", DeskID: "d2", Code: CodeAmbiguousMatch, DeskCount: 2, CRMCount: 1},
-		{Action: MatchAmbiguous, Key: "bob@x.com", DeskID: "d3", Code: CodeAmbiguousMatch, DeskCount: 2, CRMCount: 1},
-		{Action: MatchAmbiguous, Key: "bob@x.com", CRMID: "c2", Code: CodeAmbiguousMatch, DeskCount: 2, CRMCount: 1},
-		{Action: MatchCreateInDesk, Key: "only-crm@x.com", CRMID: "c4", CRMCount: 1},
-		{Action: MatchCreateInCRM, Key: "only-desk@x.com", DeskID: "d5", DeskCount: 1},
-		{Action: MatchCreateInCRM, DeskID: "d4"},
-		{Action: MatchCreateInDesk, CRMID: "c3"},
-		{Action: MatchCreateInDesk, CRMID: "c5"},
-	}
-	got := Match(mapping.TwoWay, desk, crm)
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Match =\n%+v\nwant\n%+v", got, want)
-	}
-
-	// One-way: Desk-only records, with or without email, stay where they are.
-	for _, o := range Match(mapping.OneWay, desk, crm) {
-		if o.Action == MatchCreateInCRM {
-			t.Errorf("one-way mode creates in CRM: %+v", o)
-		}
-		if o.DeskID == "d4" && o.Action != MatchSkip {
-			t.Errorf("one-way keyless Desk contact: %+v, want skip", o)
-		}
+	if NormalizeAccountName("Acme, Inc.") != NormalizeAccountName("ACME Inc") || NormalizeAccountName("Globex Ltd") == NormalizeAccountName("Globex") {
+		t.Fatal("account name keys")
 	}
 }
 
-func TestMatchAccountsByNormalisedName(t *testing.T) {
-	desk := []Candidate{{ID: "d1", Key: NormalizeAccountName("Acme, Inc.")}, {ID: "d2", Key: NormalizeAccountName("Globex Ltd")}}
-	crm := []Candidate{{ID: "c1", Key: NormalizeAccountName("ACME Inc")}, {ID: "c2", Key: NormalizeAccountName("Globex")}}
-	got := Match(mapping.TwoWay, desk, crm)
-	want := []MatchOutcome{
-		{Action: MatchLink, Key: "acme inc", DeskID: "d1", CRMID: "c1", DeskCount: 1, CRMCount: 1},
-		{Action: MatchCreateInDesk, Key: "globex", CRMID: "c2", CRMCount: 1},
-		{Action: MatchCreateInCRM, Key: "globex ltd", DeskID: "d2", DeskCount: 1},
+func TestPlanMatch(t *testing.T) {
+	groups := []KeyGroup{
+		{Key: "a", Candidates: cand("c1", "d1")},               // link
+		{Key: "b", Candidates: cand("c2", "d2", "d3")},         // all three ambiguous
+		{Key: "c", Candidates: cand("c3*", "d4*", "d5")},       // d5 duplicate of the linked pair
+		{Key: "d", Candidates: cand("c4*", "c5", "d6*", "d7")}, // c5 and d7 link
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Match =\n%+v\nwant\n%+v", got, want)
+	pl := PlanMatch(mapping.Contacts, groups)
+	var links []string
+	for _, u := range pl.Updates {
+		if !u.Match || u.Writes() || !u.Base.IsZero() {
+			t.Errorf("match update %+v should only link", u)
+		}
+		links = append(links, u.DeskID+"-"+u.CRMID)
+	}
+	if want := []string{"d1-c1", "d7-c5"}; !reflect.DeepEqual(links, want) {
+		t.Errorf("links %v, want %v", links, want)
+	}
+	var fails []string
+	for _, f := range pl.Failures {
+		fails = append(fails, f.Code+" "+f.DeskID+f.CRMID+" "+string(f.To))
+	}
+	want := []string{
+		"AMBIGUOUS_MATCH c2 desk", "AMBIGUOUS_MATCH d2 crm", "AMBIGUOUS_MATCH d3 crm",
+		"CRM_ID_ALREADY_MAPPED d5 crm",
+	}
+	if !reflect.DeepEqual(fails, want) {
+		t.Errorf("failures\n%v\nwant\n%v", fails, want)
+	}
+	if pl.Matched != 2 {
+		t.Errorf("Matched = %d", pl.Matched)
+	}
+	for _, f := range pl.Failures {
+		if f.Code == CodeAlreadyMapped && !strings.Contains(f.Message, "already mapped") {
+			t.Errorf("duplicate message in the seed's words: %q", f.Message)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -187,40 +188,38 @@ func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, des
 	return out, rows.Err()
 }
 
-// Candidates returns, per match key, the indexed records of side sc.Side carrying that key,
-// with whether each is linked already. Keys with no record are absent.
-func (s *Store) Candidates(ctx context.Context, sc Scope, keys []string) (map[string][]Candidate, error) {
-	out := map[string][]Candidate{}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	col := "desk_id"
-	if sc.Side == "crm" {
-		col = "crm_id"
-	}
-	rows, err := s.Pool.Query(ctx, `select i.match_key, i.record_id,
-			exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module and l.`+col+` = i.record_id)
-		from index_records i where i.integration_id = $1 and i.module = $2 and i.side = $3 and i.match_key = any($4)
-		order by i.record_id`, sc.IntegrationID, sc.Module, sc.Side, keys)
-	if err != nil {
-		return nil, fmt.Errorf("match candidates %s %s: %w", sc.Side, sc.Module, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var c Candidate
-		if err := rows.Scan(&k, &c.RecordID, &c.Linked); err != nil {
-			return nil, err
-		}
-		out[k] = append(out[k], c)
-	}
-	return out, rows.Err()
+// KeyCandidate is an indexed record carrying a match key being matched.
+type KeyCandidate struct {
+	Side   string
+	Row    IndexRow
+	Linked bool
 }
 
-// Candidate is an indexed record sharing a match key with a record being matched.
-type Candidate struct {
-	RecordID string
-	Linked   bool
+// Candidates returns the indexed records of both sides whose match key is one of keys, with
+// whether each is linked (or pending), in side and id order.
+func (s *Store) Candidates(ctx context.Context, integrationID, module string, keys []string) ([]KeyCandidate, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	rows, err := s.Pool.Query(ctx, `select i.side, `+indexColumns+`,
+			exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module
+				and (i.side = 'desk' and l.desk_id = i.record_id or i.side = 'crm' and l.crm_id = i.record_id))
+		from index_records i where i.integration_id = $1 and i.module = $2 and i.match_key = any($3)
+		order by i.side, i.record_id`, integrationID, module, keys)
+	if err != nil {
+		return nil, fmt.Errorf("match candidates of %s: %w", module, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (KeyCandidate, error) {
+		var c KeyCandidate
+		var vals, problems []byte
+		if err := r.Scan(&c.Side, &c.Row.RecordID, &c.Row.MatchKey, &c.Row.CreatedTime, &c.Row.ModifiedTime, &vals, &c.Row.Counterpart, &problems, &c.Linked); err != nil {
+			return c, err
+		}
+		if len(problems) > 0 {
+			c.Row.Problems = json.RawMessage(problems)
+		}
+		return c, decodeValues(vals, &c.Row.Values)
+	})
 }
 
 // DeleteIndexRows removes records from the index (they were deleted on their side, so they

@@ -62,17 +62,6 @@ func (s *Store) OpenFailures(ctx context.Context, integrationID string, limit in
 	return fs, total, err
 }
 
-// FailuresByID reads open failures by id; ids empty means all open failures.
-func (s *Store) FailuresByID(ctx context.Context, integrationID string, ids []int64) ([]Failure, error) {
-	rows, err := s.Pool.Query(ctx, `select id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, ''), code, message, attempts, first_at, last_at, resolved_at
-		from sync_failures where integration_id = $1 and resolved_at is null and (cardinality($2::bigint[]) = 0 or id = any($2))
-		order by id`, integrationID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read failures: %w", err)
-	}
-	return pgx.CollectRows(rows, scanFailure)
-}
-
 func scanFailure(r pgx.CollectableRow) (Failure, error) {
 	var f Failure
 	err := r.Scan(&f.ID, &f.Module, &f.Direction, &f.DeskID, &f.CRMID, &f.Code, &f.Message, &f.Attempts, &f.FirstAt, &f.LastAt, &f.ResolvedAt)
@@ -100,15 +89,6 @@ func (s *Store) ResolveRecordFailures(ctx context.Context, integrationID, module
 		and resolved_at is null and `+col+` = any($3)`, integrationID, module, ids)
 	if err != nil {
 		return fmt.Errorf("resolve failures of synced records: %w", err)
-	}
-	return nil
-}
-
-// ResolveFailures closes failures by id.
-func (s *Store) ResolveFailures(ctx context.Context, integrationID string, ids []int64) error {
-	_, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and id = any($2) and resolved_at is null`, integrationID, ids)
-	if err != nil {
-		return fmt.Errorf("resolve failures: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -113,23 +114,24 @@ func (s *Store) DropPendingLinks(ctx context.Context, sc Scope, ids []string) er
 	return nil
 }
 
-// Pair is a linked pair with both sides' indexed values, for reconciliation.
+// Pair is a linked pair with both sides' indexed records, for its first reconcile.
 type Pair struct {
-	LinkID       int64
-	DeskID       string
-	CRMID        string
-	Desk         IndexRow
-	CRM          IndexRow
-	Base         map[string]any
-	DeskModified time.Time
-	CRMModified  time.Time
+	LinkID int64
+	DeskID string
+	CRMID  string
+	Desk   IndexRow
+	CRM    IndexRow
 }
 
 // UnreconciledPairs returns linked pairs that have no base yet (matched, never reconciled)
-// and both sides indexed, after link id afterID.
+// and both sides indexed, after link id afterID, skipping pairs with an open failure that is
+// not marked for retry.
 func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module string, afterID int64, limit int) ([]Pair, error) {
+	cols := func(a string) string {
+		return strings.ReplaceAll(indexColumns, "i.", a+".")
+	}
 	rows, err := s.Pool.Query(ctx, `
-		select l.id, l.desk_id, l.crm_id, d.vals, d.modified_time, d.created_time, c.vals, c.modified_time, c.created_time
+		select l.id, l.desk_id, l.crm_id, `+cols("d")+`, `+cols("c")+`
 		from links l
 		join index_records d on d.integration_id = l.integration_id and d.module = l.module and d.side = 'desk' and d.record_id = l.desk_id
 		join index_records c on c.integration_id = l.integration_id and c.module = l.module and c.side = 'crm' and c.record_id = l.crm_id
@@ -142,12 +144,18 @@ func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module str
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pair, error) {
 		var p Pair
-		var dv, cv []byte
-		if err := r.Scan(&p.LinkID, &p.DeskID, &p.CRMID, &dv, &p.Desk.ModifiedTime, &p.Desk.CreatedTime, &cv, &p.CRM.ModifiedTime, &p.CRM.CreatedTime); err != nil {
+		var dv, dp, cv, cp []byte
+		if err := r.Scan(&p.LinkID, &p.DeskID, &p.CRMID,
+			&p.Desk.RecordID, &p.Desk.MatchKey, &p.Desk.CreatedTime, &p.Desk.ModifiedTime, &dv, &p.Desk.Counterpart, &dp,
+			&p.CRM.RecordID, &p.CRM.MatchKey, &p.CRM.CreatedTime, &p.CRM.ModifiedTime, &cv, &p.CRM.Counterpart, &cp); err != nil {
 			return p, err
 		}
-		p.Desk.RecordID, p.CRM.RecordID = p.DeskID, p.CRMID
-		p.DeskModified, p.CRMModified = p.Desk.ModifiedTime, p.CRM.ModifiedTime
+		if len(dp) > 0 {
+			p.Desk.Problems = json.RawMessage(dp)
+		}
+		if len(cp) > 0 {
+			p.CRM.Problems = json.RawMessage(cp)
+		}
 		if err := decodeValues(dv, &p.Desk.Values); err != nil {
 			return p, err
 		}
@@ -216,11 +224,6 @@ func (s *Store) LinkByDesk(ctx context.Context, integrationID, module, deskID st
 	return s.linkWhere(ctx, `desk_id = $3`, integrationID, module, deskID)
 }
 
-// LinkByCRM finds the link of a CRM record.
-func (s *Store) LinkByCRM(ctx context.Context, integrationID, module, crmID string) (Link, error) {
-	return s.linkWhere(ctx, `crm_id = $3`, integrationID, module, crmID)
-}
-
 func (s *Store) linkWhere(ctx context.Context, cond string, args ...any) (Link, error) {
 	rows, err := s.Pool.Query(ctx, `select `+linkColumns+` from links where integration_id = $1 and module = $2 and `+cond, args...)
 	if err != nil {
@@ -284,23 +287,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// LinkCounts counts linked pairs per module.
-func (s *Store) LinkCounts(ctx context.Context, integrationID string) (map[string]int, error) {
-	rows, err := s.Pool.Query(ctx, `select module, count(*) from links where integration_id = $1 and state = 'linked' group by module`, integrationID)
-	if err != nil {
-		return nil, fmt.Errorf("count links: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var m string
-		var n int
-		if err := rows.Scan(&m, &n); err != nil {
-			return nil, err
-		}
-		out[m] = n
-	}
-	return out, rows.Err()
 }

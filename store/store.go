@@ -96,21 +96,6 @@ func (s *Store) Integration(ctx context.Context, id string) (Integration, error)
 	return in, nil
 }
 
-// SetIntegrationState records the integration's state (active, paused, deleted) and why.
-func (s *Store) SetIntegrationState(ctx context.Context, id, state, reason string) error {
-	tag, err := s.Pool.Exec(ctx, `
-		update integrations set state = $2, paused_reason = nullif($3, ''), updated_at = now(),
-			deleted_at = case when $2 = 'deleted' then now() else null end
-		where id = $1`, id, state, reason)
-	if err != nil {
-		return fmt.Errorf("set integration %s state: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("integration %q: %w", id, ErrNotFound)
-	}
-	return nil
-}
-
 // SetMode records the integration's sync mode.
 func (s *Store) SetMode(ctx context.Context, id, mode string) error {
 	_, err := s.Pool.Exec(ctx, `update integrations set mode = $2, updated_at = now() where id = $1`, id, mode)

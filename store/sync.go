@@ -48,13 +48,17 @@ func (s *Store) ReplaceMapping(ctx context.Context, integrationID, module string
 	})
 }
 
-// IndexRow is one record of one side as seen by the initial sync.
+// IndexRow is one record of one side as the sync read it.
 type IndexRow struct {
 	RecordID     string
 	MatchKey     string
 	CreatedTime  time.Time
 	ModifiedTime time.Time
 	Values       map[string]any
+	// Counterpart is the id its counterpart-id field held ("" when empty).
+	Counterpart string
+	// Problems are the values that did not fit their mapped type (JSON-encodable).
+	Problems any
 }
 
 // Scope names an integration, module and side.
@@ -82,29 +86,37 @@ func (s *Store) UpsertIndex(ctx context.Context, sc Scope, rows []IndexRow) erro
 	}
 	ids := make([]string, len(rows))
 	keys := make([]*string, len(rows))
+	counterparts := make([]*string, len(rows))
 	created := make([]time.Time, len(rows))
 	modified := make([]time.Time, len(rows))
 	vals := make([]string, len(rows))
+	problems := make([]*string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.RecordID
-		if r.MatchKey != "" {
-			k := r.MatchKey
-			keys[i] = &k
-		}
+		keys[i], counterparts[i] = nonEmpty(r.MatchKey), nonEmpty(r.Counterpart)
 		created[i], modified[i] = r.CreatedTime, r.ModifiedTime
 		b, err := json.Marshal(r.Values)
 		if err != nil {
 			return fmt.Errorf("index %s %s: encode values: %w", sc.Side, sc.Module, err)
 		}
 		vals[i] = string(b)
+		if r.Problems != nil {
+			b, err := json.Marshal(r.Problems)
+			if err != nil {
+				return fmt.Errorf("index %s %s: encode problems: %w", sc.Side, sc.Module, err)
+			}
+			problems[i] = nonEmpty(string(b))
+		}
 	}
 	_, err := s.Pool.Exec(ctx, `
-		insert into index_records (integration_id, module, side, record_id, match_key, created_time, modified_time, vals)
-		select $1, $2, $3, t.id, t.key, t.created, t.modified, t.vals::jsonb
-		from unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[]) as t(id, key, created, modified, vals)
+		insert into index_records (integration_id, module, side, record_id, match_key, created_time, modified_time, vals, counterpart_id, problems)
+		select $1, $2, $3, t.id, t.key, t.created, t.modified, t.vals::jsonb, t.counterpart, t.problems::jsonb
+		from unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
+			as t(id, key, created, modified, vals, counterpart, problems)
 		on conflict (integration_id, module, side, record_id) do update set match_key = excluded.match_key,
-			created_time = excluded.created_time, modified_time = excluded.modified_time, vals = excluded.vals`,
-		sc.IntegrationID, sc.Module, sc.Side, ids, keys, created, modified, vals)
+			created_time = excluded.created_time, modified_time = excluded.modified_time, vals = excluded.vals,
+			counterpart_id = excluded.counterpart_id, problems = excluded.problems`,
+		sc.IntegrationID, sc.Module, sc.Side, ids, keys, created, modified, vals, counterparts, problems)
 	if err != nil {
 		return fmt.Errorf("index %s %s: %w", sc.Side, sc.Module, err)
 	}
@@ -119,87 +131,38 @@ func (s *Store) IndexCount(ctx context.Context, sc Scope) (int, error) {
 	return n, err
 }
 
-// Ambiguous is an unlinked indexed record that cannot be matched safely: its key is shared by
-// more than one candidate, or its only candidates are already linked to another record.
-type Ambiguous struct {
-	Side          string
-	RecordID      string
-	Candidates    int  // unlinked records on the other side with the same key
-	Peers         int  // unlinked records on its own side with the same key
-	AlreadyMapped bool // every candidate on the other side is already linked
+// KeyMember is one indexed record of a key group.
+type KeyMember struct {
+	Key    string
+	Side   string
+	ID     string
+	Linked bool
 }
 
-// MatchIndexed links unlinked records whose match key identifies exactly one record on each
-// side, and returns the unlinked records that cannot be matched safely: those whose key several
-// candidates share, and those whose only candidates are already linked to another record.
-func (s *Store) MatchIndexed(ctx context.Context, integrationID, module string) (linked int, ambiguous []Ambiguous, err error) {
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// The index was just filled: fresh statistics keep the planner off nested loops.
-		if _, err := tx.Exec(ctx, "analyze index_records, links"); err != nil {
-			return fmt.Errorf("match %s: analyze: %w", module, err)
-		}
-		// Every unlinked record with its key's candidate counts on each side. Window counts
-		// instead of self-joins keep this O(n log n); one branch per side lets each anti-join
-		// use its unique index on links.
-		const keyed = `
-			with unlinked as (
-				select i.side, i.record_id, i.match_key from index_records i
-				where i.integration_id = $1 and i.module = $2 and i.side = 'desk' and i.match_key is not null
-				  and not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and l.desk_id = i.record_id)
-				union all
-				select i.side, i.record_id, i.match_key from index_records i
-				where i.integration_id = $1 and i.module = $2 and i.side = 'crm' and i.match_key is not null
-				  and not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and l.crm_id = i.record_id)
-			), keyed as (
-				select side, record_id, match_key,
-					count(*) filter (where side = 'desk') over (partition by match_key) as d,
-					count(*) filter (where side = 'crm') over (partition by match_key) as c
-				from unlinked
-			)`
-		tag, err := tx.Exec(ctx, keyed+`
-			insert into links (integration_id, module, desk_id, crm_id, state)
-			select $1, $2, max(record_id) filter (where side = 'desk'), max(record_id) filter (where side = 'crm'), 'linked'
-			from keyed where d = 1 and c = 1 group by match_key`, integrationID, module)
-		if err != nil {
-			return fmt.Errorf("match %s: link pairs: %w", module, err)
-		}
-		linked = int(tag.RowsAffected())
-		if _, err := tx.Exec(ctx, "analyze links"); err != nil {
-			return fmt.Errorf("match %s: analyze: %w", module, err)
-		}
-		rows, err := tx.Query(ctx, keyed+`
-			select side, record_id, case when side = 'desk' then c else d end, case when side = 'desk' then d else c end
-			from keyed where d >= 1 and c >= 1 and (d > 1 or c > 1)
-			order by side, record_id`, integrationID, module)
-		if err != nil {
-			return fmt.Errorf("match %s: find ambiguous: %w", module, err)
-		}
-		ambiguous, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ambiguous, error) {
-			var a Ambiguous
-			err := r.Scan(&a.Side, &a.RecordID, &a.Candidates, &a.Peers)
-			return a, err
-		})
-		if err != nil {
-			return fmt.Errorf("match %s: read ambiguous: %w", module, err)
-		}
-		rows, err = tx.Query(ctx, keyed+`
-			select u.side, u.record_id from keyed u
-			where (u.side = 'desk' and u.c = 0 or u.side = 'crm' and u.d = 0)
-			  and exists (select 1 from index_records o where o.integration_id = $1 and o.module = $2
-			      and o.side = case when u.side = 'desk' then 'crm' else 'desk' end and o.match_key = u.match_key)
-			order by u.side, u.record_id`, integrationID, module)
-		if err != nil {
-			return fmt.Errorf("match %s: find already mapped: %w", module, err)
-		}
-		mapped, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ambiguous, error) {
-			a := Ambiguous{AlreadyMapped: true}
-			err := r.Scan(&a.Side, &a.RecordID)
-			return a, err
-		})
-		ambiguous = append(ambiguous, mapped...)
-		return err
+// KeyGroups returns the indexed records of up to limit match keys after afterKey (in key
+// order) that records of both sides carry, with whether each is linked: the match step's
+// input. Keys carried by one side only are left to the create steps.
+func (s *Store) KeyGroups(ctx context.Context, integrationID, module, afterKey string, limit int) ([]KeyMember, error) {
+	rows, err := s.Pool.Query(ctx, `
+		with keys as (
+			select match_key from index_records
+			where integration_id = $1 and module = $2 and match_key is not null and match_key > $3
+			group by match_key
+			having count(*) filter (where side = 'desk') > 0 and count(*) filter (where side = 'crm') > 0
+			order by match_key limit $4)
+		select i.match_key, i.side, i.record_id,
+			exists (select 1 from links l where l.integration_id = $1 and l.module = $2
+				and (i.side = 'desk' and l.desk_id = i.record_id or i.side = 'crm' and l.crm_id = i.record_id))
+		from keys k join index_records i on i.integration_id = $1 and i.module = $2 and i.match_key = k.match_key
+		order by i.match_key, i.side, i.record_id`, integrationID, module, afterKey, limit)
+	if err != nil {
+		return nil, fmt.Errorf("key groups of %s: %w", module, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (KeyMember, error) {
+		var m KeyMember
+		err := r.Scan(&m.Key, &m.Side, &m.ID, &m.Linked)
+		return m, err
 	})
-	return linked, ambiguous, err
 }
 
 // Unlinked returns up to limit indexed records of a scope, ordered by id after afterID, that
@@ -211,7 +174,7 @@ func (s *Store) Unlinked(ctx context.Context, sc Scope, afterID string, limit in
 		idCol, otherSide = "crm_id", "desk"
 	}
 	rows, err := s.Pool.Query(ctx, `
-		select i.record_id, coalesce(i.match_key, ''), i.created_time, i.modified_time, i.vals from index_records i
+		select `+indexColumns+` from index_records i
 		where i.integration_id = $1 and i.module = $2 and i.side = $3 and i.record_id > $4
 		  and not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and l.`+idCol+` = i.record_id)
 		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null and not f.retrying
@@ -225,13 +188,26 @@ func (s *Store) Unlinked(ctx context.Context, sc Scope, afterID string, limit in
 	return pgx.CollectRows(rows, scanIndexRow)
 }
 
+// indexColumns are the columns scanIndexRow reads, of index_records aliased i.
+const indexColumns = `i.record_id, coalesce(i.match_key, ''), i.created_time, i.modified_time, i.vals, coalesce(i.counterpart_id, ''), i.problems`
+
 func scanIndexRow(r pgx.CollectableRow) (IndexRow, error) {
 	var row IndexRow
-	var vals []byte
-	if err := r.Scan(&row.RecordID, &row.MatchKey, &row.CreatedTime, &row.ModifiedTime, &vals); err != nil {
+	var vals, problems []byte
+	if err := r.Scan(&row.RecordID, &row.MatchKey, &row.CreatedTime, &row.ModifiedTime, &vals, &row.Counterpart, &problems); err != nil {
 		return row, err
 	}
+	if len(problems) > 0 {
+		row.Problems = json.RawMessage(problems)
+	}
 	return row, decodeValues(vals, &row.Values)
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func decodeValues(b []byte, into *map[string]any) error {
@@ -243,8 +219,8 @@ func decodeValues(b []byte, into *map[string]any) error {
 
 // IndexRows reads indexed records of a scope by id.
 func (s *Store) IndexRows(ctx context.Context, sc Scope, ids []string) (map[string]IndexRow, error) {
-	rows, err := s.Pool.Query(ctx, `select record_id, coalesce(match_key, ''), created_time, modified_time, vals from index_records
-		where integration_id = $1 and module = $2 and side = $3 and record_id = any($4)`, sc.IntegrationID, sc.Module, sc.Side, ids)
+	rows, err := s.Pool.Query(ctx, `select `+indexColumns+` from index_records i
+		where i.integration_id = $1 and i.module = $2 and i.side = $3 and i.record_id = any($4)`, sc.IntegrationID, sc.Module, sc.Side, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s index rows: %w", sc.Side, sc.Module, err)
 	}

@@ -1,0 +1,317 @@
+package activities
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"deskcrm/mapping"
+	"deskcrm/reconcile"
+	"deskcrm/store"
+	"deskcrm/zoho/crm"
+	"deskcrm/zoho/desk"
+)
+
+// reader is the read room of one module's incremental pass: what changed and was deleted on
+// each side since the cursors, kept in the index for later matches.
+type reader struct {
+	a       *Activities
+	in      IncrementalInput
+	m       mapping.Mapping
+	crmCur  Cursor
+	deskCur Cursor
+	changed map[reconcile.SideID]reconcile.Record
+	deleted []reconcile.Deletion
+	// more is set when a side had more changes than MaxChangesPerPass.
+	more bool
+	read int
+}
+
+func (p *reader) scope(s mapping.Side) store.Scope {
+	return store.Scope{IntegrationID: p.in.IntegrationID, Module: p.in.Module, Side: string(s)}
+}
+
+func (p *reader) twoWay() bool { return p.in.Mode != ModeOneWayToDesk }
+
+// cursor reads a side's cursor from Postgres, or starts it at the first sync's start.
+func (p *reader) cursor(ctx context.Context, s mapping.Side) (Cursor, error) {
+	c, ok, err := p.a.Store.Cursor(ctx, p.scope(s))
+	if err != nil {
+		return Cursor{}, err
+	}
+	if !ok {
+		return Cursor{Position: p.in.Since.UTC(), Deleted: p.in.Since.UTC()}, nil
+	}
+	if c.Deleted.IsZero() {
+		c.Deleted = c.Position
+	}
+	return Cursor{Position: c.Position, Deleted: c.Deleted}, nil
+}
+
+// readAll reads deletions before modifications (a modification made after the deletion read
+// is then newer than anything the deletion cursor passed), then the records webhooks reported
+// or the admin asked to retry that the reads of changes did not return.
+func (p *reader) readAll(ctx context.Context) error {
+	if err := p.readCRMDeleted(ctx); err != nil {
+		return apiError("read CRM deleted "+p.in.Module, err)
+	}
+	if err := p.readDeskDeleted(ctx); err != nil {
+		return apiError("read Desk recycle bin", err)
+	}
+	if err := p.readCRM(ctx); err != nil {
+		return apiError("read CRM changes of "+p.in.Module, err)
+	}
+	if p.twoWay() {
+		if err := p.readDesk(ctx); err != nil {
+			return apiError("read Desk changes of "+p.in.Module, err)
+		}
+	}
+	return p.readExtra(ctx)
+}
+
+// readCRMDeleted reads CRM's deleted records since the deletion cursor.
+func (p *reader) readCRMDeleted(ctx context.Context) error {
+	since := p.crmCur.Deleted.Add(-CursorOverlap)
+	newest := p.crmCur.Deleted
+	dels, err := retryAfter429(ctx, "crm deleted", func() ([]reconcile.Deletion, error) {
+		var dels []reconcile.Deletion
+		err := p.a.CRM.Deleted(ctx, crmModule(p.in.Module), crm.DeletedOptions{ModifiedSince: since}, func(recs []crm.DeletedRecord) error {
+			for _, r := range recs {
+				dels = append(dels, reconcile.Deletion{Side: mapping.CRM, ID: r.ID, Permanent: r.Type == "permanent"})
+				if r.DeletedTime.After(newest) {
+					newest = r.DeletedTime.UTC()
+				}
+			}
+			heartbeat(ctx, "crm deleted")
+			return nil
+		})
+		return dels, err
+	})
+	if err != nil {
+		return err
+	}
+	p.deleted = append(p.deleted, dels...)
+	p.crmCur.Deleted = newest
+	return nil
+}
+
+// readDeskDeleted reads the module's Desk recycle-bin entries since the deletion cursor.
+func (p *reader) readDeskDeleted(ctx context.Context) error {
+	since := p.deskCur.Deleted.Add(-CursorOverlap)
+	newest := p.deskCur.Deleted
+	dels, err := retryAfter429(ctx, "desk recycle bin", func() ([]reconcile.Deletion, error) {
+		var dels []reconcile.Deletion
+		err := p.a.Desk.RecycleBin(ctx, desk.RecycleBinOptions{Module: p.in.Module, SortBy: "-deletedTime"}, func(items []desk.TrashItem) error {
+			for _, it := range items {
+				if it.DeletedTime.Before(since) {
+					return desk.ErrStop
+				}
+				dels = append(dels, reconcile.Deletion{Side: mapping.Desk, ID: it.ID})
+				if it.DeletedTime.After(newest) {
+					newest = it.DeletedTime.UTC()
+				}
+			}
+			heartbeat(ctx, "desk recycle bin")
+			return nil
+		})
+		return dels, err
+	})
+	if err != nil {
+		return err
+	}
+	p.deleted = append(p.deleted, dels...)
+	p.deskCur.Deleted = newest
+	return nil
+}
+
+// readCRM reads CRM's changed records since the cursor, oldest first, 200 per call.
+func (p *reader) readCRM(ctx context.Context) error {
+	opts := crm.ListOptions{Fields: crmFieldsFor(p.m), SortBy: "Modified_Time", SortOrder: "asc", PerPage: crm.MaxPerPage,
+		ModifiedSince: p.crmCur.Position.Add(-CursorOverlap)}
+	newest := p.crmCur.Position
+	n := 0
+	_, err := retryAfter429(ctx, "crm changes", func() (struct{}, error) {
+		return struct{}{}, p.a.CRM.List(ctx, crmModule(p.in.Module), opts, func(pg crm.Page) error {
+			recs := make([]reconcile.Record, len(pg.Records))
+			for i, r := range pg.Records {
+				recs[i] = crmRecord(p.m, r)
+				if r.ModifiedTime.After(newest) {
+					newest = r.ModifiedTime.UTC()
+				}
+			}
+			if err := p.add(ctx, mapping.CRM, recs); err != nil {
+				return err
+			}
+			opts.Start = pg.Next // a retry after a 429 goes on from here
+			n += len(recs)
+			heartbeat(ctx, "crm changes")
+			if n >= MaxChangesPerPass && pg.More {
+				p.more = true
+				return crm.ErrStop
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	p.crmCur.Position = newest
+	return nil
+}
+
+// readDesk reads Desk's changed records since the cursor, oldest first.
+func (p *reader) readDesk(ctx context.Context) error {
+	q := desk.ScanQuery{Field: desk.ModifiedTime, From: p.deskCur.Position.Add(-CursorOverlap)}
+	newest := p.deskCur.Position
+	n := 0
+	_, err := retryAfter429(ctx, "desk changes", func() (struct{}, error) {
+		if from := newest.Add(-CursorOverlap); from.After(q.From) {
+			q.From = from // a retry after a 429 goes on from here
+		}
+		return struct{}{}, p.a.Desk.Scan(ctx, p.in.Module, q, func(pg desk.Page) error {
+			recs, err := p.a.deskRecords(ctx, p.in.IntegrationID, p.m, pg.Records)
+			if err != nil {
+				return err
+			}
+			for _, r := range pg.Records {
+				if r.ModifiedTime.After(newest) {
+					newest = r.ModifiedTime.UTC()
+				}
+			}
+			if err := p.add(ctx, mapping.Desk, recs); err != nil {
+				return err
+			}
+			n += len(recs)
+			heartbeat(ctx, "desk changes")
+			if n >= MaxChangesPerPass {
+				p.more = true
+				return desk.ErrStop
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	p.deskCur.Position = newest
+	return nil
+}
+
+// add takes records read on side s as changes and keeps them in the index.
+func (p *reader) add(ctx context.Context, s mapping.Side, recs []reconcile.Record) error {
+	rows := make([]store.IndexRow, len(recs))
+	for i, r := range recs {
+		p.changed[reconcile.SideID{Side: s, ID: r.ID}] = r
+		rows[i] = indexRow(r)
+	}
+	p.read += len(recs)
+	return p.a.Store.UpsertIndex(ctx, p.scope(s), rows)
+}
+
+// readExtra reads by id the records webhooks reported that the reads of changes did not
+// return (a lagging search index), and the linked records whose failures the admin asked to
+// retry. They do not move the cursors.
+func (p *reader) readExtra(ctx context.Context) error {
+	sides := []mapping.Side{mapping.CRM}
+	if p.twoWay() {
+		sides = append(sides, mapping.Desk)
+	}
+	for _, s := range sides {
+		retrying, err := p.a.Store.RetryingRecords(ctx, p.scope(s), maxFetchIDs)
+		if err != nil {
+			return err
+		}
+		ids := p.unread(s, append(slices.Clone(p.in.Hints[string(s)]), retrying...))
+		recs, err := p.byID(ctx, s, ids)
+		if err != nil {
+			return apiError("read reported "+s.Label()+" records", err)
+		}
+		if err := p.add(ctx, s, recs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unread returns the distinct ids of side s not read yet, at most maxFetchIDs, sorted.
+func (p *reader) unread(s mapping.Side, ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if _, ok := p.changed[reconcile.SideID{Side: s, ID: id}]; ok || seen[id] || id == "" {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+		if len(out) == maxFetchIDs {
+			break
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// byID reads records of side s by id: CRM 100 per call, Desk one per call with the pipe
+// full. Records gone since are left out (the deletion reads tell).
+func (p *reader) byID(ctx context.Context, s mapping.Side, ids []string) ([]reconcile.Record, error) {
+	if s == mapping.CRM {
+		var out []reconcile.Record
+		for start := 0; start < len(ids); start += crm.MaxWriteBatch {
+			opts := crm.ListOptions{Fields: crmFieldsFor(p.m), IDs: ids[start:min(start+crm.MaxWriteBatch, len(ids))], PerPage: crm.MaxPerPage}
+			recs, err := retryAfter429(ctx, "crm by id", func() ([]crm.Record, error) {
+				var recs []crm.Record
+				err := p.a.CRM.List(ctx, crmModule(p.in.Module), opts, func(pg crm.Page) error {
+					recs = append(recs, pg.Records...)
+					return nil
+				})
+				return recs, err
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range recs {
+				out = append(out, crmRecord(p.m, r))
+			}
+		}
+		return out, nil
+	}
+	var mu sync.Mutex
+	var got []desk.Record
+	g, gctx := p.a.deskPipe(ctx)
+	for _, id := range ids {
+		g.Go(func() error {
+			r, err := retryAfter429(gctx, id, func() (desk.Record, error) { return p.a.Desk.Get(gctx, p.in.Module, id) })
+			if recordGone(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			got = append(got, r)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(got, func(a, b desk.Record) int { return compareStrings(a.ID, b.ID) })
+	return p.a.deskRecords(ctx, p.in.IntegrationID, p.m, got)
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// truncateCursor returns c as Postgres stores it (microseconds).
+func truncateCursor(c Cursor) Cursor {
+	return Cursor{Position: c.Position.Truncate(time.Microsecond), Deleted: c.Deleted.Truncate(time.Microsecond)}
+}

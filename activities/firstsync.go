@@ -1,0 +1,151 @@
+package activities
+
+import (
+	"context"
+
+	"deskcrm/mapping"
+	"deskcrm/reconcile"
+	"deskcrm/store"
+)
+
+// The first sync's steps after indexing. Each reads a batch from the index in Postgres (and
+// what it needs from Zoho), plans it with a pure function of package reconcile, and hands the
+// plan to the writer; each resumes from what Postgres holds, so a retried or resumed step
+// carries on where the last attempt stopped.
+
+// stepBatch is how many index rows or pairs a step plans at a time.
+const stepBatch = 1000
+
+// runStep is the frame of every first-sync step after indexing: the mapping, fresh planner
+// statistics, a credit meter, the writer; body works the batches; the failures are recorded
+// whatever happens.
+func (a *Activities) runStep(ctx context.Context, in StepInput, body func(context.Context, *writer) error) (StepResult, error) {
+	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
+	if err != nil {
+		return StepResult{}, err
+	}
+	if err := a.Store.Analyze(ctx); err != nil {
+		return StepResult{}, err
+	}
+	ctx, meter := withMeter(ctx)
+	o := &outcome{}
+	err = body(ctx, a.newWriter(in.IntegrationID, m, in.Mode, o))
+	o.res.CRMCredits, o.res.DeskCredits = meter.used()
+	res, ferr := a.flush(ctx, in.IntegrationID, o)
+	if err == nil {
+		err = ferr
+	}
+	return res, err
+}
+
+// Match links the indexed records whose match key (email for contacts, account name for
+// accounts) names exactly one unlinked record on each side, and logs AMBIGUOUS_MATCH for
+// records whose key several unlinked records share and CRM_ID_ALREADY_MAPPED for duplicates
+// of a linked record: reconcile.PlanMatch over the index, key group by key group.
+func (a *Activities) Match(ctx context.Context, in StepInput) (StepResult, error) {
+	return a.runStep(ctx, in, func(ctx context.Context, w *writer) error {
+		var after string
+		lastHeartbeat(ctx, &after)
+		for {
+			members, err := a.Store.KeyGroups(ctx, in.IntegrationID, in.Module, after, stepBatch)
+			if err != nil || len(members) == 0 {
+				return err
+			}
+			var groups []reconcile.KeyGroup
+			for _, x := range members {
+				if len(groups) == 0 || groups[len(groups)-1].Key != x.Key {
+					groups = append(groups, reconcile.KeyGroup{Key: x.Key})
+				}
+				g := &groups[len(groups)-1]
+				g.Candidates = append(g.Candidates, reconcile.Candidate{Side: mapping.Side(x.Side), ID: x.ID, Linked: x.Linked})
+			}
+			if err := w.apply(ctx, reconcile.PlanMatch(w.m.Module, groups), nil); err != nil {
+				return err
+			}
+			after = groups[len(groups)-1].Key
+			heartbeat(ctx, after)
+		}
+	})
+}
+
+// CreateInCRM creates in CRM, 100 per call with the concurrency pipe full, every indexed
+// Desk record that has no counterpart. A pending link is written before each call and the
+// Desk id is stored in the CRM record, so a retried attempt finds what a lost response
+// created instead of creating it twice.
+func (a *Activities) CreateInCRM(ctx context.Context, in StepInput) (StepResult, error) {
+	return a.runStep(ctx, in, func(ctx context.Context, w *writer) error { return a.createUnlinked(ctx, in, w, mapping.Desk) })
+}
+
+// CreateInDesk creates in Desk, one per call (Desk has no batch create) with the concurrency
+// pipe full, every indexed CRM record that has no counterpart, with the same pending-link
+// protocol as CreateInCRM (the CRM id goes into Desk's cf_crm_id).
+func (a *Activities) CreateInDesk(ctx context.Context, in StepInput) (StepResult, error) {
+	return a.runStep(ctx, in, func(ctx context.Context, w *writer) error { return a.createUnlinked(ctx, in, w, mapping.CRM) })
+}
+
+// createUnlinked creates on the other side the unlinked indexed records of side source, a
+// batch at a time: reconcile.PlanUnlinked decides, the writer creates.
+func (a *Activities) createUnlinked(ctx context.Context, in StepInput, w *writer, source mapping.Side) error {
+	if err := w.recoverCreates(ctx, source); err != nil {
+		return err
+	}
+	after := ""
+	for {
+		rows, err := a.Store.Unlinked(ctx, w.scope(source), after, stepBatch)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		after = rows[len(rows)-1].RecordID
+		recs := make([]reconcile.Record, len(rows))
+		for i, row := range rows {
+			recs[i] = recordOf(source, row)
+		}
+		refs, err := a.refsFor(ctx, in.IntegrationID, w.m, recs)
+		if err != nil {
+			return err
+		}
+		pl := reconcile.PlanUnlinked(reconcile.UnlinkedInput{Mapping: w.m, Mode: modeOf(in.Mode), Refs: refs, Records: recs})
+		if err := w.apply(ctx, pl, refs); err != nil {
+			return err
+		}
+		heartbeat(ctx, after)
+	}
+}
+
+// ReconcilePairs brings each matched pair that was never reconciled to one set of values
+// (reconcile.PlanReconcile: per field the newer side wins in two-way mode, CRM wins in
+// one-way mode and nothing is written to CRM) and gives each side its counterpart's id.
+func (a *Activities) ReconcilePairs(ctx context.Context, in StepInput) (StepResult, error) {
+	return a.runStep(ctx, in, func(ctx context.Context, w *writer) error {
+		var after int64
+		for {
+			stored, err := a.Store.UnreconciledPairs(ctx, in.IntegrationID, in.Module, after, stepBatch)
+			if err != nil || len(stored) == 0 {
+				return err
+			}
+			after = stored[len(stored)-1].LinkID
+			pairs, recs := pairsOf(stored)
+			refs, err := a.refsFor(ctx, in.IntegrationID, w.m, recs)
+			if err != nil {
+				return err
+			}
+			pl := reconcile.PlanReconcile(reconcile.ReconcileInput{Mapping: w.m, Mode: modeOf(in.Mode), Refs: refs, Pairs: pairs})
+			if err := w.apply(ctx, pl, refs); err != nil {
+				return err
+			}
+			heartbeat(ctx, after)
+		}
+	})
+}
+
+// pairsOf is the engine's form of stored pairs, and their records.
+func pairsOf(stored []store.Pair) ([]reconcile.Pair, []reconcile.Record) {
+	pairs := make([]reconcile.Pair, len(stored))
+	recs := make([]reconcile.Record, 0, 2*len(stored))
+	for i, p := range stored {
+		pairs[i] = reconcile.Pair{Link: reconcile.Link{ID: p.LinkID, DeskID: p.DeskID, CRMID: p.CRMID, Linked: true},
+			Desk: recordOf(mapping.Desk, p.Desk), CRM: recordOf(mapping.CRM, p.CRM)}
+		recs = append(recs, pairs[i].Desk, pairs[i].CRM)
+	}
+	return pairs, recs
+}

@@ -1,0 +1,351 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"deskcrm/mapping"
+	"deskcrm/reconcile"
+	"deskcrm/store"
+)
+
+// writer carries out plans against both Zoho APIs and Postgres: it is the only code that
+// writes records to Zoho. CRM takes 100 records per call and Desk one; each API's calls run
+// with its concurrency pipe full, and the two APIs' work runs side by side so that neither
+// waits for the other. Creates follow the pending-link protocol (a link is written before
+// the call, the counterpart's id travels in the record, a retried attempt finds what a lost
+// response created); a pair's new base is stored only once its writes are done.
+type writer struct {
+	a             *Activities
+	integrationID string
+	module        string
+	m             mapping.Mapping
+	o             *outcome
+	// refs translates the account references written to Desk (those the plan was made with).
+	refs mapping.Refs
+	// oneWay: nothing is written to CRM but creates (which one-way plans never hold).
+	oneWay bool
+	// Counts of what the incremental result reports besides StepResult.
+	restored, recreated, deleted int
+	// echo is what the sources of creates must be told: their counterparts' new ids.
+	echo counterparts
+}
+
+// newWriter returns a writer of one module of an integration in a mode.
+func (a *Activities) newWriter(integrationID string, m mapping.Mapping, mode string, o *outcome) *writer {
+	return &writer{a: a, integrationID: integrationID, module: string(m.Module), m: m, o: o, refs: mapping.NewMapRefs(nil),
+		oneWay: mode == ModeOneWayToDesk}
+}
+
+// scope returns the store scope of side s.
+func (w *writer) scope(s mapping.Side) store.Scope {
+	return store.Scope{IntegrationID: w.integrationID, Module: w.module, Side: string(s)}
+}
+
+// apply carries out a plan made with refs: deletion marks, then links of matched pairs,
+// restores, then creates and updates (CRM's and Desk's side by side), then the pairs' new
+// bases, and last the plan's failures. An error means the attempt must be retried; what
+// was committed stays committed and the retry plans again from there.
+func (w *writer) apply(ctx context.Context, pl reconcile.Plan, refs mapping.Refs) error {
+	if refs != nil {
+		w.refs = refs
+	}
+	if err := w.recordMarks(ctx, pl); err != nil {
+		return err
+	}
+	ups, err := w.linkMatched(ctx, pl.Updates)
+	if err != nil {
+		return err
+	}
+	w.o.count(&w.o.matched, pl.Matched)
+	creates := pl.Creates
+	ups, recreates, err := w.restore(ctx, ups)
+	if err != nil {
+		return err
+	}
+	creates = append(creates, recreates...)
+	if err := w.prepareRecreates(ctx, creates); err != nil {
+		return err
+	}
+	res := newUpdateResults()
+	werr := sideBySide(ctx, func(ctx context.Context) error {
+		if err := w.createIn(ctx, mapping.CRM, creates); err != nil {
+			return err
+		}
+		return w.updateCRM(ctx, ups, res)
+	}, func(ctx context.Context) error {
+		if err := w.createIn(ctx, mapping.Desk, creates); err != nil {
+			return err
+		}
+		return w.updateDesk(ctx, ups, res)
+	})
+	// The sources of the records created get their counterpart's id (also after a failed
+	// call: what was created stays created).
+	if err := w.writeCounterparts(ctx); err != nil {
+		werr = errors.Join(werr, err)
+	}
+	if werr != nil {
+		return apiError("write "+w.module, werr)
+	}
+	if err := w.settleUpdates(ctx, ups, res); err != nil {
+		return err
+	}
+	w.o.failPlanned(w.module, pl.Failures)
+	return nil
+}
+
+// recordMarks records deletions on the links, drops deleted records from the index and
+// clears the marks of records that came back.
+func (w *writer) recordMarks(ctx context.Context, pl reconcile.Plan) error {
+	for _, s := range []mapping.Side{mapping.CRM, mapping.Desk} {
+		var marks []store.Deletion
+		for _, m := range pl.Marks {
+			if m.Side == s {
+				marks = append(marks, store.Deletion{ID: m.ID, Kind: m.Kind})
+			}
+		}
+		n, err := w.a.Store.MarkDeleted(ctx, w.scope(s), marks)
+		if err != nil {
+			return err
+		}
+		w.deleted += n
+		var gone []string
+		for _, m := range pl.Unindex {
+			if m.Side == s {
+				gone = append(gone, m.ID)
+			}
+		}
+		if err := w.a.Store.DeleteIndexRows(ctx, w.scope(s), gone); err != nil {
+			return err
+		}
+		var clears []int64
+		for _, c := range pl.Clears {
+			if c.Side == s {
+				clears = append(clears, c.LinkID)
+			}
+		}
+		if err := w.a.Store.ClearDeletion(ctx, string(s), clears); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linkMatched links the pairs the plan matched and returns the updates with their link ids;
+// a pair of which either record got linked meanwhile (by another pass) is left to that link.
+func (w *writer) linkMatched(ctx context.Context, ups []reconcile.Update) ([]reconcile.Update, error) {
+	var deskIDs, crmIDs []string
+	for _, u := range ups {
+		if u.Match {
+			deskIDs, crmIDs = append(deskIDs, u.DeskID), append(crmIDs, u.CRMID)
+		}
+	}
+	if len(deskIDs) == 0 {
+		return ups, nil
+	}
+	ids, err := w.a.Store.LinkPairs(ctx, w.integrationID, w.module, deskIDs, crmIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := ups[:0:0]
+	for _, u := range ups {
+		if u.Match {
+			id, ok := ids[u.DeskID]
+			if !ok {
+				continue
+			}
+			u.LinkID = id
+		}
+		out = append(out, u)
+	}
+	w.o.count(&w.o.res.Linked, len(ids))
+	return out, nil
+}
+
+// prepareRecreates points the links of records created again (their counterpart is gone for
+// good) at the create: they become pending links of their source record.
+func (w *writer) prepareRecreates(ctx context.Context, creates []reconcile.Create) error {
+	for _, target := range []mapping.Side{mapping.CRM, mapping.Desk} {
+		var ids []int64
+		for _, c := range creates {
+			if c.Relink != 0 && c.Target == target {
+				ids = append(ids, c.Relink)
+			}
+		}
+		if err := w.a.Store.PrepareRecreate(ctx, string(target), ids); err != nil {
+			return err
+		}
+		w.recreated += len(ids)
+	}
+	return nil
+}
+
+// createIn creates the plan's records on side target (see createCRMBatch and createInDesk).
+func (w *writer) createIn(ctx context.Context, target mapping.Side, creates []reconcile.Create) error {
+	var todo []reconcile.Create
+	for _, c := range creates {
+		if c.Target == target {
+			todo = append(todo, c)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if target == mapping.CRM {
+		return w.createInCRM(ctx, todo)
+	}
+	return w.createInDesk(ctx, todo)
+}
+
+// completion links a created record to its source, with the base the plan computed.
+func completion(c reconcile.Create, targetID string, targetModified time.Time) store.Completion {
+	shared, bd, bc := c.Base.Split()
+	return store.Completion{SourceID: c.Source.ID, TargetID: targetID, Base: shared, BaseDesk: bd, BaseCRM: bc, BaseHash: c.Base.Hash(),
+		SourceModified: c.Source.Modified, TargetModified: targetModified}
+}
+
+// settleCreates records the outcome of create calls: the created records' links complete
+// (and their earlier failures close), the pending links of records that failed go.
+func (w *writer) settleCreates(ctx context.Context, sc store.Scope, done []store.Completion, dropped []string) error {
+	if err := w.a.Store.CompleteLinks(ctx, sc, done); err != nil {
+		return err
+	}
+	if err := w.a.Store.DropPendingLinks(ctx, sc, dropped); err != nil {
+		return err
+	}
+	synced := make([]string, len(done))
+	for i, d := range done {
+		synced[i] = d.SourceID
+	}
+	return w.a.Store.ResolveRecordFailures(ctx, sc.IntegrationID, sc.Module, sc.Side, synced)
+}
+
+// created is a record found by its counterpart-id field.
+type created struct {
+	id       string
+	modified time.Time
+}
+
+// created records what a create made: the failures of the values it left out (now with the
+// new record's id), and the source's counterpart id to write.
+func (w *writer) created(c reconcile.Create, targetID string) {
+	for _, f := range c.Failures {
+		if c.Target == mapping.CRM {
+			f.CRMID = targetID
+		} else {
+			f.DeskID = targetID
+		}
+		w.o.failPlanned(w.module, []reconcile.Failure{f})
+	}
+	w.echo.add(c, targetID)
+}
+
+// counterparts collects, per side, the records to give their counterpart's id.
+type counterparts struct {
+	mu   sync.Mutex
+	desk []reconcile.Update // Desk sources of creates in CRM
+	crm  []reconcile.Update // CRM sources of creates in Desk
+}
+
+func (cp *counterparts) add(c reconcile.Create, targetID string) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if c.Target == mapping.CRM {
+		cp.desk = append(cp.desk, reconcile.Update{DeskID: c.Source.ID, CRMID: targetID, DeskCounterpart: true})
+	} else {
+		cp.crm = append(cp.crm, reconcile.Update{DeskID: targetID, CRMID: c.Source.ID, CRMCounterpart: true})
+	}
+}
+
+// writeCounterparts gives the sources of the records created their counterpart's id (CRM 100
+// per call, Desk one per call, side by side), so that every linked pair carries both ids. A
+// source that refuses the write is logged; its link holds all the same.
+func (w *writer) writeCounterparts(ctx context.Context) error {
+	w.echo.mu.Lock()
+	deskUps, crmUps := w.echo.desk, w.echo.crm
+	w.echo.desk, w.echo.crm = nil, nil
+	w.echo.mu.Unlock()
+	if w.oneWay {
+		crmUps = nil // nothing is written to CRM in one-way mode
+	}
+	res := newUpdateResults()
+	return sideBySide(ctx, func(ctx context.Context) error { return w.updateCRM(ctx, crmUps, res) },
+		func(ctx context.Context) error { return w.updateDesk(ctx, deskUps, res) })
+}
+
+// updateResults collects, per link, what the two APIs answered to an update.
+type updateResults struct {
+	mu      sync.Mutex
+	failed  map[int64]bool
+	deskMod map[int64]time.Time
+	crmMod  map[int64]time.Time
+}
+
+func newUpdateResults() *updateResults {
+	return &updateResults{failed: map[int64]bool{}, deskMod: map[int64]time.Time{}, crmMod: map[int64]time.Time{}}
+}
+
+func (r *updateResults) fail(linkID int64) {
+	r.mu.Lock()
+	r.failed[linkID] = true
+	r.mu.Unlock()
+}
+
+func (r *updateResults) written(s mapping.Side, linkID int64, modified time.Time) {
+	if modified.IsZero() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s == mapping.Desk {
+		r.deskMod[linkID] = modified
+	} else {
+		r.crmMod[linkID] = modified
+	}
+}
+
+// settleUpdates stores the new bases of the pairs written without failure, clears the
+// deletion marks of records brought back, and closes the failures of the records synced.
+func (w *writer) settleUpdates(ctx context.Context, ups []reconcile.Update, res *updateResults) error {
+	var bases []store.BaseUpdate
+	clears := map[mapping.Side][]int64{}
+	synced := map[mapping.Side][]string{}
+	for _, u := range ups {
+		if res.failed[u.LinkID] || u.Base.IsZero() {
+			continue
+		}
+		deskMod, crmMod := u.DeskModified, u.CRMModified
+		if t, ok := res.deskMod[u.LinkID]; ok {
+			deskMod = t
+		}
+		if t, ok := res.crmMod[u.LinkID]; ok {
+			crmMod = t
+		}
+		shared, bd, bc := u.Base.Split()
+		bases = append(bases, store.BaseUpdate{LinkID: u.LinkID, Base: shared, BaseDesk: bd, BaseCRM: bc, BaseHash: u.Base.Hash(),
+			DeskModified: deskMod, CRMModified: crmMod})
+		if u.ClearDeletion != "" {
+			clears[u.ClearDeletion] = append(clears[u.ClearDeletion], u.LinkID)
+		}
+		switch u.Source {
+		case mapping.Desk:
+			synced[mapping.Desk] = append(synced[mapping.Desk], u.DeskID)
+		case mapping.CRM:
+			synced[mapping.CRM] = append(synced[mapping.CRM], u.CRMID)
+		}
+	}
+	if err := w.a.Store.SetBases(ctx, bases); err != nil {
+		return err
+	}
+	for _, s := range []mapping.Side{mapping.Desk, mapping.CRM} {
+		if err := w.a.Store.ClearDeletion(ctx, string(s), clears[s]); err != nil {
+			return err
+		}
+		if err := w.a.Store.ResolveRecordFailures(ctx, w.integrationID, w.module, string(s), synced[s]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package activities
+
+// The Desk writer: one record per call (Desk has no batch writes), the pipe full.
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"deskcrm/mapping"
+	"deskcrm/reconcile"
+	"deskcrm/store"
+	"deskcrm/zoho/desk"
+)
+
+// createInDesk creates records in Desk one per call (Desk has no batch create) with the pipe
+// full. Pending links are written 100 at a time ahead of the calls, and the outcomes are
+// settled as they come, so the pipe never drains between batches.
+func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) error {
+	sc := w.scope(mapping.CRM)
+	st := newSettler(ctx, w, sc)
+	g, gctx := w.a.deskPipe(ctx)
+	var err error
+	for start := 0; start < len(todo) && err == nil; start += desk.MaxLimit {
+		chunk := todo[start:min(start+desk.MaxLimit, len(todo))]
+		ids := make([]string, len(chunk))
+		for i, c := range chunk {
+			ids[i] = c.Source.ID
+		}
+		if err = w.a.Store.AddPendingLinks(gctx, sc, ids); err != nil {
+			break
+		}
+		for _, c := range chunk {
+			g.Go(func() error {
+				created, err := w.createDeskRecord(gctx, c)
+				heartbeat(gctx, "desk creates")
+				switch {
+				case err == nil:
+					st.done(completion(c, created.ID, created.ModifiedTime))
+					w.created(c, created.ID)
+				case mustRetry(gctx, err):
+					return err // the pending link stays; the retried attempt recovers it
+				default:
+					w.o.fail(failureOf(w.module, CRMToDesk, "", c.Source.ID, err))
+					st.drop(c.Source.ID)
+				}
+				return nil
+			})
+		}
+	}
+	werr := errors.Join(err, g.Wait())
+	// What succeeded is recorded even when a call failed transiently.
+	n, serr := st.close()
+	w.o.count(&w.o.res.CreatedInDesk, n)
+	return errors.Join(werr, serr)
+}
+
+// createDeskRecord creates one Desk record, waiting out 429s as Desk asks.
+func (w *writer) createDeskRecord(ctx context.Context, c reconcile.Create) (desk.Record, error) {
+	fields, cf := mapping.ToDesk(w.m, c.Patch, w.refs)
+	if cf == nil {
+		cf = map[string]any{}
+	}
+	cf[deskCRMIDField] = c.Source.ID
+	return retryAfter429(ctx, c.Source.ID, func() (desk.Record, error) {
+		return w.a.Desk.Create(ctx, w.module, desk.Record{Fields: fields, CF: cf})
+	})
+}
+
+// settler settles Desk creates as they finish, 100 at a time, so that what was created is
+// recorded even while other calls are still under way (or failed).
+type settler struct {
+	w         *writer
+	sc        store.Scope
+	ctx       context.Context // not cancelled with the calls: outcomes are recorded anyway
+	mu        sync.Mutex
+	completed []store.Completion
+	released  []string
+	settled   int
+	err       error
+}
+
+func newSettler(ctx context.Context, w *writer, sc store.Scope) *settler {
+	return &settler{w: w, sc: sc, ctx: context.WithoutCancel(ctx)}
+}
+
+// done records a created record.
+func (s *settler) done(c store.Completion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.completed = append(s.completed, c)
+	s.flushFull()
+}
+
+// drop records a record whose create failed for good: its pending link goes.
+func (s *settler) drop(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.released = append(s.released, id)
+	s.flushFull()
+}
+
+func (s *settler) flushFull() {
+	if len(s.completed)+len(s.released) >= desk.MaxLimit && s.err == nil {
+		s.err = s.flush()
+	}
+}
+
+func (s *settler) flush() error {
+	if err := s.w.settleCreates(s.ctx, s.sc, s.completed, s.released); err != nil {
+		return err
+	}
+	s.settled += len(s.completed)
+	s.completed, s.released = nil, nil
+	return nil
+}
+
+// close settles what is left and returns how many records were created.
+func (s *settler) close() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = s.flush()
+	}
+	return s.settled, s.err
+}
+
+// updateDesk writes the Desk side of the updates, one PATCH per record with the pipe full:
+// the patch, and cf_crm_id where the record does not hold its counterpart's id.
+func (w *writer) updateDesk(ctx context.Context, ups []reconcile.Update, res *updateResults) error {
+	g, gctx := w.a.deskPipe(ctx)
+	for _, u := range ups {
+		if len(u.DeskPatch) == 0 && !u.DeskCounterpart {
+			continue
+		}
+		g.Go(func() error {
+			fields, cf := mapping.ToDesk(w.m, u.DeskPatch, w.refs)
+			if u.DeskCounterpart {
+				if cf == nil {
+					cf = map[string]any{}
+				}
+				cf[deskCRMIDField] = u.CRMID
+			}
+			rec, err := retryAfter429(gctx, u.DeskID, func() (desk.Record, error) {
+				return w.a.Desk.Update(gctx, w.module, u.DeskID, desk.Record{Fields: fields, CF: cf})
+			})
+			switch {
+			case err == nil:
+				res.written(mapping.Desk, u.LinkID, rec.ModifiedTime)
+				if len(u.DeskPatch) > 0 {
+					w.o.count(&w.o.res.UpdatedInDesk, 1)
+				}
+				heartbeat(gctx, "desk updates")
+			case mustRetry(gctx, err):
+				return err
+			default:
+				res.fail(u.LinkID)
+				w.o.fail(failureOf(w.module, CRMToDesk, u.DeskID, u.CRMID, err))
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// restore brings Desk records of the updates that ask for it back from the recycle bin, 100
+// per call. Those no longer there are checked: restored by someone already (the update
+// goes on), or deleted for good (the update turns into the re-create it carries).
+func (w *writer) restore(ctx context.Context, ups []reconcile.Update) (kept []reconcile.Update, recreates []reconcile.Create, err error) {
+	var todo []reconcile.Update
+	for _, u := range ups {
+		if u.Restore {
+			todo = append(todo, u)
+		} else {
+			kept = append(kept, u)
+		}
+	}
+	for start := 0; start < len(todo); start += desk.MaxLimit {
+		batch := todo[start:min(start+desk.MaxLimit, len(todo))]
+		ids := make([]string, len(batch))
+		for i, u := range batch {
+			ids[i] = u.DeskID
+		}
+		results, err := retryAfter429(ctx, "restore", func() ([]desk.RestoreResult, error) { return w.a.Desk.Restore(ctx, ids) })
+		if err != nil && mustRetry(ctx, err) {
+			return nil, nil, apiError("restore from the Desk recycle bin", err)
+		}
+		ok := map[string]bool{}
+		for _, r := range results {
+			ok[r.ID] = r.Success
+		}
+		for _, u := range batch {
+			u.Restore = false
+			if ok[u.DeskID] {
+				u.ClearDeletion = mapping.Desk
+				kept = append(kept, u)
+				w.restored++
+				continue
+			}
+			_, gerr := retryAfter429(ctx, u.DeskID, func() (desk.Record, error) { return w.a.Desk.Get(ctx, w.module, u.DeskID) })
+			switch {
+			case gerr == nil:
+				u.ClearDeletion = mapping.Desk
+				kept = append(kept, u)
+			case !recordGone(gerr):
+				return nil, nil, apiError("read a Desk record to restore", gerr)
+			case u.Recreate != nil:
+				recreates = append(recreates, *u.Recreate)
+			}
+		}
+	}
+	return kept, recreates, nil
+}
+
+// findCreatedInDesk looks up the Desk records whose cf_crm_id holds one of sourceIDs, one at
+// a time.
+func (w *writer) findCreatedInDesk(ctx context.Context, sourceIDs []string) (map[string]created, error) {
+	found := map[string]created{}
+	for _, id := range sourceIDs {
+		recs, err := retryAfter429(ctx, id, func() ([]desk.Record, error) {
+			return w.a.Desk.FindByCustomField(ctx, w.module, deskCRMIDField, id)
+		})
+		if err != nil {
+			return nil, apiError("find Desk records created before a lost response", err)
+		}
+		if len(recs) > 0 {
+			found[id] = created{recs[0].ID, recs[0].ModifiedTime}
+		}
+	}
+	return found, nil
+}

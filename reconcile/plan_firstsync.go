@@ -1,0 +1,161 @@
+package reconcile
+
+import (
+	"deskcrm/mapping"
+)
+
+// UnlinkedInput is a batch of records with no link, to match or create on the other side.
+type UnlinkedInput struct {
+	Mapping mapping.Mapping
+	Mode    mapping.Mode
+	Refs    mapping.Refs
+	// Records are the unlinked records, in the order to decide them.
+	Records []Record
+	// Candidates lists, per match key, every record known to carry it on either side: the
+	// index, and what lookups of the other side found (the look-back decides what is
+	// exported, not what exists). Candidates of the other side need their Record to be
+	// linked.
+	Candidates map[string][]Candidate
+	// Changed holds the records changed in the same pass (their current values win over a
+	// candidate's older ones), keyed by side and id; may be nil.
+	Changed map[SideID]Record
+}
+
+// PlanUnlinked decides, with Match, each record that has no link: linked to the one record
+// of the other side that carries its match key (the pair is then merged with no base, and
+// both get their counterpart's id), created on the other side when no record there carries
+// it, or logged as ambiguous (AMBIGUOUS_MATCH) or a duplicate (CRM_ID_ALREADY_MAPPED). In
+// one-way mode Desk records are neither created in CRM nor matched. A record matched as a
+// candidate of an earlier one in the batch is not decided again.
+func PlanUnlinked(in UnlinkedInput) Plan {
+	var pl Plan
+	taken := map[SideID]bool{}
+	for _, r := range in.Records {
+		if taken[SideID{r.Side, r.ID}] {
+			continue
+		}
+		if in.Mode == mapping.OneWay && r.Side == mapping.Desk {
+			pl.Echoes++ // Desk records are not sent in one-way mode
+			continue
+		}
+		pl.readProblems(r)
+		res := Match(r.Side, r.ID, r.Key, in.Candidates[r.Key])
+		switch res.Action {
+		case MatchCreate:
+			pl.addCreate(createFrom(in.Mapping, r, r.Side.Other(), in.Refs, 0))
+		case MatchAmbiguous, MatchAlreadyMapped:
+			pl.Failures = append(pl.Failures, matchFailure(in.Mapping.Module, r.Side, r.ID, res))
+		case MatchLink:
+			other, ok := in.Changed[SideID{res.With.Side, res.With.ID}]
+			if !ok && res.With.Record != nil {
+				other, ok = *res.With.Record, true
+			}
+			if !ok {
+				// Nothing known of the candidate's values: link now, reconcile when it is read.
+				other = Record{Side: res.With.Side, ID: res.With.ID}
+			}
+			taken[SideID{other.Side, other.ID}] = true
+			pl.Matched++
+			pl.Add(planMatched(in.Mapping, in.Mode, in.Refs, r, other, ok))
+		}
+	}
+	return pl
+}
+
+// planMatched links r with other, the one record of the other side with its key, and merges
+// the two with no base when other's values are known.
+func planMatched(m mapping.Mapping, mode mapping.Mode, refs mapping.Refs, r, other Record, known bool) Plan {
+	var pl Plan
+	desk, crm := r, other
+	if r.Side == mapping.CRM {
+		desk, crm = other, r
+	}
+	u := Update{Match: true, DeskID: desk.ID, CRMID: crm.ID, Source: r.Side, DeskModified: desk.Modified, CRMModified: crm.Modified}
+	setCounterpart(&u, mapping.Desk, mode)
+	setCounterpart(&u, mapping.CRM, mode)
+	if known {
+		d := Decide(DecideInput{Mapping: m, Mode: mode, Source: r.Side, Change: Updated, Link: LinkNone,
+			Values: r.Values, Modified: r.Modified, Other: other.Values, OtherModified: other.Modified, Refs: refs})
+		pl.notCarried(desk.ID, crm.ID, d.NotCarried)
+		u.DeskPatch, u.CRMPatch, u.Base = d.DeskPatch, d.CRMPatch, d.Base
+		pl.readProblems(other)
+	}
+	pl.Updates = append(pl.Updates, u)
+	return pl
+}
+
+// KeyGroup is every indexed record of one module that carries one match key, on both sides.
+type KeyGroup struct {
+	Key        string
+	Candidates []Candidate
+}
+
+// PlanMatch is the first sync's match step over the index: for each key group, every
+// unlinked record is decided by Match against the group. Pairs to link become Updates with
+// Match set and nothing to write (the reconcile step merges them); ambiguous records and
+// duplicates become failures. Records of a group with nothing on the other side are left to
+// the create steps.
+func PlanMatch(module mapping.Module, groups []KeyGroup) Plan {
+	var pl Plan
+	for _, g := range groups {
+		taken := map[SideID]bool{}
+		for _, c := range g.Candidates {
+			if c.Linked || taken[SideID{c.Side, c.ID}] {
+				continue
+			}
+			res := Match(c.Side, c.ID, g.Key, g.Candidates)
+			switch res.Action {
+			case MatchLink:
+				taken[SideID{res.With.Side, res.With.ID}] = true
+				u := Update{Match: true, DeskID: c.ID, CRMID: res.With.ID}
+				if c.Side == mapping.CRM {
+					u.DeskID, u.CRMID = res.With.ID, c.ID
+				}
+				pl.Updates = append(pl.Updates, u)
+				pl.Matched++
+			case MatchAmbiguous, MatchAlreadyMapped:
+				pl.Failures = append(pl.Failures, matchFailure(module, c.Side, c.ID, res))
+			}
+		}
+	}
+	return pl
+}
+
+// Pair is a linked pair with both records, for its first reconcile.
+type Pair struct {
+	Link Link
+	Desk Record
+	CRM  Record
+}
+
+// ReconcileInput is a batch of linked pairs never reconciled (matched by the first sync).
+type ReconcileInput struct {
+	Mapping mapping.Mapping
+	Mode    mapping.Mode
+	Refs    mapping.Refs
+	Pairs   []Pair
+}
+
+// PlanReconcile merges each pair with no base (see Merge: an empty value never erases a
+// filled one, the field's policy decides the rest, CRM wins in one-way mode), writes each
+// side's counterpart id where it is missing, and stores the pair's first base.
+func PlanReconcile(in ReconcileInput) Plan {
+	var pl Plan
+	for _, p := range in.Pairs {
+		pl.readProblems(p.Desk)
+		pl.readProblems(p.CRM)
+		r := Merge(MergeInput{Mapping: in.Mapping, Mode: in.Mode, Desk: p.Desk.Values, CRM: p.CRM.Values,
+			DeskModified: p.Desk.Modified, CRMModified: p.CRM.Modified, Refs: in.Refs})
+		pl.notCarried(p.Link.DeskID, p.Link.CRMID, r.NotCarried)
+		u := Update{LinkID: p.Link.ID, DeskID: p.Link.DeskID, CRMID: p.Link.CRMID, DeskPatch: r.DeskPatch, CRMPatch: r.CRMPatch,
+			Base: r.Base, DeskModified: p.Desk.Modified, CRMModified: p.CRM.Modified}
+		if p.Desk.Counterpart != p.Link.CRMID {
+			setCounterpart(&u, mapping.Desk, in.Mode)
+		}
+		if p.CRM.Counterpart != p.Link.DeskID {
+			setCounterpart(&u, mapping.CRM, in.Mode)
+		}
+		pl.Updates = append(pl.Updates, u)
+	}
+	return pl
+}
