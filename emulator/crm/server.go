@@ -1,7 +1,7 @@
 // Package crm is a local emulator of the Zoho CRM REST API v8: records
 // (list, get, insert, update, upsert, delete, search, deleted, count),
-// field metadata, related lists, the Notification (watch) API and Bulk
-// Read, with Zoho's limits, error shapes, credits and concurrency rules
+// field metadata, users, related lists, the Notification (watch) API and
+// Bulk Read, with Zoho's limits, error shapes, credits and concurrency rules
 // (through emulator/realism) and OAuth (through emulator/zohoauth).
 //
 // Use it in-process with httptest.NewServer(crm.New(crm.Config{})) or run it
@@ -483,6 +483,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, errInvalidURL)
+		return
+	case rest[0] == "users" && len(rest) == 1:
+		s.serveUsers(w, r)
 		return
 	case rest[0] == "actions":
 		if len(rest) == 2 && rest[1] == "watch" {
