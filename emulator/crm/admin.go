@@ -216,8 +216,8 @@ func (s *Server) Deleted(module string) []string {
 	return out
 }
 
-// serveAdmin serves /_emulator/load, /_emulator/reset and /_emulator/fields
-// and hands the rest to the realism engine.
+// serveAdmin serves /_emulator/load, /_emulator/reset, /_emulator/fields
+// and /_emulator/search-lag and hands the rest to the realism engine.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
@@ -236,6 +236,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		realism.WriteJSON(w, http.StatusOK, map[string]any{"ids": ids})
+	case path == "/_emulator/search-lag":
+		s.serveSearchLag(w, r)
 	case path == "/_emulator/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)

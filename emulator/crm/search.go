@@ -154,6 +154,10 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request, mod string)
 		writeError(w, aerr)
 		return
 	}
+	if indexed := s.searchable(); indexed != nil {
+		match := filter
+		filter = func(x *rec) bool { return indexed(x) && match(x) }
+	}
 	skip := (page - 1) * perPage
 	var hits []*rec
 	want := skip + perPage + 1

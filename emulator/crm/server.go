@@ -36,6 +36,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"deskcrm/emulator/realism"
@@ -74,6 +75,14 @@ type Config struct {
 	// BulkStep is how long a bulk read job stays in each state before
 	// moving on (default 20 ms).
 	BulkStep time.Duration
+	// SearchLag is how long a record created or edited through the API
+	// stays out of /search results, like Zoho's search index ("newly
+	// created or edited records may be missing from search for a while",
+	// zoho-api.md A6). 0 means DefaultSearchLag; NoSearchLag (any negative
+	// value) turns the lag off. Records given to Load are searchable at
+	// once. Change it at run time with SetSearchLag or PUT
+	// /_emulator/search-lag.
+	SearchLag time.Duration
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 }
@@ -94,8 +103,9 @@ type Server struct {
 	seq     uint64
 	fieldID uint64
 
-	notify *notifier
-	bulk   *bulkReads
+	notify    *notifier
+	bulk      *bulkReads
+	searchLag atomic.Int64 // nanoseconds; 0 = off
 }
 
 // DefaultComplexLimit is CRM's concurrency sub-limit for complex calls
@@ -126,6 +136,12 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.BulkStep <= 0 {
 		s.cfg.BulkStep = 20 * time.Millisecond
+	}
+	switch {
+	case cfg.SearchLag == 0:
+		s.SetSearchLag(DefaultSearchLag)
+	case cfg.SearchLag > 0:
+		s.SetSearchLag(cfg.SearchLag)
 	}
 	rc := cfg.Realism
 	if rc.Now == nil {

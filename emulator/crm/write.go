@@ -325,6 +325,7 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 		s.seq++
 		nr.modified, nr.seq, nr.modifier = now, s.seq, 0
 	}
+	nr.written = s.now().UnixNano()
 	if hasOwner {
 		nr.owner = owner
 	}

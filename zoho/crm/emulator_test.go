@@ -30,7 +30,8 @@ type env struct {
 
 func newEnv(t testing.TB, mod func(*crm.Config)) *env {
 	t.Helper()
-	emu := crmemu.New(crmemu.Config{BulkStep: time.Millisecond, NotifyWindow: time.Millisecond})
+	emu := crmemu.New(crmemu.Config{BulkStep: time.Millisecond, NotifyWindow: time.Millisecond,
+		SearchLag: crmemu.NoSearchLag}) // the client tests search right after writing
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	ts, err := zoho.NewTokenSource(zoho.OAuthConfig{
