@@ -20,7 +20,9 @@
 //
 // Admin HTTP API (besides emulator/realism's): POST /_emulator/load
 // {"module":"Contacts","records":[...]} -> {"ids":[...]}, POST
-// /_emulator/reset, POST /_emulator/fields {"module":..,"field":{...}}.
+// /_emulator/reset, POST /_emulator/fields {"module":..,"field":{...}},
+// POST /_emulator/unique {"module":"Contacts","field":"Email","unique":true},
+// GET/PUT /_emulator/search-lag {"lag_ms":2000}.
 //
 // Default custom fields (DefaultCustomFields) are created unless
 // Config.NoDefaultCustomFields is set: Contacts Desk_ID, Customer_Tier,
@@ -62,6 +64,10 @@ type Config struct {
 	NoDefaultCustomFields bool
 	// CustomFields adds custom fields per module at start.
 	CustomFields map[string][]Field
+	// UniqueFields marks fields unique per module at start, e.g.
+	// {"Contacts": {"Email"}} (see SetUnique). Accounts.Account_Name is
+	// always unique. New panics on a module or field that cannot be unique.
+	UniqueFields map[string][]string
 	// PageTokenTTL is how long a page_token stays valid (default 24 h).
 	PageTokenTTL time.Duration
 	// PageTokenLimit is how many records page tokens can walk (default
@@ -190,7 +196,13 @@ func (s *Server) resetData() {
 			f.Custom = true
 			s.addFieldLocked(fs, f)
 		}
-		s.modules[name] = newModule(name, uint8(i), fs)
+		m := newModule(name, uint8(i), fs)
+		for _, f := range s.cfg.UniqueFields[name] {
+			if err := setUniqueLocked(m, f, true); err != nil {
+				panic(fmt.Sprintf("crm.Config.UniqueFields: %v", err))
+			}
+		}
+		s.modules[name] = m
 	}
 }
 
