@@ -85,6 +85,27 @@ func (e *Error) Duplicate() (zoho.Duplicate, bool) {
 	return d, true
 }
 
+// MaxLength returns details.maximum_length of an INVALID_DATA error for a
+// value longer than its field allows (the field is APIName). Zoho's spec
+// types it as a string and its createRecords example shows a number; both
+// are read. ok is false when the error carries none.
+func (e *Error) MaxLength() (n int, ok bool) {
+	if e == nil {
+		return 0, false
+	}
+	switch v := e.Details["maximum_length"].(type) {
+	case string:
+		n, err := strconv.Atoi(v)
+		return n, err == nil
+	case json.Number:
+		n, err := strconv.Atoi(v.String())
+		return n, err == nil
+	case float64:
+		return int(v), true
+	}
+	return 0, false
+}
+
 // IsRateLimit reports whether the error is a 429 (concurrency or credits).
 func (e *Error) IsRateLimit() bool {
 	return e.HTTPStatus == http.StatusTooManyRequests || e.Code == "TOO_MANY_REQUESTS" || e.Code == "RATE_LIMIT_EXCEEDED"
