@@ -13,6 +13,8 @@
 //	(*Server).Records(module string) []map[string]any
 //	(*Server).Count(module string) int
 //	(*Server).AddField(module string, f Field) error
+//	(*Server).SetUnique(module, field string, unique bool) error
+//	(*Server).SetSearchLag(d time.Duration); SearchLag() time.Duration
 //	(*Server).Purge(module string, ids ...string) int
 //	(*Server).Reset()
 //	(*Server).Realism() *realism.Engine
