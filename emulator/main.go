@@ -54,6 +54,8 @@ type Config struct {
 	ClientSecret string        `env:"EMULATOR_CLIENT_SECRET"`
 	RefreshToken string        `env:"EMULATOR_REFRESH_TOKEN"`
 	OrgID        string        `env:"EMULATOR_DESK_ORG_ID" envDefault:"1000000001"`
+	// SearchLag is the CRM search index delay (crm.Config.SearchLag); 0 = off.
+	SearchLag time.Duration `env:"EMULATOR_SEARCH_LAG" envDefault:"2s"`
 }
 
 // faultList collects repeated --fault flags.
@@ -69,7 +71,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	for _, k := range []string{"EMULATOR_HOST", "EMULATOR_CRM_PORT", "EMULATOR_DESK_PORT", "EMULATOR_SEED",
 		"EMULATOR_SEED_CONTACTS", "EMULATOR_SEED_ACCOUNTS", "EMULATOR_LATENCY", "EMULATOR_JITTER",
 		"EMULATOR_CONCURRENCY", "EMULATOR_CREDITS", "EMULATOR_FAULTS", "EMULATOR_CLIENT_ID",
-		"EMULATOR_CLIENT_SECRET", "EMULATOR_REFRESH_TOKEN", "EMULATOR_DESK_ORG_ID"} {
+		"EMULATOR_CLIENT_SECRET", "EMULATOR_REFRESH_TOKEN", "EMULATOR_DESK_ORG_ID", "EMULATOR_SEARCH_LAG"} {
 		if v := getenv(k); v != "" {
 			envs[k] = v
 		}
@@ -89,6 +91,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.DurationVar(&cfg.Jitter, "jitter", cfg.Jitter, "maximum random extra latency (EMULATOR_JITTER)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "calls in flight allowed per API, 0 = unlimited (EMULATOR_CONCURRENCY)")
 	fs.Int64Var(&cfg.Credits, "credits", cfg.Credits, "daily API credits per API, 0 = unlimited (EMULATOR_CREDITS)")
+	fs.DurationVar(&cfg.SearchLag, "search-lag", cfg.SearchLag, "how long a CRM record created or edited through the API stays out of search results, 0 = off (EMULATOR_SEARCH_LAG)")
 	faults := faultList(cfg.Faults)
 	fs.Var(&faults, "fault", "fault rule 'KIND METHOD PATH [rate=R] [count=N] [hold=D]', KIND = HTTP status, reset, timeout or lost; repeatable (EMULATOR_FAULTS, ';'-separated)")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +100,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	cfg.Faults = faults
 	if cfg.SeedContacts < 0 || cfg.SeedAccounts < 0 {
 		return cfg, errors.New("seed sizes must not be negative")
+	}
+	if cfg.SearchLag < 0 {
+		return cfg, errors.New("search lag must not be negative")
 	}
 	return cfg, nil
 }
@@ -164,7 +170,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	addrs := Addrs{CRM: "http://" + crmLn.Addr().String(), Desk: "http://" + deskLn.Addr().String()}
 
-	crmSrv := crm.New(crm.Config{BaseURL: addrs.CRM, Auth: store,
+	searchLag := cfg.SearchLag
+	if searchLag == 0 {
+		searchLag = crm.NoSearchLag
+	}
+	crmSrv := crm.New(crm.Config{BaseURL: addrs.CRM, Auth: store, SearchLag: searchLag,
 		Realism: realism.Config{Latency: cfg.Latency, Jitter: cfg.Jitter, Seed: cfg.Seed, Limits: limits}})
 	deskSrv := desk.New(desk.Config{OrgID: cfg.OrgID, Auth: store,
 		Realism: realism.New(realism.Config{Latency: cfg.Latency, Jitter: cfg.Jitter, Seed: cfg.Seed + 1, Limits: limits})})

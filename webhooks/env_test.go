@@ -146,7 +146,8 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	if e.clock == nil {
 		e.clock = &clock{}
 	}
-	e.crmEmu = crmemu.New(crmemu.Config{NotifyWindow: 5 * time.Millisecond, BulkStep: time.Millisecond, Now: e.clock.Now})
+	e.crmEmu = crmemu.New(crmemu.Config{NotifyWindow: 5 * time.Millisecond, BulkStep: time.Millisecond, Now: e.clock.Now,
+		SearchLag: crmemu.NoSearchLag}) // search lag off until the engine confirms creates (issue 11.4)
 	e.crmSrv = httptest.NewServer(e.crmEmu)
 	t.Cleanup(e.crmSrv.Close)
 	e.deskEmu = deskemu.New(deskemu.Config{Realism: realism.New(realism.Config{}), SigningKey: signingKey(),

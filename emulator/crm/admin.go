@@ -216,8 +216,9 @@ func (s *Server) Deleted(module string) []string {
 	return out
 }
 
-// serveAdmin serves /_emulator/load, /_emulator/reset and /_emulator/fields
-// and hands the rest to the realism engine.
+// serveAdmin serves /_emulator/load, /_emulator/reset, /_emulator/fields,
+// /_emulator/unique and /_emulator/search-lag and hands the rest to the
+// realism engine.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
@@ -236,6 +237,23 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		realism.WriteJSON(w, http.StatusOK, map[string]any{"ids": ids})
+	case path == "/_emulator/unique" && r.Method == http.MethodPost:
+		var in struct {
+			Module string `json:"module"`
+			Field  string `json:"field"`
+			Unique bool   `json:"unique"`
+		}
+		if err := decodeStrict(r, &in); err != nil {
+			realism.AdminError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetUnique(in.Module, in.Field, in.Unique); err != nil {
+			realism.AdminError(w, http.StatusBadRequest, err)
+			return
+		}
+		realism.WriteJSON(w, http.StatusOK, in)
+	case path == "/_emulator/search-lag":
+		s.serveSearchLag(w, r)
 	case path == "/_emulator/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)

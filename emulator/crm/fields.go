@@ -57,11 +57,20 @@ func jsonType(dataType string) string {
 	return "string"
 }
 
-// defaultLength is the maximum length Zoho applies when metadata gives none.
+// defaultLength is the length Zoho's field metadata reports when a field
+// definition gives none. Every field has a positive length in real metadata
+// (Zoho's "Fields Metadata" API example: ownerlookup, lookup, datetime and
+// picklist 120, boolean 5, integer 9, bigint 18, currency 16, multi-select
+// picklist 1000). Zoho's official Node SDK (JSONConverter.getResponse) reads
+// a field object whose "length" is 0 as null, so a zero length breaks it.
 func defaultLength(dataType string) int {
 	switch dataType {
-	case "text", "picklist", "website":
+	case "text", "website":
 		return 255
+	case "picklist", "lookup", "ownerlookup", "userlookup", "datetime":
+		return 120
+	case "multiselectpicklist":
+		return 1000
 	case "email":
 		return 100
 	case "phone":
@@ -72,12 +81,14 @@ func defaultLength(dataType string) int {
 		return 9
 	case "bigint":
 		return 18
-	case "double", "currency", "decimal", "percent":
+	case "double", "currency", "decimal":
 		return 16
-	case "date", "datetime":
+	case "percent", "boolean":
+		return 5
+	case "date":
 		return 20
 	}
-	return 0
+	return 1
 }
 
 var knownTypes = map[string]bool{
@@ -101,7 +112,7 @@ func (f Field) normalize() (Field, error) {
 	if f.Length <= 0 {
 		f.Length = defaultLength(f.DataType)
 	}
-	if (f.DataType == "double" || f.DataType == "currency") && f.DecimalPlace == 0 {
+	if (f.DataType == "double" || f.DataType == "currency" || f.DataType == "decimal") && f.DecimalPlace == 0 {
 		f.DecimalPlace = 2
 	}
 	return f, nil
@@ -322,20 +333,29 @@ func displayName(module string) string {
 	return "Subject"
 }
 
-// fieldJSON renders one field's metadata. Every key the spec's `fields`
-// schema requires is present; objects Zoho sends as null stay null.
+// fieldJSON renders one field's metadata in the shape of Zoho's "Fields
+// Metadata" API (v8 getFields example; v7 fields-meta doc example). Every
+// key the spec's `fields` schema requires is present. Per-type objects
+// (lookup, unique, currency, formula, auto_number, multiselectlookup,
+// multi_module_lookup, rollup_summary) are {} on fields without that
+// property, as Zoho sends them; the ones Zoho sends as null stay null.
+// unique is {"casesensitive":"false"} on a unique field: the key and string
+// type of the spec (fields.json `unique`) and of the official SDKs' Unique
+// model, although one Zoho doc example spells it "case_sensitive": false.
 func fieldJSON(module string, moduleID string, f *Field, id string, seq int) map[string]any {
-	var lookup any
+	lookup := map[string]any{}
 	if f.DataType == "lookup" {
 		target := f.LookupModule
 		lookup = map[string]any{
-			"display_label": f.Label,
-			"api_name":      f.APIName,
-			"module":        map[string]any{"api_name": target, "id": moduleIDs[target]},
-			"id":            id,
+			"display_label":                 f.Label,
+			"api_name":                      f.APIName,
+			"module":                        map[string]any{"api_name": target, "id": moduleIDs[target]},
+			"id":                            id,
+			"revalidate_filter_during_edit": false,
+			"query_details":                 map[string]any{},
 		}
 	}
-	var unique any
+	unique := map[string]any{}
 	if f.Unique {
 		unique = map[string]any{"casesensitive": "false"}
 	}
@@ -347,8 +367,13 @@ func fieldJSON(module string, moduleID string, f *Field, id string, seq int) map
 		})
 	}
 	var decimals any
-	if f.DataType == "double" || f.DataType == "currency" {
+	currency := map[string]any{}
+	switch f.DataType {
+	case "double", "decimal":
 		decimals = f.DecimalPlace
+	case "currency":
+		decimals = f.DecimalPlace
+		currency = map[string]any{"rounding_option": "normal", "precision": f.DecimalPlace}
 	}
 	column := strings.ToUpper(f.APIName)
 	if f.Custom {
@@ -392,17 +417,17 @@ func fieldJSON(module string, moduleID string, f *Field, id string, seq int) map
 		"length":                            f.Length,
 		"decimal_place":                     decimals,
 		"quick_sequence_number":             strconv.Itoa(seq + 1),
-		"email_parser":                      nil,
-		"rollup_summary":                    nil,
+		"email_parser":                      map[string]any{"fields_update_supported": false, "record_operations_supported": !f.ReadOnly},
+		"rollup_summary":                    map[string]any{},
 		"refer_from_field":                  nil,
 		"created_time":                      nil,
 		"modified_time":                     nil,
 		"show_type":                         7,
 		"category":                          0,
 		"id":                                id,
-		"multi_module_lookup":               nil,
+		"multi_module_lookup":               map[string]any{},
 		"sharing_properties":                nil,
-		"currency":                          nil,
+		"currency":                          currency,
 		"file_upolad_optionlist":            []any{},
 		"lookup":                            lookup,
 		"profiles":                          []any{map[string]any{"name": "Administrator", "id": userID, "permission_type": "read_write"}},
@@ -411,12 +436,12 @@ func fieldJSON(module string, moduleID string, f *Field, id string, seq int) map
 		"sub_module":                        nil,
 		"subform":                           nil,
 		"external":                          nil,
-		"formula":                           nil,
+		"formula":                           map[string]any{},
 		"convert_mapping":                   nil,
-		"multiselectlookup":                 nil,
+		"multiselectlookup":                 map[string]any{},
 		"multiuserlookup":                   nil,
 		"autonumber":                        nil,
-		"auto_number":                       nil,
+		"auto_number":                       map[string]any{},
 		"pick_list_values":                  picks,
 		"crypt":                             nil,
 		"tooltip":                           nil,

@@ -41,8 +41,14 @@ type env struct {
 	spec  *crmspec.Spec
 }
 
+// newEnv starts an emulator for cfg. A zero cfg.SearchLag becomes
+// NoSearchLag: the unit tests search right after writing; TestSearchLag sets
+// its own lag.
 func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
+	if cfg.SearchLag == 0 {
+		cfg.SearchLag = NoSearchLag
+	}
 	s := New(cfg)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

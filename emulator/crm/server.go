@@ -1,7 +1,7 @@
 // Package crm is a local emulator of the Zoho CRM REST API v8: records
 // (list, get, insert, update, upsert, delete, search, deleted, count),
-// field metadata, related lists, the Notification (watch) API and Bulk
-// Read, with Zoho's limits, error shapes, credits and concurrency rules
+// field metadata, users, related lists, the Notification (watch) API and
+// Bulk Read, with Zoho's limits, error shapes, credits and concurrency rules
 // (through emulator/realism) and OAuth (through emulator/zohoauth).
 //
 // Use it in-process with httptest.NewServer(crm.New(crm.Config{})) or run it
@@ -13,6 +13,8 @@
 //	(*Server).Records(module string) []map[string]any
 //	(*Server).Count(module string) int
 //	(*Server).AddField(module string, f Field) error
+//	(*Server).SetUnique(module, field string, unique bool) error
+//	(*Server).SetSearchLag(d time.Duration); SearchLag() time.Duration
 //	(*Server).Purge(module string, ids ...string) int
 //	(*Server).Reset()
 //	(*Server).Realism() *realism.Engine
@@ -20,7 +22,9 @@
 //
 // Admin HTTP API (besides emulator/realism's): POST /_emulator/load
 // {"module":"Contacts","records":[...]} -> {"ids":[...]}, POST
-// /_emulator/reset, POST /_emulator/fields {"module":..,"field":{...}}.
+// /_emulator/reset, POST /_emulator/fields {"module":..,"field":{...}},
+// POST /_emulator/unique {"module":"Contacts","field":"Email","unique":true},
+// GET/PUT /_emulator/search-lag {"lag_ms":2000}.
 //
 // Default custom fields (DefaultCustomFields) are created unless
 // Config.NoDefaultCustomFields is set: Contacts Desk_ID, Customer_Tier,
@@ -36,6 +40,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"deskcrm/emulator/realism"
@@ -61,6 +66,10 @@ type Config struct {
 	NoDefaultCustomFields bool
 	// CustomFields adds custom fields per module at start.
 	CustomFields map[string][]Field
+	// UniqueFields marks fields unique per module at start, e.g.
+	// {"Contacts": {"Email"}} (see SetUnique). Accounts.Account_Name is
+	// always unique. New panics on a module or field that cannot be unique.
+	UniqueFields map[string][]string
 	// PageTokenTTL is how long a page_token stays valid (default 24 h).
 	PageTokenTTL time.Duration
 	// PageTokenLimit is how many records page tokens can walk (default
@@ -74,6 +83,14 @@ type Config struct {
 	// BulkStep is how long a bulk read job stays in each state before
 	// moving on (default 20 ms).
 	BulkStep time.Duration
+	// SearchLag is how long a record created or edited through the API
+	// stays out of /search results, like Zoho's search index ("newly
+	// created or edited records may be missing from search for a while",
+	// zoho-api.md A6). 0 means DefaultSearchLag; NoSearchLag (any negative
+	// value) turns the lag off. Records given to Load are searchable at
+	// once. Change it at run time with SetSearchLag or PUT
+	// /_emulator/search-lag.
+	SearchLag time.Duration
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 }
@@ -94,8 +111,9 @@ type Server struct {
 	seq     uint64
 	fieldID uint64
 
-	notify *notifier
-	bulk   *bulkReads
+	notify    *notifier
+	bulk      *bulkReads
+	searchLag atomic.Int64 // nanoseconds; 0 = off
 }
 
 // DefaultComplexLimit is CRM's concurrency sub-limit for complex calls
@@ -126,6 +144,12 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.BulkStep <= 0 {
 		s.cfg.BulkStep = 20 * time.Millisecond
+	}
+	switch {
+	case cfg.SearchLag == 0:
+		s.SetSearchLag(DefaultSearchLag)
+	case cfg.SearchLag > 0:
+		s.SetSearchLag(cfg.SearchLag)
 	}
 	rc := cfg.Realism
 	if rc.Now == nil {
@@ -174,7 +198,13 @@ func (s *Server) resetData() {
 			f.Custom = true
 			s.addFieldLocked(fs, f)
 		}
-		s.modules[name] = newModule(name, uint8(i), fs)
+		m := newModule(name, uint8(i), fs)
+		for _, f := range s.cfg.UniqueFields[name] {
+			if err := setUniqueLocked(m, f, true); err != nil {
+				panic(fmt.Sprintf("crm.Config.UniqueFields: %v", err))
+			}
+		}
+		s.modules[name] = m
 	}
 }
 
@@ -252,83 +282,6 @@ func (s *Server) baseURL(r *http.Request) string {
 	}
 	return zohoauth.RequestBase(r)
 }
-
-// --- errors ---
-
-// apiError is a top-level Zoho error.
-type apiError struct {
-	status  int
-	code    string
-	message string
-	details map[string]any
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.message }
-
-func errorBody(code, message string, details map[string]any) map[string]any {
-	if details == nil {
-		details = map[string]any{}
-	}
-	return map[string]any{"code": code, "details": details, "message": message, "status": "error"}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b, _ = json.Marshal(errorBody("INTERNAL_ERROR", "Internal server error occurred.", nil))
-	}
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-func writeError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.status, errorBody(e.code, e.message, e.details))
-}
-
-func writeTooMany(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusTooManyRequests, errorBody("TOO_MANY_REQUESTS",
-		"The number of concurrent requests has exceeded the limit of the user for the app.", nil))
-}
-
-func writeCreditsExhausted(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusTooManyRequests, errorBody("TOO_MANY_REQUESTS",
-		"The number of API requests for the 24 hour period is exceeded.", nil))
-}
-
-func writeServerError(w http.ResponseWriter, _ *http.Request, status int) {
-	writeJSON(w, status, errorBody("INTERNAL_ERROR", "Internal server error occurred.", nil))
-}
-
-var (
-	errInvalidURL = &apiError{status: http.StatusNotFound, code: "INVALID_URL_PATTERN",
-		message: "Please check if the URL trying to access is a correct one"}
-	errMethod = &apiError{status: http.StatusBadRequest, code: "INVALID_REQUEST_METHOD",
-		message: "The http request method type is not a valid one"}
-)
-
-func errInvalidModule(index int) *apiError {
-	return &apiError{status: http.StatusBadRequest, code: "INVALID_MODULE",
-		message: "The module name given seems to be invalid", details: map[string]any{"resource_path_index": index}}
-}
-
-func errParamMissing(param string) *apiError {
-	return &apiError{status: http.StatusBadRequest, code: "REQUIRED_PARAM_MISSING",
-		message: "One of the expected parameter is missing", details: map[string]any{"param_name": param, "param": param}}
-}
-
-func errInvalidParam(param string, extra map[string]any) *apiError {
-	d := map[string]any{"param_name": param, "param": param}
-	for k, v := range extra {
-		d[k] = v
-	}
-	return &apiError{status: http.StatusBadRequest, code: "INVALID_DATA", message: "invalid data", details: d}
-}
-
-// errBody is the answer to a body that is not the expected JSON.
-var errBody = &apiError{status: http.StatusBadRequest, code: "INVALID_DATA", message: "body",
-	details: map[string]any{"expected_data_type": "jsonobject"}}
 
 // --- auth and classification ---
 
@@ -483,6 +436,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, errInvalidURL)
+		return
+	case rest[0] == "users" && len(rest) == 1:
+		s.serveUsers(w, r)
 		return
 	case rest[0] == "actions":
 		if len(rest) == 2 && rest[1] == "watch" {

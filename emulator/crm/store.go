@@ -19,6 +19,7 @@ type rec struct {
 	owner    uint16 // user index of Owner
 	creator  uint16 // user index of Created_By
 	modifier uint16 // user index of Modified_By
+	written  int64  // unix nanoseconds of the last API write (0 = loaded): search lag
 	vals     []fv
 }
 

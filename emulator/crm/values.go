@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode/utf16"
 )
 
 // user is a CRM user the emulator knows.
@@ -67,6 +68,69 @@ func invalidType(api, path, expected string) *fieldError {
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 
+// tooLong is the per-record error for a value longer than the field's
+// length (metadata "length"): INVALID_DATA with details {api_name,
+// maximum_length, json_path} (zoho-api.md A5; v8 createRecords example
+// "invaliddatalength"). The spec (record.json API_Exception) types
+// maximum_length as a string and the example shows a number; the emulator
+// follows the spec, which its responses are validated against.
+func tooLong(f *Field, path string) *fieldError {
+	return &fieldError{code: "INVALID_DATA", message: "invalid data",
+		details: map[string]any{"api_name": f.APIName, "json_path": path, "maximum_length": strconv.Itoa(f.Length)}}
+}
+
+// textLength is the length Zoho compares with a text field's "length".
+// Zoho does not document the unit; the emulator assumes its Java servers
+// count UTF-16 code units: a character outside the Basic Multilingual Plane
+// (most emoji) counts 2, a combining mark counts 1 on its own. It is the
+// stricter reading, so a value the emulator accepts fits either way.
+func textLength(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// digits is the number of decimal digits of |i| (1 for 0).
+func digits(i int64) int {
+	if i < 0 {
+		i = -i
+	}
+	n := 1
+	for i >= 10 {
+		i /= 10
+		n++
+	}
+	return n
+}
+
+// roundDecimal rounds the decimal number text num half away from zero to
+// places decimals, exactly (on the decimal text, as a server parsing JSON
+// numbers into decimals would, not on a binary float): currency and decimal
+// fields keep their metadata's decimal_place (2 by default; the currency
+// object's rounding_option "normal"). places <= 0 leaves the value as is.
+func roundDecimal(num string, places int) (float64, bool) {
+	r, ok := new(big.Rat).SetString(num)
+	if !ok {
+		return 0, false
+	}
+	if places > 0 {
+		scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil))
+		r.Mul(r, scale)
+		half := big.NewRat(1, 2)
+		if r.Sign() < 0 {
+			half.Neg(half)
+		}
+		r.Add(r, half)
+		q := new(big.Int).Quo(r.Num(), r.Denom()) // truncates toward zero
+		r.SetFrac(q, big.NewInt(1))
+		r.Quo(r, scale)
+	}
+	x, _ := r.Float64()
+	return x, !math.IsInf(x, 0)
+}
+
 // convert turns a decoded JSON value (numbers as json.Number) into the
 // stored representation for field f. It returns nil for an empty value.
 // resolve checks lookups: it returns the target module index or false.
@@ -83,10 +147,8 @@ func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, s
 		if s == "" {
 			return nil, nil
 		}
-		if n := utf8.RuneCountInString(s); f.Length > 0 && n > f.Length {
-			// The spec types maximum_length as a string.
-			return nil, &fieldError{code: "INVALID_DATA", message: "invalid data",
-				details: map[string]any{"api_name": f.APIName, "json_path": path, "maximum_length": strconv.Itoa(f.Length)}}
+		if textLength(s) > f.Length {
+			return nil, tooLong(f, path)
 		}
 		if f.DataType == "email" && !emailRE.MatchString(s) {
 			return nil, invalidType(f.APIName, path, "email")
@@ -108,6 +170,9 @@ func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, s
 		if len(out) == 0 {
 			return nil, nil
 		}
+		if textLength(strings.Join(out, ";")) > f.Length {
+			return nil, tooLong(f, path)
+		}
 		return out, nil
 	case "integer", "bigint":
 		n, ok := raw.(json.Number)
@@ -122,15 +187,21 @@ func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, s
 		if err != nil || i > limit || i < -limit {
 			return nil, invalidType(f.APIName, path, f.DataType)
 		}
+		if digits(i) > f.Length {
+			return nil, tooLong(f, path)
+		}
 		return i, nil
 	case "double", "currency", "decimal", "percent":
 		n, ok := raw.(json.Number)
 		if !ok {
 			return nil, invalidType(f.APIName, path, "double")
 		}
-		x, err := n.Float64()
-		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+		x, ok := roundDecimal(n.String(), f.DecimalPlace)
+		if !ok {
 			return nil, invalidType(f.APIName, path, "double")
+		}
+		if digits(int64(math.Trunc(math.Abs(x))))+f.DecimalPlace > f.Length {
+			return nil, tooLong(f, path)
 		}
 		return x, nil
 	case "boolean":

@@ -325,6 +325,7 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 		s.seq++
 		nr.modified, nr.seq, nr.modifier = now, s.seq, 0
 	}
+	nr.written = s.now().UnixNano()
 	if hasOwner {
 		nr.owner = owner
 	}
@@ -381,39 +382,6 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 		}
 	}
 	return res, &change{op: action, id: nr.id, affected: affected}
-}
-
-// checkUnique finds a value of a unique field that another record already
-// has.
-func (s *Server) checkUnique(m *module, nr *rec, path string) *fieldError {
-	for k, f := range m.fields.list {
-		if !f.Unique {
-			continue
-		}
-		v, ok := nr.get(k)
-		if !ok {
-			continue
-		}
-		ids, _ := m.lookupIDs(k, s.valueString(v))
-		for _, id := range ids {
-			if id == nr.id {
-				continue
-			}
-			other := m.recs[id]
-			return &fieldError{code: "DUPLICATE_DATA", message: "duplicate data", details: map[string]any{
-				"api_name":  f.APIName,
-				"json_path": path + "." + f.APIName,
-				"id":        formatID(id),
-				"duplicate_record": map[string]any{
-					"id":     formatID(id),
-					"Owner":  map[string]any{"name": users[other.owner].name, "id": users[other.owner].id, "zuid": users[other.owner].id},
-					"module": map[string]any{"api_name": m.name, "id": moduleIDs[m.name]},
-				},
-				"more_records": len(ids) > 2,
-			}}
-		}
-	}
-	return nil
 }
 
 // resolveLookup checks that a lookup target exists and returns its module

@@ -261,8 +261,7 @@ func (s *Server) checkRefs(ms *moduleStore, in writeInput, self uint64) []FieldE
 			ids, _ := ms.lookup(f.APIName, e.v.s)
 			for _, id := range ids {
 				if o := ms.recs[id]; id != self && o != nil && !o.trashed() {
-					errs = append(errs, FieldError{FieldName: fieldPointer(f), ErrorType: ErrDuplicate,
-						ErrorMessage: fmt.Sprintf("a record with this %s already exists (id %d)", f.APIName, id)})
+					errs = append(errs, duplicateError(f))
 					break
 				}
 			}

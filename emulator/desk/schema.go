@@ -172,7 +172,7 @@ func validateFieldDef(f Field) error {
 	switch f.Type {
 	case TypeText, TypeTextarea, TypeEmail, TypePhone, TypeURL, TypeNumber, TypeDecimal,
 		TypeCurrency, TypePercent, TypeBoolean, TypeDate, TypeDateTime:
-	case TypePicklist:
+	case TypePicklist, TypeMultiselect:
 		if len(f.AllowedValues) == 0 {
 			return fmt.Errorf("custom field %q: picklist needs allowed values", f.APIName)
 		}
@@ -268,6 +268,8 @@ func convert(f *Field, raw json.RawMessage) (value, *FieldError) {
 			return bad("%q is not an allowed value of %s (allowed: %s)", str, f.APIName, strings.Join(f.AllowedValues, ", "))
 		}
 		return value{s: str}, nil
+	case TypeMultiselect:
+		return convertMultiselect(f, isStr, str)
 	case TypeLookUp:
 		if !isStr {
 			if _, err := strconv.ParseUint(string(raw), 10, 64); err != nil {

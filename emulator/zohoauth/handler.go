@@ -2,7 +2,9 @@ package zohoauth
 
 import (
 	"encoding/json"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -37,7 +39,7 @@ func (s *Store) TokenHandler(apiDomain string) http.Handler {
 			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request"})
 			return
 		}
-		p := requestParams(r)
+		p := requestParams(w, r)
 		switch strings.TrimSuffix(r.URL.Path, "/") {
 		case TokenPath:
 			s.serveToken(w, r, p, apiDomain)
@@ -91,24 +93,49 @@ func (s *Store) grantError(grant, clientID, secret, refresh string) string {
 	return ""
 }
 
-// params merges query-string and form parameters (form wins).
+// params merges the parameters of a token request: the query string, then
+// the body (the body wins).
 type params map[string]string
 
 // Get returns the value of a parameter or "".
 func (m params) Get(k string) string { return m[k] }
 
-func requestParams(r *http.Request) params {
+// maxTokenBody bounds a token request's body; a refresh request is a few
+// hundred bytes.
+const maxTokenBody = 64 << 10
+
+// requestParams reads a token request's parameters from every place Zoho
+// Accounts takes them (zoho-api.md A2; Zoho's OAuth protocol pages send them
+// as query parameters, curl examples as a form body): the query string, an
+// application/x-www-form-urlencoded body, and a multipart/form-data body —
+// the encoding Zoho's official SDKs use (zohocrm-nodejs-sdk-8.0
+// models/authenticator/oauth_token.js refreshAccessToken builds a FormData).
+// A body in any other encoding contributes nothing.
+func requestParams(w http.ResponseWriter, r *http.Request) params {
 	out := params{}
 	for k, v := range r.URL.Query() {
 		if len(v) > 0 {
 			out[k] = v[0]
 		}
 	}
-	if err := r.ParseForm(); err == nil {
-		for k, v := range r.PostForm {
-			if len(v) > 0 {
-				out[k] = v[0]
-			}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var body url.Values
+	switch mt {
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(maxTokenBody); err == nil && r.MultipartForm != nil {
+			body = r.MultipartForm.Value
+		}
+	default:
+		if err := r.ParseForm(); err == nil {
+			body = r.PostForm
+		}
+	}
+	for k, v := range body {
+		if len(v) > 0 {
+			out[k] = v[0]
 		}
 	}
 	return out

@@ -17,8 +17,9 @@
 //	(*Store).Config() Config
 //
 // The token endpoint accepts grant_type=refresh_token with client_id,
-// client_secret and refresh_token in the form body or the query string, or
-// the client credentials in HTTP Basic auth. Success is
+// client_secret and refresh_token in the query string, an
+// application/x-www-form-urlencoded body or a multipart/form-data body (what
+// Zoho's official SDKs send), or the client credentials in HTTP Basic auth. Success is
 // {"access_token","expires_in":3600,"api_domain","token_type":"Bearer"}.
 // Failures are answered like Zoho Accounts does: HTTP 200 with
 // {"error":"invalid_client"} (unknown client id or wrong secret) or

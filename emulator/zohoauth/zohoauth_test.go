@@ -1,11 +1,12 @@
 package zohoauth
 
 import (
+	"bytes"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +22,41 @@ type tokenReply struct {
 
 func postToken(t *testing.T, srvURL string, query, form url.Values, basicUser, basicPass string) (int, tokenReply) {
 	t.Helper()
+	return postTokenAs(t, srvURL, "urlencoded", query, form, basicUser, basicPass)
+}
+
+// postTokenAs posts a token request with the body encoded as enc:
+// "urlencoded" (application/x-www-form-urlencoded) or "multipart"
+// (multipart/form-data, as Zoho's SDKs send it).
+func postTokenAs(t *testing.T, srvURL, enc string, query, form url.Values, basicUser, basicPass string) (int, tokenReply) {
+	t.Helper()
 	u := srvURL + TokenPath
 	if query != nil {
 		u += "?" + query.Encode()
 	}
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var body bytes.Buffer
+	ctype := "application/x-www-form-urlencoded"
+	switch enc {
+	case "urlencoded":
+		body.WriteString(form.Encode())
+	case "multipart":
+		mw := multipart.NewWriter(&body)
+		for k, vs := range form {
+			for _, v := range vs {
+				if err := mw.WriteField(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := mw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ctype = mw.FormDataContentType()
+	default:
+		t.Fatalf("unknown encoding %q", enc)
+	}
+	req, _ := http.NewRequest(http.MethodPost, u, &body)
+	req.Header.Set("Content-Type", ctype)
 	if basicUser != "" {
 		req.SetBasicAuth(basicUser, basicPass)
 	}
@@ -79,28 +109,30 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "wrong refresh token", form: with(good(), "refresh_token", "x"), wantError: "invalid_code"},
 		{name: "unsupported grant", form: with(good(), "grant_type", "password"), wantError: "unsupported_grant_type"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out := postToken(t, srv.URL, tt.query, tt.form, tt.user, tt.pass)
-			if code != http.StatusOK {
-				t.Errorf("HTTP %d, want 200 (Zoho answers errors with 200 too)", code)
-			}
-			if out.Error != tt.wantError {
-				t.Fatalf("error = %q, want %q", out.Error, tt.wantError)
-			}
-			if tt.wantError != "" {
-				if out.AccessToken != "" {
-					t.Errorf("error reply carries an access_token")
+	for _, enc := range []string{"urlencoded", "multipart"} {
+		for _, tt := range tests {
+			t.Run(enc+"/"+tt.name, func(t *testing.T) {
+				code, out := postTokenAs(t, srv.URL, enc, tt.query, tt.form, tt.user, tt.pass)
+				if code != http.StatusOK {
+					t.Errorf("HTTP %d, want 200 (Zoho answers errors with 200 too)", code)
 				}
-				return
-			}
-			if out.ExpiresIn != 3600 || out.TokenType != "Bearer" || out.APIDomain != srv.URL {
-				t.Errorf("reply = %+v", out)
-			}
-			if st := s.CheckHeader(HeaderPrefix + out.AccessToken); st != Valid {
-				t.Errorf("issued token checks as %v", st)
-			}
-		})
+				if out.Error != tt.wantError {
+					t.Fatalf("error = %q, want %q", out.Error, tt.wantError)
+				}
+				if tt.wantError != "" {
+					if out.AccessToken != "" {
+						t.Errorf("error reply carries an access_token")
+					}
+					return
+				}
+				if out.ExpiresIn != 3600 || out.TokenType != "Bearer" || out.APIDomain != srv.URL {
+					t.Errorf("reply = %+v", out)
+				}
+				if st := s.CheckHeader(HeaderPrefix + out.AccessToken); st != Valid {
+					t.Errorf("issued token checks as %v", st)
+				}
+			})
+		}
 	}
 }
 

@@ -24,7 +24,9 @@
 // code/details/message/status are made required there (requireStatusFields).
 // fields.json's `fields` schema requires object properties that Zoho sends
 // as null (made nullable), and notifications.json types channel_id as an
-// object and restricts notify_url to zoho.com hosts (both dropped). Keys
+// object and restricts notify_url to zoho.com hosts (both dropped), and
+// users.json restricts email and website to the shapes of its examples
+// (patterns dropped). Keys
 // that bulk_read.json and modules.json wrongly require are listed in
 // requiredFixes.
 //

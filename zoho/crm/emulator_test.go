@@ -30,7 +30,23 @@ type env struct {
 
 func newEnv(t testing.TB, mod func(*crm.Config)) *env {
 	t.Helper()
-	emu := crmemu.New(crmemu.Config{BulkStep: time.Millisecond, NotifyWindow: time.Millisecond})
+	return newEnvWith(t, crmemu.Config{}, mod)
+}
+
+// newEnvWith is newEnv with an emulator configuration (BulkStep,
+// NotifyWindow and SearchLag are set for the tests unless given).
+func newEnvWith(t testing.TB, ecfg crmemu.Config, mod func(*crm.Config)) *env {
+	t.Helper()
+	if ecfg.BulkStep == 0 {
+		ecfg.BulkStep = time.Millisecond
+	}
+	if ecfg.NotifyWindow == 0 {
+		ecfg.NotifyWindow = time.Millisecond
+	}
+	if ecfg.SearchLag == 0 {
+		ecfg.SearchLag = crmemu.NoSearchLag // the client tests search right after writing
+	}
+	emu := crmemu.New(ecfg)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	ts, err := zoho.NewTokenSource(zoho.OAuthConfig{

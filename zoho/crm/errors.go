@@ -61,6 +61,51 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+var _ zoho.DuplicateReporter = (*Error)(nil)
+
+// Duplicate implements zoho.DuplicateReporter: for DUPLICATE_DATA it names
+// the field (details.api_name) and the record that already holds the value
+// (details.id, else details.duplicate_record.id), its module
+// (duplicate_record.module.api_name) and more_records (record.json
+// API_Exception; zoho-api.md A5).
+func (e *Error) Duplicate() (zoho.Duplicate, bool) {
+	if e == nil || e.Code != "DUPLICATE_DATA" {
+		return zoho.Duplicate{}, false
+	}
+	d := zoho.Duplicate{Field: e.APIName, ExistingID: jsonString(e.Details["id"])}
+	if dr, ok := e.Details["duplicate_record"].(map[string]any); ok {
+		if d.ExistingID == "" {
+			d.ExistingID = jsonString(dr["id"])
+		}
+		if m, ok := dr["module"].(map[string]any); ok {
+			d.ExistingModule, _ = m["api_name"].(string)
+		}
+	}
+	d.MoreRecords, _ = e.Details["more_records"].(bool)
+	return d, true
+}
+
+// MaxLength returns details.maximum_length of an INVALID_DATA error for a
+// value longer than its field allows (the field is APIName). Zoho's spec
+// types it as a string and its createRecords example shows a number; both
+// are read. ok is false when the error carries none.
+func (e *Error) MaxLength() (n int, ok bool) {
+	if e == nil {
+		return 0, false
+	}
+	switch v := e.Details["maximum_length"].(type) {
+	case string:
+		n, err := strconv.Atoi(v)
+		return n, err == nil
+	case json.Number:
+		n, err := strconv.Atoi(v.String())
+		return n, err == nil
+	case float64:
+		return int(v), true
+	}
+	return 0, false
+}
+
 // IsRateLimit reports whether the error is a 429 (concurrency or credits).
 func (e *Error) IsRateLimit() bool {
 	return e.HTTPStatus == http.StatusTooManyRequests || e.Code == "TOO_MANY_REQUESTS" || e.Code == "RATE_LIMIT_EXCEEDED"

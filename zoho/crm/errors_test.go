@@ -98,3 +98,27 @@ func TestNextCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxLengthAndDuplicateShapes: maximum_length arrives as a string (the
+// spec) or a number (Zoho's createRecords example); DUPLICATE_DATA names the
+// existing record in details.id or only in duplicate_record.id (the v8
+// example has both).
+func TestMaxLengthAndDuplicateShapes(t *testing.T) {
+	for _, body := range []string{
+		`{"code":"INVALID_DATA","details":{"api_name":"Number_1","maximum_length":2,"json_path":"$.data[0].Number_1"},"message":"invalid data","status":"error"}`,
+		`{"code":"INVALID_DATA","details":{"api_name":"Number_1","maximum_length":"2","json_path":"$.data[0].Number_1"},"message":"invalid data","status":"error"}`,
+	} {
+		e := parseError(400, http.Header{}, []byte(body)).(*Error)
+		if n, ok := e.MaxLength(); !ok || n != 2 || e.APIName != "Number_1" {
+			t.Errorf("MaxLength of %s = %d, %v", body, n, ok)
+		}
+	}
+	if _, ok := (&Error{Code: "INVALID_DATA"}).MaxLength(); ok {
+		t.Error("MaxLength without maximum_length")
+	}
+	e := parseError(400, http.Header{}, []byte(`{"code":"DUPLICATE_DATA","details":{"api_name":"Unique_1","duplicate_record":{"id":"9","module":{"api_name":"Leads","id":"1"}},"more_records":true},"message":"duplicate data","status":"error"}`))
+	d, ok := zoho.DuplicateDetails(e)
+	if !ok || d != (zoho.Duplicate{Field: "Unique_1", ExistingID: "9", ExistingModule: "Leads", MoreRecords: true}) {
+		t.Errorf("DuplicateDetails = %+v, %v", d, ok)
+	}
+}

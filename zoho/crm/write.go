@@ -17,7 +17,9 @@ import (
 type Result struct {
 	// Index is the record's position in the input.
 	Index int
-	// ID is the record id (the new id for inserts).
+	// ID is the record id (the new id for inserts). On a DUPLICATE_DATA
+	// error it is details.id, the record that already holds the value (see
+	// zoho.DuplicateOf).
 	ID     string
 	Code   string // SUCCESS or an error code
 	Status string // success or error

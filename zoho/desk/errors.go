@@ -64,6 +64,28 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+var _ zoho.DuplicateReporter = (*Error)(nil)
+
+// Duplicate implements zoho.DuplicateReporter: a 422 whose errors include
+// errorType "duplicate" (DeskAPIDocument "Errors"; desk-oas Common.json
+// errorDetailArr) names the field — the JSON pointer without its slash, a
+// custom field by its cf_ name ("/cf/cf_crm_id" gives "cf_crm_id"). Desk's
+// answer does not name the record that holds the value, so ExistingID is
+// always empty: search the value (e.g. accounts/search?accountName=).
+func (e *Error) Duplicate() (zoho.Duplicate, bool) {
+	if e == nil {
+		return zoho.Duplicate{}, false
+	}
+	for _, fe := range e.Errors {
+		if fe.ErrorType == "duplicate" {
+			field := strings.TrimPrefix(fe.FieldName, "/")
+			field = strings.TrimPrefix(field, "cf/")
+			return zoho.Duplicate{Field: field}, true
+		}
+	}
+	return zoho.Duplicate{}, false
+}
+
 // CreditsExhausted reports a 429 for the daily credit allowance: Desk answers
 // THRESHOLD_EXCEEDED for it and TOO_MANY_REQUESTS for the concurrency limit.
 // A TOO_MANY_REQUESTS with a Retry-After over a minute is also taken as the

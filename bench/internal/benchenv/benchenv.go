@@ -93,7 +93,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 
 	auth := zohoauth.NewStore(zohoauth.Config{})
-	e.CRM = crmemu.New(crmemu.Config{Auth: auth, Realism: realism.Config{Latency: o.Latency,
+	// search lag off until the engine confirms creates (issue 11.4)
+	e.CRM = crmemu.New(crmemu.Config{Auth: auth, SearchLag: crmemu.NoSearchLag, Realism: realism.Config{Latency: o.Latency,
 		Limits: realism.Limits{MaxInFlight: o.CRMConcurrency, MaxComplexInFlight: 10}}})
 	e.DeskEngine = realism.New(realism.Config{Latency: o.Latency, Limits: realism.Limits{MaxInFlight: o.DeskConcurrency}})
 	e.Desk = deskemu.New(deskemu.Config{Auth: auth, Realism: e.DeskEngine})

@@ -1,0 +1,90 @@
+package crm
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// serveDeleted answers GET /crm/v8/{module}/deleted.
+func (s *Server) serveDeleted(w http.ResponseWriter, r *http.Request, mod string) {
+	q := r.URL.Query()
+	typ := q.Get("type")
+	if typ == "" {
+		typ = "all"
+	}
+	if typ != "all" && typ != "recycle" && typ != "permanent" {
+		writeError(w, errInvalidParam("type", map[string]any{"supported_values": []string{"all", "recycle", "permanent"}}))
+		return
+	}
+	perPage, page := maxPerPage, 1
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPerPage {
+			writeError(w, errInvalidParam("per_page", map[string]any{"maximum": maxPerPage, "minimum": 1}))
+			return
+		}
+		perPage = n
+	}
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, errInvalidParam("page", nil))
+			return
+		}
+		page = n
+	}
+	var ims int64
+	hasIMS := false
+	if v := r.Header.Get("If-Modified-Since"); v != "" {
+		t, err := parseIMS(v)
+		if err != nil {
+			writeError(w, errInvalidParam("If-Modified-Since", nil))
+			return
+		}
+		ims, hasIMS = t.Unix(), true
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m := s.modules[mod]
+	var match []*deletedRec
+	for i := len(m.deletedList) - 1; i >= 0; i-- { // newest first
+		d := m.deletedList[i]
+		if hasIMS && d.deletedAt <= ims {
+			break
+		}
+		if typ == "recycle" && d.permanent || typ == "permanent" && !d.permanent {
+			continue
+		}
+		match = append(match, d)
+	}
+	start := (page - 1) * perPage
+	if start >= len(match) {
+		if hasIMS && len(match) == 0 && page == 1 {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	end := min(start+perPage, len(match))
+	data := make([]any, 0, end-start)
+	for _, d := range match[start:end] {
+		item := map[string]any{"id": formatID(d.id), "deleted_time": s.formatTime(d.deletedAt)}
+		if d.permanent {
+			item["type"] = "permanent"
+		} else {
+			item["type"] = "recycle"
+			item["display_name"] = d.displayName
+			item["deleted_by"] = minUser(d.deletedBy)
+			item["created_by"] = minUser(d.creator)
+		}
+		data = append(data, item)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "info": map[string]any{
+		"per_page": perPage, "count": len(data), "page": page, "more_records": end < len(match)}})
+}
+
+func minUser(i uint16) map[string]any {
+	u := users[int(i)%len(users)]
+	return map[string]any{"name": u.name, "id": u.id}
+}
