@@ -26,9 +26,6 @@ func TestStoreIntegrationIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.SetIntegrationState(ctx, "b", "paused", "paused by request"); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := st.DeleteIntegration(ctx, "d"); err != nil {
 		t.Fatal(err)
 	}
