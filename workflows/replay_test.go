@@ -98,6 +98,12 @@ func (f *fakeActivities) IncrementalPass(_ context.Context, in activities.Increm
 
 func (f *fakeActivities) SetMode(context.Context, activities.ModeInput) error { return nil }
 
+func (f *fakeActivities) RecordMode(context.Context, activities.RecordModeInput) error { return nil }
+
+func (f *fakeActivities) RunHistory(context.Context, activities.HistoryInput) (activities.HistoryResult, error) {
+	return activities.HistoryResult{}, nil
+}
+
 func quietLogger() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 }
