@@ -95,7 +95,7 @@ func (s *syncImpl) executePausable(ctx workflow.Context, name string, activity, 
 	s.st.WaitingFor = name
 	actCtx, cancel := workflow.WithCancel(ctx)
 	fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), activity, in)
-	_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused })
+	_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused }) // cancellation: fut.Get returns it
 	if !fut.IsReady() {
 		workflow.GetLogger(ctx).Info("paused: cancelling the running step", "integration", s.st.IntegrationID, "step", name)
 		cancel()
@@ -103,21 +103,48 @@ func (s *syncImpl) executePausable(ctx workflow.Context, name string, activity, 
 	err = fut.Get(ctx, out)
 	cancel()
 	s.st.WaitingFor = ""
-	if err == nil {
+	switch end, wait := endOfStep(err, s.st.Paused, s.stored); end {
+	case stepDone:
 		return false, nil
+	case stepRunsAgain:
+		return true, nil
+	case stepWaitsForCredits:
+		s.pauseForCredits(ctx, wait)
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s: %w", name, err)
+	}
+}
+
+// stepEnd is what becomes of a step whose activity ended.
+type stepEnd int
+
+const (
+	stepDone            stepEnd = iota // it succeeded
+	stepFails                          // its error ends the sync's run
+	stepRunsAgain                      // a pause cancelled it: it runs again on resume
+	stepWaitsForCredits                // the daily credits ran out: it runs again when they return
+)
+
+// endOfStep decides what becomes of a step whose activity ended with err (nil: success), and
+// for stepWaitsForCredits how long the credits take to return. Only a cancellation while
+// paused runs the step again: a paused step that fails for another reason fails (runs that
+// began before storedStateVersion ran it again after any error while paused).
+func endOfStep(err error, paused, stored bool) (stepEnd, time.Duration) {
+	if err == nil {
+		return stepDone, 0
 	}
 	var canceled *temporal.CanceledError
-	if s.st.Paused && errors.As(err, &canceled) {
-		return true, nil
+	if paused && errors.As(err, &canceled) {
+		return stepRunsAgain, 0
 	}
-	if pauseFor, ok := creditsExhausted(err); ok {
-		s.pauseForCredits(ctx, pauseFor)
-		return true, nil
+	if wait, ok := creditsExhausted(err); ok {
+		return stepWaitsForCredits, wait
 	}
-	if s.st.Paused && !s.stored {
-		return true, nil // runs before storedStateVersion ran the step again after any error while paused
+	if paused && !stored {
+		return stepRunsAgain, 0
 	}
-	return false, fmt.Errorf("%s: %w", name, err)
+	return stepFails, 0
 }
 
 // creditsExhausted reports whether an activity stopped because a daily credit allowance ran
