@@ -94,8 +94,8 @@ var acts *activities.Activities
 type harness struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
-	// real holds the activities that run for real rather than mocked (RecordMode and
-	// RunHistory against Postgres); nil mocks every activity.
+	// real holds the activities that run for real rather than mocked (RecordMode, RunHistory
+	// and RecordRuns, against Postgres); nil mocks every activity.
 	real *activities.Activities
 
 	mu       sync.Mutex
@@ -116,7 +116,7 @@ var stepActivities = map[string]any{"IndexDesk": acts.IndexDesk, "IndexCRM": act
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
 
 // newHarnessWith registers real as the worker's activities (nil: an empty *Activities, all
-// mocked); RecordMode and RunHistory then run for real.
+// mocked); RecordMode, RunHistory and RecordRuns then run for real.
 func newHarnessWith(t *testing.T, real *activities.Activities) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
@@ -301,11 +301,11 @@ func (h *harness) mockDefaults() {
 			func(_ context.Context, in activities.HistoryInput) (activities.HistoryResult, error) {
 				return h.fakeHistory(in), nil
 			})
+		env.OnActivity(acts.RecordRuns, mock.Anything, mock.Anything).Return(nil)
 	}
 	env.OnActivity(acts.SetMode, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.EnsureWebhooks, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.Preflight, mock.Anything, mock.Anything).Return(activities.PreflightResult{}, nil)
-	env.OnActivity(acts.RecordRuns, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.MarkRetry, mock.Anything, mock.Anything).Return(activities.RetryResult{Marked: 1}, nil)
 	env.OnActivity(acts.FailureSummary, mock.Anything, mock.Anything).Return(activities.FailureSummary{}, nil)
 	env.OnActivity(acts.ReportFailure, mock.Anything, mock.Anything).Return(
