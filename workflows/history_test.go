@@ -70,7 +70,9 @@ func TestHistoryAnswersSevenDaysFromPostgres(t *testing.T) {
 func TestHistoryShowsNewerPassesWhenPostgresCannotBeRead(t *testing.T) {
 	h := newHarness(t)
 	h.env.OnActivity(acts.RunHistory, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.HistoryInput) (activities.HistoryResult, error) { return h.fakeHistory(in), nil }).Once()
+		func(_ context.Context, in activities.HistoryInput) (activities.HistoryResult, error) {
+			return h.fakeHistory(in), nil
+		}).Once()
 	h.env.OnActivity(acts.RunHistory, mock.Anything, mock.Anything).Return(activities.HistoryResult{},
 		temporal.NewNonRetryableApplicationError("postgres down", activities.ErrPermanent, nil))
 	h.signal(10*time.Minute, SignalSyncNow, nil)
