@@ -12,7 +12,7 @@ import (
 
 // refreshHistory reads the seven-day history view from Postgres, which holds every run (the
 // first sync's, each pass's, each retry's), for the history query to answer. The view is
-// bounded: the newest historyNewest runs, then the older ones summed per day. A failed read
+// bounded: the newest HistoryNewest runs, then the older ones summed per day. A failed read
 // keeps the previous view; the query then puts the lines of later passes before it.
 func (s *syncImpl) refreshHistory(ctx workflow.Context) {
 	now := workflow.Now(ctx)
@@ -22,7 +22,7 @@ func (s *syncImpl) refreshHistory(ctx workflow.Context) {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3}, // the next pass reads it again
 	})
 	err := workflow.ExecuteActivity(actx, (*activities.Activities).RunHistory,
-		activities.HistoryInput{IntegrationID: s.st.IntegrationID, Since: now.Add(-historyKeep), Newest: historyNewest}).Get(ctx, &res)
+		activities.HistoryInput{IntegrationID: s.st.IntegrationID, Since: now.Add(-HistoryKeep), Newest: HistoryNewest}).Get(ctx, &res)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("run history not read; the history query shows the last view and this run's passes",
 			"integration", s.st.IntegrationID, "error", err)

@@ -35,7 +35,7 @@ func TestHistoryAnswersSevenDaysFromPostgres(t *testing.T) {
 				StartedAt: at, FinishedAt: &fin, Added: 1, Updated: 2 + i, Failed: i}
 			_, err := st.RecordRun(ctx, "acme", r)
 			require.NoError(t, err)
-			if !at.Before(t0.Add(-historyKeep)) {
+			if !at.Before(t0.Add(-HistoryKeep)) {
 				week.runs, week.added, week.updated, week.failed = week.runs+1, week.added+r.Added, week.updated+r.Updated, week.failed+r.Failed
 			}
 		}
@@ -53,16 +53,16 @@ func TestHistoryAnswersSevenDaysFromPostgres(t *testing.T) {
 	assert.Equal(t, 30*24*time.Hour, in.Lookback)
 
 	require.NotEmpty(t, lines)
-	assert.LessOrEqual(t, len(lines), historyNewest+8*3*2*2)
+	assert.LessOrEqual(t, len(lines), HistoryNewest+8*3*2*2)
 	var got sums
 	for i, l := range lines {
 		got.runs, got.added, got.updated, got.failed = got.runs+l.Runs, got.added+l.Added, got.updated+l.Updated, got.failed+l.Failed
-		assert.Equal(t, i >= historyNewest, l.DayTotal, "line %d: the newest %d runs one line each, then day totals", i, historyNewest)
-		assert.False(t, l.Time.Before(t0.Add(-historyKeep).Truncate(24*time.Hour)), "line %d from %s is older than seven days", i, l.Time)
+		assert.Equal(t, i >= HistoryNewest, l.DayTotal, "line %d: the newest %d runs one line each, then day totals", i, HistoryNewest)
+		assert.False(t, l.Time.Before(t0.Add(-HistoryKeep).Truncate(24*time.Hour)), "line %d from %s is older than seven days", i, l.Time)
 	}
 	assert.Equal(t, week, got, "every run of the seven days, counted once")
 	assert.Equal(t, t0, lines[0].Time.UTC(), "newest first")
-	assert.Equal(t, t0.Add(-historyKeep).Truncate(24*time.Hour), lines[len(lines)-1].Time.UTC(), "back to the day seven days ago")
+	assert.Equal(t, t0.Add(-HistoryKeep).Truncate(24*time.Hour), lines[len(lines)-1].Time.UTC(), "back to the day seven days ago")
 }
 
 // When Postgres cannot be read, the history query still shows the passes since the last read,

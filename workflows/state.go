@@ -14,8 +14,6 @@ import (
 const (
 	// keptRuns bounds the run lines the workflow keeps of its own passes.
 	keptRuns = 50
-	// historyNewest is how many of the newest runs the history view shows one line each.
-	historyNewest = 50
 	// maxKeptFailure bounds the open failures kept for the failures query.
 	maxKeptFailure = 100
 	// maxKeptMessage bounds a kept failure's message, in bytes (Postgres and the failed
@@ -218,7 +216,7 @@ func (s *syncImpl) addRuns(lines []RunSummary, now time.Time) {
 	for _, r := range lines {
 		s.st.Runs = append([]RunSummary{r}, s.st.Runs...)
 	}
-	cut := now.Add(-historyKeep)
+	cut := now.Add(-HistoryKeep)
 	s.st.Runs = slices.DeleteFunc(s.st.Runs, func(x RunSummary) bool { return x.Time.Before(cut) })
 	if len(s.st.Runs) > keptRuns {
 		s.st.Runs = s.st.Runs[:keptRuns]

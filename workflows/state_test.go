@@ -50,7 +50,7 @@ func failures(from, n int) []store.Failure {
 // fullHistory is the largest history view Postgres returns.
 func fullHistory(now time.Time) activities.HistoryResult {
 	var res activities.HistoryResult
-	for i := range historyNewest {
+	for i := range HistoryNewest {
 		res.Lines = append(res.Lines, store.RunLine{Time: now.Add(-time.Duration(i) * time.Minute), Runs: 1, Kind: "incremental",
 			Module: activities.Contacts, Direction: activities.CRMToDesk, Added: 1_000_000, Updated: 1_000_000, Failed: 1_000_000})
 	}
@@ -167,7 +167,7 @@ func TestStateAtEveryBoundFits(t *testing.T) {
 // failure messages, fields since removed) starts a run and is cut to the bounds.
 func TestOldStateIsCutToTheBounds(t *testing.T) {
 	var runs []map[string]any
-	for at := t0.Add(-historyKeep); at.Before(t0); at = at.Add(time.Minute) {
+	for at := t0.Add(-HistoryKeep); at.Before(t0); at = at.Add(time.Minute) {
 		runs = append(runs, map[string]any{"time": at, "kind": "incremental", "module": "contacts", "direction": "crm-to-desk", "added": 1})
 	}
 	for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {

@@ -25,7 +25,13 @@ const (
 	QueryStatus   = "status"
 	QueryHistory  = "history"
 	QueryFailures = "failures"
-	historyKeep   = 7 * 24 * time.Hour
+)
+
+// The history view: the runs of the last HistoryKeep, the newest HistoryNewest one line each
+// and the older ones summed per UTC day, kind, module and direction (store.RunHistory).
+const (
+	HistoryKeep   = 7 * 24 * time.Hour
+	HistoryNewest = 50
 )
 
 // Change ids of workflow.GetVersion: each marks a change to the commands the workflow issues,
