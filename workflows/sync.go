@@ -324,9 +324,9 @@ func (s *syncImpl) shouldContinueAsNew(ctx workflow.Context) bool {
 
 func (s *syncImpl) continueAsNew(ctx workflow.Context) error {
 	// Let running update handlers finish and take in every signal already delivered: what
-	// arrives after this run ends goes to the next one. (A cancellation during the wait is
-	// left to the next run, as it always was: returning it here would change the commands of
-	// runs that replay.)
+	// arrives after this run ends goes to the next one. (A cancellation during this short wait
+	// does not stop the continue-as-new, as it never did: returning it here would change the
+	// commands of runs that replay.)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	s.drainSignals(ctx)
 	in := s.in
