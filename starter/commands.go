@@ -298,25 +298,69 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
+// cmdHistory prints the sync runs of the last seven days from Postgres, which holds every run
+// (the sync need not be running): the newest runs one line each and the older ones summed per
+// day, as the history query answers; --all lists every run.
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("history", &c, stderr)
+	all := fs.Bool("all", false, "list every run of the seven days instead of summing the older ones per day")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var runs []workflows.RunSummary
-	if err := query(ctx, c.integration, workflows.QueryHistory, &runs); err != nil {
+	st, _, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runs, err := readHistory(ctx, st, c.integration, time.Now(), *all)
+	if err != nil {
 		return err
 	}
 	if c.json {
 		return printJSON(stdout, runs)
 	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "date\tkind\tsource → destination\tmodule\tadded\tupdated\tfailed")
-	for _, r := range runs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.Time.Local().Format("2006-01-02 15:04"), r.Kind, arrow(r.Direction), r.Module, r.Added, r.Updated, r.Failed)
+	printHistory(stdout, runs)
+	return nil
+}
+
+// readHistory reads the runs of the seven days before now, newest first, in the history
+// query's shape.
+func readHistory(ctx context.Context, st *store.Store, integration string, now time.Time, all bool) ([]workflows.RunSummary, error) {
+	since := now.Add(-workflows.HistoryKeep)
+	out := []workflows.RunSummary{}
+	if all {
+		runs, err := st.RecentRuns(ctx, integration, since)
+		for _, r := range runs {
+			out = append(out, workflows.RunSummary{Time: r.StartedAt, Kind: r.Kind, Module: r.Module, Direction: r.Direction,
+				Added: r.Added, Updated: r.Updated, Failed: r.Failed, Runs: 1})
+		}
+		return out, err
 	}
-	return w.Flush()
+	lines, err := st.RunHistory(ctx, integration, since, workflows.HistoryNewest)
+	for _, l := range lines {
+		out = append(out, workflows.RunSummary{Time: l.Time, Kind: l.Kind, Module: l.Module, Direction: l.Direction,
+			Added: l.Added, Updated: l.Updated, Failed: l.Failed, Runs: l.Runs, DayTotal: l.DayTotal})
+	}
+	return out, err
+}
+
+// printHistory prints run lines as a table; a day's total shows its UTC date and run count.
+func printHistory(w io.Writer, runs []workflows.RunSummary) {
+	if len(runs) == 0 {
+		fmt.Fprintln(w, "no sync runs in the last seven days")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "date\tkind\tsource → destination\tmodule\truns\tadded\tupdated\tfailed")
+	for _, r := range runs {
+		date := r.Time.Local().Format("2006-01-02 15:04")
+		if r.DayTotal {
+			date = r.Time.UTC().Format("2006-01-02") + " (UTC day)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", date, r.Kind, arrow(r.Direction), r.Module, max(r.Runs, 1), r.Added, r.Updated, r.Failed)
+	}
+	tw.Flush()
 }
 
 func arrow(direction string) string {

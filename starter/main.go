@@ -3,6 +3,7 @@
 //
 //	starter start [--integration default] [--mode two-way] [--wait]
 //	starter pause|resume|status|history|failures [--integration default] [--json]
+//	starter history [--all]
 //	starter retry [--integration default] [ids...]
 //	starter preflight [--integration default]
 //	starter mapping show|import FILE [--integration default] [--module contacts]
@@ -30,7 +31,7 @@ Commands:
   pause        pause the sync: no API calls until resume
   resume       resume a paused sync where it stopped
   status       phase, mode, progress per module and side, credits, what it waits for
-  history      sync runs of the last seven days
+  history      sync runs of the last seven days, from Postgres (--all: every run, not day totals)
   failures     open failures: time, module, direction, ids, code, message, attempts
   retry        retry failed records: ids as arguments, or none for all
   preflight    check the field mapping against both sides' field metadata

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	gosync "sync"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,11 +63,11 @@ var twoWayOrder = []string{
 func twoWayProgress() map[string]*ModuleProgress {
 	return map[string]*ModuleProgress{
 		activities.Accounts: {Linked: 7 + 3 + 2,
-			Desk: Side{Indexed: 10, Added: 2, Updated: 5, Failed: 1},
-			CRM:  Side{Indexed: 12, Added: 3, Updated: 4, Failed: 1}},
+			Desk: SideCounts{Indexed: 10, Added: 2, Updated: 5, Failed: 1},
+			CRM:  SideCounts{Indexed: 12, Added: 3, Updated: 4, Failed: 1}},
 		activities.Contacts: {Linked: 60 + 30 + 20,
-			Desk: Side{Indexed: 100, Added: 20, Updated: 7, Failed: 2},
-			CRM:  Side{Indexed: 90, Added: 30, Updated: 6, Failed: 0}},
+			Desk: SideCounts{Indexed: 100, Added: 20, Updated: 7, Failed: 2},
+			CRM:  SideCounts{Indexed: 90, Added: 30, Updated: 6, Failed: 0}},
 	}
 }
 
@@ -82,42 +83,72 @@ type started struct {
 	Input any    // the decoded argument
 }
 
+// acts is the receiver of the activity methods the tests mock by reference: the worker
+// registers *activities.Activities, whose method names are the activity types.
+var acts *activities.Activities
+
 // harness wraps a test workflow environment whose activities are mocked, and records every
-// activity start, cancellation and search-attribute upsert.
+// activity start, cancellation and search-attribute upsert. It keeps a fake run-history table
+// filled as Postgres is (RecordRuns, and each IncrementalPass that did something), from
+// which the mocked RunHistory answers.
 type harness struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
+	// real holds the activities that run for real rather than mocked (RecordMode, RunHistory
+	// and RecordRuns, against Postgres); nil mocks every activity.
+	real *activities.Activities
 
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	starts   []started
 	canceled []string
-	webhooks []string // integration ids EnsureWebhooks was called with
-	states   []string // DeskcrmState values upserted, in order
+	webhooks []string                     // integration ids EnsureWebhooks was called with
+	modes    []activities.RecordModeInput // RecordMode calls, in order
+	reads    []time.Time                  // when RunHistory was called
+	runs     []store.Run                  // the fake run-history table
+	states   []string                     // DeskcrmState values upserted, in order
 	lastSA   map[string]any
 }
 
-// stepActivities are the activities that take a StepInput.
-var stepActivities = []string{"IndexDesk", "IndexCRM", "Match", "CreateInCRM", "CreateInDesk", "ReconcilePairs"}
+// stepActivities are the activities that take a StepInput, by activity type.
+var stepActivities = map[string]any{"IndexDesk": acts.IndexDesk, "IndexCRM": acts.IndexCRM, "Match": acts.Match,
+	"CreateInCRM": acts.CreateInCRM, "CreateInDesk": acts.CreateInDesk, "ReconcilePairs": acts.ReconcilePairs}
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith registers real as the worker's activities (nil: an empty *Activities, all
+// mocked); RecordMode, RunHistory and RecordRuns then run for real.
+func newHarnessWith(t *testing.T, real *activities.Activities) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: WorkflowName})
-	env.RegisterActivity(&activities.Activities{})
-	h := &harness{t: t, env: env, lastSA: map[string]any{}}
+	if real == nil {
+		env.RegisterActivity(&activities.Activities{})
+	} else {
+		env.RegisterActivity(real)
+	}
+	h := &harness{t: t, env: env, real: real, lastSA: map[string]any{}}
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 		s := started{At: env.Now().UTC(), Key: info.ActivityType.Name}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		// Bookkeeping activities are kept apart from the sync's own steps, which the tests
+		// compare in order.
 		switch info.ActivityType.Name {
 		case "EnsureWebhooks":
-			// Kept apart from the sync's own steps, which the tests compare in order.
 			var id string
 			_ = args.Get(&id)
-			h.mu.Lock()
 			h.webhooks = append(h.webhooks, id)
-			h.mu.Unlock()
+			return
+		case "RecordMode":
+			var in activities.RecordModeInput
+			_ = args.Get(&in)
+			h.modes = append(h.modes, in)
+			return
+		case "RunHistory":
+			h.reads = append(h.reads, s.At)
 			return
 		case "Preflight":
 			var in activities.PreflightInput
@@ -131,6 +162,7 @@ func newHarness(t *testing.T) *harness {
 			var in activities.RunsInput
 			_ = args.Get(&in)
 			s.Input = in
+			h.runs = append(h.runs, in.Runs...)
 		case "FailureSummary":
 			var id string
 			_ = args.Get(&id)
@@ -154,9 +186,27 @@ func newHarness(t *testing.T) *harness {
 			s.Key += "/" + in.Module
 			s.Input = in
 		}
-		h.mu.Lock()
 		h.starts = append(h.starts, s)
-		h.mu.Unlock()
+	})
+	env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
+		if info.ActivityType.Name != "IncrementalPass" || err != nil {
+			return
+		}
+		// The activity records its own lines, one per direction that did something.
+		var r activities.IncrementalResult
+		_ = result.Get(&r)
+		now := env.Now().UTC()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, run := range []store.Run{
+			{Direction: activities.DeskToCRM, Added: r.CreatedInCRM, Updated: r.UpdatedInCRM, Failed: r.FailedToCRM},
+			{Direction: activities.CRMToDesk, Added: r.CreatedInDesk, Updated: r.UpdatedInDesk, Failed: r.FailedToDesk},
+		} {
+			if run.Added+run.Updated+run.Failed > 0 {
+				run.Kind, run.StartedAt = "incremental", now
+				h.runs = append(h.runs, run)
+			}
+		}
 	})
 	env.SetOnActivityCanceledListener(func(info *activity.Info) {
 		h.mu.Lock()
@@ -186,18 +236,54 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
+// fakeHistory answers RunHistory from the fake run table as store.RunHistory does: the
+// newest runs one line each, the older ones summed per UTC day, kind, module and direction.
+func (h *harness) fakeHistory(in activities.HistoryInput) activities.HistoryResult {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var recent []store.Run
+	for i := len(h.runs) - 1; i >= 0; i-- {
+		if !h.runs[i].StartedAt.Before(in.Since) {
+			recent = append(recent, h.runs[i])
+		}
+	}
+	slices.SortStableFunc(recent, func(a, b store.Run) int { return b.StartedAt.Compare(a.StartedAt) })
+	var out activities.HistoryResult
+	totals := map[string]int{}
+	for i, r := range recent {
+		line := store.RunLine{Time: r.StartedAt, Runs: 1, Kind: r.Kind, Module: r.Module, Direction: r.Direction,
+			Added: r.Added, Updated: r.Updated, Failed: r.Failed}
+		if i >= in.Newest {
+			line.Time, line.DayTotal = r.StartedAt.UTC().Truncate(24*time.Hour), true
+			key := fmt.Sprint(line.Time, line.Kind, line.Module, line.Direction)
+			if j, ok := totals[key]; ok {
+				t := &out.Lines[j]
+				t.Runs, t.Added, t.Updated, t.Failed = t.Runs+1, t.Added+r.Added, t.Updated+r.Updated, t.Failed+r.Failed
+				continue
+			}
+			totals[key] = len(out.Lines)
+		}
+		out.Lines = append(out.Lines, line)
+	}
+	return out
+}
+
 // stepMatching matches the StepInput of one module.
 func stepMatching(module string) any {
 	return mock.MatchedBy(func(in activities.StepInput) bool { return in.Module == module })
 }
 
+// incrementalMatching matches the IncrementalInput of one module.
+func incrementalMatching(module string) any {
+	return mock.MatchedBy(func(in activities.IncrementalInput) bool { return in.Module == module })
+}
+
 // mockDefaults mocks every activity; call it after any test-specific mock, since the first
-// matching mock wins. Activities are mocked by name: the worker registers *Activities, whose
-// method names are the activity types.
+// matching mock wins.
 func (h *harness) mockDefaults() {
 	env := h.env
-	for _, name := range stepActivities {
-		env.OnActivity(name, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StepInput) (activities.StepResult, error) {
+	for name, fn := range stepActivities {
+		env.OnActivity(fn, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StepInput) (activities.StepResult, error) {
 			r, ok := stepResults[name+"/"+in.Module]
 			if !ok {
 				return activities.StepResult{}, fmt.Errorf("no canned result for %s/%s", name, in.Module)
@@ -205,17 +291,24 @@ func (h *harness) mockDefaults() {
 			return r, nil
 		})
 	}
-	env.OnActivity("IncrementalPass", mock.Anything, mock.Anything).Return(
+	env.OnActivity(acts.IncrementalPass, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.IncrementalInput) (activities.IncrementalResult, error) {
 			return incrementalResults[in.Module], nil
 		})
-	env.OnActivity("SetMode", mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity("EnsureWebhooks", mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity("Preflight", mock.Anything, mock.Anything).Return(activities.PreflightResult{}, nil)
-	env.OnActivity("RecordRuns", mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity("MarkRetry", mock.Anything, mock.Anything).Return(activities.RetryResult{Marked: 1}, nil)
-	env.OnActivity("FailureSummary", mock.Anything, mock.Anything).Return(activities.FailureSummary{}, nil)
-	env.OnActivity("ReportFailure", mock.Anything, mock.Anything).Return(
+	if h.real == nil {
+		env.OnActivity(acts.RecordMode, mock.Anything, mock.Anything).Return(nil)
+		env.OnActivity(acts.RunHistory, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.HistoryInput) (activities.HistoryResult, error) {
+				return h.fakeHistory(in), nil
+			})
+		env.OnActivity(acts.RecordRuns, mock.Anything, mock.Anything).Return(nil)
+	}
+	env.OnActivity(acts.SetMode, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.EnsureWebhooks, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.Preflight, mock.Anything, mock.Anything).Return(activities.PreflightResult{}, nil)
+	env.OnActivity(acts.MarkRetry, mock.Anything, mock.Anything).Return(activities.RetryResult{Marked: 1}, nil)
+	env.OnActivity(acts.FailureSummary, mock.Anything, mock.Anything).Return(activities.FailureSummary{}, nil)
+	env.OnActivity(acts.ReportFailure, mock.Anything, mock.Anything).Return(
 		func(context.Context, store.Failure) error {
 			return temporal.NewNonRetryableApplicationError("record failed", activities.ErrRecordFailed, nil)
 		})

@@ -60,7 +60,7 @@ func (h *harness) hintsOf(module string) []map[string][]string {
 func TestChangesSignalsDuringAPassAreCoalescedIntoOneMorePass(t *testing.T) {
 	h := newHarness(t)
 	// The first pass's accounts activity takes five minutes; 200 signals arrive meanwhile.
-	h.env.OnActivity("IncrementalPass", mock.Anything, mock.MatchedBy(func(in activities.IncrementalInput) bool { return in.Module == activities.Accounts })).
+	h.env.OnActivity(acts.IncrementalPass, mock.Anything, mock.MatchedBy(func(in activities.IncrementalInput) bool { return in.Module == activities.Accounts })).
 		Return(incrementalResults[activities.Accounts], nil).After(5 * time.Minute).Once()
 	h.signal(10*time.Minute, SignalChanges, ChangesSignal{Source: "crm", Module: "contacts", IDs: []string{"c1"}, Operation: "update"})
 	for i := range 200 {
@@ -120,7 +120,7 @@ func TestAPassThatHasMoreRunsAgainAtOnce(t *testing.T) {
 	h := newHarness(t)
 	more := incrementalResults[activities.Contacts]
 	more.More = true
-	h.env.OnActivity("IncrementalPass", mock.Anything, mock.MatchedBy(func(in activities.IncrementalInput) bool { return in.Module == activities.Contacts })).
+	h.env.OnActivity(acts.IncrementalPass, mock.Anything, mock.MatchedBy(func(in activities.IncrementalInput) bool { return in.Module == activities.Contacts })).
 		Return(more, nil).Once()
 	h.signal(10*time.Minute, SignalSyncNow, nil)
 	h.at(20*time.Minute, h.env.CancelWorkflow)
@@ -131,7 +131,7 @@ func TestAPassThatHasMoreRunsAgainAtOnce(t *testing.T) {
 func TestIncrementalPassesKeepCursorsAndRecordHistory(t *testing.T) {
 	cur := activities.Cursor{Position: t0.Add(time.Minute), Deleted: t0}
 	h := newHarness(t)
-	h.env.OnActivity("IncrementalPass", mock.Anything, mock.Anything).Return(
+	h.env.OnActivity(acts.IncrementalPass, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.IncrementalInput) (activities.IncrementalResult, error) {
 			r := incrementalResults[in.Module]
 			r.CRMCursor, r.DeskCursor = cur, cur
@@ -194,7 +194,7 @@ func TestSetModeValidatorRefusesWithAClearMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.env.OnActivity("IndexDesk", mock.Anything, stepMatching(activities.Accounts)).
+			h.env.OnActivity(acts.IndexDesk, mock.Anything, stepMatching(activities.Accounts)).
 				Return(stepResults["IndexDesk/accounts"], nil).After(5 * time.Minute).Once()
 			var out updateOutcome
 			h.update(tt.at, UpdateSetMode, &out, tt.req)
@@ -205,18 +205,12 @@ func TestSetModeValidatorRefusesWithAClearMessage(t *testing.T) {
 			require.Error(t, out.rejected)
 			assert.Contains(t, out.rejected.Error(), tt.want)
 			assert.False(t, out.done)
-			assert.Len(t, h.startsOf("SetMode"), boolInt(tt.input.Mode == ModeLegacyImport),
-				"a refused update stores nothing (a legacy integration stores its mode once, at the start)")
+			assert.Empty(t, h.startsOf("SetMode"))
+			assert.Equal(t, []activities.RecordModeInput{{IntegrationID: "default", Mode: activityModeOr(tt.input.Mode), LookbackDays: 365}}, h.modes,
+				"a refused update stores nothing: the mode is recorded once, at the run's start")
 			assert.Equal(t, activityModeOr(tt.input.Mode), st.Mode)
 		})
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func activityModeOr(mode string) string {
@@ -243,9 +237,12 @@ func TestSetModeSwitchesAndCatchesUpWhenGoingTwoWay(t *testing.T) {
 	require.NoError(t, toOneWay.err)
 	require.True(t, toOneWay.done)
 	require.NoError(t, toTwoWay.err)
-	sets := h.startsOf("SetMode")
-	require.Len(t, sets, 2)
-	assert.Equal(t, activities.ModeInput{IntegrationID: "acme", Mode: activities.ModeOneWayToDesk}, sets[0].Input, "the mode is stored in Postgres")
+	assert.Empty(t, h.startsOf("SetMode"), "runs since stored-state record the mode with RecordMode")
+	assert.Equal(t, []activities.RecordModeInput{
+		{IntegrationID: "acme", Mode: activities.ModeTwoWay, LookbackDays: 365},
+		{IntegrationID: "acme", Mode: activities.ModeOneWayToDesk, LookbackDays: 365},
+		{IntegrationID: "acme", Mode: activities.ModeTwoWay, LookbackDays: 365},
+	}, h.modes, "the mode and look-back are stored in Postgres at the start and at each change")
 	assert.Equal(t, activities.ModeOneWayToDesk, oneWay.Mode)
 	passes := h.startsOf("IncrementalPass/accounts")
 	require.NotEmpty(t, passes)
@@ -254,10 +251,10 @@ func TestSetModeSwitchesAndCatchesUpWhenGoingTwoWay(t *testing.T) {
 	assert.Equal(t, activities.ModeOneWayToDesk, oneWaySA, "the DeskcrmMode search attribute follows")
 	// Back to two-way: Desk records and changes one-way mode did not send are sent.
 	assert.Equal(t, append([]string{
-		"SetMode",
 		"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
 		"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
-	}, passOrder...), h.startsBetween(40*time.Minute, 50*time.Minute))
+		"RecordRuns",
+	}, passOrder...), h.startsBetween(40*time.Minute, 50*time.Minute), "the steps' runs are recorded in the history")
 	last := h.startsOf("IncrementalPass/accounts")
 	assert.Equal(t, t0.Add(10*time.Minute), last[len(last)-1].Input.(activities.IncrementalInput).DeskFrom.UTC(),
 		"Desk changes are read again from when one-way mode began")
@@ -288,8 +285,10 @@ func TestLegacyImportSwitchesToSyncOnce(t *testing.T) {
 	// The legacy integration runs as a one-way import: no CRM creates, activities in one-way mode.
 	assert.NotContains(t, h.startsBetween(0, 10*time.Minute), "CreateInCRM/accounts")
 	assert.Equal(t, activities.ModeOneWayToDesk, h.startsOf("IndexDesk/accounts")[0].Input.(activities.StepInput).Mode)
-	assert.Equal(t, activities.ModeInput{IntegrationID: "old", Mode: ModeLegacyImport}, h.startsOf("SetMode")[0].Input,
-		"the legacy mode is stored once the preflight passed")
+	require.NotEmpty(t, h.modes)
+	assert.Equal(t, activities.RecordModeInput{IntegrationID: "old", Mode: ModeLegacyImport, LookbackDays: 365}, h.modes[0],
+		"the legacy mode is stored when the run starts, before the preflight")
+	assert.Empty(t, h.startsOf("SetMode"))
 	assert.Equal(t, ModeLegacyImport, legacy.Mode)
 	require.Error(t, early.rejected, "not before the first import is done")
 	require.NoError(t, first.rejected)

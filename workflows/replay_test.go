@@ -98,6 +98,13 @@ func (f *fakeActivities) IncrementalPass(_ context.Context, in activities.Increm
 
 func (f *fakeActivities) SetMode(context.Context, activities.ModeInput) error { return nil }
 
+func (f *fakeActivities) RecordMode(context.Context, activities.RecordModeInput) error { return nil }
+
+func (f *fakeActivities) RunHistory(_ context.Context, in activities.HistoryInput) (activities.HistoryResult, error) {
+	return activities.HistoryResult{Lines: []store.RunLine{{Time: in.Since.Truncate(24 * time.Hour), DayTotal: true, Runs: 2,
+		Kind: "incremental", Module: activities.Contacts, Direction: activities.CRMToDesk, Updated: 2}}}, nil
+}
+
 func quietLogger() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 }

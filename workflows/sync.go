@@ -6,29 +6,49 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"deskcrm/activities"
-	"deskcrm/store"
 )
 
 // Names of the workflow's handlers, as typed in the Temporal UI or the starter.
 const (
-	WorkflowName   = "SyncWorkflow"
-	SignalPause    = "pause"
-	SignalResume   = "resume"
-	SignalRetry    = "retry"
-	SignalChanges  = "changes"
-	SignalSyncNow  = "sync-now"
-	QueryStatus    = "status"
-	QueryHistory   = "history"
-	QueryFailures  = "failures"
-	historyKeep    = 7 * 24 * time.Hour
-	maxKeptFailure = 100
+	WorkflowName  = "SyncWorkflow"
+	SignalPause   = "pause"
+	SignalResume  = "resume"
+	SignalRetry   = "retry"
+	SignalChanges = "changes"
+	SignalSyncNow = "sync-now"
+	QueryStatus   = "status"
+	QueryHistory  = "history"
+	QueryFailures = "failures"
+)
+
+// The history view: the runs of the last HistoryKeep, the newest HistoryNewest one line each
+// and the older ones summed per UTC day, kind, module and direction (store.RunHistory).
+const (
+	HistoryKeep   = 7 * 24 * time.Hour
+	HistoryNewest = 50
+)
+
+// Change ids of workflow.GetVersion: each marks a change to the commands the workflow issues,
+// so that runs started before it replay as they ran.
+const (
+	// ensureWebhooksVersion: idle runs subscribe to webhooks (EnsureWebhooks).
+	ensureWebhooksVersion = "ensure-webhooks"
+	// incrementalVersion: passes use the IncrementalPass activity.
+	incrementalVersion = "incremental-pass"
+	// storedStateVersion, read once when a run starts: the run records its mode and look-back
+	// in Postgres at its start and at each mode change (RecordMode, instead of SetMode after a
+	// legacy preflight and at mode changes); reads the seven-day history view from Postgres
+	// (RunHistory) on entering idle and after each pass that did something; records the first
+	// sync's steps a pass runs again (RecordRuns); keeps a retry or a mode change that arrives
+	// during a pass for the next pass; marks a retry during the first sync for a pass after it;
+	// and fails a step that ends with an error while paused instead of running it again.
+	storedStateVersion = "stored-state"
 )
 
 // WorkflowID is the id of the one sync workflow of an integration.
@@ -94,119 +114,6 @@ const (
 	PhaseBlocked   = "blocked"
 )
 
-// Side counters of one module.
-type Side struct {
-	Indexed int `json:"indexed"`
-	Added   int `json:"added"`   // records created on this side
-	Updated int `json:"updated"` // records updated on this side
-	Failed  int `json:"failed"`  // records that failed to reach this side
-}
-
-// ModuleProgress counts what the sync did to one module, per side.
-type ModuleProgress struct {
-	Linked int  `json:"linked"`
-	Desk   Side `json:"desk"`
-	CRM    Side `json:"crm"`
-}
-
-// RunSummary is one line of the sync history.
-type RunSummary struct {
-	Time      time.Time `json:"time"`
-	Kind      string    `json:"kind"`
-	Module    string    `json:"module"`
-	Direction string    `json:"direction"` // source → destination: desk-to-crm or crm-to-desk
-	Added     int       `json:"added"`
-	Updated   int       `json:"updated"`
-	Failed    int       `json:"failed"`
-}
-
-// State is everything the workflow knows; it survives continue-as-new.
-type State struct {
-	IntegrationID string                        `json:"integrationId"`
-	Mode          string                        `json:"mode"`
-	Phase         string                        `json:"phase"`
-	Step          int                           `json:"step"`
-	InitialDone   bool                          `json:"initialDone"`
-	InitialStart  time.Time                     `json:"initialStart"`
-	Paused        bool                          `json:"paused"`
-	PausedReason  string                        `json:"pausedReason,omitempty"`
-	WaitingFor    string                        `json:"waitingFor,omitempty"`
-	Problems      []activities.PreflightProblem `json:"problems,omitempty"`
-	Progress      map[string]*ModuleProgress    `json:"progress"`
-	CRMCredits    int                           `json:"crmCreditsUsed"`
-	DeskCredits   int                           `json:"deskCreditsUsed"`
-	LastSync      time.Time                     `json:"lastSync,omitempty"`
-	Runs          []RunSummary                  `json:"runs,omitempty"`
-	Failures      []store.Failure               `json:"failures,omitempty"`
-	OpenFailures  int                           `json:"openFailures"`
-	RetryIDs      []int64                       `json:"retryIds,omitempty"`
-	RetryAll      bool                          `json:"retryAll,omitempty"`
-	SyncRequested bool                          `json:"syncRequested,omitempty"`
-	// Cursors are the incremental sync's positions, keyed "module/side" (copied from the
-	// passes; Postgres holds the authoritative checkpoint).
-	Cursors map[string]activities.Cursor `json:"cursors,omitempty"`
-	// Pending holds the ids reported by changes signals and not yet passed to a pass, keyed
-	// "side/module", deduplicated and bounded (PendingOverflow: some were dropped; the pass
-	// reads every change from the cursors anyway).
-	Pending         map[string][]string `json:"pending,omitempty"`
-	PendingOverflow bool                `json:"pendingOverflow,omitempty"`
-	// ChangesSignals counts the changes signals received; Passes the incremental passes run.
-	ChangesSignals int `json:"changesSignals,omitempty"`
-	Passes         int `json:"passes,omitempty"`
-	// RetryMarked: failures were marked for retry; the next pass also runs the first sync's
-	// create and reconcile steps, which pick those records up.
-	RetryMarked bool `json:"retryMarked,omitempty"`
-	// CatchUp: the mode became two-way; the next pass runs the first sync's create steps (Desk
-	// records never sent to CRM) and reads Desk changes again from DeskRewind.
-	CatchUp    bool      `json:"catchUp,omitempty"`
-	DeskRewind time.Time `json:"deskRewind,omitzero"`
-	// OneWaySince is when the integration last entered one-way (or legacy) mode.
-	OneWaySince time.Time `json:"oneWaySince,omitzero"`
-	// SwitchedToSync is set once a legacy import was switched to sync (it cannot be reverted).
-	SwitchedToSync bool `json:"switchedToSync,omitempty"`
-}
-
-// Status is the answer to the status query.
-type Status struct {
-	State
-	Steps       []string `json:"steps"`
-	CurrentStep string   `json:"currentStep,omitempty"`
-}
-
-// RetrySignal asks for failed records to be tried again; no ids means all.
-type RetrySignal struct {
-	IDs []int64 `json:"ids,omitempty"`
-}
-
-// step is one unit of the initial sync: one activity over one module.
-type step struct {
-	Name     string
-	Module   string
-	Activity any // a method of *activities.Activities
-}
-
-// initialSteps lists the first sync, accounts before contacts.
-func initialSteps(mode string) []step {
-	mode = activityMode(mode)
-	var a *activities.Activities
-	var steps []step
-	for _, m := range []string{activities.Accounts, activities.Contacts} {
-		steps = append(steps,
-			step{"index-desk-" + m, m, a.IndexDesk},
-			step{"index-crm-" + m, m, a.IndexCRM},
-			step{"match-" + m, m, a.Match},
-		)
-		if mode == activities.ModeTwoWay {
-			steps = append(steps, step{"create-in-crm-" + m, m, a.CreateInCRM})
-		}
-		steps = append(steps,
-			step{"create-in-desk-" + m, m, a.CreateInDesk},
-			step{"reconcile-" + m, m, a.ReconcilePairs},
-		)
-	}
-	return steps
-}
-
 // SyncWorkflow is the long-lived workflow of one integration: the first sync, then
 // incremental passes, until the integration is deleted.
 func SyncWorkflow(ctx workflow.Context, input SyncInput) error {
@@ -214,94 +121,37 @@ func SyncWorkflow(ctx workflow.Context, input SyncInput) error {
 	if err != nil {
 		return err
 	}
-	s := newSync(in)
+	s := newSyncImpl(in)
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
 	return s.run(ctx)
 }
 
-type sync struct {
+// syncImpl is one run of an integration's sync workflow.
+type syncImpl struct {
 	in    SyncInput
 	st    *State
 	steps []step
 	poll  time.Duration
 	sigs  signals
+	// stored: the run has the storedStateVersion changes (false when it began before them).
+	stored bool
 }
 
-// signals are the workflow's signal channels.
-type signals struct {
-	pause, resume, retry, syncNow, changes workflow.ReceiveChannel
-}
-
-func newSync(in SyncInput) *sync {
-	st := in.State
-	if st == nil {
-		st = &State{IntegrationID: in.IntegrationID, Mode: in.Mode, Phase: PhasePreflight, Progress: map[string]*ModuleProgress{}}
-	}
-	if st.Progress == nil {
-		st.Progress = map[string]*ModuleProgress{}
-	}
-	for _, m := range []string{activities.Accounts, activities.Contacts} {
-		if st.Progress[m] == nil {
-			st.Progress[m] = &ModuleProgress{}
-		}
-	}
+func newSyncImpl(in SyncInput) *syncImpl {
+	st := newState(in)
 	poll, _ := time.ParseDuration(in.PollInterval)
-	return &sync{in: in, st: st, steps: initialSteps(st.Mode), poll: poll}
+	return &syncImpl{in: in, st: st, steps: initialSteps(st.Mode), poll: poll}
 }
 
-// setup registers queries and signal handling.
-func (s *sync) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) {
-		st := Status{State: *s.st}
-		for _, x := range s.steps {
-			st.Steps = append(st.Steps, x.Name)
-		}
-		if !s.st.InitialDone && s.st.Step < len(s.steps) {
-			st.CurrentStep = s.steps[s.st.Step].Name
-		}
-		st.Runs, st.Failures = nil, nil
-		if st.Paused {
-			st.WaitingFor = "resume signal"
-		}
-		return st, nil
-	}, workflow.QueryHandlerOptions{Description: "Phase, mode, paused, progress per module and side, credits used, what the sync waits for"}); err != nil {
-		return err
-	}
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryHistory, func() ([]RunSummary, error) {
-		return s.st.Runs, nil
-	}, workflow.QueryHandlerOptions{Description: "Sync runs of the last seven days: time, source → destination, module, added, updated, failed"}); err != nil {
-		return err
-	}
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryFailures, func() ([]store.Failure, error) {
-		return s.st.Failures, nil
-	}, workflow.QueryHandlerOptions{Description: "Open failures (newest 100): time, module, direction, both ids, code, message, attempts"}); err != nil {
-		return err
-	}
-
-	s.sigs = signals{
-		pause:   workflow.GetSignalChannelWithOptions(ctx, SignalPause, workflow.SignalChannelOptions{Description: "Pause the sync: no API calls until resume"}),
-		resume:  workflow.GetSignalChannelWithOptions(ctx, SignalResume, workflow.SignalChannelOptions{Description: "Resume a paused sync where it stopped"}),
-		retry:   workflow.GetSignalChannelWithOptions(ctx, SignalRetry, workflow.SignalChannelOptions{Description: `Retry failed records: {"ids":[1,2]} or {} for all`}),
-		syncNow: workflow.GetSignalChannelWithOptions(ctx, SignalSyncNow, workflow.SignalChannelOptions{Description: "Run an incremental pass now"}),
-		changes: workflow.GetSignalChannelWithOptions(ctx, SignalChanges, workflow.SignalChannelOptions{
-			Description: `Changes reported by webhooks: {"source":"crm"|"desk","module":"contacts"|"accounts","ids":["..."],"operation":"insert"|"update"|"delete"}`}),
-	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			sel := workflow.NewSelector(ctx)
-			for _, c := range s.sigs.all() {
-				sel.AddReceive(c, func(c workflow.ReceiveChannel, _ bool) { s.receive(ctx, c) })
-			}
-			sel.Select(ctx)
-		}
-	})
-	return s.setupUpdates(ctx)
-}
-
-func (s *sync) run(ctx workflow.Context) error {
+func (s *syncImpl) run(ctx workflow.Context) error {
 	s.upsertSearchAttributes(ctx)
+	if s.stored {
+		if err := s.recordMode(ctx, s.st.Mode); err != nil {
+			return err
+		}
+	}
 	if !s.st.InitialDone {
 		if s.st.InitialStart.IsZero() {
 			s.st.InitialStart = workflow.Now(ctx)
@@ -313,7 +163,7 @@ func (s *sync) run(ctx workflow.Context) error {
 			return err
 		}
 		for s.st.Step < len(s.steps) {
-			if err := s.runStep(ctx, s.steps[s.st.Step]); err != nil {
+			if err := s.runStep(ctx, s.steps[s.st.Step], s.st.Mode); err != nil {
 				return err
 			}
 			s.st.Step++
@@ -328,7 +178,7 @@ func (s *sync) run(ctx workflow.Context) error {
 
 // preflight checks the mapping against both sides' metadata; problems block the sync until
 // the admin fixes them and signals resume.
-func (s *sync) preflight(ctx workflow.Context) error {
+func (s *syncImpl) preflight(ctx workflow.Context) error {
 	for {
 		// Wait before leaving the blocked phase, so that the status shows it while blocked.
 		if err := s.awaitUnpaused(ctx); err != nil {
@@ -356,217 +206,12 @@ func (s *sync) preflight(ctx workflow.Context) error {
 	}
 }
 
-// runStep runs one initial-sync activity, cancelling it when the sync is paused and running
-// it again on resume (every step is idempotent and resumes from what Postgres holds).
-func (s *sync) runStep(ctx workflow.Context, x step) error {
-	for {
-		if err := s.awaitUnpaused(ctx); err != nil {
-			return err
-		}
-		if err := s.applyRetries(ctx); err != nil {
-			return err
-		}
-		in := activities.StepInput{IntegrationID: s.st.IntegrationID, Module: x.Module, Mode: activityMode(s.st.Mode),
-			Lookback: time.Duration(s.in.LookbackDays) * 24 * time.Hour, Now: s.st.InitialStart}
-		var res activities.StepResult
-		again, err := s.executePausable(ctx, x.Name, x.Activity, in, &res)
-		if err != nil {
-			return err
-		}
-		if again {
-			continue
-		}
-		s.absorb(ctx, x, res)
-		return nil
-	}
-}
-
-// executePausable runs one long activity and cancels it when the sync is paused meanwhile.
-// again is true when the activity should simply run again: it was cancelled by a pause (now
-// over), or the daily credits ran out and their reset was waited for.
-func (s *sync) executePausable(ctx workflow.Context, name string, activity, in, out any) (again bool, err error) {
-	s.st.WaitingFor = name
-	actCtx, cancel := workflow.WithCancel(ctx)
-	fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), activity, in)
-	_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused })
-	if !fut.IsReady() {
-		cancel()
-	}
-	err = fut.Get(ctx, out)
-	cancel()
-	s.st.WaitingFor = ""
-	if err == nil {
-		return false, nil
-	}
-	var canceled *temporal.CanceledError
-	if s.st.Paused && errors.As(err, &canceled) {
-		return true, nil
-	}
-	if pauseFor, ok := creditsExhausted(err); ok {
-		s.pauseForCredits(ctx, pauseFor)
-		return true, nil
-	}
-	if s.st.Paused {
-		return true, nil
-	}
-	return false, fmt.Errorf("%s: %w", name, err)
-}
-
-// creditsExhausted reports whether an activity stopped because a daily credit allowance ran
-// out, and how long until it returns.
-func creditsExhausted(err error) (time.Duration, bool) {
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrCreditsExhausted {
-		return 0, false
-	}
-	var wait time.Duration
-	if appErr.HasDetails() {
-		_ = appErr.Details(&wait)
-	}
-	if wait <= 0 {
-		wait = time.Hour
-	}
-	return wait, true
-}
-
-func (s *sync) pauseForCredits(ctx workflow.Context, wait time.Duration) {
-	until := workflow.Now(ctx).Add(wait)
-	reason := "Zoho daily API credits exhausted; resuming at " + until.UTC().Format(time.RFC3339)
-	s.st.Paused = true
-	s.st.PausedReason = reason
-	s.upsertSearchAttributes(ctx)
-	_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return !s.st.Paused })
-	// A pause signal during the wait replaced the reason: that pause lasts until resume.
-	if s.st.Paused && s.st.PausedReason == reason {
-		s.st.Paused, s.st.PausedReason = false, ""
-	}
-	s.upsertSearchAttributes(ctx)
-}
-
-// absorb folds a step's result into the state and makes its failures visible in the history.
-func (s *sync) absorb(ctx workflow.Context, x step, r activities.StepResult) {
-	p := s.st.Progress[x.Module]
-	if x.Name == "index-desk-"+x.Module {
-		p.Desk.Indexed = r.Indexed
-	}
-	if x.Name == "index-crm-"+x.Module {
-		p.CRM.Indexed = r.Indexed
-	}
-	p.Linked += r.Linked + r.CreatedInCRM + r.CreatedInDesk
-	s.addCounts(ctx, p, r)
-}
-
-// addCounts adds what a first-sync step or an incremental pass wrote and failed to the
-// module's progress and the credits, and reports its failures.
-func (s *sync) addCounts(ctx workflow.Context, p *ModuleProgress, r activities.StepResult) {
-	p.CRM.Added += r.CreatedInCRM
-	p.Desk.Added += r.CreatedInDesk
-	p.CRM.Updated += r.UpdatedInCRM
-	p.Desk.Updated += r.UpdatedInDesk
-	p.CRM.Failed += r.FailedToCRM
-	p.Desk.Failed += r.FailedToDesk
-	s.st.CRMCredits += r.CRMCredits
-	s.st.DeskCredits += r.DeskCredits
-	s.reportFailures(ctx, r.Failures)
-}
-
-// reportFailures records each failure as a failed activity carrying its code and message, so
-// it shows in the workflow history in the Temporal UI, and keeps the newest in the state.
-func (s *sync) reportFailures(ctx workflow.Context, fs []store.Failure) {
-	if len(fs) == 0 {
-		return
-	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-	})
-	futs := make([]workflow.Future, 0, len(fs))
-	for _, f := range fs {
-		futs = append(futs, workflow.ExecuteActivity(actx, (*activities.Activities).ReportFailure, f))
-	}
-	for _, f := range futs {
-		_ = f.Get(ctx, nil) // fails by design: the failure is the record
-	}
-	merged := append(slices.Clone(fs), s.st.Failures...)
-	seen := map[int64]bool{}
-	kept := merged[:0]
-	for _, f := range merged {
-		if !seen[f.ID] {
-			seen[f.ID] = true
-			kept = append(kept, f)
-		}
-	}
-	if len(kept) > maxKeptFailure {
-		kept = kept[:maxKeptFailure]
-	}
-	s.st.Failures = kept
-	s.refreshFailureCount(ctx)
-}
-
-func (s *sync) refreshFailureCount(ctx workflow.Context) {
-	var sum activities.FailureSummary
-	err := workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).FailureSummary, s.st.IntegrationID).Get(ctx, &sum)
-	if err == nil {
-		s.st.OpenFailures = sum.Open
-		s.st.Failures = sum.Recent
-		s.upsertSearchAttributes(ctx)
-	}
-}
-
-// applyRetries turns a retry signal into marked failures; the steps then pick the records up.
-func (s *sync) applyRetries(ctx workflow.Context) error {
-	if !s.st.RetryAll && len(s.st.RetryIDs) == 0 {
-		return nil
-	}
-	in := activities.RetryInput{IntegrationID: s.st.IntegrationID}
-	if !s.st.RetryAll {
-		in.IDs = s.st.RetryIDs
-	}
-	var res activities.RetryResult
-	if err := workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).MarkRetry, in).Get(ctx, &res); err != nil {
-		return err
-	}
-	s.st.RetryAll, s.st.RetryIDs = false, nil
-	if res.Marked > 0 && s.st.InitialDone {
-		s.st.SyncRequested = true
-		s.st.RetryMarked = true
-	}
-	return nil
-}
-
-// finishInitial records the first sync in the history.
-func (s *sync) finishInitial(ctx workflow.Context) {
-	now := workflow.Now(ctx)
-	var runs []store.Run
-	info := workflow.GetInfo(ctx)
-	for _, m := range []string{activities.Accounts, activities.Contacts} {
-		p := s.st.Progress[m]
-		start := s.st.InitialStart
-		runs = append(runs,
-			store.Run{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Kind: "initial", Module: m,
-				Direction: activities.DeskToCRM, StartedAt: start, FinishedAt: &now, Added: p.CRM.Added, Updated: p.CRM.Updated, Failed: p.CRM.Failed},
-			store.Run{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Kind: "initial", Module: m,
-				Direction: activities.CRMToDesk, StartedAt: start, FinishedAt: &now, Added: p.Desk.Added, Updated: p.Desk.Updated, Failed: p.Desk.Failed})
-	}
-	_ = workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).RecordRuns,
-		activities.RunsInput{IntegrationID: s.st.IntegrationID, Runs: runs}).Get(ctx, nil)
-	for _, r := range runs {
-		s.addRun(RunSummary{Time: now, Kind: r.Kind, Module: r.Module, Direction: r.Direction, Added: r.Added, Updated: r.Updated, Failed: r.Failed}, now)
-	}
-	s.st.InitialDone = true
-	s.st.LastSync = now
-	s.setPhase(ctx, PhaseIdle)
-}
-
-func (s *sync) addRun(r RunSummary, now time.Time) {
-	s.st.Runs = append([]RunSummary{r}, s.st.Runs...)
-	cut := now.Add(-historyKeep)
-	s.st.Runs = slices.DeleteFunc(s.st.Runs, func(x RunSummary) bool { return x.Time.Before(cut) })
-}
-
 // idle waits for the next reason to sync: a signal, a retry, or the poll timer.
-func (s *sync) idle(ctx workflow.Context) error {
+func (s *syncImpl) idle(ctx workflow.Context) error {
 	s.ensureWebhooks(ctx)
+	if s.stored {
+		s.refreshHistory(ctx)
+	}
 	for {
 		s.setPhase(ctx, PhaseIdle)
 		s.st.WaitingFor = "changes, sync-now or the poll timer (" + s.poll.String() + ")"
@@ -595,8 +240,8 @@ func (s *sync) idle(ctx workflow.Context) error {
 // ensureWebhooks subscribes the integration to CRM notifications and Desk webhooks once per
 // run, so changes arrive within seconds instead of at the next poll. A legacy import has no
 // webhooks. A failure is not fatal: polling still finds every change.
-func (s *sync) ensureWebhooks(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, "ensure-webhooks", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+func (s *syncImpl) ensureWebhooks(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, ensureWebhooksVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	if s.st.Mode == ModeLegacyImport {
@@ -606,10 +251,13 @@ func (s *sync) ensureWebhooks(ctx workflow.Context) {
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 	})
-	_ = workflow.ExecuteActivity(actx, (*activities.Activities).EnsureWebhooks, s.st.IntegrationID).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(actx, (*activities.Activities).EnsureWebhooks, s.st.IntegrationID).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("webhook subscription failed; polling still finds every change",
+			"integration", s.st.IntegrationID, "error", err)
+	}
 }
 
-func (s *sync) awaitUnpaused(ctx workflow.Context) error {
+func (s *syncImpl) awaitUnpaused(ctx workflow.Context) error {
 	if !s.st.Paused {
 		return nil
 	}
@@ -623,7 +271,7 @@ func (s *sync) awaitUnpaused(ctx workflow.Context) error {
 
 // activityCtx sets the options of the sync's activities: long steps heartbeat, and retries
 // are unlimited with backoff except for errors retrying cannot fix.
-func (s *sync) activityCtx(ctx workflow.Context, timeout time.Duration) workflow.Context {
+func (s *syncImpl) activityCtx(ctx workflow.Context, timeout time.Duration) workflow.Context {
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -641,14 +289,15 @@ func (s *sync) activityCtx(ctx workflow.Context, timeout time.Duration) workflow
 	return workflow.WithActivityOptions(ctx, opts)
 }
 
-func (s *sync) setPhase(ctx workflow.Context, phase string) {
+func (s *syncImpl) setPhase(ctx workflow.Context, phase string) {
 	if s.st.Phase != phase {
+		workflow.GetLogger(ctx).Info("sync phase", "integration", s.st.IntegrationID, "from", s.st.Phase, "to", phase, "mode", s.st.Mode)
 		s.st.Phase = phase
 		s.upsertSearchAttributes(ctx)
 	}
 }
 
-func (s *sync) upsertSearchAttributes(ctx workflow.Context) {
+func (s *syncImpl) upsertSearchAttributes(ctx workflow.Context) {
 	state := s.st.Phase
 	if s.st.Paused {
 		state = "paused"
@@ -661,22 +310,29 @@ func (s *sync) upsertSearchAttributes(ctx workflow.Context) {
 	if !s.st.LastSync.IsZero() {
 		updates = append(updates, LastSyncKey.ValueSet(s.st.LastSync))
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, updates...)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated; the workflow list shows older values",
+			"integration", s.st.IntegrationID, "error", err)
+	}
 }
 
 // shouldContinueAsNew keeps each run's history well under Temporal's limits.
-func (s *sync) shouldContinueAsNew(ctx workflow.Context) bool {
+func (s *syncImpl) shouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > 2000
 }
 
-func (s *sync) continueAsNew(ctx workflow.Context) error {
+func (s *syncImpl) continueAsNew(ctx workflow.Context) error {
 	// Let running update handlers finish and take in every signal already delivered: what
-	// arrives after this run ends goes to the next one.
+	// arrives after this run ends goes to the next one. (A cancellation during this short wait
+	// does not stop the continue-as-new, as it never did: returning it here would change the
+	// commands of runs that replay.)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	s.drainSignals(ctx)
 	in := s.in
 	in.State = s.st
 	in.Mode = s.st.Mode
+	workflow.GetLogger(ctx).Info("continuing as new", "integration", s.st.IntegrationID, "phase", s.st.Phase,
+		"historyLength", workflow.GetInfo(ctx).GetCurrentHistoryLength())
 	return workflow.NewContinueAsNewError(ctx, SyncWorkflow, in)
 }

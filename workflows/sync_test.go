@@ -133,8 +133,8 @@ func TestFirstSyncRunsEveryStepInOrder(t *testing.T) {
 			for _, m := range []string{activities.Accounts, activities.Contacts} {
 				p := tt.progress[m]
 				want = append(want,
-					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.DeskToCRM, Added: p.CRM.Added, Updated: p.CRM.Updated, Failed: p.CRM.Failed},
-					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.CRMToDesk, Added: p.Desk.Added, Updated: p.Desk.Updated, Failed: p.Desk.Failed})
+					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.DeskToCRM, Added: p.CRM.Added, Updated: p.CRM.Updated, Failed: p.CRM.Failed, Runs: 1},
+					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.CRMToDesk, Added: p.Desk.Added, Updated: p.Desk.Updated, Failed: p.Desk.Failed, Runs: 1})
 			}
 			for i := range runs {
 				runs[i].Time = runs[i].Time.UTC()
@@ -166,7 +166,7 @@ func TestFirstSyncRunsEveryStepInOrder(t *testing.T) {
 				"updated": 4.0, "failed": float64(tt.progress["accounts"].CRM.Failed)}, acc["crm"])
 			require.Len(t, historyJSON, 4)
 			for _, r := range historyJSON {
-				assert.ElementsMatch(t, []string{"time", "kind", "module", "direction", "added", "updated", "failed"}, mapKeys(r))
+				assert.ElementsMatch(t, []string{"time", "kind", "module", "direction", "added", "updated", "failed", "runs"}, mapKeys(r))
 			}
 
 			assert.Equal(t, []string{"preflight", "initial-sync", "idle"}, h.states)
@@ -186,113 +186,6 @@ func mapKeys(m map[string]any) []string {
 	return out
 }
 
-func TestPauseDuringAStepCancelsItAndResumeRunsItAgain(t *testing.T) {
-	steps := twoWayOrder[1 : len(twoWayOrder)-1]
-	for i, key := range steps {
-		t.Run(key, func(t *testing.T) {
-			h := newHarness(t)
-			name, module, _ := strings.Cut(key, "/")
-			// The first run of the step takes 20 minutes; the pause comes 10 minutes in.
-			h.env.OnActivity(name, mock.Anything, stepMatching(module)).
-				Return(stepResults[key], nil).After(20 * time.Minute).Once()
-			h.signal(10*time.Minute, SignalPause, nil)
-			var paused Status
-			h.at(25*time.Minute, func() { paused = h.status() })
-			h.signal(30*time.Minute, SignalResume, nil)
-			var done Status
-			h.at(40*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
-			h.run(SyncInput{PollInterval: "1h"})
-
-			assert.Equal(t, PhaseInitial, paused.Phase)
-			assert.True(t, paused.Paused)
-			assert.Equal(t, "paused by request", paused.PausedReason)
-			assert.Equal(t, "resume signal", paused.WaitingFor)
-			assert.Equal(t, paused.Steps[i], paused.CurrentStep)
-			assert.Equal(t, i, paused.Step)
-
-			assert.Equal(t, []string{name}, h.canceled, "the running step is cancelled")
-			assert.Equal(t, twoWayOrder[:i+2], h.startsBetween(0, 10*time.Minute))
-			assert.Empty(t, h.startsBetween(10*time.Minute, 30*time.Minute), "no activity while paused")
-			assert.Equal(t, twoWayOrder[i+1:], h.startsBetween(30*time.Minute, 40*time.Minute), "resume carries on with the same step")
-
-			assert.Equal(t, PhaseIdle, done.Phase)
-			assert.False(t, done.Paused)
-			assert.Equal(t, twoWayProgress(), done.Progress, "the cancelled attempt counts nothing")
-			assert.Contains(t, h.states, "paused")
-		})
-	}
-}
-
-func TestPauseDuringPreflightHoldsTheFirstStep(t *testing.T) {
-	h := newHarness(t)
-	h.env.OnActivity("Preflight", mock.Anything, mock.Anything).
-		Return(activities.PreflightResult{}, nil).After(20 * time.Minute).Once()
-	h.signal(10*time.Minute, SignalPause, nil)
-	var paused Status
-	h.at(25*time.Minute, func() { paused = h.status() })
-	h.signal(30*time.Minute, SignalResume, nil)
-	var done Status
-	h.at(40*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
-	h.run(SyncInput{PollInterval: "1h"})
-
-	assert.True(t, paused.Paused)
-	assert.Equal(t, "resume signal", paused.WaitingFor)
-	assert.Equal(t, "index-desk-accounts", paused.CurrentStep)
-	assert.Equal(t, []string{"Preflight"}, h.startsBetween(0, 30*time.Minute))
-	assert.Equal(t, twoWayOrder[1:], h.startsBetween(30*time.Minute, 40*time.Minute))
-	assert.Equal(t, PhaseIdle, done.Phase)
-	assert.Equal(t, twoWayProgress(), done.Progress)
-}
-
-func TestPauseWhileIdle(t *testing.T) {
-	h := newHarness(t)
-	h.signal(10*time.Minute, SignalPause, nil)
-	var paused Status
-	h.at(2*time.Hour, func() { paused = h.status() })
-	h.signal(3*time.Hour, SignalResume, nil)
-	var done Status
-	h.at(3*time.Hour+10*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
-	h.run(SyncInput{PollInterval: "1h"})
-
-	assert.Equal(t, PhaseIdle, paused.Phase)
-	assert.True(t, paused.Paused)
-	assert.Equal(t, "paused by request", paused.PausedReason)
-	assert.Equal(t, "resume signal", paused.WaitingFor)
-	assert.Equal(t, twoWayOrder, h.startsBetween(0, 10*time.Minute))
-	assert.Empty(t, h.startsBetween(10*time.Minute, 3*time.Hour), "the poll timer must not start a pass while paused")
-	// The poll interval passed while paused, so a pass runs on resume.
-	assert.Equal(t, passOrder, h.startsBetween(3*time.Hour, 4*time.Hour))
-	assert.False(t, done.Paused)
-	assert.Equal(t, t0.Add(3*time.Hour), done.LastSync.UTC())
-	assert.Equal(t, []string{"preflight", "initial-sync", "idle", "paused", "idle"}, h.states)
-}
-
-func TestPreflightProblemsBlockUntilResume(t *testing.T) {
-	h := newHarness(t)
-	problem := activities.PreflightProblem{Code: "FIELD_MISSING", Module: "contacts", CRM: "Mobile", Message: "CRM has no field Mobile"}
-	h.env.OnActivity("Preflight", mock.Anything, mock.Anything).
-		Return(activities.PreflightResult{Problems: []activities.PreflightProblem{problem}}, nil).Once()
-	var blocked Status
-	h.at(10*time.Minute, func() { blocked = h.status() })
-	h.signal(20*time.Minute, SignalResume, nil)
-	var done Status
-	h.at(30*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
-	h.run(SyncInput{PollInterval: "1h"})
-
-	assert.Equal(t, PhaseBlocked, blocked.Phase)
-	assert.True(t, blocked.Paused)
-	assert.Contains(t, blocked.PausedReason, "1 problem(s)")
-	assert.Equal(t, "resume signal", blocked.WaitingFor)
-	assert.Equal(t, []activities.PreflightProblem{problem}, blocked.Problems)
-	assert.Equal(t, []string{"Preflight"}, h.startsBetween(0, 20*time.Minute), "no step runs while blocked")
-	assert.Equal(t, twoWayOrder, h.startsBetween(20*time.Minute, 30*time.Minute), "resume re-runs the preflight, then the steps")
-	assert.Equal(t, PhaseIdle, done.Phase)
-	assert.Empty(t, done.Problems)
-	assert.False(t, done.Paused)
-	assert.Equal(t, []string{"preflight", "blocked", "paused"}, h.states[:3])
-	assert.Equal(t, []string{"preflight", "initial-sync", "idle"}, h.states[len(h.states)-3:])
-}
-
 func TestRetrySignalsDuringAStepAreMergedAndAppliedBeforeTheNextStep(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -308,7 +201,7 @@ func TestRetrySignalsDuringAStepAreMergedAndAppliedBeforeTheNextStep(t *testing.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.env.OnActivity("IndexDesk", mock.Anything, stepMatching(activities.Accounts)).
+			h.env.OnActivity(acts.IndexDesk, mock.Anything, stepMatching(activities.Accounts)).
 				Return(stepResults["IndexDesk/accounts"], nil).After(20 * time.Minute).Once()
 			for i, s := range tt.signals {
 				h.signal(10*time.Minute+time.Duration(i)*time.Second, SignalRetry, s)
@@ -340,8 +233,17 @@ func TestRetrySignalWhileIdleRunsAPass(t *testing.T) {
 	assert.Equal(t, append([]string{"MarkRetry",
 		"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
 		"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
+		"RecordRuns",
 	}, passOrder...), h.startsBetween(10*time.Minute, 20*time.Minute), "the marked records are picked up at once, not at the next poll")
 	assert.Equal(t, activities.RetryInput{IntegrationID: "acme", IDs: []int64{7}}, h.startsOf("MarkRetry")[0].Input)
+	rec := h.startsOf("RecordRuns")
+	require.Len(t, rec, 2)
+	retried := rec[1].Input.(activities.RunsInput).Runs
+	require.NotEmpty(t, retried)
+	for _, r := range retried {
+		assert.Equal(t, "retry", r.Kind, "the steps a retry runs again are recorded as a retry run")
+		assert.Equal(t, t0.Add(10*time.Minute), r.StartedAt.UTC())
+	}
 	assert.Equal(t, t0.Add(10*time.Minute), done.LastSync.UTC())
 	assert.False(t, done.SyncRequested)
 }
@@ -374,18 +276,18 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 	setup := func(h *harness) {
 		r := stepResults["CreateInCRM/accounts"]
 		r.Failures = []store.Failure{f1, f2}
-		h.env.OnActivity("CreateInCRM", mock.Anything, stepMatching(activities.Accounts)).Return(r, nil).Once()
+		h.env.OnActivity(acts.CreateInCRM, mock.Anything, stepMatching(activities.Accounts)).Return(r, nil).Once()
 		r = stepResults["ReconcilePairs/contacts"]
 		r.Failures = []store.Failure{f3}
-		h.env.OnActivity("ReconcilePairs", mock.Anything, stepMatching(activities.Contacts)).Return(r, nil).Once()
+		h.env.OnActivity(acts.ReconcilePairs, mock.Anything, stepMatching(activities.Contacts)).Return(r, nil).Once()
 	}
 
 	t.Run("summary from the store", func(t *testing.T) {
 		h := newHarness(t)
 		setup(h)
-		h.env.OnActivity("FailureSummary", mock.Anything, "default").
+		h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
 			Return(activities.FailureSummary{Open: 7, Recent: []store.Failure{f2, f1}}, nil).Once()
-		h.env.OnActivity("FailureSummary", mock.Anything, "default").
+		h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
 			Return(activities.FailureSummary{Open: 8, Recent: []store.Failure{f3, f2, f1}}, nil).Once()
 		var st Status
 		var fs []store.Failure
@@ -411,7 +313,7 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 	t.Run("summary unavailable", func(t *testing.T) {
 		h := newHarness(t)
 		setup(h)
-		h.env.OnActivity("FailureSummary", mock.Anything, mock.Anything).
+		h.env.OnActivity(acts.FailureSummary, mock.Anything, mock.Anything).
 			Return(activities.FailureSummary{}, temporal.NewNonRetryableApplicationError("db down", activities.ErrPermanent, nil))
 		var st Status
 		var fs []store.Failure
@@ -426,66 +328,6 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 		assert.Equal(t, []store.Failure{f3, f1, f2}, fs, "newest first, from the steps themselves")
 		assert.Equal(t, PhaseIdle, st.Phase, "a failing summary does not stop the sync")
 	})
-}
-
-func creditsError(wait time.Duration) error {
-	return temporal.NewNonRetryableApplicationError("crm: credits exhausted", activities.ErrCreditsExhausted, nil, wait)
-}
-
-func TestCreditsExhaustedPausesUntilTheWaitPasses(t *testing.T) {
-	h := newHarness(t)
-	h.env.OnActivity("IndexCRM", mock.Anything, stepMatching(activities.Contacts)).
-		Return(activities.StepResult{}, creditsError(3*time.Hour)).Once()
-	var waiting Status
-	h.at(time.Hour, func() { waiting = h.status() })
-	var done Status
-	h.at(3*time.Hour+time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
-	h.run(SyncInput{PollInterval: "1h"})
-
-	assert.True(t, waiting.Paused)
-	assert.Contains(t, waiting.PausedReason, "credits exhausted")
-	assert.Contains(t, waiting.PausedReason, t0.Add(3*time.Hour).Format(time.RFC3339))
-	assert.Equal(t, "index-crm-contacts", waiting.CurrentStep)
-	calls := h.startsOf("IndexCRM/contacts")
-	require.Len(t, calls, 2)
-	assert.Equal(t, t0.Add(3*time.Hour), calls[1].At, "the step runs again once the wait has passed")
-	assert.Empty(t, h.startsBetween(time.Second, 3*time.Hour))
-	assert.False(t, done.Paused)
-	assert.Equal(t, PhaseIdle, done.Phase)
-	assert.Equal(t, twoWayProgress(), done.Progress)
-	assert.Contains(t, h.states, "paused")
-}
-
-func TestPauseRequestedDuringACreditsWaitOutlastsIt(t *testing.T) {
-	h := newHarness(t)
-	h.env.OnActivity("IndexCRM", mock.Anything, stepMatching(activities.Contacts)).
-		Return(activities.StepResult{}, creditsError(3*time.Hour)).Once()
-	h.signal(time.Hour, SignalPause, nil)
-	var held Status
-	h.at(4*time.Hour, func() { held = h.status() })
-	h.signal(5*time.Hour, SignalResume, nil)
-	h.cancelAt(5*time.Hour + time.Minute)
-	h.run(SyncInput{PollInterval: "1h"})
-
-	assert.True(t, held.Paused, "the admin's pause must not end when the credits return")
-	assert.Equal(t, "paused by request", held.PausedReason)
-	assert.Empty(t, h.startsBetween(time.Second, 5*time.Hour))
-	calls := h.startsOf("IndexCRM/contacts")
-	require.Len(t, calls, 2)
-	assert.Equal(t, t0.Add(5*time.Hour), calls[1].At)
-}
-
-func TestResumeEndsACreditsWaitEarly(t *testing.T) {
-	h := newHarness(t)
-	h.env.OnActivity("Match", mock.Anything, stepMatching(activities.Accounts)).
-		Return(activities.StepResult{}, creditsError(0)).Once() // no wait given: an hour
-	h.signal(10*time.Minute, SignalResume, nil)
-	h.cancelAt(20 * time.Minute)
-	h.run(SyncInput{PollInterval: "1h"})
-
-	calls := h.startsOf("Match/accounts")
-	require.Len(t, calls, 2)
-	assert.Equal(t, t0.Add(10*time.Minute), calls[1].At)
 }
 
 // canInput decodes the input a ContinueAsNewError carries.
@@ -582,15 +424,35 @@ func TestContinueAsNewWhenIdleKeepsRecentHistory(t *testing.T) {
 }
 
 func TestStatusJSONRoundTrips(t *testing.T) {
-	// The status is decoded by the starter and the UI as JSON: State's fields must survive it.
-	in := Status{State: State{IntegrationID: "x", Mode: activities.ModeTwoWay, Phase: PhaseBlocked, Paused: true,
-		Problems: []activities.PreflightProblem{{Code: "C", Module: "contacts", Message: "m"}}, Progress: twoWayProgress()},
+	// The status is decoded by the starter and the UI as JSON: its fields must survive it.
+	in := Status{IntegrationID: "x", Mode: activities.ModeTwoWay, Phase: PhaseBlocked, Paused: true,
+		Problems: []activities.PreflightProblem{{Code: "C", Module: "contacts", Message: "m"}}, Progress: twoWayProgress(),
 		Steps: []string{"a"}, CurrentStep: "a"}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)
 	var out Status
 	require.NoError(t, json.Unmarshal(b, &out))
 	assert.Equal(t, in, out)
+}
+
+// The status query's JSON names are the public interface (the UI, the starter, scripts): they
+// are those the status had when it embedded the state, whatever the state's fields become.
+func TestStatusJSONNamesStayTheSame(t *testing.T) {
+	at := t0
+	full := Status{IntegrationID: "x", Mode: "m", Phase: "p", Step: 1, Steps: []string{"a"}, CurrentStep: "a", InitialDone: true,
+		InitialStart: at, Paused: true, PausedReason: "r", WaitingFor: "w", Problems: []activities.PreflightProblem{{}},
+		Progress: twoWayProgress(), CRMCredits: 1, DeskCredits: 1, LastSync: at, OpenFailures: 1, RetryIDs: []int64{1}, RetryAll: true,
+		SyncRequested: true, Cursors: map[string]activities.Cursor{"k": {}}, Pending: map[string][]string{"k": {"1"}},
+		PendingOverflow: true, ChangesSignals: 1, Passes: 1, RetryMarked: true, CatchUp: true, DeskRewind: at, OneWaySince: at,
+		SwitchedToSync: true}
+	b, err := json.Marshal(full)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.ElementsMatch(t, []string{"integrationId", "mode", "phase", "step", "steps", "currentStep", "initialDone", "initialStart",
+		"paused", "pausedReason", "waitingFor", "problems", "progress", "crmCreditsUsed", "deskCreditsUsed", "lastSync",
+		"openFailures", "retryIds", "retryAll", "syncRequested", "cursors", "pending", "pendingOverflow", "changesSignals",
+		"passes", "retryMarked", "catchUp", "deskRewind", "oneWaySince", "switchedToSync"}, mapKeys(m))
 }
 
 // Entering idle subscribes the integration to webhooks once per run; a legacy import, which

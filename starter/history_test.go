@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"deskcrm/internal/pgtest"
+	"deskcrm/store"
+	"deskcrm/workflows"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// `starter history` reads seven days of runs from Postgres, with no sync running: the newest
+// one line each, older ones summed per day, or every run with --all.
+func TestHistoryReadsSevenDaysFromPostgres(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.RecordMode(ctx, "acme", "two-way", 0); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	total := 0
+	// A run every two hours, none within half an hour of the seven days' start.
+	for at := now.Add(-9*24*time.Hour + 30*time.Minute); at.Before(now); at = at.Add(2 * time.Hour) {
+		fin := at.Add(time.Second)
+		if _, err := st.RecordRun(ctx, "acme", store.Run{WorkflowID: "w", RunID: "r", Kind: "incremental", Module: "contacts",
+			Direction: "crm-to-desk", StartedAt: at, FinishedAt: &fin, Added: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if !at.Before(now.Add(-workflows.HistoryKeep)) {
+			total++
+		}
+	}
+	t.Setenv("DATABASE_URL", url)
+
+	for _, tc := range []struct {
+		args  []string
+		lines func(int) bool
+	}{
+		{[]string{"history", "--integration", "acme", "--json"}, func(n int) bool { return n > workflows.HistoryNewest && n <= workflows.HistoryNewest+8 }},
+		{[]string{"history", "--integration", "acme", "--json", "--all"}, func(n int) bool { return n == total }},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run(ctx, tc.args, &out, &errOut); err != nil {
+			t.Fatalf("%v: %v (%s)", tc.args, err, errOut.String())
+		}
+		var runs []workflows.RunSummary
+		if err := json.Unmarshal(out.Bytes(), &runs); err != nil {
+			t.Fatalf("%v: %v: %s", tc.args, err, out.String())
+		}
+		sum := 0
+		for _, r := range runs {
+			sum += r.Runs
+			if r.Time.Before(now.Add(-workflows.HistoryKeep).Truncate(24 * time.Hour)) {
+				t.Errorf("%v: a run from %s, older than seven days", tc.args, r.Time)
+			}
+		}
+		if !tc.lines(len(runs)) || sum != total {
+			t.Errorf("%v: %d lines summing %d runs, want %d runs", tc.args, len(runs), sum, total)
+		}
+	}
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"history", "--integration", "acme"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "CRM → Desk") || !strings.Contains(out.String(), "(UTC day)") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"history", "--integration", "nobody"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "no sync runs") {
+		t.Errorf("an integration without runs: %q", out.String())
+	}
+}
