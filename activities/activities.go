@@ -54,6 +54,8 @@ type Activities struct {
 	DeskOrgID string
 	// Webhooks subscribes integrations to change notifications (set by the worker).
 	Webhooks Subscriber
+
+	mappings mappingCache
 }
 
 // Config says how to build Activities.
@@ -150,27 +152,6 @@ func withMeter(ctx context.Context) (context.Context, creditMeter) {
 // used returns the credits spent on each API.
 func (c creditMeter) used() (crm, desk int) {
 	return int(c.m.Used("crm")), int(c.m.Used("desk"))
-}
-
-// mappingFor returns the integration's mapping of a module: the stored one, or the default.
-func (a *Activities) mappingFor(ctx context.Context, integrationID, module string) (mapping.Mapping, error) {
-	rows, err := a.Store.Mapping(ctx, integrationID, module)
-	if err != nil {
-		return mapping.Mapping{}, err
-	}
-	if len(rows) == 0 {
-		return a.DefaultMapping(mapping.Module(module)), nil
-	}
-	m := mapping.Mapping{Module: mapping.Module(module)}
-	def := a.DefaultMapping(mapping.Module(module))
-	for _, r := range rows {
-		f := mapping.FieldMap{Desk: r.DeskField, CRM: r.CRMField, Direction: mapping.Direction(r.Direction), Policy: mapping.Policy(r.Policy)}
-		if d, ok := def.Field(f.Key()); ok {
-			f.Type = d.Type
-		}
-		m.Fields = append(m.Fields, f)
-	}
-	return m, nil
 }
 
 // apiError turns a Zoho error that ends an activity attempt into what the workflow expects:

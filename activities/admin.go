@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -62,11 +61,9 @@ func (a *Activities) EnsureWebhooks(ctx context.Context, integrationID string) e
 	return a.Webhooks.Subscribe(ctx, integrationID)
 }
 
-// SetMode stores the integration's sync mode in Postgres (two-way, one-way-crm-to-desk or
-// legacy-import).
+// SetMode stores the integration's sync mode in Postgres, keeping its look-back. Runs started
+// before the workflow recorded its mode with RecordMode still call it.
 func (a *Activities) SetMode(ctx context.Context, in ModeInput) error {
-	if _, err := a.Store.EnsureIntegration(ctx, in.IntegrationID, in.Mode, 365*24*time.Hour); err != nil {
-		return err
-	}
-	return a.Store.SetMode(ctx, in.IntegrationID, in.Mode)
+	_, err := a.Store.RecordMode(ctx, in.IntegrationID, in.Mode, 0)
+	return err
 }

@@ -32,9 +32,13 @@ func (s *Store) Mapping(ctx context.Context, integrationID, module string) ([]Ma
 	})
 }
 
-// ReplaceMapping stores the whole mapping of a module in one transaction.
+// ReplaceMapping stores the whole mapping of a module in one transaction, and bumps the
+// integration's mapping version (see MappingVersion).
 func (s *Store) ReplaceMapping(ctx context.Context, integrationID, module string, fields []MappingRow) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `update integrations set mapping_version = mapping_version + 1, updated_at = now() where id = $1`, integrationID); err != nil {
+			return fmt.Errorf("replace %s mapping: bump its version: %w", module, err)
+		}
 		if _, err := tx.Exec(ctx, `delete from field_mappings where integration_id = $1 and module = $2`, integrationID, module); err != nil {
 			return fmt.Errorf("replace %s mapping: %w", module, err)
 		}
@@ -46,6 +50,17 @@ func (s *Store) ReplaceMapping(ctx context.Context, integrationID, module string
 		}
 		return nil
 	})
+}
+
+// MappingVersion returns the version of an integration's stored mapping: it changes with
+// every ReplaceMapping, on any worker. An integration not stored yet is at version 0.
+func (s *Store) MappingVersion(ctx context.Context, integrationID string) (int64, error) {
+	var v int64
+	err := s.Pool.QueryRow(ctx, `select coalesce((select mapping_version from integrations where id = $1), 0)`, integrationID).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("read the mapping version of %s: %w", integrationID, err)
+	}
+	return v, nil
 }
 
 // IndexRow is one record of one side as the sync read it.
