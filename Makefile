@@ -20,18 +20,26 @@ devserver: $(BIN)/temporal-dev
 run: build
 	./scripts/run.sh
 
-# Every test in the repo, integration tests included (they start Postgres and the dev server).
+# The packages whose tests need no server (pure rules, clients and emulators over httptest):
+# they also run under the race detector.
+UNIT := ./mapping/... ./reconcile/... ./zoho/... ./config/... ./logging/... ./emulator/... ./internal/crmspec/...
+
+# Every test in the repo, integration tests included (they start Postgres and the dev server),
+# then the unit packages again under -race.
 test: $(BIN)/temporal-dev test-deps
 	DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 20m ./...
 	cd devserver && $(GO) test -count=1 -timeout 10m ./...
+	$(GO) test -race -count=1 -timeout 10m $(UNIT)
 
 # Node.js and Zoho's official CRM Node SDK (pinned) for the SDK conformance test; a no-op when
 # they are installed. Not root and something missing: it prints the command to run.
 test-deps:
 	./scripts/test-deps.sh
 
+# go vet and staticcheck (pinned in go.mod as a tool).
 vet:
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	cd devserver && $(GO) vet ./...
 
 bench-initial: build

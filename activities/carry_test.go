@@ -6,9 +6,10 @@ import (
 	"time"
 
 	"deskcrm/activities"
-	"deskcrm/store"
-	"deskcrm/zoho/desk"
 )
+
+// crmTime renders a time as CRM writes it.
+func crmTime(t time.Time) string { return t.Format("2006-01-02T15:04:05+00:00") }
 
 // TestValuesNotCarriedAreNeverCleared pins the data-loss rule: a value the sync could not carry
 // to the other side never comes back as a clear of its source. Each way a value can fail to be
@@ -17,7 +18,6 @@ import (
 func TestValuesNotCarriedAreNeverCleared(t *testing.T) {
 	w := newWorld(t, activities.ModeTwoWay)
 	now := time.Now().UTC()
-	crmTime := func(t time.Time) string { return t.Format("2006-01-02T15:04:05+00:00") }
 	recentCRM, oldCRM := crmTime(now.Add(-time.Hour)), crmTime(now.AddDate(-2, 0, 0))
 	recentDesk := now.Add(-time.Hour).Format(iso)
 	longSite := "https://example.com/" + strings.Repeat("a", 130) // CRM Website holds 255, Desk website 120
@@ -77,13 +77,7 @@ func TestValuesNotCarriedAreNeverCleared(t *testing.T) {
 	if got := w.crmField("Contacts", zed, "Mailing_Zip"); got != "<nil>" {
 		t.Errorf("CRM copy of Zed has zip %q, want none (too long for CRM)", got)
 	}
-	failures, _, err := w.st.OpenFailures(w.ctx, "it", 0)
-	must(t, err)
-	byCode := map[string][]store.Failure{}
-	for _, f := range failures {
-		byCode[f.Code] = append(byCode[f.Code], f)
-	}
-	tooLong := byCode["VALUE_TOO_LONG"]
+	tooLong := w.openFailures("VALUE_TOO_LONG")
 	if len(tooLong) != 3 {
 		t.Fatalf("VALUE_TOO_LONG failures %+v, want Zed's zip, the long last name and Longsite's website", tooLong)
 	}
@@ -140,8 +134,7 @@ func TestValuesNotCarriedAreNeverCleared(t *testing.T) {
 	w.deskUpdate(ola, map[string]any{"title": "CTO"})
 	w.deskUpdate(tia, map[string]any{"title": "CFO"})
 	w.deskUpdate(deskContacts[2], map[string]any{"title": "CMO"})
-	_, err = w.userDsk.Update(w.ctx, "accounts", deskAccounts[2], desk.Record{Fields: map[string]any{"industry": "Retail"}})
-	must(t, err)
+	w.deskUpdateIn("accounts", deskAccounts[2], map[string]any{"industry": "Retail"})
 	w.crmUpdate(zed, map[string]any{"Title": "Boss"})
 	w.resetCalls()
 	w.pass(nil)

@@ -2,35 +2,19 @@ package activities_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"deskcrm/activities"
-	"deskcrm/config"
 	crmemu "deskcrm/emulator/crm"
-	deskemu "deskcrm/emulator/desk"
-	"deskcrm/emulator/zohoauth"
-	"deskcrm/internal/pgtest"
-	"deskcrm/store"
 )
 
 // Past the records CRM's page tokens reach, IndexCRM reads the older records with searches on
 // Created_Time windows, halving a window that holds more than a search can return, and indexes
 // every record of the lookback exactly once.
 func TestIndexCRMPastThePageTokenLimit(t *testing.T) {
-	auth := zohoauth.NewStore(zohoauth.Config{})
-	c := crmemu.New(crmemu.Config{Auth: auth, PageTokenLimit: 2400, SearchLag: crmemu.NoSearchLag}) // search lag off until the engine confirms creates (issue 11.4)
-	d := deskemu.New(deskemu.Config{Auth: auth})
-	cs, ds := httptest.NewServer(c), httptest.NewServer(d)
-	t.Cleanup(cs.Close)
-	t.Cleanup(ds.Close)
-	st := store.New(pgtest.Pool(t))
-	a, err := activities.New(t.Context(), activities.Config{Store: st,
-		Zoho: config.Zoho{DataCenter: "com", CRMURL: cs.URL, DeskURL: ds.URL, AccountsURL: cs.URL, CRMConcurrency: 5, DeskConcurrency: 5}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newWorld(t, activities.ModeTwoWay, func(c *crmemu.Config) { c.PageTokenLimit = 2400 })
+	c, st, a := w.crm, w.st, w.a
 	now := time.Now().UTC().Truncate(time.Second)
 	var recs []map[string]any
 	add := func(i int, created time.Time) {

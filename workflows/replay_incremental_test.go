@@ -76,9 +76,9 @@ func TestDevServerIncrementalReplays(t *testing.T) {
 
 	// Passes on sync-now until the run continues as new.
 	continued := func() bool {
-		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		d, err := c.DescribeWorkflow(ctx, run.GetID(), "")
 		require.NoError(t, err)
-		return d.WorkflowExecutionInfo.Execution.RunId != firstRun
+		return d.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId() != firstRun
 	}
 	for i := 0; !continued(); i++ {
 		require.Less(t, i, 2000, "the run did not continue as new")

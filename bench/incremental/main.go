@@ -122,7 +122,7 @@ func run(opts benchenv.Options, webhooks bool, records, singles int, poll time.D
 		}
 		d, err = waitFor(ctx, 2*poll+30*time.Second, func() bool { r, _ := env.CRM.Record("Contacts", c2); return r["Phone"] == phone2 })
 		if err != nil {
-			return fmt.Errorf("Desk → CRM change %d: %w", i, err)
+			return fmt.Errorf("change %d from Desk to CRM: %w", i, err)
 		}
 		toCRM = append(toCRM, d)
 	}

@@ -210,11 +210,11 @@ func largestHistory(ctx context.Context, tc client.Client, id string) (int, int,
 	runID := ""
 	seen := map[string]bool{}
 	// Walk the chain backwards from the latest run.
-	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := tc.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		return 0, 0, err
 	}
-	runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	runID = desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	for runID != "" && !seen[runID] {
 		seen[runID] = true
 		runs++

@@ -211,7 +211,6 @@ type gen struct {
 	accPlan, conPlan plan
 	// account ids per side by plan index (-1 = none on that side).
 	deskAccIDs, crmAccIDs []string
-	deskAccOf, crmAccOf   []int32 // plan index of each loaded id
 	// samples of linked contacts for tickets and activities.
 	deskSample []linkRef
 	crmSample  []linkRef

@@ -118,7 +118,7 @@ func (c *Client) watchWrite(ctx context.Context, op, method string, channels []W
 	for i, it := range out.Watch {
 		r := WatchResult{Code: it.Code, Status: it.Status, Message: it.Message}
 		if !strings.EqualFold(it.Status, "success") {
-			r.Err = apiError{Code: it.Code, Status: it.Status, Message: it.Message, Details: it.Details}.toError(resp.StatusCode, i)
+			r.Err = apiError(it).toError(resp.StatusCode, i)
 		}
 		if evs, ok := it.Details["events"].([]any); ok {
 			for _, e := range evs {

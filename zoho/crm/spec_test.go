@@ -45,7 +45,6 @@ type validatingTransport struct {
 	t    testing.TB
 	spec *crmspec.Spec
 	base http.RoundTripper
-	n    int
 }
 
 func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
