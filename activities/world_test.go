@@ -49,7 +49,7 @@ type crmOption func(*crmemu.Config)
 func newWorld(t *testing.T, mode string, opts ...crmOption) *world {
 	t.Helper()
 	auth := zohoauth.NewStore(zohoauth.Config{})
-	cc := crmemu.Config{Auth: auth, SearchLag: crmemu.NoSearchLag} // search lag off until the engine confirms creates (issue 11.4)
+	cc := crmemu.Config{Auth: auth} // with the emulator's default search lag, as Zoho's search index lags
 	for _, o := range opts {
 		o(&cc)
 	}
@@ -146,6 +146,30 @@ func (w *world) firstSync() {
 		for _, step := range steps {
 			if _, err := step(w.ctx, in); err != nil {
 				w.t.Fatalf("first sync of %s: %v", m, err)
+			}
+		}
+	}
+}
+
+// firstSyncRetrying runs the first sync's steps, each retried up to attempts times on error
+// as Temporal's retry policy would.
+func (w *world) firstSyncRetrying(attempts int) {
+	w.t.Helper()
+	w.start = time.Now().UTC()
+	_, err := w.a.Preflight(w.ctx, activities.PreflightInput{IntegrationID: "it", Mode: w.mode})
+	must(w.t, err)
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		in := activities.StepInput{IntegrationID: "it", Module: m, Mode: w.mode, Lookback: 24 * time.Hour, Now: w.start}
+		for _, step := range []func(context.Context, activities.StepInput) (activities.StepResult, error){
+			w.a.IndexDesk, w.a.IndexCRM, w.a.Match, w.a.CreateInCRM, w.a.CreateInDesk, w.a.ReconcilePairs} {
+			var err error
+			for range attempts {
+				if _, err = step(w.ctx, in); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				w.t.Fatalf("first sync of %s after %d attempts: %v", m, attempts, err)
 			}
 		}
 	}

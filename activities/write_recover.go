@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
@@ -17,14 +18,14 @@ const recoverBatch = 100
 func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error {
 	sc := w.scope(source)
 	for {
-		ids, err := w.a.Store.PendingLinks(ctx, sc, recoverBatch)
+		ids, since, err := w.a.Store.PendingLinks(ctx, sc, recoverBatch)
 		if err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return w.writeCounterparts(ctx)
 		}
-		found, err := w.findCreated(ctx, source.Other(), ids)
+		found, err := w.findCreated(ctx, source.Other(), ids, since)
 		if err != nil {
 			return err
 		}
@@ -66,11 +67,38 @@ func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error 
 	}
 }
 
+// searchLag is how long a new record may be missing from Zoho's search ("newly created
+// records may take some time to be indexed"). Records created more recently are looked for
+// with the list API, which reaches them at once; older ones by search.
+const searchLag = 10 * time.Minute
+
+// clockMargin allows for the clocks of Postgres and Zoho differing when the list of recent
+// records is cut at the time a link became pending.
+const clockMargin = 2 * time.Minute
+
 // findCreated looks up, on side target, the records whose counterpart-id field holds one of
-// sourceIDs.
-func (w *writer) findCreated(ctx context.Context, target mapping.Side, sourceIDs []string) (map[string]created, error) {
+// sourceIDs, whose creates may have happened since (the oldest pending time; zero: unknown).
+// A search could miss a record created moments ago, and the record would be created twice:
+// recent creates are found in the list of the records created since instead.
+func (w *writer) findCreated(ctx context.Context, target mapping.Side, sourceIDs []string, since time.Time) (map[string]created, error) {
+	if !since.IsZero() && time.Since(since) < searchLag {
+		return w.listCreatedSince(ctx, target, sourceIDs, since.Add(-clockMargin))
+	}
 	if target == mapping.CRM {
 		return w.findCreatedInCRM(ctx, sourceIDs)
 	}
 	return w.findCreatedInDesk(ctx, sourceIDs)
+}
+
+// listCreatedSince reads the records of side target created since a time, newest first, and
+// returns those whose counterpart-id field holds one of sourceIDs.
+func (w *writer) listCreatedSince(ctx context.Context, target mapping.Side, sourceIDs []string, since time.Time) (map[string]created, error) {
+	want := map[string]bool{}
+	for _, id := range sourceIDs {
+		want[id] = true
+	}
+	if target == mapping.CRM {
+		return w.listCreatedInCRM(ctx, want, since)
+	}
+	return w.listCreatedInDesk(ctx, want, since)
 }

@@ -4,6 +4,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
@@ -123,6 +124,32 @@ func (w *writer) findCreatedInCRM(ctx context.Context, sourceIDs []string) (map[
 			}
 			return nil
 		})
+	})
+	if err != nil {
+		return nil, apiError("find CRM records created before a lost response", err)
+	}
+	return found, nil
+}
+
+// listCreatedInCRM lists the CRM records created since a time, newest first, 200 per call,
+// and returns those whose Desk_ID is wanted.
+func (w *writer) listCreatedInCRM(ctx context.Context, want map[string]bool, since time.Time) (map[string]created, error) {
+	opts := crm.ListOptions{Fields: []string{crmDeskIDField, "Created_Time", "Modified_Time"}, SortBy: "Created_Time", SortOrder: "desc",
+		PerPage: crm.MaxPerPage}
+	found, err := retryAfter429(ctx, "find created", func() (map[string]created, error) {
+		found := map[string]created{}
+		err := w.a.CRM.List(ctx, crmModule(w.module), opts, func(p crm.Page) error {
+			for _, r := range p.Records {
+				if r.CreatedTime.Before(since) {
+					return crm.ErrStop
+				}
+				if id := stringOf(r.Fields[crmDeskIDField]); want[id] {
+					found[id] = created{r.ID, r.ModifiedTime}
+				}
+			}
+			return nil
+		})
+		return found, err
 	})
 	if err != nil {
 		return nil, apiError("find CRM records created before a lost response", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
@@ -226,6 +227,30 @@ func (w *writer) findCreatedInDesk(ctx context.Context, sourceIDs []string) (map
 		if len(recs) > 0 {
 			found[id] = created{recs[0].ID, recs[0].ModifiedTime}
 		}
+	}
+	return found, nil
+}
+
+// listCreatedInDesk lists the Desk records created since a time, newest first, 100 per call,
+// and returns those whose cf_crm_id is wanted.
+func (w *writer) listCreatedInDesk(ctx context.Context, want map[string]bool, since time.Time) (map[string]created, error) {
+	found, err := retryAfter429(ctx, "find created", func() (map[string]created, error) {
+		found := map[string]created{}
+		err := w.a.Desk.List(ctx, w.module, desk.ListOptions{SortBy: "-createdTime"}, func(p desk.Page) error {
+			for _, r := range p.Records {
+				if r.CreatedTime.Before(since) {
+					return desk.ErrStop
+				}
+				if id := r.CFString(deskCRMIDField); want[id] {
+					found[id] = created{r.ID, r.ModifiedTime}
+				}
+			}
+			return nil
+		})
+		return found, err
+	})
+	if err != nil {
+		return nil, apiError("find Desk records created before a lost response", err)
 	}
 	return found, nil
 }

@@ -42,7 +42,7 @@ type harness struct {
 func newHarness(t *testing.T, tc client.Client) *harness {
 	t.Helper()
 	auth := zohoauth.NewStore(zohoauth.Config{})
-	c := crmemu.New(crmemu.Config{Auth: auth, SearchLag: crmemu.NoSearchLag}) // search lag off until the engine confirms creates (issue 11.4)
+	c := crmemu.New(crmemu.Config{Auth: auth}) // with the default search lag, as Zoho's search index lags
 	d := deskemu.New(deskemu.Config{Auth: auth, Realism: realism.New(realism.Config{})})
 	cs := httptest.NewServer(c)
 	ds := httptest.NewServer(d)

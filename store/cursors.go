@@ -148,9 +148,9 @@ func (s *Store) PrepareRecreate(ctx context.Context, target string, linkIDs []in
 	if len(linkIDs) == 0 {
 		return nil
 	}
-	set := `crm_id = null, state = 'pending-crm'`
+	set := `crm_id = null, state = 'pending-crm', pending_at = now()`
 	if target == "desk" {
-		set = `desk_id = null, state = 'pending-desk'`
+		set = `desk_id = null, state = 'pending-desk', pending_at = now()`
 	}
 	_, err := s.Pool.Exec(ctx, `update links set `+set+`, base = null, base_desk = null, base_crm = null, base_hash = null, desk_deleted = null, crm_deleted = null
 		where id = any($1) and state = 'linked'`, linkIDs)

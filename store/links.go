@@ -37,27 +37,49 @@ func (s *Store) AddPendingLinks(ctx context.Context, sc Scope, ids []string) err
 	if sc.Side == "crm" {
 		col, state = "crm_id", "pending-desk"
 	}
-	_, err := s.Pool.Exec(ctx, `insert into links (integration_id, module, `+col+`, state)
-		select $1, $2, unnest($3::text[]), $4 on conflict do nothing`, sc.IntegrationID, sc.Module, ids, state)
+	_, err := s.Pool.Exec(ctx, `insert into links (integration_id, module, `+col+`, state, pending_at)
+		select $1, $2, unnest($3::text[]), $4, now() on conflict do nothing`, sc.IntegrationID, sc.Module, ids, state)
 	if err != nil {
 		return fmt.Errorf("pending links %s %s: %w", sc.Side, sc.Module, err)
 	}
 	return nil
 }
 
-// PendingLinks returns the source ids of side sc.Side whose create on the other side may or may
-// not have happened.
-func (s *Store) PendingLinks(ctx context.Context, sc Scope, limit int) ([]string, error) {
+// PendingLinks returns up to limit source ids of side sc.Side whose create on the other side may
+// or may not have happened, and when the oldest of them became pending (zero when unknown:
+// links pending since before that was recorded).
+func (s *Store) PendingLinks(ctx context.Context, sc Scope, limit int) ([]string, time.Time, error) {
 	col, state := "desk_id", "pending-crm"
 	if sc.Side == "crm" {
 		col, state = "crm_id", "pending-desk"
 	}
-	rows, err := s.Pool.Query(ctx, `select `+col+` from links where integration_id = $1 and module = $2 and state = $3
+	rows, err := s.Pool.Query(ctx, `select `+col+`, pending_at from links where integration_id = $1 and module = $2 and state = $3
 		order by `+col+` limit $4`, sc.IntegrationID, sc.Module, state, limit)
 	if err != nil {
-		return nil, fmt.Errorf("pending links %s %s: %w", sc.Side, sc.Module, err)
+		return nil, time.Time{}, fmt.Errorf("pending links %s %s: %w", sc.Side, sc.Module, err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	defer rows.Close()
+	var ids []string
+	var oldest time.Time
+	unknown := false
+	for rows.Next() {
+		var id string
+		var at *time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, time.Time{}, err
+		}
+		ids = append(ids, id)
+		switch {
+		case at == nil:
+			unknown = true
+		case oldest.IsZero() || at.Before(oldest):
+			oldest = *at
+		}
+	}
+	if unknown {
+		oldest = time.Time{}
+	}
+	return ids, oldest, rows.Err()
 }
 
 // Completion finishes a pending link: the source record (of the scope's side) now has a
