@@ -28,9 +28,7 @@ type reader struct {
 	read int
 }
 
-func (p *reader) scope(s mapping.Side) store.Scope {
-	return store.Scope{IntegrationID: p.in.IntegrationID, Module: p.in.Module, Side: string(s)}
-}
+func (p *reader) scope(s mapping.Side) store.Scope { return storeScope(p.in.IntegrationID, p.m.Module, s) }
 
 func (p *reader) twoWay() bool { return p.in.Mode != ModeOneWayToDesk }
 

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"slices"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
@@ -100,11 +101,23 @@ func (a *Activities) createUnlinked(ctx context.Context, in StepInput, w *writer
 		for i, row := range rows {
 			recs[i] = recordOf(source, row)
 		}
-		refs, err := a.refsFor(ctx, in.IntegrationID, w.m, recs)
+		cands, err := a.matchCandidates(ctx, in.IntegrationID, w.m, recs)
 		if err != nil {
 			return err
 		}
-		pl := reconcile.PlanUnlinked(reconcile.UnlinkedInput{Mapping: w.m, Mode: modeOf(in.Mode), Refs: refs, Records: recs})
+		all := slices.Clone(recs)
+		for _, cs := range cands {
+			for _, c := range cs {
+				if c.Record != nil {
+					all = append(all, *c.Record)
+				}
+			}
+		}
+		refs, err := a.refsFor(ctx, in.IntegrationID, w.m, all)
+		if err != nil {
+			return err
+		}
+		pl := reconcile.PlanUnlinked(reconcile.UnlinkedInput{Mapping: w.m, Mode: modeOf(in.Mode), Refs: refs, Records: recs, Candidates: cands})
 		if err := w.apply(ctx, pl, refs); err != nil {
 			return err
 		}

@@ -160,22 +160,31 @@ func (a *Activities) changesInput(ctx context.Context, p *reader) (reconcile.Cha
 			in.Counterparts[reconcile.SideID{Side: s, ID: r.ID}] = r
 		}
 	}
-	all := append([]reconcile.Record(nil), in.Changed...)
-	for _, r := range in.Counterparts {
-		all = append(all, r)
-	}
-	refs, err := a.refsFor(ctx, p.in.IntegrationID, p.m, all, bases...)
-	if err != nil {
-		return in, err
-	}
-	in.Refs = refs
 	var unlinked []reconcile.Record
 	for _, r := range in.Changed {
+		if r.Side == mapping.Desk && !p.twoWay() {
+			continue // not sent in one-way mode: nothing to match
+		}
 		if l, ok := in.Links[reconcile.SideID{Side: r.Side, ID: r.ID}]; !ok || !l.Linked {
 			unlinked = append(unlinked, r)
 		}
 	}
-	in.Candidates, err = a.candidates(ctx, p.in.IntegrationID, p.m, unlinked)
+	var err error
+	if in.Candidates, err = a.matchCandidates(ctx, p.in.IntegrationID, p.m, unlinked); err != nil {
+		return in, err
+	}
+	all := append([]reconcile.Record(nil), in.Changed...)
+	for _, r := range in.Counterparts {
+		all = append(all, r)
+	}
+	for _, cs := range in.Candidates {
+		for _, c := range cs {
+			if c.Record != nil {
+				all = append(all, *c.Record)
+			}
+		}
+	}
+	in.Refs, err = a.refsFor(ctx, p.in.IntegrationID, p.m, all, bases...)
 	return in, err
 }
 

@@ -19,6 +19,11 @@ const (
 	deskCRMIDField = mapping.DeskCRMIDField
 )
 
+// storeScope names a module's records of side s of an integration in the store.
+func storeScope(integrationID string, module mapping.Module, s mapping.Side) store.Scope {
+	return store.Scope{IntegrationID: integrationID, Module: string(module), Side: string(s)}
+}
+
 // crmFieldsFor lists the CRM fields to read for a mapping: the mapped ones, the system
 // times, the match field and the counterpart id field (CRM returns only the fields asked for).
 func crmFieldsFor(m mapping.Mapping) []string {

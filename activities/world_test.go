@@ -225,6 +225,14 @@ func (w *world) deskUpdateIn(module, id string, fields map[string]any) {
 	must(w.t, err)
 }
 
+// deskCreate creates a Desk contact as a person would.
+func (w *world) deskCreate(fields map[string]any) string {
+	w.t.Helper()
+	r, err := w.userDsk.Create(w.ctx, "contacts", desk.Record{Fields: fields})
+	must(w.t, err)
+	return r.ID
+}
+
 // openFailures returns the open failures of the integration with a code.
 func (w *world) openFailures(code string) []store.Failure {
 	w.t.Helper()

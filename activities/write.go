@@ -40,9 +40,7 @@ func (a *Activities) newWriter(integrationID string, m mapping.Mapping, mode str
 }
 
 // scope returns the store scope of side s.
-func (w *writer) scope(s mapping.Side) store.Scope {
-	return store.Scope{IntegrationID: w.integrationID, Module: w.module, Side: string(s)}
-}
+func (w *writer) scope(s mapping.Side) store.Scope { return storeScope(w.integrationID, w.m.Module, s) }
 
 // apply carries out a plan made with refs: deletion marks, then links of matched pairs,
 // restores, then creates and updates (CRM's and Desk's side by side), then the pairs' new

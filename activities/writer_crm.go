@@ -45,12 +45,15 @@ func (w *writer) createCRMBatch(ctx context.Context, batch []reconcile.Create) e
 	}
 	var done []store.Completion
 	var dropped []string
+	var ds dupes
 	for i, res := range results {
 		c := batch[i]
 		switch {
 		case res.OK():
 			done = append(done, completion(c, res.ID, res.ModifiedTime))
 			w.created(c, res.ID)
+		case ds.add(c, res.Err):
+			// A unique field holds the value already: linked to its holder below.
 		case isTransient(res.Err):
 			dropped = append(dropped, c.Source.ID) // tried again by the next attempt or pass
 		default:
@@ -62,7 +65,7 @@ func (w *writer) createCRMBatch(ctx context.Context, batch []reconcile.Create) e
 		return err
 	}
 	w.o.count(&w.o.res.CreatedInCRM, len(done))
-	return nil
+	return w.linkDuplicates(ctx, mapping.CRM, &ds)
 }
 
 // updateCRM writes the CRM side of the updates, 100 records per call with the pipe full: the

@@ -20,6 +20,7 @@ import (
 func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) error {
 	sc := w.scope(mapping.CRM)
 	st := newSettler(ctx, w, sc)
+	var ds dupes
 	g, gctx := w.a.deskPipe(ctx)
 	var err error
 	for start := 0; start < len(todo) && err == nil; start += desk.MaxLimit {
@@ -41,6 +42,8 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 					w.created(c, created.ID)
 				case mustRetry(gctx, err):
 					return err // the pending link stays; the retried attempt recovers it
+				case ds.add(c, err):
+					// Desk's unique account name holds the value already: linked below.
 				default:
 					w.o.fail(failureOf(w.module, CRMToDesk, "", c.Source.ID, err))
 					st.drop(c.Source.ID)
@@ -53,7 +56,10 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 	// What succeeded is recorded even when a call failed transiently.
 	n, serr := st.close()
 	w.o.count(&w.o.res.CreatedInDesk, n)
-	return errors.Join(werr, serr)
+	if werr != nil || serr != nil {
+		return errors.Join(werr, serr) // the refused creates stay pending and are created again
+	}
+	return w.linkDuplicates(ctx, mapping.Desk, &ds)
 }
 
 // createDeskRecord creates one Desk record, waiting out 429s as Desk asks.

@@ -39,6 +39,14 @@ func (f FieldMap) LimitsOf(s Side) Limits {
 	return f.CRMLimits
 }
 
+// FieldOf returns f's field API name on side s.
+func (f FieldMap) FieldOf(s Side) string {
+	if s == Desk {
+		return f.Desk
+	}
+	return f.CRM
+}
+
 // FieldName returns f's field on side s as "API_Name (Label)", or the API
 // name alone when the label is unknown or the same.
 func (f FieldMap) FieldName(s Side) string {
