@@ -28,7 +28,9 @@ type reader struct {
 	read int
 }
 
-func (p *reader) scope(s mapping.Side) store.Scope { return storeScope(p.in.IntegrationID, p.m.Module, s) }
+func (p *reader) scope(s mapping.Side) store.Scope {
+	return storeScope(p.in.IntegrationID, p.m.Module, s)
+}
 
 func (p *reader) twoWay() bool { return p.in.Mode != ModeOneWayToDesk }
 
