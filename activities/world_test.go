@@ -277,6 +277,18 @@ func (w *world) crmLinkOf(deskID string) store.Link {
 	return l
 }
 
+// crmLinkOf2 returns the link of a CRM contact.
+func (w *world) crmLinkOf2(crmID string) store.Link {
+	w.t.Helper()
+	links, err := w.st.LinksOf(w.ctx, store.Scope{IntegrationID: "it", Module: "contacts", Side: "crm"}, []string{crmID})
+	must(w.t, err)
+	l, ok := links[crmID]
+	if !ok {
+		w.t.Fatalf("no link of CRM contact %s", crmID)
+	}
+	return l
+}
+
 // writeCalls counts the write calls in both emulators' call logs since the last reset.
 func (w *world) writeCalls() int {
 	n := 0

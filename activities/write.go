@@ -31,12 +31,16 @@ type writer struct {
 	restored, recreated, deleted int
 	// echo is what the sources of creates must be told: their counterparts' new ids.
 	echo counterparts
+	// gone are the Desk accounts found deleted for good while writing; later the records to
+	// create again because they were.
+	gone  goneAccounts
+	later laterCreates
 }
 
 // newWriter returns a writer of one module of an integration in a mode.
 func (a *Activities) newWriter(integrationID string, m mapping.Mapping, mode string, o *outcome) *writer {
 	return &writer{a: a, integrationID: integrationID, module: string(m.Module), m: m, o: o, refs: mapping.NewMapRefs(nil),
-		oneWay: mode == ModeOneWayToDesk}
+		oneWay: mode == ModeOneWayToDesk, gone: goneAccounts{ids: map[string]bool{}, reported: map[string]bool{}}}
 }
 
 // scope returns the store scope of side s.
@@ -79,6 +83,10 @@ func (w *writer) apply(ctx context.Context, pl reconcile.Plan, refs mapping.Refs
 		}
 		return w.updateDesk(ctx, ups, res)
 	})
+	// Records found gone while writing are created again from the change that met them.
+	if werr == nil {
+		werr = w.recreateGone(ctx)
+	}
 	// The sources of the records created get their counterpart's id (also after a failed
 	// call: what was created stays created).
 	if err := w.writeCounterparts(ctx); err != nil {

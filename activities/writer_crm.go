@@ -103,6 +103,11 @@ func (w *writer) updateCRM(ctx context.Context, ups []reconcile.Update, res *upd
 					}
 				case isTransient(r.Err):
 					return r.Err
+				case crmRecordGone(r.Err) && u.LinkID != 0:
+					res.fail(u.LinkID)
+					if err := w.recordGoneOnWrite(gctx, mapping.CRM, u); err != nil {
+						return err
+					}
 				default:
 					res.fail(u.LinkID)
 					w.o.fail(failureOf(w.module, DeskToCRM, u.DeskID, u.CRMID, r.Err))

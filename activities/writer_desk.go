@@ -34,7 +34,7 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 		}
 		for _, c := range chunk {
 			g.Go(func() error {
-				created, err := w.createDeskRecord(gctx, c)
+				created, c, err := w.createDeskRecord(gctx, c)
 				heartbeat(gctx, "desk creates")
 				switch {
 				case err == nil:
@@ -62,8 +62,29 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 	return w.linkDuplicates(ctx, mapping.Desk, &ds)
 }
 
-// createDeskRecord creates one Desk record, waiting out 429s as Desk asks.
-func (w *writer) createDeskRecord(ctx context.Context, c reconcile.Create) (desk.Record, error) {
+// createDeskRecord creates one Desk record, waiting out 429s as Desk asks. A contact whose
+// account Desk refuses because it is gone is created without it (see checkAccountGone); the
+// create as made is returned.
+func (w *writer) createDeskRecord(ctx context.Context, c reconcile.Create) (desk.Record, reconcile.Create, error) {
+	if id, ok := w.deskAccountOf(c.Patch); ok && w.gone.has(id) {
+		c = w.withoutAccount(c)
+	}
+	rec, err := w.postDesk(ctx, c)
+	if accountRefRefused(err) {
+		again, cerr := w.checkAccountGone(ctx, c.Patch)
+		if cerr != nil {
+			return rec, c, cerr
+		}
+		if again {
+			c = w.withoutAccount(c)
+			rec, err = w.postDesk(ctx, c)
+		}
+	}
+	return rec, c, err
+}
+
+// postDesk sends one create to Desk.
+func (w *writer) postDesk(ctx context.Context, c reconcile.Create) (desk.Record, error) {
 	fields, cf := mapping.ToDesk(w.m, c.Patch, w.refs)
 	if cf == nil {
 		cf = map[string]any{}
@@ -141,16 +162,20 @@ func (w *writer) updateDesk(ctx context.Context, ups []reconcile.Update, res *up
 			continue
 		}
 		g.Go(func() error {
-			fields, cf := mapping.ToDesk(w.m, u.DeskPatch, w.refs)
-			if u.DeskCounterpart {
-				if cf == nil {
-					cf = map[string]any{}
-				}
-				cf[deskCRMIDField] = u.CRMID
+			if id, ok := w.deskAccountOf(u.DeskPatch); ok && w.gone.has(id) {
+				u = w.dropAccount(u)
 			}
-			rec, err := retryAfter429(gctx, u.DeskID, func() (desk.Record, error) {
-				return w.a.Desk.Update(gctx, w.module, u.DeskID, desk.Record{Fields: fields, CF: cf})
-			})
+			rec, err := w.patchDesk(gctx, u)
+			if accountRefRefused(err) {
+				again, cerr := w.checkAccountGone(gctx, u.DeskPatch)
+				if cerr != nil {
+					return cerr
+				}
+				if again {
+					u = w.dropAccount(u)
+					rec, err = w.patchDesk(gctx, u)
+				}
+			}
 			switch {
 			case err == nil:
 				res.written(mapping.Desk, u.LinkID, rec.ModifiedTime)
@@ -160,6 +185,9 @@ func (w *writer) updateDesk(ctx context.Context, ups []reconcile.Update, res *up
 				heartbeat(gctx, "desk updates")
 			case mustRetry(gctx, err):
 				return err
+			case recordGone(err) && u.LinkID != 0:
+				res.fail(u.LinkID)
+				return w.recordGoneOnWrite(gctx, mapping.Desk, u)
 			default:
 				res.fail(u.LinkID)
 				w.o.fail(failureOf(w.module, CRMToDesk, u.DeskID, u.CRMID, err))
@@ -168,6 +196,20 @@ func (w *writer) updateDesk(ctx context.Context, ups []reconcile.Update, res *up
 		})
 	}
 	return g.Wait()
+}
+
+// patchDesk sends one update to Desk: the patch, and cf_crm_id when asked.
+func (w *writer) patchDesk(ctx context.Context, u reconcile.Update) (desk.Record, error) {
+	fields, cf := mapping.ToDesk(w.m, u.DeskPatch, w.refs)
+	if u.DeskCounterpart {
+		if cf == nil {
+			cf = map[string]any{}
+		}
+		cf[deskCRMIDField] = u.CRMID
+	}
+	return retryAfter429(ctx, u.DeskID, func() (desk.Record, error) {
+		return w.a.Desk.Update(ctx, w.module, u.DeskID, desk.Record{Fields: fields, CF: cf})
+	})
 }
 
 // restore brings Desk records of the updates that ask for it back from the recycle bin, 100

@@ -102,10 +102,19 @@ type Update struct {
 	// Source is the side whose change this is (its earlier failures close once written); ""
 	// for both (a first reconcile).
 	Source mapping.Side
-	// Recreate is the create to fall back on when a restore finds the record gone for good.
+	// Recreate is the create to fall back on when the record to restore or to write turns out
+	// to be gone for good (the change re-creates it, as an update after a delete does).
 	Recreate *Create
 	// ClearDeletion is the side whose deletion mark to clear once written ("" = none).
 	ClearDeletion mapping.Side
+}
+
+// IDOf returns the pair's record id on side s.
+func (u Update) IDOf(s mapping.Side) string {
+	if s == mapping.Desk {
+		return u.DeskID
+	}
+	return u.CRMID
 }
 
 // Writes reports whether the update writes anything to Zoho.

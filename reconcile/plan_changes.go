@@ -271,6 +271,9 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 			pl.Updates = append(pl.Updates, u)
 		}
 	case ActionUpdate:
+		if c := createFrom(in.Mapping, r, r.Side.Other(), in.Refs, l.ID); !c.blocked {
+			u.Recreate = &c.Create
+		}
 		pl.Updates = append(pl.Updates, u)
 	case ActionRestore:
 		c := createFrom(in.Mapping, r, d.Target, in.Refs, l.ID)

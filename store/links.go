@@ -218,14 +218,15 @@ func (s *Store) SetBases(ctx context.Context, ups []BaseUpdate) error {
 }
 
 // CounterpartIDs translates ids of side sc.Side into their linked ids on the other side.
-// Unlinked ids are absent from the result.
+// Unlinked ids, and those of pairs with a record deleted, are absent from the result: a
+// reference cannot be written to a record that is gone.
 func (s *Store) CounterpartIDs(ctx context.Context, sc Scope, ids []string) (map[string]string, error) {
 	from, to := "desk_id", "crm_id"
 	if sc.Side == "crm" {
 		from, to = "crm_id", "desk_id"
 	}
 	rows, err := s.Pool.Query(ctx, `select `+from+`, `+to+` from links where integration_id = $1 and module = $2
-		and state = 'linked' and `+from+` = any($3)`, sc.IntegrationID, sc.Module, ids)
+		and state = 'linked' and desk_deleted is null and crm_deleted is null and `+from+` = any($3)`, sc.IntegrationID, sc.Module, ids)
 	if err != nil {
 		return nil, fmt.Errorf("counterparts of %s %s: %w", sc.Side, sc.Module, err)
 	}
