@@ -29,7 +29,7 @@ func (a *Activities) runStep(ctx context.Context, in StepInput, body func(contex
 		return StepResult{}, err
 	}
 	ctx, meter := withMeter(ctx)
-	o := &outcome{}
+	o := newOutcome(ctx)
 	err = body(ctx, a.newWriter(in.IntegrationID, m, in.Mode, o))
 	o.res.CRMCredits, o.res.DeskCredits = meter.used()
 	res, ferr := a.flush(ctx, in.IntegrationID, o)

@@ -55,7 +55,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	if !in.DeskFrom.IsZero() && in.DeskFrom.Before(p.deskCur.Position) {
 		p.deskCur.Position = in.DeskFrom.UTC()
 	}
-	o := &outcome{}
+	o := newOutcome(ctx)
 	w := a.newWriter(in.IntegrationID, m, in.Mode, o)
 	err = a.runPass(ctx, p, w)
 	res := IncrementalResult{More: p.more, Read: p.read, Deleted: w.deleted, Restored: w.restored, Recreated: w.recreated}
@@ -69,7 +69,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	if err != nil {
 		return res, err
 	}
-	if err := a.recordIncrementalRuns(ctx, in, res); err != nil {
+	if err := a.recordIncrementalRuns(ctx, in, o.key, res); err != nil {
 		return res, err
 	}
 	p.crmCur, p.deskCur = truncateCursor(p.crmCur), truncateCursor(p.deskCur)
@@ -210,8 +210,10 @@ func (a *Activities) candidates(ctx context.Context, integrationID string, m map
 }
 
 // recordIncrementalRuns appends the pass to the run history, one line per direction that
-// did something.
-func (a *Activities) recordIncrementalRuns(ctx context.Context, in IncrementalInput, r IncrementalResult) error {
+// did something, under the pass's activity key (a retried attempt replaces its lines). It is
+// called before the cursors are committed: a pass whose cursors were not saved is read again,
+// and its lines are then recorded again, not lost.
+func (a *Activities) recordIncrementalRuns(ctx context.Context, in IncrementalInput, key string, r IncrementalResult) error {
 	if !r.Did() {
 		return nil
 	}
@@ -228,7 +230,7 @@ func (a *Activities) recordIncrementalRuns(ctx context.Context, in IncrementalIn
 		if run.Added+run.Updated+run.Failed == 0 {
 			continue
 		}
-		run.WorkflowID, run.RunID, run.Kind, run.Module, run.StartedAt, run.FinishedAt = wfID, runID, "incremental", in.Module, now, &now
+		run.WorkflowID, run.RunID, run.Kind, run.Module, run.StartedAt, run.FinishedAt, run.Key = wfID, runID, "incremental", in.Module, now, &now, key
 		if _, err := a.Store.RecordRun(ctx, in.IntegrationID, run); err != nil {
 			return err
 		}

@@ -4,19 +4,51 @@ import (
 	"context"
 	"sync"
 
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
 	"deskcrm/store"
 	"deskcrm/zoho"
 )
 
-// outcome collects what a step or pass did, safely across goroutines.
+// outcome collects what a step or pass did, safely across goroutines. The counts of what was
+// written are kept in Postgres under key, in the transactions that commit the writes (see
+// store.Count), so that they survive a killed attempt: a retried attempt adds to them, and the
+// result reports the activity's total (flush).
 type outcome struct {
+	key      string
 	mu       sync.Mutex
 	res      StepResult
 	failures []store.Failure
-	// What an incremental pass reports besides StepResult.
+	// What an incremental pass reports besides StepResult (decisions, not writes).
 	echoes, skipped, matched int
+}
+
+// Names of the committed counters.
+const (
+	countLinked      = "linked"
+	countCreatedCRM  = "created-crm"
+	countCreatedDesk = "created-desk"
+	countUpdatedCRM  = "updated-crm"
+	countUpdatedDesk = "updated-desk"
+)
+
+// newOutcome returns the outcome of the activity running in ctx: its counts are kept under the
+// activity's workflow run and activity id, the same for every attempt. Outside an activity
+// (tests call activities directly) every call counts apart.
+func newOutcome(ctx context.Context) *outcome {
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		return &outcome{key: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID}
+	}
+	return &outcome{key: "call/" + uuid.NewString()}
+}
+
+// counted returns a count of n under name for this outcome's activity.
+func (o *outcome) counted(name string, n int) store.Count {
+	return store.Count{Key: o.key, Name: name, N: n}
 }
 
 // count adds n to one of the result's counters.
@@ -26,15 +58,10 @@ func (o *outcome) count(n *int, by int) {
 	o.mu.Unlock()
 }
 
-// fail records a failure of a record.
+// fail records a failure of a record (logged and counted by flush).
 func (o *outcome) fail(f store.Failure) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if f.Direction == DeskToCRM {
-		o.res.FailedToCRM++
-	} else {
-		o.res.FailedToDesk++
-	}
 	o.failures = append(o.failures, f)
 }
 
@@ -45,16 +72,29 @@ func (o *outcome) failPlanned(module string, fs []reconcile.Failure) {
 	}
 }
 
-// flush records the failures in the log and puts the newest few in the result.
+// flush records the failures in the log, puts the newest few in the result, and fills the
+// result's counts with what the activity committed, over all its attempts.
 func (a *Activities) flush(ctx context.Context, integrationID string, o *outcome) (StepResult, error) {
-	recorded, err := a.Store.RecordFailures(ctx, integrationID, o.failures)
+	recorded, err := a.Store.RecordFailures(ctx, integrationID, o.key, o.failures)
 	if err != nil {
 		return o.res, err
 	}
+	o.failures = nil
 	if len(recorded) > MaxReportedFailures {
 		recorded = recorded[:MaxReportedFailures]
 	}
 	o.res.Failures = recorded
+	counts, err := a.Store.Counts(ctx, o.key)
+	if err != nil {
+		return o.res, err
+	}
+	if err := a.Store.PruneCounts(ctx); err != nil {
+		return o.res, err
+	}
+	o.res.Linked = counts[countLinked]
+	o.res.CreatedInCRM, o.res.CreatedInDesk = counts[countCreatedCRM], counts[countCreatedDesk]
+	o.res.UpdatedInCRM, o.res.UpdatedInDesk = counts[countUpdatedCRM], counts[countUpdatedDesk]
+	o.res.FailedToCRM, o.res.FailedToDesk = counts[store.FailedCount(DeskToCRM)], counts[store.FailedCount(CRMToDesk)]
 	return o.res, nil
 }
 

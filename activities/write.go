@@ -151,7 +151,7 @@ func (w *writer) linkMatched(ctx context.Context, ups []reconcile.Update) ([]rec
 	if len(deskIDs) == 0 {
 		return ups, nil
 	}
-	ids, err := w.a.Store.LinkPairs(ctx, w.integrationID, w.module, deskIDs, crmIDs)
+	ids, err := w.a.Store.LinkPairs(ctx, w.integrationID, w.module, deskIDs, crmIDs, w.o.counted(countLinked, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,6 @@ func (w *writer) linkMatched(ctx context.Context, ups []reconcile.Update) ([]rec
 		}
 		out = append(out, u)
 	}
-	w.o.count(&w.o.res.Linked, len(ids))
 	return out, nil
 }
 
@@ -214,8 +213,8 @@ func completion(c reconcile.Create, targetID string, targetModified time.Time) s
 
 // settleCreates records the outcome of create calls: the created records' links complete
 // (and their earlier failures close), the pending links of records that failed go.
-func (w *writer) settleCreates(ctx context.Context, sc store.Scope, done []store.Completion, dropped []string) error {
-	if err := w.a.Store.CompleteLinks(ctx, sc, done); err != nil {
+func (w *writer) settleCreates(ctx context.Context, sc store.Scope, done []store.Completion, dropped []string, counts ...store.Count) error {
+	if err := w.a.Store.CompleteLinks(ctx, sc, done, counts...); err != nil {
 		return err
 	}
 	if err := w.a.Store.DropPendingLinks(ctx, sc, dropped); err != nil {
@@ -318,9 +317,16 @@ func (w *writer) settleUpdates(ctx context.Context, ups []reconcile.Update, res 
 	var bases []store.BaseUpdate
 	clears := map[mapping.Side][]int64{}
 	synced := map[mapping.Side][]string{}
+	updatedCRM, updatedDesk := 0, 0
 	for _, u := range ups {
 		if res.failed[u.LinkID] || u.Base.IsZero() {
 			continue
+		}
+		if len(u.CRMPatch) > 0 {
+			updatedCRM++
+		}
+		if len(u.DeskPatch) > 0 {
+			updatedDesk++
 		}
 		deskMod, crmMod := u.DeskModified, u.CRMModified
 		if t, ok := res.deskMod[u.LinkID]; ok {
@@ -342,7 +348,7 @@ func (w *writer) settleUpdates(ctx context.Context, ups []reconcile.Update, res 
 			synced[mapping.CRM] = append(synced[mapping.CRM], u.CRMID)
 		}
 	}
-	if err := w.a.Store.SetBases(ctx, bases); err != nil {
+	if err := w.a.Store.SetBases(ctx, bases, w.o.counted(countUpdatedCRM, updatedCRM), w.o.counted(countUpdatedDesk, updatedDesk)); err != nil {
 		return err
 	}
 	for _, s := range []mapping.Side{mapping.Desk, mapping.CRM} {

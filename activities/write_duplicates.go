@@ -99,10 +99,9 @@ func (w *writer) linkDuplicates(ctx context.Context, target mapping.Side, ds *du
 		pairs = append(pairs, p)
 		recs = append(recs, p.Desk, p.CRM)
 	}
-	if err := w.settleCreates(ctx, w.scope(source), done, released); err != nil {
+	if err := w.settleCreates(ctx, w.scope(source), done, released, w.o.counted(countLinked, len(done))); err != nil {
 		return err
 	}
-	w.o.count(&w.o.res.Linked, len(done))
 	return w.reconcileNew(ctx, pairs, recs)
 }
 

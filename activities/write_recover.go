@@ -56,13 +56,12 @@ func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error 
 			done = append(done, completion(c, f.id, f.modified))
 			w.echo.add(c, f.id)
 		}
-		if err := w.settleCreates(ctx, sc, done, missing); err != nil {
-			return err
+		name := countCreatedCRM
+		if source == mapping.CRM {
+			name = countCreatedDesk
 		}
-		if source == mapping.Desk {
-			w.o.count(&w.o.res.CreatedInCRM, len(done))
-		} else {
-			w.o.count(&w.o.res.CreatedInDesk, len(done))
+		if err := w.settleCreates(ctx, sc, done, missing, w.o.counted(name, len(done))); err != nil {
+			return err
 		}
 	}
 }

@@ -61,10 +61,9 @@ func (w *writer) createCRMBatch(ctx context.Context, batch []reconcile.Create) e
 			dropped = append(dropped, c.Source.ID)
 		}
 	}
-	if err := w.settleCreates(ctx, sc, done, dropped); err != nil {
+	if err := w.settleCreates(ctx, sc, done, dropped, w.o.counted(countCreatedCRM, len(done))); err != nil {
 		return err
 	}
-	w.o.count(&w.o.res.CreatedInCRM, len(done))
 	return w.linkDuplicates(ctx, mapping.CRM, &ds)
 }
 
@@ -98,9 +97,6 @@ func (w *writer) updateCRM(ctx context.Context, ups []reconcile.Update, res *upd
 				switch {
 				case r.OK():
 					res.written(mapping.CRM, u.LinkID, r.ModifiedTime)
-					if len(u.CRMPatch) > 0 {
-						w.o.count(&w.o.res.UpdatedInCRM, 1)
-					}
 				case isTransient(r.Err):
 					return r.Err
 				case crmRecordGone(r.Err) && u.LinkID != 0:

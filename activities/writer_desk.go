@@ -54,8 +54,7 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 	}
 	werr := errors.Join(err, g.Wait())
 	// What succeeded is recorded even when a call failed transiently.
-	n, serr := st.close()
-	w.o.count(&w.o.res.CreatedInDesk, n)
+	_, serr := st.close()
 	if werr != nil || serr != nil {
 		return errors.Join(werr, serr) // the refused creates stay pending and are created again
 	}
@@ -135,7 +134,7 @@ func (s *settler) flushFull() {
 }
 
 func (s *settler) flush() error {
-	if err := s.w.settleCreates(s.ctx, s.sc, s.completed, s.released); err != nil {
+	if err := s.w.settleCreates(s.ctx, s.sc, s.completed, s.released, s.w.o.counted(countCreatedDesk, len(s.completed))); err != nil {
 		return err
 	}
 	s.settled += len(s.completed)
@@ -179,9 +178,6 @@ func (w *writer) updateDesk(ctx context.Context, ups []reconcile.Update, res *up
 			switch {
 			case err == nil:
 				res.written(mapping.Desk, u.LinkID, rec.ModifiedTime)
-				if len(u.DeskPatch) > 0 {
-					w.o.count(&w.o.res.UpdatedInDesk, 1)
-				}
 				heartbeat(gctx, "desk updates")
 			case mustRetry(gctx, err):
 				return err

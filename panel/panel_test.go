@@ -350,7 +350,7 @@ func TestDeleteIntegration(t *testing.T) {
 		Module: "contacts", Direction: "desk-to-crm", StartedAt: started, Added: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.RecordFailures(ctx, "default", []store.Failure{{Module: "contacts", Direction: "desk-to-crm", DeskID: "1", Code: "MANDATORY_FIELD_MISSING", Message: "Mandatory field missing"}}); err != nil {
+	if _, err := e.st.RecordFailures(ctx, "default", "", []store.Failure{{Module: "contacts", Direction: "desk-to-crm", DeskID: "1", Code: "MANDATORY_FIELD_MISSING", Message: "Mandatory field missing"}}); err != nil {
 		t.Fatal(err)
 	}
 	e.setPermissions("Agent", map[string]any{"notes": "restricted"})

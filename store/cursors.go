@@ -160,32 +160,51 @@ func (s *Store) PrepareRecreate(ctx context.Context, target string, linkIDs []in
 	return nil
 }
 
-// LinkPairs links unlinked records matched by key during an incremental pass: deskIDs[i]
-// with crmIDs[i]. Pairs of which either record is linked already are left out. It returns
-// the ids of the links created, keyed by Desk id.
-func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, deskIDs, crmIDs []string) (map[string]int64, error) {
+// LinkPairs links unlinked records matched by key: deskIDs[i] with crmIDs[i]. Pairs of which
+// either record is linked already are left out. It returns the ids of the links created,
+// keyed by Desk id, and counts how many under name (one transaction).
+func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, deskIDs, crmIDs []string, count ...Count) (map[string]int64, error) {
 	out := map[string]int64{}
 	if len(deskIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.Pool.Query(ctx, `insert into links (integration_id, module, desk_id, crm_id, state)
-		select $1, $2, t.d, t.c, 'linked' from unnest($3::text[], $4::text[]) as t(d, c)
-		where not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and (l.desk_id = t.d or l.crm_id = t.c))
-		on conflict do nothing
-		returning desk_id, id`, integrationID, module, deskIDs, crmIDs)
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `insert into links (integration_id, module, desk_id, crm_id, state)
+			select $1, $2, t.d, t.c, 'linked' from unnest($3::text[], $4::text[]) as t(d, c)
+			where not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and (l.desk_id = t.d or l.crm_id = t.c))
+			on conflict do nothing
+			returning desk_id, id`, integrationID, module, deskIDs, crmIDs)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct {
+			d  string
+			id int64
+		}, error) {
+			var x struct {
+				d  string
+				id int64
+			}
+			err := r.Scan(&x.d, &x.id)
+			return x, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range ids {
+			out[x.d] = x.id
+		}
+		b := &pgx.Batch{}
+		for _, c := range count {
+			c.N = len(ids)
+			c.queue(b)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("link %d matched %s pairs: %w", len(deskIDs), module, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var d string
-		var id int64
-		if err := rows.Scan(&d, &id); err != nil {
-			return nil, err
-		}
-		out[d] = id
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // KeyCandidate is an indexed record carrying a match key being matched.

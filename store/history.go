@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,24 +25,60 @@ type Failure struct {
 }
 
 // RecordFailures adds failures to the log; a record that already has an open failure for the
-// same direction gets its code, message and attempt count updated instead. It returns the
-// entries with their ids.
-func (s *Store) RecordFailures(ctx context.Context, integrationID string, fs []Failure) ([]Failure, error) {
+// same direction gets its code and message updated instead. key names the activity recording
+// them (its workflow run and activity id; "" for none): a failure counts one more attempt, and
+// is counted under FailedCount(direction) for key, only when another activity recorded it last,
+// so that an activity's retries neither add attempts nor count a record's failure twice. It
+// returns the entries with their ids.
+func (s *Store) RecordFailures(ctx context.Context, integrationID, key string, fs []Failure) ([]Failure, error) {
 	out := make([]Failure, 0, len(fs))
-	for _, f := range fs {
-		err := s.Pool.QueryRow(ctx, `
-			insert into sync_failures (integration_id, module, direction, desk_id, crm_id, code, message)
-			values ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6, $7)
-			on conflict (integration_id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, '')) where resolved_at is null
-			do update set code = excluded.code, message = excluded.message, attempts = sync_failures.attempts + 1, last_at = now(), retrying = false
-			returning id, attempts, first_at, last_at`,
-			integrationID, f.Module, f.Direction, f.DeskID, f.CRMID, f.Code, f.Message).Scan(&f.ID, &f.Attempts, &f.FirstAt, &f.LastAt)
-		if err != nil {
-			return out, fmt.Errorf("record failure of %s %s%s: %w", f.Module, f.DeskID, f.CRMID, err)
-		}
-		out = append(out, f)
+	if len(fs) == 0 {
+		return out, nil
 	}
-	return out, nil
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		counts := map[string]int{}
+		for _, f := range fs {
+			var prev *string
+			err := tx.QueryRow(ctx, `select last_key from sync_failures where integration_id = $1 and module = $2 and direction = $3
+				and coalesce(desk_id, '') = $4 and coalesce(crm_id, '') = $5 and resolved_at is null for update`,
+				integrationID, f.Module, f.Direction, f.DeskID, f.CRMID).Scan(&prev)
+			repeat := err == nil && key != "" && prev != nil && *prev == key
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("record failure of %s %s%s: %w", f.Module, f.DeskID, f.CRMID, err)
+			}
+			err = tx.QueryRow(ctx, `
+				insert into sync_failures (integration_id, module, direction, desk_id, crm_id, code, message, last_key)
+				values ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6, $7, nullif($8, ''))
+				on conflict (integration_id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, '')) where resolved_at is null
+				do update set code = excluded.code, message = excluded.message, last_at = now(), retrying = false,
+					attempts = sync_failures.attempts + $9, last_key = excluded.last_key
+				returning id, attempts, first_at, last_at`,
+				integrationID, f.Module, f.Direction, f.DeskID, f.CRMID, f.Code, f.Message, key, boolInt(!repeat)).Scan(&f.ID, &f.Attempts, &f.FirstAt, &f.LastAt)
+			if err != nil {
+				return fmt.Errorf("record failure of %s %s%s: %w", f.Module, f.DeskID, f.CRMID, err)
+			}
+			out = append(out, f)
+			if !repeat {
+				counts[f.Direction]++
+			}
+		}
+		b := &pgx.Batch{}
+		for dir, n := range counts {
+			Count{Key: key, Name: FailedCount(dir), N: n}.queue(b)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return out, err
+}
+
+// FailedCount names the counter of failures in a direction (desk-to-crm, crm-to-desk).
+func FailedCount(direction string) string { return "failed-" + direction }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // OpenFailures lists unresolved failures, newest first, at most limit (0 = all), and the total.
@@ -106,14 +143,20 @@ type Run struct {
 	Added      int        `json:"added"`
 	Updated    int        `json:"updated"`
 	Failed     int        `json:"failed"`
+	// Key is the activity that recorded the run ("" for none): recording it again under the
+	// same key replaces it.
+	Key string `json:"-"`
 }
 
 // RecordRun appends a finished run to the history.
 func (s *Store) RecordRun(ctx context.Context, integrationID string, r Run) (int64, error) {
 	var id int64
-	err := s.Pool.QueryRow(ctx, `insert into sync_runs (integration_id, workflow_id, run_id, kind, module, direction, started_at, finished_at, added, updated, failed)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id`,
-		integrationID, r.WorkflowID, r.RunID, r.Kind, r.Module, r.Direction, r.StartedAt, r.FinishedAt, r.Added, r.Updated, r.Failed).Scan(&id)
+	err := s.Pool.QueryRow(ctx, `insert into sync_runs (integration_id, workflow_id, run_id, kind, module, direction, started_at, finished_at, added, updated, failed, activity_key)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''))
+		on conflict (activity_key, module, direction) where activity_key is not null
+		do update set finished_at = excluded.finished_at, added = excluded.added, updated = excluded.updated, failed = excluded.failed
+		returning id`,
+		integrationID, r.WorkflowID, r.RunID, r.Kind, r.Module, r.Direction, r.StartedAt, r.FinishedAt, r.Added, r.Updated, r.Failed, r.Key).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record run: %w", err)
 	}

@@ -96,12 +96,15 @@ type Completion struct {
 	TargetModified time.Time
 }
 
-// CompleteLinks turns pending links into links.
-func (s *Store) CompleteLinks(ctx context.Context, sc Scope, done []Completion) error {
+// CompleteLinks turns pending links into links, and adds the counts in the same transaction.
+func (s *Store) CompleteLinks(ctx context.Context, sc Scope, done []Completion, counts ...Count) error {
 	if len(done) == 0 {
 		return nil
 	}
 	batch := &pgx.Batch{}
+	for _, c := range counts {
+		c.queue(batch)
+	}
 	for _, c := range done {
 		b, bd, bc, err := encodeBase(c.Base, c.BaseDesk, c.BaseCRM)
 		if err != nil {
@@ -196,12 +199,16 @@ type BaseUpdate struct {
 	CRMModified  time.Time
 }
 
-// SetBases records the last-synced values of several links.
-func (s *Store) SetBases(ctx context.Context, ups []BaseUpdate) error {
+// SetBases records the merge bases of several links, and adds the counts in the same
+// transaction.
+func (s *Store) SetBases(ctx context.Context, ups []BaseUpdate, counts ...Count) error {
 	if len(ups) == 0 {
 		return nil
 	}
 	batch := &pgx.Batch{}
+	for _, c := range counts {
+		c.queue(batch)
+	}
 	for _, u := range ups {
 		b, bd, bc, err := encodeBase(u.Base, u.BaseDesk, u.BaseCRM)
 		if err != nil {
