@@ -10,7 +10,6 @@ import (
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
 	"deskcrm/store"
-	"deskcrm/zoho"
 )
 
 // outcome collects what a step or pass did, safely across goroutines. The counts of what was
@@ -104,10 +103,4 @@ func directionTo(s mapping.Side) string {
 		return DeskToCRM
 	}
 	return CRMToDesk
-}
-
-// failureOf turns a per-record Zoho error into a failure-log entry.
-func failureOf(module, direction, deskID, crmID string, err error) store.Failure {
-	return store.Failure{Module: module, Direction: direction, DeskID: deskID, CRMID: crmID,
-		Code: zoho.FailureCode(err), Message: err.Error()}
 }

@@ -57,7 +57,7 @@ func (w *writer) createCRMBatch(ctx context.Context, batch []reconcile.Create) e
 		case isTransient(res.Err):
 			dropped = append(dropped, c.Source.ID) // tried again by the next attempt or pass
 		default:
-			w.o.fail(failureOf(w.module, DeskToCRM, c.Source.ID, "", res.Err))
+			w.o.fail(w.refusal(mapping.CRM, c.Source.ID, "", res.Err))
 			dropped = append(dropped, c.Source.ID)
 		}
 	}
@@ -106,7 +106,7 @@ func (w *writer) updateCRM(ctx context.Context, ups []reconcile.Update, res *upd
 					}
 				default:
 					res.fail(u.LinkID)
-					w.o.fail(failureOf(w.module, DeskToCRM, u.DeskID, u.CRMID, r.Err))
+					w.o.fail(w.refusal(mapping.CRM, u.DeskID, u.CRMID, r.Err))
 				}
 			}
 			heartbeat(gctx, "crm updates")

@@ -45,7 +45,7 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 				case ds.add(c, err):
 					// Desk's unique account name holds the value already: linked below.
 				default:
-					w.o.fail(failureOf(w.module, CRMToDesk, "", c.Source.ID, err))
+					w.o.fail(w.refusal(mapping.Desk, "", c.Source.ID, err))
 					st.drop(c.Source.ID)
 				}
 				return nil
@@ -186,7 +186,7 @@ func (w *writer) updateDesk(ctx context.Context, ups []reconcile.Update, res *up
 				return w.recordGoneOnWrite(gctx, mapping.Desk, u)
 			default:
 				res.fail(u.LinkID)
-				w.o.fail(failureOf(w.module, CRMToDesk, u.DeskID, u.CRMID, err))
+				w.o.fail(w.refusal(mapping.Desk, u.DeskID, u.CRMID, err))
 			}
 			return nil
 		})
