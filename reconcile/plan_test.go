@@ -305,3 +305,28 @@ func TestPlanUnlinkedOneWayLeavesDeskRecords(t *testing.T) {
 		t.Errorf("one-way plan %v", summary(pl))
 	}
 }
+
+func TestPlanRelink(t *testing.T) {
+	d := func(id, cp string) Pointer { return Pointer{Side: mapping.Desk, ID: id, Counterpart: cp} }
+	c := func(id, cp string) Pointer { return Pointer{Side: mapping.CRM, ID: id, Counterpart: cp} }
+	plan := PlanRelink(
+		[]Pointer{d("d1", "c1"), d("d2", ""), d("d3", "c3"), d("d4", "c9"), d("d5", "c5"), d("d6", "c5"), d("d7", "")},
+		[]Pointer{c("c1", "d1"), c("c2", "d2"), c("c3", ""), c("c5", "d5"), c("c7", "d8")},
+	)
+	var pairs []string
+	for _, p := range plan.Pairs {
+		pairs = append(pairs, p.Link.DeskID+"-"+p.Link.CRMID)
+	}
+	// d1-c1 both agree; d2-c2 and d3-c3 one side states, the other holds nothing; d5 and d6
+	// both claim c5; d4 points at a missing record; c7 at a missing one.
+	if want := []string{"d1-c1", "d2-c2", "d3-c3"}; !reflect.DeepEqual(pairs, want) {
+		t.Errorf("pairs %v, want %v", pairs, want)
+	}
+	var conflicts []string
+	for _, p := range plan.Conflicts {
+		conflicts = append(conflicts, p.ID)
+	}
+	if want := []string{"d4", "d5", "d6", "c5", "c7"}; !reflect.DeepEqual(conflicts, want) {
+		t.Errorf("conflicts %v, want %v", conflicts, want)
+	}
+}

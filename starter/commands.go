@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"preflight": cmdPreflight,
 	"mapping":   cmdMapping,
 	"set-mode":  cmdSetMode,
+	"relink":    cmdRelink,
 }
 
 // common are the flags every command takes.

@@ -1,0 +1,71 @@
+package activities_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"deskcrm/activities"
+)
+
+// Every linked pair carries its counterpart's id on both sides, however it was linked (matched,
+// created either way), so the link table can be rebuilt from the two apps: after a sync, the
+// links are dropped, and Relink gives the same links back (a dry run first changes nothing).
+func TestRelinkRebuildsTheLinksFromTheApps(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	w.seed()
+	w.firstSync()
+	w.pass(nil)
+	before := w.linkPairs()
+	if len(before) != 6 { // 2 accounts matched; Ann, Ben matched; Cid, Dot created
+		t.Fatalf("links after the sync: %v", before)
+	}
+	_, err := w.st.Pool.Exec(w.ctx, `delete from links`)
+	must(t, err)
+
+	dry, err := w.a.Relink(w.ctx, activities.RelinkInput{IntegrationID: "it"})
+	must(t, err)
+	if got := w.linkPairs(); len(got) != 0 {
+		t.Fatalf("a dry run wrote links: %v", got)
+	}
+	added := 0
+	for _, m := range dry.Modules {
+		added += m.Added
+		if m.Conflicts != 0 || m.Different != 0 {
+			t.Errorf("dry run %+v: no conflict expected", m)
+		}
+	}
+	if added != len(before) {
+		t.Errorf("dry run would add %d links, want %d", added, len(before))
+	}
+	w.resetCalls()
+	_, err = w.a.Relink(w.ctx, activities.RelinkInput{IntegrationID: "it", Apply: true})
+	must(t, err)
+	if got := w.linkPairs(); !slices.Equal(got, before) {
+		t.Fatalf("links after relink\n%v\nwant\n%v", got, before)
+	}
+	if n := w.writeCalls(); n != 0 {
+		t.Errorf("relinking pairs already in sync wrote %d time(s)", n)
+	}
+	// The rebuilt links are ordinary links: a pass finds the sides agree.
+	w.resetCalls()
+	w.pass(nil)
+	if n := w.writeCalls(); n != 0 {
+		t.Errorf("the pass after the relink wrote %d time(s)", n)
+	}
+}
+
+// linkPairs lists the links as "module desk crm", sorted.
+func (w *world) linkPairs() []string {
+	w.t.Helper()
+	rows, err := w.st.Pool.Query(w.ctx, `select module, coalesce(desk_id, ''), coalesce(crm_id, '') from links where state = 'linked' order by 1, 2, 3`)
+	must(w.t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var m, d, c string
+		must(w.t, rows.Scan(&m, &d, &c))
+		out = append(out, fmt.Sprintf("%s %s %s", m, d, c))
+	}
+	return out
+}
