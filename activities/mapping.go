@@ -74,12 +74,15 @@ func (a *Activities) fieldMetadata(ctx context.Context, module string) (desk, cr
 		if f.Lookup != nil {
 			fm.LookupModule = f.Lookup.Module.APIName
 		}
+		if f.DecimalPlace != nil {
+			fm.Decimals = *f.DecimalPlace
+		}
 		crm = append(crm, fm)
 	}
 	for _, f := range deskFields {
 		desk = append(desk, mapping.FieldMeta{Name: f.APIName, Label: f.DisplayLabel, Type: mapping.DeskType(f.Type),
 			Mandatory: f.IsMandatory, ReadOnly: f.IsReadOnly, Custom: f.IsCustomField, Unique: f.IsUnique,
-			Length: f.MaxLength, Picklist: f.AllowedValues})
+			Length: f.MaxLength, Picklist: f.AllowedValues, Decimals: f.DecimalPlaces})
 	}
 	return desk, crm, nil
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // ValueEqual compares two canonical values ("" and nil are equal, []any and
@@ -118,8 +120,11 @@ func dropNone(list any) any {
 
 // cleanString trims a string and replaces invalid UTF-8 the way JSON
 // encoding does, so a value reads back the same after a trip through JSON.
+//
+// Text is also brought to Unicode NFC, so that a value one side stores with combining
+// characters (e + ◌́) and the other precomposed (é) is one value, never a change.
 func cleanString(s string) string {
-	return strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+	return strings.TrimSpace(norm.NFC.String(strings.ToValidUTF8(s, "\uFFFD")))
 }
 
 func anyList(v any) []any {

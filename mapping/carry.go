@@ -2,7 +2,11 @@ package mapping
 
 import (
 	"fmt"
+	"math/big"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -29,6 +33,9 @@ type Limits struct {
 	// Mandatory is set when the side refuses to create a record without
 	// this field.
 	Mandatory bool
+	// Decimals is how many decimal places the side keeps of a decimal,
+	// currency or percent value (it rounds the rest away); 0 when unknown.
+	Decimals int
 }
 
 // LimitsOf returns the limits of f's field on side s.
@@ -95,7 +102,7 @@ func Carry(module Module, f FieldMap, v any, to Side, refs Refs) *Problem {
 		}
 	case kindText, kindPicklist:
 		s, _ := v.(string)
-		if n := utf8.RuneCountInString(s); lim.Length > 0 && n > lim.Length {
+		if n := textLength(s, to); lim.Length > 0 && n > lim.Length {
 			return problem(CodeValueTooLong, "%s %s holds at most %d characters; the value of %s %s has %d. Shorten it in %s: the record syncs again by itself once it changes",
 				to.Label(), f.FieldName(to), lim.Length, from.Label(), f.FieldName(from), n, from.Label())
 		}
@@ -114,4 +121,79 @@ func Carry(module Module, f FieldMap, v any, to Side, refs Refs) *Problem {
 		}
 	}
 	return nil
+}
+
+// textLength counts a text value as side s counts it against a field's length: CRM in UTF-16
+// code units (an emoji counts two), Desk in code points.
+func textLength(s string, side Side) int {
+	if side == CRM {
+		n := 0
+		for _, r := range s {
+			n += utf16.RuneLen(r)
+		}
+		return n
+	}
+	return utf8.RuneCountInString(s)
+}
+
+// Fit returns the canonical value v of field f as side to stores it: a decimal, currency or
+// percent value rounded (half away from zero) to the decimal places the target keeps, so the
+// merge base holds what the target will read back, not a value it never held. Other values are
+// returned as they are.
+func Fit(f FieldMap, v any, to Side) any {
+	places := f.LimitsOf(to).Decimals
+	if places <= 0 || f.Type.kind() != kindDecimal {
+		return v
+	}
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return v
+	}
+	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil))
+	r.Mul(r, scale)
+	// Round half away from zero: add ±1/2 and truncate toward zero.
+	half := big.NewRat(1, 2)
+	if r.Sign() < 0 {
+		half.Neg(half)
+	}
+	r.Add(r, half)
+	q := new(big.Int).Quo(r.Num(), r.Denom())
+	out := new(big.Rat).SetFrac(q, scale.Num())
+	d, err := CanonicalDecimal(out.FloatString(places))
+	if err != nil {
+		return v
+	}
+	return d
+}
+
+// FieldEqual compares two canonical values of field f as the field means them: phone numbers
+// by their digits (and a leading +), so that a side reformatting a number ("(555) 123-4567"
+// for "555-123-4567") is not a change that would bounce back; everything else as ValueEqual.
+func FieldEqual(f FieldMap, x, y any) bool {
+	if f.Type == TypePhone {
+		xs, xok := canon(x).(string)
+		ys, yok := canon(y).(string)
+		if xok && yok {
+			return phoneDigits(xs) == phoneDigits(ys)
+		}
+	}
+	return ValueEqual(x, y)
+}
+
+// phoneDigits keeps a phone number's digits, and a leading + (the international prefix).
+func phoneDigits(s string) string {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(s) {
+		if unicode.IsDigit(r) || (r == '+' && i == 0) {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return s // not a number: compare as written
+	}
+	return b.String()
 }

@@ -138,9 +138,9 @@ func resolve(mode Mode, m Mapping, desk, crm []FieldMeta) (Mapping, []Problem) {
 		if !dok || !cok {
 			continue
 		}
-		out.Fields[i].DeskLimits = Limits{Label: dm.Label, Length: dm.Length, Picklist: dm.Picklist,
+		out.Fields[i].DeskLimits = Limits{Label: dm.Label, Length: dm.Length, Picklist: dm.Picklist, Decimals: dm.Decimals,
 			Mandatory: dm.Mandatory || contains(mandatory(m.Module, Desk), dm.Name)}
-		out.Fields[i].CRMLimits = Limits{Label: cm.Label, Length: cm.Length, Picklist: cm.Picklist,
+		out.Fields[i].CRMLimits = Limits{Label: cm.Label, Length: cm.Length, Picklist: cm.Picklist, Decimals: cm.Decimals,
 			Mandatory: cm.Mandatory || contains(mandatory(m.Module, CRM), cm.Name)}
 		if msg := unsupported(dm, cm); msg != "" {
 			add(CodeUnsupportedType, f, "%s", msg)

@@ -199,6 +199,9 @@ type FieldMeta struct {
 	Unique bool
 	// Length is the maximum length, 0 when unknown.
 	Length int
+	// Decimals is how many decimal places a decimal field keeps, 0 when
+	// unknown.
+	Decimals int
 	// Picklist lists the allowed values of a picklist, nil when open or
 	// unknown.
 	Picklist []string

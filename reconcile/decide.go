@@ -200,6 +200,7 @@ func Decide(in DecideInput) Decision {
 		for k, v := range mapping.FlowingTo(in.Mapping, in.Values, target) {
 			base.set(in.Source, k, v)
 			f, _ := in.Mapping.Field(k)
+			v = mapping.Fit(f, v, target)
 			if p := mapping.Carry(in.Mapping.Module, f, v, target, in.Refs); p != nil {
 				notCarried = append(notCarried, *p)
 				continue
@@ -263,7 +264,7 @@ func isEcho(m mapping.Mapping, v, base mapping.Values) bool {
 		if !ok {
 			continue
 		}
-		if !mapping.ValueEqual(x, base[f.Key()]) {
+		if !mapping.FieldEqual(f, x, base[f.Key()]) {
 			return false
 		}
 	}
@@ -339,6 +340,7 @@ func CreatePatch(m mapping.Mapping, v mapping.Values, target mapping.Side, refs 
 			res.Base.set(target, k, nil)
 			continue
 		}
+		x = mapping.Fit(f, x, target)
 		if p := mapping.Carry(m.Module, f, x, target, refs); p != nil {
 			res.NotCarried = append(res.NotCarried, *p)
 			res.Base.set(target, k, nil)

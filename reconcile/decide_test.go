@@ -328,3 +328,14 @@ func sb(v V) Base { return SharedBase(v) }
 func testRefs() mapping.Refs {
 	return mapping.NewMapRefs(map[string]string{"D1": "C1", "D-acme": "C-acme"})
 }
+
+// A side that reformats a phone number it was written does not send it back: the reformatted
+// number is the same number.
+func TestReformattedPhoneIsAnEcho(t *testing.T) {
+	base := V{kName: "Doe", kPhone: "555-123-4567"}
+	d := Decide(DecideInput{Mapping: testMapping(), Source: mapping.Desk, Change: Updated, Link: Linked, Base: sb(base),
+		Values: V{kName: "Doe", kPhone: "(555) 123 4567"}, Refs: testRefs()})
+	if d.Action != ActionSkipEcho {
+		t.Fatalf("Decide = %+v, want skip-echo", d)
+	}
+}

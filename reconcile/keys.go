@@ -13,13 +13,15 @@ import (
 	"strings"
 	"unicode"
 
+	"golang.org/x/text/unicode/norm"
+
 	"deskcrm/mapping"
 )
 
 // NormalizeEmail returns the matching key of an email address: trimmed and
 // lower-cased. An empty or blank address yields "" (no key: never matched).
 func NormalizeEmail(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
+	return strings.ToLower(strings.TrimSpace(norm.NFC.String(s)))
 }
 
 // NormalizeAccountName returns the matching key of an account name. It is
@@ -40,7 +42,7 @@ func NormalizeAccountName(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
-	for _, r := range s {
+	for _, r := range norm.NFC.String(s) {
 		switch {
 		case r == '\'' || r == '’' || r == '‘' || r == '.' || r == '`':
 			continue

@@ -126,7 +126,7 @@ func Merge(in MergeInput) MergeResult {
 			keep() // unknown on one side with no base to stand in: left alone
 			continue
 		}
-		if mapping.ValueEqual(d, c) {
+		if mapping.FieldEqual(f, d, c) {
 			res.Base.setBoth(k, c)
 			continue
 		}
@@ -158,6 +158,7 @@ func Merge(in MergeInput) MergeResult {
 // reason is listed in NotCarried.
 func (r *MergeResult) carry(in MergeInput, f mapping.FieldMap, to mapping.Side, v, current any, report bool) {
 	k := f.Key()
+	v = mapping.Fit(f, v, to)
 	if p := mapping.Carry(in.Mapping.Module, f, v, to, in.Refs); p != nil {
 		if report {
 			r.NotCarried = append(r.NotCarried, *p)
@@ -215,7 +216,7 @@ func decideField(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk
 	if winner == mapping.CRM {
 		w, l, bw, hasBW = s.c, s.d, s.bc, s.hasBC
 	}
-	if isEmpty(w) && !isEmpty(l) && !(hasBW && mapping.ValueEqual(bw, l)) {
+	if isEmpty(w) && !isEmpty(l) && !(hasBW && mapping.FieldEqual(f, bw, l)) {
 		return winner.Other(), "", false
 	}
 	return winner, rule, conflict
@@ -227,8 +228,8 @@ func isEmpty(v any) bool { return mapping.ValueEqual(v, nil) }
 // both sides, or no base, go to a rule.
 func pickWinner(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk, toCRM bool) (winner mapping.Side, rule string, conflict bool) {
 	if s.hasBD && s.hasBC {
-		dChanged := !mapping.ValueEqual(s.d, s.bd)
-		cChanged := !mapping.ValueEqual(s.c, s.bc)
+		dChanged := !mapping.FieldEqual(f, s.d, s.bd)
+		cChanged := !mapping.FieldEqual(f, s.c, s.bc)
 		switch {
 		case dChanged && !cChanged:
 			return mapping.Desk, "", false

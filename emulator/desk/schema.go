@@ -305,7 +305,7 @@ func convert(f *Field, raw json.RawMessage) (value, *FieldError) {
 		}
 		out := strconv.FormatFloat(x, 'f', -1, 64)
 		if f.Decimals > 0 {
-			out = strconv.FormatFloat(x, 'f', f.Decimals, 64)
+			out = roundDecimal(strings.TrimSpace(txt), f.Decimals)
 		}
 		if f.MaxLength > 0 && len(out) > f.MaxLength+1 {
 			return bad("value of %s exceeds %d digits", f.APIName, f.MaxLength)
