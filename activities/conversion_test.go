@@ -44,7 +44,7 @@ func TestConversionsAcrossBothAPIs(t *testing.T) {
 	crmIDs, err := w.crm.Load("Contacts", []map[string]any{{
 		"Last_Name": "Zoë 😀", "Email": "conv@x.com", "VIP": true, "Renewal_Date": "2026-03-01",
 		"Last_Seen": "2026-01-02T03:04:05+05:30", "Tags": []any{"Blue", "Red"}, "Budget": 12.5,
-		"Fav": "Orange", // CRM keeps picklist values it does not list; Desk refuses them
+		"Fav":          "Orange", // CRM keeps picklist values it does not list; Desk refuses them
 		"Title":        strings.Repeat("t", 100),
 		"Created_Time": crmTime(recent), "Modified_Time": crmTime(recent),
 	}})

@@ -61,7 +61,7 @@ func TestLengthsAreCountedAsEachSideCounts(t *testing.T) {
 func TestCombiningCharactersAreOneValue(t *testing.T) {
 	m := Mapping{Module: Contacts, Fields: []FieldMap{{Desk: "lastName", CRM: "Last_Name", Type: TypeText}}}
 	d, _ := FromDesk(m, map[string]any{"lastName": "Ame\u0301lie"}, nil, nil) // e + combining acute
-	c, _ := FromCRM(m, map[string]any{"Last_Name": "Amélie"}, nil)        // precomposed
+	c, _ := FromCRM(m, map[string]any{"Last_Name": "Amélie"}, nil)            // precomposed
 	if !Equal(d, c, nil) {
 		t.Errorf("%q and %q differ: a side storing either form would look changed", d, c)
 	}
