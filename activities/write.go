@@ -273,11 +273,61 @@ func (w *writer) writeCounterparts(ctx context.Context) error {
 	w.echo.desk, w.echo.crm = nil, nil
 	w.echo.mu.Unlock()
 	if w.oneWay {
-		crmUps = nil // nothing is written to CRM in one-way mode
+		// Nothing is written to CRM in one-way mode: the CRM sources stay without Desk_ID.
+		var ids []string
+		for _, u := range crmUps {
+			ids = append(ids, u.CRMID)
+		}
+		if err := w.a.Store.ClearCounterpartsDue(ctx, w.scope(mapping.CRM), ids); err != nil {
+			return err
+		}
+		crmUps = nil
+	}
+	// Each write gets its own key, so the results say which records got their id.
+	for i := range deskUps {
+		deskUps[i].LinkID = int64(i + 1)
+	}
+	for i := range crmUps {
+		crmUps[i].LinkID = int64(len(deskUps) + i + 1)
 	}
 	res := newUpdateResults()
-	return sideBySide(ctx, func(ctx context.Context) error { return w.updateCRM(ctx, crmUps, res) },
+	werr := sideBySide(ctx, func(ctx context.Context) error { return w.updateCRM(ctx, crmUps, res) },
 		func(ctx context.Context) error { return w.updateDesk(ctx, deskUps, res) })
+	var deskDone, crmDone []string
+	for _, u := range deskUps {
+		if _, ok := res.deskMod[u.LinkID]; ok && !res.failed[u.LinkID] {
+			deskDone = append(deskDone, u.DeskID)
+		}
+	}
+	for _, u := range crmUps {
+		if _, ok := res.crmMod[u.LinkID]; ok && !res.failed[u.LinkID] {
+			crmDone = append(crmDone, u.CRMID)
+		}
+	}
+	if err := w.a.Store.ClearCounterpartsDue(ctx, w.scope(mapping.Desk), deskDone); err != nil {
+		return err
+	}
+	if err := w.a.Store.ClearCounterpartsDue(ctx, w.scope(mapping.CRM), crmDone); err != nil {
+		return err
+	}
+	return werr
+}
+
+// loadDue queues the counterpart ids an earlier attempt left due on side source's records.
+func (w *writer) loadDue(ctx context.Context, source mapping.Side) error {
+	pairs, err := w.a.Store.DueCounterparts(ctx, w.scope(source), 10*recoverBatch)
+	if err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		c := reconcile.Create{Target: source.Other(), Source: reconcile.Record{Side: source, ID: p[0]}}
+		target := p[1]
+		if source == mapping.CRM {
+			c.Source.ID, target = p[1], p[0]
+		}
+		w.echo.add(c, target)
+	}
+	return nil
 }
 
 // updateResults collects, per link, what the two APIs answered to an update.

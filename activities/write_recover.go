@@ -17,6 +17,9 @@ const recoverBatch = 100
 // others are released to be created again. Their bases are computed from the index.
 func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error {
 	sc := w.scope(source)
+	if err := w.loadDue(ctx, source); err != nil {
+		return err
+	}
 	for {
 		ids, since, err := w.a.Store.PendingLinks(ctx, sc, recoverBatch)
 		if err != nil {

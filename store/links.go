@@ -97,6 +97,8 @@ type Completion struct {
 }
 
 // CompleteLinks turns pending links into links, and adds the counts in the same transaction.
+// The source records (of the scope's side) are recorded as due their counterpart's id
+// (DueCounterparts) until ClearCounterpartsDue.
 func (s *Store) CompleteLinks(ctx context.Context, sc Scope, done []Completion, counts ...Count) error {
 	if len(done) == 0 {
 		return nil
@@ -115,9 +117,9 @@ func (s *Store) CompleteLinks(ctx context.Context, sc Scope, done []Completion, 
 			deskID, crmID, deskMod, crmMod = c.TargetID, c.SourceID, c.TargetModified, c.SourceModified
 		}
 		batch.Queue(`update links set desk_id = $3, crm_id = $4, state = 'linked', base = $5, base_desk = $6, base_crm = $7,
-			base_hash = $8, desk_modified = $9, crm_modified = $10, synced_at = now()
+			base_hash = $8, desk_modified = $9, crm_modified = $10, synced_at = now(), counterpart_due = $11
 			where integration_id = $1 and module = $2 and (desk_id = $3 or crm_id = $4)`,
-			sc.IntegrationID, sc.Module, deskID, crmID, b, bd, bc, c.BaseHash, deskMod, crmMod)
+			sc.IntegrationID, sc.Module, deskID, crmID, b, bd, bc, c.BaseHash, deskMod, crmMod, sc.Side)
 	}
 	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("complete %d %s links: %w", len(done), sc.Module, err)
@@ -317,4 +319,36 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// DueCounterparts returns up to limit links whose record of side sc.Side is still due its
+// counterpart's id, as (Desk id, CRM id) pairs.
+func (s *Store) DueCounterparts(ctx context.Context, sc Scope, limit int) ([][2]string, error) {
+	rows, err := s.Pool.Query(ctx, `select desk_id, crm_id from links where integration_id = $1 and module = $2
+		and counterpart_due = $3 and state = 'linked' order by id limit $4`, sc.IntegrationID, sc.Module, sc.Side, limit)
+	if err != nil {
+		return nil, fmt.Errorf("counterpart ids due in %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+		var p [2]string
+		err := r.Scan(&p[0], &p[1])
+		return p, err
+	})
+}
+
+// ClearCounterpartsDue records that records of side sc.Side (by id) hold their counterpart's
+// id now.
+func (s *Store) ClearCounterpartsDue(ctx context.Context, sc Scope, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	col := "desk_id"
+	if sc.Side == "crm" {
+		col = "crm_id"
+	}
+	if _, err := s.Pool.Exec(ctx, `update links set counterpart_due = null where integration_id = $1 and module = $2
+		and counterpart_due = $3 and `+col+` = any($4)`, sc.IntegrationID, sc.Module, sc.Side, ids); err != nil {
+		return fmt.Errorf("clear counterpart ids due in %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return nil
 }
