@@ -52,6 +52,9 @@ type Config struct {
 	Webhooks WebhookConfig
 	// SigningKey signs webhook JWTs; nil generates a 2048-bit RSA key.
 	SigningKey *rsa.PrivateKey
+	// AgentTokens holds the agents' own access tokens that GET /api/v1/myinfo resolves; nil
+	// creates an empty store (see AgentToken).
+	AgentTokens *zohoauth.AgentTokens
 }
 
 // Server is the Zoho Desk v1 emulator. It is an http.Handler serving the
@@ -63,6 +66,7 @@ type Server struct {
 	orgID  string
 	now    func() time.Time
 	auth   *zohoauth.Store
+	agents *zohoauth.AgentTokens
 	engine *realism.Engine
 	api    http.Handler
 	token  http.Handler
@@ -92,6 +96,10 @@ func New(cfg Config) *Server {
 	}
 	if s.auth == nil {
 		s.auth = zohoauth.NewStore(zohoauth.Config{})
+	}
+	s.agents = cfg.AgentTokens
+	if s.agents == nil {
+		s.agents = zohoauth.NewAgentTokens(s.now)
 	}
 	if s.engine == nil {
 		s.engine = realism.New(realism.Config{})
@@ -174,6 +182,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/_emulator/load" || p == "/_emulator/reset" || strings.HasPrefix(p, "/_emulator/tickets") ||
 		p == "/_emulator/webhooks":
 		s.serveAdmin(w, r)
+	case p == "/_emulator/agents" || p == "/_emulator/agents/token":
+		s.serveAgentsAdmin(w, r)
 	case strings.HasPrefix(p, realism.AdminPrefix):
 		s.admin.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/v1/"):
