@@ -57,7 +57,7 @@ func TestBrowserRestrictedPanel(t *testing.T) {
 		t.Fatal("headless Chromium not found: " + chromiumInstall)
 	}
 	e := newEnv(t, 0)
-	e.setPermissions("Light Agent", map[string]any{"deals": "restricted", "calls": false})
+	e.setPermissions("Light Agent", with(map[string]any{"deals": "restricted", "calls": false}))
 
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
@@ -72,7 +72,9 @@ func TestBrowserRestrictedPanel(t *testing.T) {
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 
-	url := e.srv.URL + "/panel/contacts/" + e.fx.deskContact + "?profile=Light+Agent&token=" + panelToken
+	// The agent's Desk token (as the Desk extension holds it) mints a short-lived signed link,
+	// which the browser opens: no long-lived secret travels in the URL.
+	url := e.srv.URL + e.pageLink("Light Agent", "contacts", e.fx.deskContact)
 	// The first call starts the browser and must not carry a timeout (it would stop the
 	// browser); later steps get one.
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
@@ -124,8 +126,17 @@ func TestBrowserRestrictedPanel(t *testing.T) {
 			t.Errorf("the page shows %q, which Light Agent may not see", s)
 		}
 	}
-	// The same page without the token shows nothing.
+	// The same page without the signed link shows nothing; neither does the link once expired.
 	if a := e.do(http.MethodGet, "/panel/contacts/"+e.fx.deskContact+"?profile=Light+Agent", "", nil); a.status != http.StatusUnauthorized || strings.Contains(a.raw, contactEmail) {
-		t.Errorf("page without token: %d", a.status)
+		t.Errorf("page without a link: %d", a.status)
+	}
+	e.advance(time.Hour)
+	if err := chromedp.Do(step, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open the expired link: %v", err)
+	}
+	expired, err := chromedp.Run(step, chromedp.Text(chromedp.CSS("body")))
+	fail("read the expired page", err)
+	if !strings.Contains(strings.ToLower(expired), "link expired") || strings.Contains(expired, contactEmail) {
+		t.Errorf("the expired link shows: %q", expired)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -45,6 +46,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
+	}
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -156,7 +160,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	mux.HandleFunc("GET /healthz", healthz(tc, st))
 	mux.Handle("/", panel.New(panel.Config{
 		Store: st, CRM: acts.CRM, Desk: acts.Desk, Logger: logger,
-		AdminToken: cfg.AdminToken, PanelToken: cfg.PanelToken,
+		AdminToken: cfg.AdminToken, LinkKey: cfg.PanelLinkKey, FrameAncestors: []string{origin(acts.DeskURL)},
 		Deleter: func(ctx context.Context, integrationID string) error {
 			if err := stopSync(ctx, tc, integrationID); err != nil {
 				return err
@@ -188,6 +192,15 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	}
 	<-subsDone
 	return err
+}
+
+// origin returns the scheme://host[:port] of a URL (the Desk web origin of its API host).
+func origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // stopSync ends an integration's sync workflow (deleting the integration); a sync that is not

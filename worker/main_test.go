@@ -40,7 +40,7 @@ func TestWorkerServesASync(t *testing.T) {
 		Temporal:    config.Temporal{Address: addr, Namespace: "default"},
 		Zoho:        config.Zoho{DataCenter: "com", CRMURL: crmSrv.URL, DeskURL: deskSrv.URL, AccountsURL: crmSrv.URL, CRMConcurrency: 10, DeskConcurrency: 10},
 		DatabaseURL: pgtest.URL(t), HTTPAddr: "127.0.0.1:0",
-		WebhookToken: "test-webhook-token", AdminToken: "test-admin-token", PanelToken: "test-panel-token",
+		WebhookToken: "test-webhook-token", AdminToken: "test-admin-token", PanelLinkKey: "test-panel-link-key",
 		RegisterSearchAttributes: true, ShutdownTimeout: 5 * time.Second,
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"deskcrm/emulator/realism"
@@ -37,7 +38,8 @@ const (
 	AgentDisabled = "1892000000042009"
 )
 
-// Agents are the agents of the emulated organization, one per profile.
+// Agents are the agents every emulated organization starts with, one per profile of
+// Profiles (AddAgent adds more to one server).
 var Agents = []Agent{
 	agent(AgentAdmin, "Alex", "Admin", "1892000000005701"),
 	agent(AgentAgent, "Ana", "Agent", "1892000000005702"),
@@ -67,13 +69,50 @@ func lower(s string) string {
 	return string(b)
 }
 
-// findAgent returns a seeded agent by id.
-func findAgent(id string) (Agent, bool) {
-	i := slices.IndexFunc(Agents, func(a Agent) bool { return a.ID == id })
+// findAgent returns an agent of the organization by id.
+func (s *Server) findAgent(id string) (Agent, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i := slices.IndexFunc(s.agentList, func(a Agent) bool { return a.ID == id })
 	if i < 0 {
 		return Agent{}, false
 	}
-	return Agents[i], true
+	return s.agentList[i], true
+}
+
+// profileList returns the organization's profiles.
+func (s *Server) profileList() []Profile {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.profiles)
+}
+
+// AddAgent adds an agent to the organization, and its profile when the organization has no
+// profile with p.ID yet (p may be zero when a.ProfileID is a known profile). Status defaults
+// to ACTIVE. Agents and profiles survive Reset.
+func (s *Server) AddAgent(a Agent, p Profile) error {
+	if a.ID == "" || a.ProfileID == "" {
+		return fmt.Errorf("add agent: id and profileId are required")
+	}
+	if a.Status == "" {
+		a.Status = "ACTIVE"
+	}
+	if a.Name == "" {
+		a.Name = strings.TrimSpace(a.FirstName + " " + a.LastName)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.ContainsFunc(s.agentList, func(x Agent) bool { return x.ID == a.ID }) {
+		return fmt.Errorf("add agent: %s exists", a.ID)
+	}
+	if !slices.ContainsFunc(s.profiles, func(x Profile) bool { return x.ID == a.ProfileID }) {
+		if p.ID != a.ProfileID || p.Name == "" {
+			return fmt.Errorf("add agent: profile %s is unknown; give it with its name", a.ProfileID)
+		}
+		s.profiles = append(s.profiles, p)
+	}
+	s.agentList = append(s.agentList, a)
+	return nil
 }
 
 // AgentTokens returns the store of the agents' own access tokens.
@@ -82,7 +121,7 @@ func (s *Server) AgentTokens() *zohoauth.AgentTokens { return s.agents }
 // AgentToken issues an access token for a seeded agent of this organization, as the accounts
 // server grants one to the agent's own connection (a Desk extension's).
 func (s *Server) AgentToken(agentID string, lifetime time.Duration) (string, error) {
-	if _, ok := findAgent(agentID); !ok {
+	if _, ok := s.findAgent(agentID); !ok {
 		return "", fmt.Errorf("no agent %s", agentID)
 	}
 	tok, _ := s.agents.Issue(agentID, s.orgID, lifetime)
@@ -114,7 +153,7 @@ func (s *Server) serveMyInfo(w http.ResponseWriter, r *http.Request, rt route) *
 	if org != grant.OrgID || org != s.orgID {
 		return &apiError{Status: http.StatusForbidden, ErrorCode: CodeOrgMismatch, Message: "The OAuth token does not belong to the organization given in orgId."}
 	}
-	a, ok := findAgent(grant.AgentID)
+	a, ok := s.findAgent(grant.AgentID)
 	if !ok || a.Status != "ACTIVE" {
 		return invalid
 	}
@@ -139,14 +178,17 @@ type AgentTokenRequest struct {
 func (s *Server) serveAgentsAdmin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_emulator/agents" && r.Method == http.MethodGet:
-		realism.WriteJSON(w, http.StatusOK, map[string]any{"agents": Agents, "profiles": Profiles})
+		s.mu.RLock()
+		agents := slices.Clone(s.agentList)
+		s.mu.RUnlock()
+		realism.WriteJSON(w, http.StatusOK, map[string]any{"agents": agents, "profiles": s.profileList()})
 	case r.URL.Path == "/_emulator/agents/token" && r.Method == http.MethodPost:
 		var req AgentTokenRequest
 		if err := decodeAdmin(r, &req); err != nil {
 			realism.AdminError(w, http.StatusBadRequest, err)
 			return
 		}
-		a, ok := findAgent(req.AgentID)
+		a, ok := s.findAgent(req.AgentID)
 		if !ok {
 			realism.AdminError(w, http.StatusNotFound, fmt.Errorf("no agent %q", req.AgentID))
 			return

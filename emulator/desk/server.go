@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,10 @@ type Server struct {
 	tickets *ticketStore
 
 	hooks *hookManager
+
+	// agentList and profiles are the organization's agents and profiles (under mu).
+	agentList []Agent
+	profiles  []Profile
 }
 
 // idBase is the first id the emulator hands out; ids look like Desk's
@@ -97,6 +102,7 @@ func New(cfg Config) *Server {
 	if s.auth == nil {
 		s.auth = zohoauth.NewStore(zohoauth.Config{})
 	}
+	s.agentList, s.profiles = slices.Clone(Agents), slices.Clone(Profiles)
 	s.agents = cfg.AgentTokens
 	if s.agents == nil {
 		s.agents = zohoauth.NewAgentTokens(s.now)

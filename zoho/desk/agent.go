@@ -24,6 +24,10 @@ type Agent struct {
 	Status string `json:"status"`
 }
 
+// ErrMalformedToken is returned by CurrentAgent for a token that cannot be one (empty, too
+// long, or with spaces); Desk is not asked.
+var ErrMalformedToken = errors.New("malformed access token")
+
 // maxAgentToken bounds the length of an agent token passed to CurrentAgent.
 const maxAgentToken = 1024
 
@@ -34,7 +38,7 @@ const maxAgentToken = 1024
 func (c *Client) CurrentAgent(ctx context.Context, accessToken string) (Agent, error) {
 	const op = "my info"
 	if accessToken == "" || len(accessToken) > maxAgentToken || strings.ContainsAny(accessToken, " \t\r\n") {
-		return Agent{}, errors.New(op + ": malformed access token")
+		return Agent{}, fmt.Errorf("%s: %w", op, ErrMalformedToken)
 	}
 	caller := *c.caller
 	caller.Tokens = zoho.StaticTokenSource(accessToken)
