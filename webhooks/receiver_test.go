@@ -170,12 +170,14 @@ func TestBurstIsCoalesced(t *testing.T) {
 
 func TestCRMCallbackRefusals(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	tok := webhooks.ChannelToken(testSecret, "acme")
-	body := func(token, module, op string, ids ...any) string {
-		b, _ := json.Marshal(map[string]any{"server_time": 1, "module": module, "ids": ids, "operation": op,
+	now := e.clock.Now()
+	tok := webhooks.ChannelToken(testSecret, "acme", now.Add(time.Hour))
+	at := func(when time.Time, token, module, op string, ids ...any) string {
+		b, _ := json.Marshal(map[string]any{"server_time": when.UnixMilli(), "module": module, "ids": ids, "operation": op,
 			"channel_id": webhooks.ChannelID("acme"), "token": token, "resource_uri": "x", "query_params": map[string]any{}})
 		return string(b)
 	}
+	body := func(token, module, op string, ids ...any) string { return at(now, token, module, op, ids...) }
 	tests := []struct {
 		name   string
 		path   string
@@ -184,8 +186,8 @@ func TestCRMCallbackRefusals(t *testing.T) {
 	}{
 		{"valid", "/webhooks/crm/acme", body(tok, "Contacts", "update", "1001"), http.StatusOK},
 		{"wrong token", "/webhooks/crm/acme", body(tok+"x", "Contacts", "update", "1001"), http.StatusUnauthorized},
-		{"another integration's token", "/webhooks/crm/acme", body(webhooks.ChannelToken(testSecret, "other"), "Contacts", "update", "1001"), http.StatusUnauthorized},
-		{"token of another secret", "/webhooks/crm/acme", body(webhooks.ChannelToken("guess", "acme"), "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"another integration's token", "/webhooks/crm/acme", body(webhooks.ChannelToken(testSecret, "other", now.Add(time.Hour)), "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"token of another secret", "/webhooks/crm/acme", body(webhooks.ChannelToken("guess", "acme", now.Add(time.Hour)), "Contacts", "update", "1001"), http.StatusUnauthorized},
 		{"no token", "/webhooks/crm/acme", body("", "Contacts", "update", "1001"), http.StatusUnauthorized},
 		{"not json", "/webhooks/crm/acme", "module=Contacts", http.StatusBadRequest},
 		{"json array", "/webhooks/crm/acme", "[]", http.StatusBadRequest},
@@ -195,6 +197,9 @@ func TestCRMCallbackRefusals(t *testing.T) {
 		{"bad id", "/webhooks/crm/acme", body(tok, "Contacts", "update", "1001 or 1=1"), http.StatusBadRequest},
 		{"numeric ids", "/webhooks/crm/acme", body(tok, "Accounts", "insert", 1002), http.StatusOK},
 		{"module not synced", "/webhooks/crm/acme", body(tok, "Deals", "update", "1003"), http.StatusOK},
+		{"no server_time", "/webhooks/crm/acme", at(time.UnixMilli(0), tok, "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"an hour old", "/webhooks/crm/acme", at(now.Add(-time.Hour), tok, "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"from the future", "/webhooks/crm/acme", at(now.Add(time.Hour), tok, "Contacts", "update", "1001"), http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,8 +220,8 @@ func TestCRMCallbackRefusals(t *testing.T) {
 			t.Fatalf("unexpected signal %+v", c)
 		}
 	}
-	if st := e.h.Stats(); st.Unauthorized != 4 || st.Refused != 10 {
-		t.Fatalf("stats %+v, want 4 unauthorized of 10 refused", st)
+	if st := e.h.Stats(); st.Unauthorized != 7 || st.Refused != 13 {
+		t.Fatalf("stats %+v, want 7 unauthorized of 13 refused", st)
 	}
 }
 
@@ -229,12 +234,13 @@ func TestDeskDeliveryRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hook, betaHook := e.hookOf(t, "acme"), e.hookOf(t, "beta")
 	with := func(change func(jwt.MapClaims)) jwt.MapClaims {
-		c := goodClaims(now)
+		c := goodClaims(now, hook)
 		change(c)
 		return c
 	}
-	good := deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now))
+	good := deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now, hook))
 	events := `[{"eventType":"Contact_Update","orgId":"` + deskemu.DefaultOrgID + `","payload":{"id":"5001"},"eventTime":"1"}]`
 	tests := []struct {
 		name   string
@@ -249,18 +255,21 @@ func TestDeskDeliveryRefusals(t *testing.T) {
 		{"no issuer", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { delete(c, "iss") })), events, http.StatusUnauthorized},
 		{"wrong audience", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["aud"] = "ticketId:42" })), events, http.StatusUnauthorized},
 		{"empty webhook id", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["aud"] = "webhookId:" })), events, http.StatusUnauthorized},
+		{"another integration's webhook", deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now, betaHook)), events, http.StatusUnauthorized},
+		{"a webhook nobody subscribed", deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now, "42")), events, http.StatusUnauthorized},
+		{"lives an hour", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["exp"] = now.Add(time.Hour).Unix() })), events, http.StatusUnauthorized},
 		{"expired", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) {
 			c["iat"], c["exp"] = now.Add(-time.Hour).Unix(), now.Add(-10*time.Minute).Unix()
 		})), events, http.StatusUnauthorized},
 		{"no exp", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { delete(c, "exp") })), events, http.StatusUnauthorized},
 		{"no iat", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { delete(c, "iat") })), events, http.StatusUnauthorized},
 		{"issued in the future", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() })), events, http.StatusUnauthorized},
-		{"other key, same kid", deskToken(t, jwt.SigningMethodRS256, other, kid, goodClaims(now)), events, http.StatusUnauthorized},
-		{"no kid", deskToken(t, jwt.SigningMethodRS256, key, "", goodClaims(now)), events, http.StatusUnauthorized},
-		{"unknown kid", deskToken(t, jwt.SigningMethodRS256, key, "nope", goodClaims(now)), events, http.StatusUnauthorized},
-		{"hs256 with the public key", deskToken(t, jwt.SigningMethodHS256, key.PublicKey.N.Bytes(), kid, goodClaims(now)), events, http.StatusUnauthorized},
-		{"rs512", deskToken(t, jwt.SigningMethodRS512, key, kid, goodClaims(now)), events, http.StatusUnauthorized},
-		{"alg none", deskToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, goodClaims(now)), events, http.StatusUnauthorized},
+		{"other key, same kid", deskToken(t, jwt.SigningMethodRS256, other, kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"no kid", deskToken(t, jwt.SigningMethodRS256, key, "", goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"unknown kid", deskToken(t, jwt.SigningMethodRS256, key, "nope", goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"hs256 with the public key", deskToken(t, jwt.SigningMethodHS256, key.PublicKey.N.Bytes(), kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"rs512", deskToken(t, jwt.SigningMethodRS512, key, kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"alg none", deskToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
 		{"malformed body", good, `{"eventType":"Contact_Update"}`, http.StatusBadRequest},
 		{"not json", good, `Contact_Update`, http.StatusBadRequest},
 		{"event without id", good, `[{"eventType":"Contact_Update","payload":{}}]`, http.StatusBadRequest},
@@ -322,7 +331,7 @@ func TestDeskDeliveryFromAnotherOrgRefused(t *testing.T) {
 
 func TestStatusCodes(t *testing.T) {
 	e := newEnv(t, envOptions{handler: func(c *webhooks.Config) { c.MaxBody = 4096 }})
-	good := deskToken(t, jwt.SigningMethodRS256, signingKey(), e.deskEmu.JWKS().Keys[0].Kid, goodClaims(time.Now()))
+	good := deskToken(t, jwt.SigningMethodRS256, signingKey(), e.deskEmu.JWKS().Keys[0].Kid, goodClaims(time.Now(), e.hookOf(t, "acme")))
 	big := "[" + strings.Repeat(" ", 5000) + "]"
 	tests := []struct {
 		name, method, path string
@@ -421,7 +430,7 @@ func TestJWKSFetchCacheAndRotation(t *testing.T) {
 	t.Cleanup(jsrv.Close)
 	rec := &recorder{}
 	h, err := webhooks.NewHandler(webhooks.Config{TokenSecret: testSecret, DeskURL: jsrv.URL, DeskOrgID: deskemu.DefaultOrgID,
-		Signal: rec.signal, JWKSMinRefetch: time.Nanosecond})
+		Signal: rec.signal, JWKSMinRefetch: time.Nanosecond, WebhookIntegration: fixedHooks(map[string]string{"42": "acme"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +439,7 @@ func TestJWKSFetchCacheAndRotation(t *testing.T) {
 	t.Cleanup(func() { _ = h.Close(context.Background()) })
 	body := `[{"eventType":"Contact_Add","payload":{"id":"1"}}]`
 	send := func(key *rsa.PrivateKey, kid string) int {
-		tok := deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(time.Now()))
+		tok := deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(time.Now(), "42"))
 		status, _ := do(t, srv, http.MethodPost, "/webhooks/desk/acme", map[string]string{webhooks.JWTHeader: tok}, body)
 		return status
 	}
@@ -469,7 +478,7 @@ func TestJWKSRefetchIsThrottled(t *testing.T) {
 	t.Cleanup(jsrv.Close)
 	rec := &recorder{}
 	h, err := webhooks.NewHandler(webhooks.Config{TokenSecret: testSecret, DeskURL: jsrv.URL, DeskOrgID: deskemu.DefaultOrgID,
-		Signal: rec.signal, JWKSMinRefetch: time.Hour})
+		Signal: rec.signal, JWKSMinRefetch: time.Hour, WebhookIntegration: fixedHooks(map[string]string{"42": "acme"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +486,7 @@ func TestJWKSRefetchIsThrottled(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { _ = h.Close(context.Background()) })
 	for i := range 20 {
-		tok := deskToken(t, jwt.SigningMethodRS256, signingKey(), fmt.Sprintf("forged-%d", i), goodClaims(time.Now()))
+		tok := deskToken(t, jwt.SigningMethodRS256, signingKey(), fmt.Sprintf("forged-%d", i), goodClaims(time.Now(), "42"))
 		if status, _ := do(t, srv, http.MethodPost, "/webhooks/desk/acme", map[string]string{webhooks.JWTHeader: tok}, "[]"); status != http.StatusUnauthorized {
 			t.Fatalf("forged kid: %d, want 401", status)
 		}
@@ -492,7 +501,7 @@ func TestNewHandlerNamesMissingConfig(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error for missing fields")
 	}
-	for _, f := range []string{"TokenSecret", "DeskOrgID", "Signal"} {
+	for _, f := range []string{"TokenSecret", "DeskOrgID", "Signal", "WebhookIntegration"} {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("error %q does not name %s", err, f)
 		}

@@ -112,21 +112,22 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	hooks, err := webhooks.NewHandler(webhooks.Config{
-		TokenSecret: cfg.WebhookToken, DeskURL: acts.DeskURL, DeskOrgID: acts.DeskOrgID, Logger: logger,
-		Signal: func(ctx context.Context, integrationID string, p webhooks.Changes) error {
-			return tc.SignalWorkflow(ctx, workflows.WorkflowID(integrationID), "", workflows.SignalChanges, p)
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("webhook receiver: %w", err)
-	}
 	subs, err := webhooks.NewSubscriber(webhooks.SubscriberConfig{
 		CRM: acts.CRM, Desk: acts.Desk, PublicURL: publicURL, TokenSecret: cfg.WebhookToken,
 		DeskSourceID: activities.SourceID(), Integrations: st.IntegrationIDs, Logger: logger,
 	})
 	if err != nil {
 		return fmt.Errorf("webhook subscriber: %w", err)
+	}
+	hooks, err := webhooks.NewHandler(webhooks.Config{
+		TokenSecret: cfg.WebhookToken, DeskURL: acts.DeskURL, DeskOrgID: acts.DeskOrgID, Logger: logger,
+		Signal: func(ctx context.Context, integrationID string, p webhooks.Changes) error {
+			return tc.SignalWorkflow(ctx, workflows.WorkflowID(integrationID), "", workflows.SignalChanges, p)
+		},
+		WebhookIntegration: subs.DeskWebhookIntegration, ChannelExpiry: subs.Expiry,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook receiver: %w", err)
 	}
 	subsDone := make(chan struct{})
 	if cfg.Webhooks {
