@@ -201,7 +201,9 @@ func (s *server) page(w http.ResponseWriter, status int, d loginData) {
 	_ = loginPage.Execute(w, d)
 }
 
-func (s *server) loginForm(w http.ResponseWriter, r *http.Request) { s.page(w, http.StatusOK, loginData{}) }
+func (s *server) loginForm(w http.ResponseWriter, r *http.Request) {
+	s.page(w, http.StatusOK, loginData{})
+}
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
