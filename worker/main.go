@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"deskcrm/activities"
+	"deskcrm/codec"
 	"deskcrm/config"
 	"deskcrm/internal/tclient"
 	"deskcrm/logging"
@@ -158,7 +159,16 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 		mux.Handle("/webhooks/", hooks)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", healthz(tc, st))
+	mux.HandleFunc("GET /healthz", healthz(tc, st, cfg.AdminToken))
+	payloads, err := codec.FromConfig(cfg.Temporal)
+	if err != nil {
+		return err
+	}
+	mux.Handle(codec.Prefix+"/", codecHandler(payloads, cfg.AdminToken, cfg.CodecOrigins))
+	if payloads != nil {
+		logger.Info("payloads encrypted; codec server at "+codec.Prefix, zap.String("keyId", payloads.KeyID()),
+			zap.Strings("origins", cfg.CodecOrigins))
+	}
 	mux.Handle("/", panel.New(panel.Config{
 		Store: st, CRM: acts.CRM, Desk: acts.Desk, Logger: logger,
 		AdminToken: cfg.AdminToken, LinkKey: cfg.PanelLinkKey, FrameAncestors: []string{origin(acts.DeskURL)},
@@ -169,7 +179,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 			return subs.Unsubscribe(ctx, integrationID)
 		},
 	}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := newHTTPServer(mux, defaultTimeouts)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("http serving", zap.String("addr", ln.Addr().String()))
@@ -213,26 +223,4 @@ func stopSync(ctx context.Context, tc client.Client, integrationID string) error
 		return fmt.Errorf("stop the sync of %s: %w", integrationID, err)
 	}
 	return nil
-}
-
-// healthz answers 200 when Temporal and Postgres are reachable, 503 naming what is not.
-func healthz(tc client.Client, st *store.Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		var problems []string
-		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			problems = append(problems, "temporal: "+err.Error())
-		}
-		if err := st.Ping(ctx); err != nil {
-			problems = append(problems, "postgres: "+err.Error())
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if len(problems) > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, `{"status":"unhealthy","problems":%q}`+"\n", problems)
-			return
-		}
-		fmt.Fprintln(w, `{"status":"ok"}`)
-	}
 }
