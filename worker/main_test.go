@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 // before it touches Postgres, Temporal or the network.
 func TestWorkerRefusesToStartWithDefaultSecrets(t *testing.T) {
 	for name, env := range map[string][]string{
-		"real Zoho": {"ZOHO_CLIENT_ID=1000.ABC", "ZOHO_CLIENT_SECRET=s", "ZOHO_REFRESH_TOKEN=r", "ZOHO_DESK_ORG_ID=42"},
+		"real Zoho":                      {"ZOHO_CLIENT_ID=1000.ABC", "ZOHO_CLIENT_SECRET=s", "ZOHO_REFRESH_TOKEN=r", "ZOHO_DESK_ORG_ID=42"},
 		"emulated Zoho, public listener": {"DESKCRM_HTTP_ADDR=0.0.0.0:8090"},
 		"real Zoho, published placeholders": {"ZOHO_CLIENT_ID=1000.ABC", "ZOHO_CLIENT_SECRET=s", "ZOHO_REFRESH_TOKEN=r",
 			"ZOHO_DESK_ORG_ID=42", "DESKCRM_ADMIN_TOKEN=change-me-admin", "DESKCRM_WEBHOOK_TOKEN=deskcrm-dev-webhook-token"},
