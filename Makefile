@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test build devserver clean bench-initial bench-incremental bench-clients vet
+.PHONY: run test build devserver clean bench-initial bench-incremental bench-clients vet fuzz
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -24,6 +24,12 @@ run: build
 test: $(BIN)/temporal-dev
 	DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 20m ./...
 	cd devserver && $(GO) test -count=1 -timeout 10m ./...
+
+# Every fuzz target of every package, FUZZTIME each (not part of `make test`; the inputs that
+# once failed, kept under testdata/fuzz/, are replayed by `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 vet:
 	$(GO) vet ./...

@@ -3,6 +3,7 @@ package panel
 import (
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,4 +49,39 @@ func TestLinkerRefusesForeignKeysAndFarExpiries(t *testing.T) {
 	if p := open(l, link); p == nil || p.code != "link_expired" {
 		t.Errorf("expired: %+v", p)
 	}
+}
+
+// FuzzLinkVerify opens the page with arbitrary query strings: verification never panics,
+// and whatever it accepts is the minted link itself (same record, agent, profile, expiry),
+// however the query is spelled.
+func FuzzLinkVerify(f *testing.F) {
+	now := time.Unix(1_900_000_000, 0)
+	l := linker{key: []byte("fuzz-link-key-0123456789"), ttl: DefaultLinkTTL, now: func() time.Time { return now }}
+	want := Link{Integration: "default", Module: "contacts", RecordID: "1892000000100001", AgentID: "1892000000042005", Profile: "Light Agent"}
+	minted, exp := l.mint(want)
+	want.Expires = exp
+	u, err := url.Parse(minted)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(u.RawQuery)
+	f.Add(u.RawQuery + "&profile=Administrator")
+	f.Add(strings.Replace(u.RawQuery, "Light", "light", 1))
+	f.Add("agent=1&profile=Agent&exp=1900000300&sig=AAAA")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest("GET", "/panel/contacts/1892000000100001", nil)
+		r.URL.RawQuery = query
+		r.SetPathValue("module", "contacts")
+		r.SetPathValue("id", "1892000000100001")
+		got, p := l.verify(r)
+		if p != nil {
+			return
+		}
+		got.Expires = got.Expires.UTC()
+		if got.Integration != want.Integration || got.AgentID != want.AgentID || got.Profile != want.Profile ||
+			!got.Expires.Equal(want.Expires) {
+			t.Fatalf("accepted a link that was not minted: %+v from %q", got, query)
+		}
+	})
 }
