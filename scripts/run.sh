@@ -105,6 +105,7 @@ if [ -z "${DESKCRM_ADMIN_TOKEN:-}${DESKCRM_ADMIN_TOKEN_FILE:-}" ]; then
 fi
 echo "[run] starter in another shell: export DESKCRM_PAYLOAD_KEY_FILE=${DESKCRM_PAYLOAD_KEY_FILE:-<your key file>}"
 echo "[run] worker:       http://127.0.0.1:8090/healthz  http://127.0.0.1:8090/metrics"
+echo "[run] agent panel:  an agent token from http://127.0.0.1:8092/_emulator/agents/token (README: The agent panel)"
 echo "[run] Ctrl-C stops everything"
 # Wait until Ctrl-C or until one of the processes exits on its own.
 while true; do
