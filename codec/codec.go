@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -175,4 +176,14 @@ func FailureConverter(c *Codec) converter.FailureConverter {
 	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
 		DataConverter: DataConverter(c), EncodeCommonAttributes: true,
 	})
+}
+
+// Hint explains an error a binary without the payload key gets when it reads sealed
+// payloads (the SDK's "payload encoding is not supported"); "" for other errors.
+func Hint(err error) string {
+	if err == nil || !strings.Contains(err.Error(), EncodingEncrypted) {
+		return ""
+	}
+	return "the workflow's payloads are encrypted: give this command the worker's DESKCRM_PAYLOAD_KEY " +
+		"(or DESKCRM_PAYLOAD_KEY_FILE; after `make run`: export DESKCRM_PAYLOAD_KEY_FILE=.data/payload.key)"
 }

@@ -123,6 +123,15 @@ func TestFailureMessagesAreSealed(t *testing.T) {
 	}
 }
 
+func TestHint(t *testing.T) {
+	if h := Hint(errors.New("payload item 0: encoding binary/encrypted: payload encoding is not supported")); !strings.Contains(h, "DESKCRM_PAYLOAD_KEY") {
+		t.Errorf("hint = %q", h)
+	}
+	if Hint(errors.New("connection refused")) != "" || Hint(nil) != "" {
+		t.Error("a hint for an unrelated error")
+	}
+}
+
 // FuzzDecode opens arbitrary "encrypted" payloads: it never panics, and nothing but what
 // the codec sealed opens.
 func FuzzDecode(f *testing.F) {

@@ -230,6 +230,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // a page link's "&" stays readable; the answer is JSON, never HTML
 	_ = enc.Encode(v)
 }
 
