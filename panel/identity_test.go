@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,12 +163,16 @@ func TestSignedPageLinks(t *testing.T) {
 	sig := u.Query().Get("sig")
 	flipped := []byte(sig)
 	flipped[3] ^= 1
-	exp := u.Query().Get("exp")
+	exp, err := strconv.ParseInt(u.Query().Get("exp"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := strconv.FormatInt(exp+60, 10)
 	tampered := map[string]string{
 		"profile raised":       alter("profile", "Administrator"),
 		"profile recased":      alter("profile", "light agent"),
 		"another agent":        alter("agent", deskemu.AgentAdmin),
-		"later expiry":         alter("exp", exp[:len(exp)-1]+"9"),
+		"later expiry":         alter("exp", later),
 		"another integration":  alter("integration", "other"),
 		"signature altered":    alter("sig", string(flipped)),
 		"signature dropped":    u.Path + "?" + strings.ReplaceAll(u.RawQuery, "sig="+sig, ""),
