@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test test-deps build devserver clean bench-initial bench-incremental bench-clients vet
+.PHONY: run test test-deps build devserver clean bench-initial bench-incremental bench-clients vet fuzz
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -35,6 +35,12 @@ test: $(BIN)/temporal-dev test-deps
 # they are installed. Not root and something missing: it prints the command to run.
 test-deps:
 	./scripts/test-deps.sh
+
+# Every fuzz target of every package, FUZZTIME each (not part of `make test`; the inputs that
+# once failed, kept under testdata/fuzz/, are replayed by `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 # go vet and staticcheck (pinned in go.mod as a tool).
 vet:

@@ -33,6 +33,13 @@ type Temporal struct {
 	TLSKeyPath  string `env:"TEMPORAL_TLS_KEY"`
 	// APIKey authenticates to Temporal Cloud with an API key instead of mTLS.
 	APIKey string `env:"TEMPORAL_API_KEY"`
+	// PayloadKey, when set, encrypts every payload this binary sends to Temporal (workflow
+	// inputs, results, signals, queries, activity arguments, failures' details) with
+	// AES-256-GCM: 32 random bytes in standard base64 (`head -c 32 /dev/urandom | base64`).
+	PayloadKey string `env:"DESKCRM_PAYLOAD_KEY"`
+	// PayloadOldKeys are earlier payload keys, comma-separated, kept to decrypt history
+	// written before a key rotation; nothing is encrypted with them.
+	PayloadOldKeys string `env:"DESKCRM_PAYLOAD_OLD_KEYS"`
 }
 
 // Zoho holds the OAuth client and the API hosts of one Zoho organisation. With no client
@@ -68,16 +75,29 @@ type Worker struct {
 	// arrive by polling only.
 	Webhooks bool `env:"DESKCRM_WEBHOOKS" envDefault:"true"`
 	// WebhookToken is the secret from which each integration's CRM notification channel token
-	// is derived (HMAC), authenticating CRM's callbacks.
+	// is derived (HMAC), authenticating CRM's callbacks. Built-in value: local development only.
 	WebhookToken string `env:"DESKCRM_WEBHOOK_TOKEN" envDefault:"deskcrm-dev-webhook-token"`
-	// AdminToken protects the admin endpoints; PanelToken the agent panel.
+	// AdminToken protects the admin endpoints and the codec server. Built-in value: local
+	// development only.
 	AdminToken string `env:"DESKCRM_ADMIN_TOKEN" envDefault:"deskcrm-dev-admin"`
-	PanelToken string `env:"DESKCRM_PANEL_TOKEN" envDefault:"deskcrm-dev-panel"`
+	// PanelLinkKey signs the short-lived links of the agent panel's page (HMAC-SHA256).
+	// Built-in value: local development only.
+	PanelLinkKey string `env:"DESKCRM_PANEL_LINK_KEY" envDefault:"deskcrm-dev-panel-link-key"`
+	// CodecOrigins are the Temporal UI origins allowed to call the codec server (CORS).
+	CodecOrigins []string `env:"DESKCRM_CODEC_ORIGINS" envSeparator:"," envDefault:"http://127.0.0.1:8233,http://localhost:8233"`
 	// RegisterSearchAttributes adds the workflow list columns on a self-hosted server.
 	RegisterSearchAttributes bool          `env:"DESKCRM_REGISTER_SEARCH_ATTRIBUTES" envDefault:"true"`
 	ShutdownTimeout          time.Duration `env:"DESKCRM_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	Log                      Log
+	// Warnings are things the worker should log at start: settings that are ignored or
+	// advisable (filled by LoadWorkerFrom; not an environment variable).
+	Warnings []string `env:"-"`
 }
+
+// LocalDevelopment reports whether the worker runs as a local development setup: Zoho is
+// emulated and the HTTP server listens on loopback only. Only then are the built-in secrets
+// accepted.
+func (c Worker) LocalDevelopment() bool { return c.Zoho.Emulated() && loopbackOnly(c.HTTPAddr) }
 
 // Starter configures the starter CLI.
 type Starter struct {
@@ -108,16 +128,11 @@ func LoadWorkerFrom(environ []string) (Worker, error) {
 	if c.PublicURL != "" {
 		problems = append(problems, checkURL("DESKCRM_PUBLIC_URL", c.PublicURL)...)
 	}
-	for name, v := range map[string]string{
-		"DESKCRM_WEBHOOK_TOKEN": c.WebhookToken, "DESKCRM_ADMIN_TOKEN": c.AdminToken, "DESKCRM_PANEL_TOKEN": c.PanelToken,
-	} {
-		if len(v) < 8 {
-			problems = append(problems, fmt.Sprintf("%s must be at least 8 characters", name))
-		}
+	problems = append(problems, c.checkSecrets()...)
+	for _, o := range c.CodecOrigins {
+		problems = append(problems, checkOrigin("DESKCRM_CODEC_ORIGINS", o)...)
 	}
-	if len(c.WebhookToken) > 50 {
-		problems = append(problems, "DESKCRM_WEBHOOK_TOKEN must be at most 50 characters (Zoho's channel token limit)")
-	}
+	c.Warnings = workerWarnings(c, environ)
 	if c.ShutdownTimeout <= 0 {
 		problems = append(problems, "DESKCRM_SHUTDOWN_TIMEOUT must be a positive duration such as 20s")
 	}
@@ -157,7 +172,8 @@ func joined(problems []string) error {
 // holding the value (Docker and Kubernetes secrets).
 var secretNames = []string{
 	"TEMPORAL_API_KEY", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "DATABASE_URL",
-	"DESKCRM_WEBHOOK_TOKEN", "DESKCRM_ADMIN_TOKEN", "DESKCRM_PANEL_TOKEN",
+	"DESKCRM_WEBHOOK_TOKEN", "DESKCRM_ADMIN_TOKEN", "DESKCRM_PANEL_LINK_KEY",
+	"DESKCRM_PAYLOAD_KEY", "DESKCRM_PAYLOAD_OLD_KEYS",
 }
 
 // parse fills c from environ and turns the library's aggregate error into one line per problem.
@@ -207,6 +223,9 @@ func (t Temporal) check() []string {
 	}
 	if (t.TLSCertPath == "") != (t.TLSKeyPath == "") {
 		p = append(p, "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	}
+	if _, _, err := t.PayloadKeys(); err != nil {
+		p = append(p, err.Error())
 	}
 	return p
 }

@@ -65,10 +65,10 @@ func TestSecretsFromFiles(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("s3cret-value\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadWorkerFrom([]string{
+	c, err := LoadWorkerFrom(append([]string{
 		"ZOHO_CLIENT_ID=1000.ABC", "ZOHO_CLIENT_SECRET_FILE=" + secret,
 		"ZOHO_REFRESH_TOKEN=1000.r", "ZOHO_DESK_ORG_ID=42",
-	})
+	}, strongSecrets(t)...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -43,6 +44,10 @@ type options struct {
 	LogLevel         string
 	LogFormat        string
 	Headless         bool
+	// UICodecEndpoint is the codec server the Web UI decodes payloads through (the UI
+	// appends /encode and /decode); UICodecIncludeCredentials makes the UI send cookies to it.
+	UICodecEndpoint           string
+	UICodecIncludeCredentials bool
 }
 
 // searchAttribute is one --search-attribute Name=Type.
@@ -89,6 +94,8 @@ func parseArgs(args []string, usage io.Writer) (options, error) {
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "server log level: debug, info, warn or error")
 	fs.StringVar(&o.LogFormat, "log-format", "pretty", "server log format: pretty or json")
 	fs.BoolVar(&o.Headless, "headless", false, "do not start the Web UI")
+	fs.StringVar(&o.UICodecEndpoint, "ui-codec-endpoint", "", "codec server URL the Web UI decodes payloads through (it appends /encode and /decode)")
+	fs.BoolVar(&o.UICodecIncludeCredentials, "ui-codec-include-credentials", false, "the Web UI sends cookies to the codec server (a session set by signing in there)")
 
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -101,6 +108,15 @@ func parseArgs(args []string, usage io.Writer) (options, error) {
 
 	if ip := net.ParseIP(o.IP); ip == nil {
 		return options{}, fmt.Errorf("--ip %q is not an IP address", o.IP)
+	}
+	if o.UICodecEndpoint != "" {
+		u, err := url.Parse(o.UICodecEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return options{}, fmt.Errorf("--ui-codec-endpoint %q must be an http(s) URL without a query", o.UICodecEndpoint)
+		}
+		o.UICodecEndpoint = strings.TrimRight(o.UICodecEndpoint, "/")
+	} else if o.UICodecIncludeCredentials {
+		return options{}, errors.New("--ui-codec-include-credentials needs --ui-codec-endpoint")
 	}
 	o.HTTPPort, o.UIPort = derivePorts(o.Port, set["port"], o.HTTPPort, set["http-port"], o.UIPort, set["ui-port"])
 	for name, p := range map[string]int{"port": o.Port, "http-port": o.HTTPPort, "ui-port": o.UIPort} {

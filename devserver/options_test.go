@@ -74,6 +74,16 @@ func TestParseArgsPortsAndSubcommand(t *testing.T) {
 	}
 }
 
+func TestParseArgsCodec(t *testing.T) {
+	o, err := parseArgs([]string{"--ui-codec-endpoint", "http://127.0.0.1:8090/codec/", "--ui-codec-include-credentials"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.UICodecEndpoint != "http://127.0.0.1:8090/codec" || !o.UICodecIncludeCredentials {
+		t.Fatalf("codec options = %q %v", o.UICodecEndpoint, o.UICodecIncludeCredentials)
+	}
+}
+
 func TestParseArgsErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -93,6 +103,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{"system search attribute", []string{"--search-attribute", "WorkflowId=Keyword"}, "reserved"},
 		{"conflicting types", []string{"--search-attribute", "A=Int", "--search-attribute", "A=Text"}, "two types"},
 		{"dynamic config without value", []string{"--dynamic-config-value", "justakey"}, "want key=value"},
+		{"codec endpoint not a URL", []string{"--ui-codec-endpoint", "127.0.0.1:8090/codec"}, "--ui-codec-endpoint"},
+		{"codec credentials without endpoint", []string{"--ui-codec-include-credentials"}, "needs --ui-codec-endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

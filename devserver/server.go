@@ -315,6 +315,7 @@ func startDevServer(ctx context.Context, o options, logger log.Logger) (*devServ
 			CORS:                uiconfig.CORS{CookieInsecure: true},
 			HideLogs:            true,
 			DisableNewsFetch:    true,
+			Codec:               uiconfig.Codec{Endpoint: o.UICodecEndpoint, IncludeCredentials: o.UICodecIncludeCredentials},
 		}))
 		d.uiErr = make(chan error, 1)
 		go func() { d.uiErr <- d.ui.Start() }()

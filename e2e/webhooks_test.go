@@ -26,12 +26,18 @@ func TestChangesArriveThroughWebhooks(t *testing.T) {
 	seedWorld(t, h)
 	recv := httptest.NewServer(nil)
 	t.Cleanup(recv.Close)
+	var subs *webhooks.Subscriber
 	hooks, err := webhooks.NewHandler(webhooks.Config{
 		TokenSecret: "e2e-webhook-secret", DeskURL: h.deskURL, DeskOrgID: h.desk.OrgID(), Logger: zaptest.NewLogger(t),
 		FlushInterval: 50 * time.Millisecond,
 		Signal: func(ctx context.Context, id string, p webhooks.Changes) error {
 			return h.tc.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalChanges, p)
 		},
+		// The subscriber below is built with the worker's clients; deliveries come after it is.
+		WebhookIntegration: func(ctx context.Context, webhookID string) (string, error) {
+			return subs.DeskWebhookIntegration(ctx, webhookID)
+		},
+		ChannelExpiry: func(id string) (time.Time, bool) { return subs.Expiry(id) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +45,6 @@ func TestChangesArriveThroughWebhooks(t *testing.T) {
 	recv.Config.Handler = hooks
 	t.Cleanup(func() { _ = hooks.Close(context.Background()) })
 
-	var subs *webhooks.Subscriber
 	h.startWorkerWith(func(a *activities.Activities) {
 		subs, err = webhooks.NewSubscriber(webhooks.SubscriberConfig{CRM: a.CRM, Desk: a.Desk, PublicURL: recv.URL,
 			TokenSecret: "e2e-webhook-secret", DeskSourceID: activities.SourceID(), Logger: zaptest.NewLogger(t)})

@@ -3,11 +3,13 @@ package panel_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 const (
 	adminToken = "test-admin-token-0123"
-	panelToken = "test-panel-token-4567"
+	linkKey    = "test-panel-link-key-89ab"
 )
 
 // env is both emulators behind httptest servers, the Zoho clients pointed at them, a migrated
@@ -45,6 +47,11 @@ type env struct {
 	// deleteErr, when set, is what the Deleter returns.
 	deleteErr error
 
+	// clock is the panel's time (unix nanoseconds); advance moves it.
+	clock atomic.Int64
+	// tokens are Desk agent tokens by profile name (see agentToken).
+	tokens map[string]string
+
 	fx fixture
 }
 
@@ -60,7 +67,8 @@ type fixture struct {
 func newEnv(t *testing.T, cacheTTL time.Duration) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t}
+	e := &env{t: t, tokens: map[string]string{}}
+	e.clock.Store(time.Now().UnixNano())
 
 	e.crmEmu = crmemu.New(crmemu.Config{SearchLag: crmemu.NoSearchLag}) // search lag off until the engine confirms creates (issue 11.4)
 	crmSrv := httptest.NewServer(e.crmEmu)
@@ -98,7 +106,8 @@ func newEnv(t *testing.T, cacheTTL time.Duration) *env {
 	e.seed()
 
 	h := panel.New(panel.Config{
-		Store: e.st, CRM: crmClient, Desk: deskClient, AdminToken: adminToken, PanelToken: panelToken, CacheTTL: cacheTTL,
+		Store: e.st, CRM: crmClient, Desk: deskClient, AdminToken: adminToken, LinkKey: linkKey, CacheTTL: cacheTTL,
+		Now: e.now, FrameAncestors: []string{deskSrv.URL},
 		Deleter: func(_ context.Context, id string) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()
@@ -195,10 +204,20 @@ type answer struct {
 	status int
 	raw    string
 	body   map[string]any
+	header http.Header
 }
 
 // do sends a request with a Bearer token ("" sends none) and decodes a JSON answer.
 func (e *env) do(method, path, token string, body any) answer {
+	e.t.Helper()
+	if token != "" {
+		token = "Bearer " + token
+	}
+	return e.send(method, path, token, body)
+}
+
+// send sends a request with an Authorization header ("" sends none) and decodes a JSON answer.
+func (e *env) send(method, path, authorization string, body any) answer {
 	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -212,8 +231,8 @@ func (e *env) do(method, path, token string, body any) answer {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
@@ -224,13 +243,70 @@ func (e *env) do(method, path, token string, body any) answer {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	a := answer{status: res.StatusCode, raw: string(raw)}
+	a := answer{status: res.StatusCode, raw: string(raw), header: res.Header}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &a.body); err != nil {
 			e.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
 		}
 	}
 	return a
+}
+
+func (e *env) now() time.Time { return time.Unix(0, e.clock.Load()) }
+
+// advance moves the panel's clock forward.
+func (e *env) advance(d time.Duration) { e.clock.Add(int64(d)) }
+
+// agentToken returns the Desk token of an agent whose Desk profile is named profile: an
+// agent of a seeded profile, or of a profile added to the Desk emulator with that name.
+func (e *env) agentToken(profile string) string {
+	e.t.Helper()
+	if tok, ok := e.tokens[profile]; ok {
+		return tok
+	}
+	n := len(e.tokens) + 1
+	pid := ""
+	for _, p := range deskemu.Profiles {
+		if p.Name == profile {
+			pid = p.ID
+		}
+	}
+	if pid == "" {
+		pid = fmt.Sprintf("18920000000099%02d", n)
+	}
+	agentID := fmt.Sprintf("18920000000088%02d", n)
+	if err := e.deskEmu.AddAgent(deskemu.Agent{ID: agentID, FirstName: "Test", LastName: profile, ProfileID: pid},
+		deskemu.Profile{ID: pid, Name: profile, Type: "AGENT"}); err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.deskEmu.AgentToken(agentID, 24*time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.tokens[profile] = tok
+	return tok
+}
+
+// agentDo sends a request as an agent: the agent's Desk token as a Desk extension sends it.
+func (e *env) agentDo(method, path, token string, body any) answer {
+	e.t.Helper()
+	return e.send(method, path, "Zoho-oauthtoken "+token, body)
+}
+
+// as sends a GET as an agent of the named profile.
+func (e *env) as(profile, path string) answer {
+	e.t.Helper()
+	return e.agentDo(http.MethodGet, path, e.agentToken(profile), nil)
+}
+
+// pageLink mints a signed page link as an agent of profile, failing the test if refused.
+func (e *env) pageLink(profile, module, id string) string {
+	e.t.Helper()
+	a := e.agentDo(http.MethodPost, "/api/v1/panel/"+module+"/"+id+"/link", e.agentToken(profile), nil)
+	if a.status != http.StatusOK {
+		e.t.Fatalf("mint a page link as %s: %d %s", profile, a.status, a.raw)
+	}
+	return a.body["url"].(string)
 }
 
 // setPermissions changes a profile's permissions through the admin API.

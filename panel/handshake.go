@@ -34,8 +34,8 @@ type HandshakeList struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (h *handler) handshakeTickets(w http.ResponseWriter, r *http.Request) {
-	list, p := h.handshake(r.Context(), r)
+func (h *handler) handshakeTickets(w http.ResponseWriter, r *http.Request, agent Agent) {
+	list, p := h.handshake(r.Context(), r, agent)
 	if p != nil {
 		writeJSON(w, p.status, p.body())
 		return
@@ -43,7 +43,9 @@ func (h *handler) handshakeTickets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-func (h *handler) handshake(ctx context.Context, r *http.Request) (*HandshakeList, *problem) {
+// handshake lists the open tickets ranked for an agent whose profile sees the CRM panel with
+// the customer's info (customer types are CRM account info).
+func (h *handler) handshake(ctx context.Context, r *http.Request, agent Agent) (*HandshakeList, *problem) {
 	integration, err := integrationParam(r)
 	if err != nil {
 		return nil, &problem{status: http.StatusBadRequest, code: "invalid_parameter", msg: err.Error()}
@@ -58,6 +60,13 @@ func (h *handler) handshake(ctx context.Context, r *http.Request) (*HandshakeLis
 	}
 	if _, p := h.liveIntegration(ctx, integration); p != nil {
 		return nil, p
+	}
+	perm, err := h.cfg.Store.Permissions(ctx, integration, agent.Profile)
+	if err != nil {
+		return nil, h.storeProblem(err, "read permissions")
+	}
+	if ok, why := HandshakeAllowed(perm); !ok {
+		return nil, &problem{status: http.StatusForbidden, code: "not_permitted", msg: string(why)}
 	}
 	hs, err := h.cfg.Store.Handshake(ctx, integration)
 	if err != nil {

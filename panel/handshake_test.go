@@ -3,6 +3,7 @@ package panel_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestHandshakeOrder(t *testing.T) {
 	}
 	list := func() ([]string, []string) {
 		t.Helper()
-		a := e.do(http.MethodGet, "/api/v1/handshake/tickets", panelToken, nil)
+		a := e.as("Agent", "/api/v1/handshake/tickets")
 		if a.status != http.StatusOK {
 			t.Fatalf("status %d: %s", a.status, a.raw)
 		}
@@ -106,7 +107,7 @@ func TestHandshakeOrder(t *testing.T) {
 			t.Fatalf("%d %s", a.status, a.raw)
 		}
 		e.resetCalls()
-		a := e.do(http.MethodGet, "/api/v1/handshake/tickets", panelToken, nil)
+		a := e.as("Agent", "/api/v1/handshake/tickets")
 		if a.status != http.StatusNotFound || a.body["error"] != "handshake_off" {
 			t.Fatalf("%d %s", a.status, a.raw)
 		}
@@ -114,6 +115,34 @@ func TestHandshakeOrder(t *testing.T) {
 			t.Fatalf("handshake off still cost %d CRM and %d Desk calls", c, d)
 		}
 	})
+}
+
+// Handshake mode applies the agent's profile, as the panel does: the ranked list shows each
+// customer's CRM type, so a profile without the panel or without CRM info gets 403 and no
+// ticket, whatever the request says.
+func TestHandshakeProfileCheck(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	if _, err := e.deskEmu.LoadTickets([]deskemu.Ticket{{Subject: "secret subject", ContactID: e.fx.deskContact}}); err != nil {
+		t.Fatal(err)
+	}
+	e.setPermissions("Light Agent", map[string]any{"info": "restricted"})
+	e.setPermissions("Newbie Agent", map[string]any{"panelVisible": false})
+	for _, profile := range []string{"Light Agent", "Newbie Agent"} {
+		for _, q := range []string{"", "?profile=Agent", "?profile=Administrator", "?integration=default&profile=agent"} {
+			e.resetCalls()
+			a := e.as(profile, "/api/v1/handshake/tickets"+q)
+			if a.status != http.StatusForbidden || a.body["error"] != "not_permitted" || strings.Contains(a.raw, "secret subject") {
+				t.Errorf("%s %s: %d %s", profile, q, a.status, a.raw)
+			}
+			if c, _ := e.calls(); c != 0 {
+				t.Errorf("%s: a refused handshake cost %d CRM calls", profile, c)
+			}
+		}
+	}
+	// An unconfigured profile (the restricted default: info only) sees the ranked tickets.
+	if a := e.as("Support Manager", "/api/v1/handshake/tickets"); a.status != http.StatusOK || !strings.Contains(a.raw, "secret subject") {
+		t.Fatalf("default profile: %d %s", a.status, a.raw)
+	}
 }
 
 func toStrings(v any) []string {

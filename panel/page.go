@@ -72,8 +72,18 @@ var infoFirst = []string{"Full_Name", "Account_Name", "Account_Type", "Title", "
 var infoHidden = map[string]bool{"id": true, "First_Name": true, "Last_Name": true, "Desk_ID": true,
 	"Created_By": true, "Modified_By": true, "Record_Image": true}
 
+// panelPage serves the HTML page of a signed link (see linker): the agent and profile are the
+// link's, checked by its signature; the profile's permissions are read afresh.
 func (h *handler) panelPage(w http.ResponseWriter, r *http.Request) {
-	v, p := h.buildView(r.Context(), r)
+	var v *View
+	link, p := h.links.verify(r)
+	if p == nil {
+		if !integrationIDPattern.MatchString(link.Integration) || !ValidProfileName(link.Profile) {
+			p = &problem{status: http.StatusBadRequest, code: "invalid_parameter", msg: "the link names an invalid integration or profile"}
+		} else {
+			v, p = h.buildView(r.Context(), link.Integration, link.Module, link.RecordID, Agent{ID: link.AgentID, Profile: link.Profile})
+		}
+	}
 	pg := page{Title: "CRM " + strings.TrimSuffix(r.PathValue("module"), "s"), Subtitle: "Desk id " + r.PathValue("id")}
 	status := http.StatusOK
 	if p != nil {
@@ -86,6 +96,10 @@ func (h *handler) panelPage(w http.ResponseWriter, r *http.Request) {
 			pp.Heading = "Not available to your profile"
 		case "integration_deleted", "integration_not_found":
 			pp.Heading = "No CRM integration"
+		case "link_expired":
+			pp.Heading = "Link expired"
+		case "invalid_link":
+			pp.Heading = "Invalid link"
 		}
 		if p.zoho != nil {
 			pp.Heading, pp.Message, pp.Code, pp.Status = "Zoho CRM answered with an error", p.zoho.Message, p.zoho.Code, p.zoho.HTTPStatus
@@ -100,11 +114,25 @@ func (h *handler) panelPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not render the panel page", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors *")
+	h.pageHeaders(w.Header())
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// pageHeaders sets the page's security headers: a content security policy that loads
+// nothing but the page's own styles and lets only the Desk origin frame it, no MIME
+// sniffing, no referrer (the link in the URL must not leak), no caching.
+func (h *handler) pageHeaders(hd http.Header) {
+	ancestors := "'none'"
+	if len(h.cfg.FrameAncestors) > 0 {
+		ancestors = strings.Join(h.cfg.FrameAncestors, " ")
+	}
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; "+
+		"form-action 'none'; frame-ancestors "+ancestors)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
 }
 
 // buildPage lays out a View for the template.

@@ -5,19 +5,26 @@
 //
 // Routes (the worker mounts the handler at "/"):
 //
-//	GET  /api/v1/panel/contacts/{deskContactId}?profile=NAME&integration=default   panel token
-//	GET  /api/v1/panel/accounts/{deskAccountId}?profile=NAME&integration=default   panel token
-//	GET  /panel/contacts/{id}, /panel/accounts/{id}  (HTML; token also as ?token=) panel token
-//	GET  /api/v1/handshake/tickets?integration=default&limit=100                   panel token
-//	GET  /api/v1/permissions?integration=default                                   admin token
-//	GET  /api/v1/permissions/{profile}?integration=default                         admin token
-//	PUT  /api/v1/permissions/{profile}?integration=default                         admin token
-//	GET  /api/v1/handshake?integration=default                                     admin token
-//	PUT  /api/v1/handshake?integration=default                                     admin token
-//	POST /api/v1/integrations/{id}/delete                                          admin token
+//	GET  /api/v1/panel/contacts/{deskContactId}?integration=default        agent's Desk token
+//	GET  /api/v1/panel/accounts/{deskAccountId}?integration=default        agent's Desk token
+//	POST /api/v1/panel/{contacts|accounts}/{id}/link?integration=default   agent's Desk token → signed page link
+//	GET  /panel/{contacts|accounts}/{id}?integration=&agent=&profile=&exp=&sig=   signed link (HTML)
+//	GET  /api/v1/handshake/tickets?integration=default&limit=100           agent's Desk token
+//	GET  /api/v1/permissions?integration=default                           admin token
+//	GET  /api/v1/permissions/{profile}?integration=default                 admin token
+//	PUT  /api/v1/permissions/{profile}?integration=default                 admin token
+//	GET  /api/v1/handshake?integration=default                             admin token
+//	PUT  /api/v1/handshake?integration=default                             admin token
+//	POST /api/v1/integrations/{id}/delete                                  admin token
 //
-// Tokens come as "Authorization: Bearer <token>"; the admin token is accepted wherever the
-// panel token is. A request without a valid token gets 401 and no data.
+// Agents are who Desk says they are: the caller sends the agent's own Desk OAuth token as
+// "Authorization: Zoho-oauthtoken <token>" (what a Desk extension's connection sends); the
+// panel asks Desk (GET /api/v1/myinfo with the integration's orgId) for the agent and their
+// profile, and caches the answer for a few minutes. The profile is never taken from the
+// request. The HTML page cannot carry a header, so it opens from a short-lived link signed
+// (HMAC-SHA256) over the integration, record, agent, profile and expiry, minted by the link
+// endpoint after the same check. The admin token comes as "Authorization: Bearer <token>".
+// A request without valid credentials gets 401 and no data.
 package panel
 
 import (
@@ -27,7 +34,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -46,14 +52,27 @@ type Config struct {
 	Store *store.Store
 	// CRM reads the panel's records live (required).
 	CRM *crm.Client
-	// Desk lists tickets for handshake mode (required for handshake).
+	// Desk resolves agents' tokens (GET /api/v1/myinfo) and their profiles, and lists tickets
+	// for handshake mode (required).
 	Desk *desk.Client
-	// AdminToken protects the admin endpoints, PanelToken the agent panel (both required).
-	AdminToken, PanelToken string
+	// AdminToken protects the admin endpoints (required).
+	AdminToken string
+	// LinkKey signs the page links (required; at least 16 bytes).
+	LinkKey string
 	// Logger logs failures (never tokens or customer data). Default: no logging.
 	Logger *zap.Logger
 	// CacheTTL is how long CRM answers are reused (default 30s; negative: no cache).
 	CacheTTL time.Duration
+	// IdentityTTL is how long an agent token resolved by Desk is trusted (default
+	// DefaultIdentityTTL).
+	IdentityTTL time.Duration
+	// LinkTTL is how long a signed page link opens the page (default DefaultLinkTTL).
+	LinkTTL time.Duration
+	// FrameAncestors are the origins that may show the page in a frame (the Desk web origin,
+	// e.g. https://desk.zoho.com); none: the page may not be framed.
+	FrameAncestors []string
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
 	// Deleter stops an integration's sync and unsubscribes its webhooks; it must be
 	// idempotent. Called by the delete endpoint before the integration is marked deleted.
 	Deleter func(ctx context.Context, integrationID string) error
@@ -66,35 +85,48 @@ type handler struct {
 	cfg   Config
 	log   *zap.Logger
 	admin [32]byte
-	panel [32]byte
 	cache *cache
+	ids   *identities
+	links linker
 	mux   *http.ServeMux
 }
 
-// New returns the panel's HTTP handler. It panics when Store, CRM or a token is missing,
-// since the worker cannot serve the panel safely without them.
+// New returns the panel's HTTP handler. It panics when Store, CRM, Desk, the admin token or
+// the link key is missing, since the worker cannot serve the panel safely without them.
 func New(cfg Config) http.Handler {
-	if cfg.Store == nil || cfg.CRM == nil {
-		panic("panel: Config.Store and Config.CRM are required")
+	if cfg.Store == nil || cfg.CRM == nil || cfg.Desk == nil {
+		panic("panel: Config.Store, Config.CRM and Config.Desk are required")
 	}
-	if cfg.AdminToken == "" || cfg.PanelToken == "" {
-		panic("panel: Config.AdminToken and Config.PanelToken are required")
+	if cfg.AdminToken == "" || len(cfg.LinkKey) < 16 {
+		panic("panel: Config.AdminToken and Config.LinkKey (16 bytes or more) are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	ttl := cfg.CacheTTL
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
 	}
+	if cfg.IdentityTTL <= 0 {
+		cfg.IdentityTTL = DefaultIdentityTTL
+	}
+	if cfg.LinkTTL <= 0 {
+		cfg.LinkTTL = DefaultLinkTTL
+	}
 	h := &handler{
 		cfg: cfg, log: cfg.Logger.Named("panel"),
-		admin: sha256.Sum256([]byte(cfg.AdminToken)), panel: sha256.Sum256([]byte(cfg.PanelToken)),
-		cache: newCache(ttl, time.Now), mux: http.NewServeMux(),
+		admin: sha256.Sum256([]byte(cfg.AdminToken)),
+		cache: newCache(ttl, cfg.Now), mux: http.NewServeMux(),
+		links: linker{key: []byte(cfg.LinkKey), ttl: cfg.LinkTTL, now: cfg.Now},
 	}
-	h.mux.HandleFunc("GET /api/v1/panel/{module}/{id}", h.agent(false, h.panelJSON))
-	h.mux.HandleFunc("GET /panel/{module}/{id}", h.agent(true, h.panelPage))
-	h.mux.HandleFunc("GET /api/v1/handshake/tickets", h.agent(false, h.handshakeTickets))
+	h.ids = newIdentities(cfg.Desk, cfg.IdentityTTL, cfg.Now, h.log)
+	h.mux.HandleFunc("GET /api/v1/panel/{module}/{id}", h.record(h.asAgent(h.panelJSON)))
+	h.mux.HandleFunc("POST /api/v1/panel/{module}/{id}/link", h.record(h.asAgent(h.panelLink)))
+	h.mux.HandleFunc("GET /panel/{module}/{id}", h.record(h.panelPage))
+	h.mux.HandleFunc("GET /api/v1/handshake/tickets", h.asAgent(h.handshakeTickets))
 	h.mux.HandleFunc("GET /api/v1/permissions", h.adminOnly(h.listPermissions))
 	h.mux.HandleFunc("GET /api/v1/permissions/{profile}", h.adminOnly(h.getPermissions))
 	h.mux.HandleFunc("PUT /api/v1/permissions/{profile}", h.adminOnly(h.putPermissions))
@@ -105,6 +137,47 @@ func New(cfg Config) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// recordIDPattern is a Desk record id: digits, as Zoho's ids are.
+var recordIDPattern = regexp.MustCompile(`^[0-9]{1,30}$`)
+
+// record checks the module and record id of a panel path before anything else is done:
+// an unknown module is 404, an id that cannot be a Desk id 400.
+func (h *handler) record(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := crmModule(r.PathValue("module")); !ok {
+			writeError(w, http.StatusNotFound, "not_found", "the panel serves contacts and accounts")
+			return
+		}
+		if !recordIDPattern.MatchString(r.PathValue("id")) {
+			writeError(w, http.StatusBadRequest, "invalid_parameter", "the record id must be a Desk id: 1 to 30 digits")
+			return
+		}
+		next(w, r)
+	}
+}
+
+// asAgent guards an agent endpoint: the caller's Desk token is resolved by Desk into an
+// agent and profile, which the endpoint receives.
+func (h *handler) asAgent(next func(http.ResponseWriter, *http.Request, Agent)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := agentToken(r)
+		if tok == "" {
+			unauthorized(w, "send the agent's own Desk OAuth token as \"Authorization: Zoho-oauthtoken <token>\" "+
+				"(what a Desk extension's connection sends)")
+			return
+		}
+		a, p := h.ids.resolve(r.Context(), tok)
+		if p != nil {
+			if p.status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Zoho-oauthtoken realm="deskcrm"`)
+			}
+			writeJSON(w, p.status, p.body())
+			return
+		}
+		next(w, r, a)
+	}
+}
 
 // bearer returns the token of an "Authorization: Bearer" header.
 func bearer(r *http.Request) string {
@@ -123,23 +196,6 @@ func is(token string, want [32]byte) bool {
 	}
 	got := sha256.Sum256([]byte(token))
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
-}
-
-// agent guards a panel endpoint: the panel or admin token as a Bearer header, or as ?token=
-// when query is set (the HTML page, opened from a link).
-func (h *handler) agent(query bool, next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tok := bearer(r)
-		if tok == "" && query {
-			tok = r.URL.Query().Get("token")
-		}
-		if !is(tok, h.panel) && !is(tok, h.admin) {
-			unauthorized(w, "the panel token is missing or wrong: send it as \"Authorization: Bearer <token>\""+
-				map[bool]string{true: " or ?token=", false: ""}[query])
-			return
-		}
-		next(w, r)
-	}
 }
 
 // adminOnly guards an admin endpoint: the admin token as a Bearer header.
@@ -174,6 +230,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // a page link's "&" stays readable; the answer is JSON, never HTML
 	_ = enc.Encode(v)
 }
 
@@ -253,137 +310,6 @@ func (h *handler) storeProblem(err error, what string) *problem {
 	}
 	h.log.Error(what, zap.Error(err))
 	return &problem{status: http.StatusInternalServerError, code: "internal", msg: what + " failed"}
-}
-
-func readBody(r *http.Request) ([]byte, error) {
-	return io.ReadAll(io.LimitReader(r.Body, 1<<20))
-}
-
-func (h *handler) listPermissions(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.liveIntegrationParam(w, r)
-	if !ok {
-		return
-	}
-	all, err := h.cfg.Store.AllPermissions(r.Context(), id)
-	if err != nil {
-		p := h.storeProblem(err, "list permissions")
-		writeJSON(w, p.status, p.body())
-		return
-	}
-	if all == nil {
-		all = []store.Permissions{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"integration": id, "profiles": all,
-		"default": store.DefaultPermissions("")})
-}
-
-func (h *handler) getPermissions(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.liveIntegrationParam(w, r)
-	if !ok {
-		return
-	}
-	perm, err := h.cfg.Store.Permissions(r.Context(), id, r.PathValue("profile"))
-	if err != nil {
-		p := h.storeProblem(err, "read permissions")
-		writeJSON(w, p.status, p.body())
-		return
-	}
-	writeJSON(w, http.StatusOK, perm)
-}
-
-func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.liveIntegrationParam(w, r)
-	if !ok {
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_body", "could not read the body: "+err.Error())
-		return
-	}
-	var patch PermissionsPatch
-	if err := decodeStrict(body, &patch); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_body", "the body must be a JSON object with any of panelVisible, modules, "+
-			"info, deals, notes, calls, events, tasks (or activities: {calls, events, tasks}): "+err.Error())
-		return
-	}
-	profile := r.PathValue("profile")
-	cur, err := h.cfg.Store.Permissions(r.Context(), id, profile)
-	if err != nil {
-		p := h.storeProblem(err, "read permissions")
-		writeJSON(w, p.status, p.body())
-		return
-	}
-	next := patch.Apply(cur)
-	next.Profile = strings.TrimSpace(profile)
-	if err := next.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_permissions", err.Error())
-		return
-	}
-	saved, err := h.cfg.Store.SetPermissions(r.Context(), id, next)
-	if err != nil {
-		p := h.storeProblem(err, "store permissions")
-		writeJSON(w, p.status, p.body())
-		return
-	}
-	writeJSON(w, http.StatusOK, saved)
-}
-
-func (h *handler) getHandshake(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.liveIntegrationParam(w, r)
-	if !ok {
-		return
-	}
-	hs, err := h.cfg.Store.Handshake(r.Context(), id)
-	if err != nil {
-		p := h.storeProblem(err, "read handshake settings")
-		writeJSON(w, p.status, p.body())
-		return
-	}
-	writeJSON(w, http.StatusOK, hs)
-}
-
-func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.liveIntegrationParam(w, r)
-	if !ok {
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_body", "could not read the body: "+err.Error())
-		return
-	}
-	var in struct {
-		Enabled *bool    `json:"enabled"`
-		Order   []string `json:"order"`
-	}
-	if err := decodeStrict(body, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_body", `the body must be {"order": ["Customer", ...], "enabled": true}: `+err.Error())
-		return
-	}
-	cur, err := h.cfg.Store.Handshake(r.Context(), id)
-	if err != nil {
-		p := h.storeProblem(err, "read handshake settings")
-		writeJSON(w, p.status, p.body())
-		return
-	}
-	if in.Enabled != nil {
-		cur.Enabled = *in.Enabled
-	}
-	if in.Order != nil {
-		cur.Order = in.Order
-	}
-	if err := cur.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_handshake", err.Error())
-		return
-	}
-	saved, err := h.cfg.Store.SetHandshake(r.Context(), id, cur)
-	if err != nil {
-		p := h.storeProblem(err, "store handshake settings")
-		writeJSON(w, p.status, p.body())
-		return
-	}
-	writeJSON(w, http.StatusOK, saved)
 }
 
 func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"deskcrm/emulator/realism"
+	"deskcrm/panel"
 	"deskcrm/store"
 )
 
@@ -31,22 +32,43 @@ func sectionsOf(body map[string]any) []string {
 	return out
 }
 
+// full is a permissions patch that shows every section.
+var full = map[string]any{"info": "full", "deals": "full", "notes": "full", "calls": true, "events": true, "tasks": true}
+
+// with returns full changed by patch.
+func with(patch map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range full {
+		out[k] = v
+	}
+	if _, ok := patch["activities"]; ok {
+		delete(out, "calls")
+		delete(out, "events")
+		delete(out, "tasks")
+	}
+	for k, v := range patch {
+		out[k] = v
+	}
+	return out
+}
+
 func TestPermissionSwitches(t *testing.T) {
 	e := newEnv(t, -1) // no cache: each answer reads CRM
 	all := []string{"info", "deals", "notes", "calls", "events", "tasks"}
 	cases := []struct {
 		name  string
-		patch map[string]any // nil: the defaults
+		patch map[string]any // nil: nothing stored, the restricted default
 		want  []string
 		// absent are values that must not appear anywhere in the answer.
 		absent []string
 	}{
-		{"defaults show everything", nil, all, nil},
+		{"nothing stored: info only", nil, []string{"info"}, []string{dealName, noteTitle, callSubject, eventTitle, taskSubject}},
+		{"everything on", map[string]any{}, all, nil},
 		{"info restricted", map[string]any{"info": "restricted"}, []string{"deals", "notes", "calls", "events", "tasks"}, []string{contactEmail, contactTitle}},
 		{"deals restricted", map[string]any{"deals": "restricted"}, []string{"info", "notes", "calls", "events", "tasks"}, []string{dealName, "Negotiation/Review"}},
 		{"notes restricted", map[string]any{"notes": "restricted"}, []string{"info", "deals", "calls", "events", "tasks"}, []string{noteTitle, noteContent}},
 		{"calls off", map[string]any{"calls": false}, []string{"info", "deals", "notes", "events", "tasks"}, []string{callSubject}},
-		{"events off", map[string]any{"activities": map[string]any{"events": false}}, []string{"info", "deals", "notes", "calls", "tasks"}, []string{eventTitle}},
+		{"events off", map[string]any{"activities": map[string]any{"calls": true, "events": false, "tasks": true}}, []string{"info", "deals", "notes", "calls", "tasks"}, []string{eventTitle}},
 		{"tasks off", map[string]any{"tasks": false}, []string{"info", "deals", "notes", "calls", "events"}, []string{taskSubject}},
 		{"all activities off", map[string]any{"calls": false, "events": false, "tasks": false}, []string{"info", "deals", "notes"}, []string{"activities", callSubject, eventTitle, taskSubject}},
 		{"light agent: only notes", map[string]any{"info": "restricted", "deals": "restricted", "calls": false, "events": false, "tasks": false},
@@ -56,10 +78,11 @@ func TestPermissionSwitches(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			profile := "Profile " + string(rune('A'+i))
 			if tc.patch != nil {
-				e.setPermissions(profile, tc.patch)
+				e.setPermissions(profile, with(tc.patch))
 			}
+			tok := e.agentToken(profile)
 			e.resetCalls()
-			a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile="+strings.ReplaceAll(profile, " ", "+"), panelToken, nil)
+			a := e.agentDo(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact, tok, nil)
 			if a.status != http.StatusOK {
 				t.Fatalf("status %d: %s", a.status, a.raw)
 			}
@@ -75,6 +98,9 @@ func TestPermissionSwitches(t *testing.T) {
 			if crmCalls, _ := e.calls(); crmCalls != len(tc.want) {
 				t.Errorf("CRM calls = %d, want %d (one per visible section)", crmCalls, len(tc.want))
 			}
+			if a.body["agentId"] == "" {
+				t.Errorf("the answer names no agent: %s", a.raw)
+			}
 			if a.body["crmId"] != e.fx.crmContact || a.body["profile"] != profile {
 				t.Errorf("crmId/profile = %v/%v", a.body["crmId"], a.body["profile"])
 			}
@@ -82,7 +108,8 @@ func TestPermissionSwitches(t *testing.T) {
 	}
 
 	t.Run("contents of a full answer", func(t *testing.T) {
-		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
+		e.setPermissions("Support Manager", full)
+		a := e.as("Support Manager", "/api/v1/panel/contacts/"+e.fx.deskContact)
 		info := a.body["info"].(map[string]any)
 		if info["Email"] != contactEmail || info["Title"] != contactTitle {
 			t.Errorf("info = %v", info)
@@ -103,8 +130,9 @@ func TestPermissionSwitches(t *testing.T) {
 
 	t.Run("panel hidden", func(t *testing.T) {
 		e.setPermissions("Hidden", map[string]any{"panelVisible": false})
+		tok := e.agentToken("Hidden")
 		e.resetCalls()
-		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=hidden", panelToken, nil)
+		a := e.agentDo(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact, tok, nil)
 		if a.status != http.StatusForbidden || a.body["error"] != "not_permitted" {
 			t.Fatalf("status %d: %s", a.status, a.raw)
 		}
@@ -126,9 +154,9 @@ func TestPermissionSwitches(t *testing.T) {
 	} {
 		t.Run("modules "+tc.modules, func(t *testing.T) {
 			profile := "Only-" + tc.modules
-			e.setPermissions(profile, map[string]any{"modules": tc.modules})
-			c := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile="+profile, panelToken, nil)
-			acc := e.do(http.MethodGet, "/api/v1/panel/accounts/"+e.fx.deskAccount+"?profile="+profile, panelToken, nil)
+			e.setPermissions(profile, with(map[string]any{"modules": tc.modules}))
+			c := e.as(profile, "/api/v1/panel/contacts/"+e.fx.deskContact)
+			acc := e.as(profile, "/api/v1/panel/accounts/"+e.fx.deskAccount)
 			if c.status != tc.contacts || acc.status != tc.accs {
 				t.Fatalf("contacts %d (want %d), accounts %d (want %d): %s %s", c.status, tc.contacts, acc.status, tc.accs, c.raw, acc.raw)
 			}
@@ -149,16 +177,16 @@ func TestPermissionsAPI(t *testing.T) {
 	e := newEnv(t, 0)
 	a := e.do(http.MethodGet, "/api/v1/permissions/Light%20Agent", adminToken, nil)
 	if a.status != http.StatusOK || a.body["stored"] != false || a.body["panelVisible"] != true || a.body["modules"] != "both" ||
-		a.body["info"] != "full" || a.body["calls"] != true {
-		t.Fatalf("defaults: %d %s", a.status, a.raw)
+		a.body["info"] != "full" || a.body["deals"] != "restricted" || a.body["notes"] != "restricted" || a.body["calls"] != false {
+		t.Fatalf("defaults (info only): %d %s", a.status, a.raw)
 	}
 	a = e.do(http.MethodPut, "/api/v1/permissions/Light%20Agent", adminToken, map[string]any{"deals": "restricted", "activities": map[string]any{"calls": false}})
-	if a.status != http.StatusOK || a.body["deals"] != "restricted" || a.body["calls"] != false || a.body["notes"] != "full" || a.body["stored"] != true {
+	if a.status != http.StatusOK || a.body["deals"] != "restricted" || a.body["calls"] != false || a.body["notes"] != "restricted" || a.body["stored"] != true {
 		t.Fatalf("put: %d %s", a.status, a.raw)
 	}
 	// A later partial change keeps the earlier ones; names match case-insensitively.
-	a = e.do(http.MethodPut, "/api/v1/permissions/light%20agent", adminToken, map[string]any{"notes": "Restricted"})
-	if a.status != http.StatusOK || a.body["deals"] != "restricted" || a.body["notes"] != "restricted" || a.body["calls"] != false {
+	a = e.do(http.MethodPut, "/api/v1/permissions/light%20agent", adminToken, map[string]any{"notes": "Full"})
+	if a.status != http.StatusOK || a.body["deals"] != "restricted" || a.body["notes"] != "full" || a.body["calls"] != false {
 		t.Fatalf("second put: %d %s", a.status, a.raw)
 	}
 	a = e.do(http.MethodGet, "/api/v1/permissions", adminToken, nil)
@@ -173,6 +201,7 @@ func TestPermissionsAPI(t *testing.T) {
 		{"bad modules", map[string]any{"modules": "tickets"}},
 		{"unknown field", map[string]any{"dealz": "full"}},
 		{"wrong type", map[string]any{"calls": "yes"}},
+		{"body over 64 KiB", map[string]any{"info": strings.Repeat("x", 70<<10)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := e.do(http.MethodPut, "/api/v1/permissions/Agent", adminToken, tc.body)
@@ -187,6 +216,24 @@ func TestPermissionsAPI(t *testing.T) {
 	if a := e.do(http.MethodPut, "/api/v1/permissions/Agent?integration=nope", adminToken, map[string]any{"info": "full"}); a.status != http.StatusNotFound {
 		t.Fatalf("unknown integration: %d %s", a.status, a.raw)
 	}
+	// Profile names that cannot be a Desk profile answer 400, never 500.
+	for name, path := range map[string]string{
+		"invalid UTF-8":      "/api/v1/permissions/%FF%FE",
+		"NUL":                "/api/v1/permissions/a%00b",
+		"control character":  "/api/v1/permissions/a%07b",
+		"101 characters":     "/api/v1/permissions/" + strings.Repeat("p", 101),
+		"blank":              "/api/v1/permissions/%20%20",
+		"100 multi-byte ok?": "/api/v1/permissions/" + strings.Repeat("%C3%A9", 101),
+	} {
+		for _, method := range []string{http.MethodGet, http.MethodPut} {
+			if a := e.do(method, path, adminToken, map[string]any{"info": "full"}); a.status != http.StatusBadRequest {
+				t.Errorf("%s %s: %d %s", method, name, a.status, a.raw)
+			}
+		}
+	}
+	if a := e.do(http.MethodPut, "/api/v1/permissions/"+strings.Repeat("%C3%A9", 100), adminToken, map[string]any{"info": "full"}); a.status != http.StatusOK {
+		t.Errorf("a 100-character profile name: %d %s", a.status, a.raw)
+	}
 }
 
 func TestUnlinkedRecord(t *testing.T) {
@@ -196,8 +243,9 @@ func TestUnlinkedRecord(t *testing.T) {
 		{"unknown id", "/api/v1/panel/accounts/1892000000999999"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tok := e.agentToken("Agent")
 			e.resetCalls()
-			a := e.do(http.MethodGet, tc.path+"?profile=Agent", panelToken, nil)
+			a := e.agentDo(http.MethodGet, tc.path, tok, nil)
 			if a.status != http.StatusNotFound || a.body["error"] != "not_linked" || !strings.Contains(a.body["message"].(string), "not linked") {
 				t.Fatalf("status %d: %s", a.status, a.raw)
 			}
@@ -210,20 +258,14 @@ func TestUnlinkedRecord(t *testing.T) {
 		if err := e.st.AddPendingLinks(context.Background(), store.Scope{IntegrationID: "default", Module: "contacts", Side: "desk"}, []string{e.fx.deskUnlinked}); err != nil {
 			t.Fatal(err)
 		}
-		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskUnlinked+"?profile=Agent", panelToken, nil)
+		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskUnlinked)
 		if a.status != http.StatusNotFound || a.body["error"] != "not_linked" {
 			t.Fatalf("status %d: %s", a.status, a.raw)
 		}
 	})
 	t.Run("page says so", func(t *testing.T) {
-		a := e.do(http.MethodGet, "/panel/contacts/"+e.fx.deskUnlinked+"?profile=Agent&token="+panelToken, "", nil)
+		a := e.do(http.MethodGet, e.pageLink("Agent", "contacts", e.fx.deskUnlinked), "", nil)
 		if a.status != http.StatusNotFound || !strings.Contains(a.raw, "Not in Zoho CRM") || !strings.Contains(a.raw, "not linked") {
-			t.Fatalf("status %d: %s", a.status, a.raw)
-		}
-	})
-	t.Run("missing profile", func(t *testing.T) {
-		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact, panelToken, nil)
-		if a.status != http.StatusBadRequest || a.body["error"] != "missing_parameter" {
 			t.Fatalf("status %d: %s", a.status, a.raw)
 		}
 	})
@@ -231,13 +273,14 @@ func TestUnlinkedRecord(t *testing.T) {
 
 func TestCRMErrorsAreShown(t *testing.T) {
 	e := newEnv(t, time.Minute)
+	e.setPermissions("Agent", full)
 	t.Run("server error on a related list", func(t *testing.T) {
 		id, err := e.crmEmu.Realism().AddFault(realism.Fault{Method: "GET", Path: "/crm/v8/Contacts/*/Deals", Kind: realism.FaultStatus, Status: 500})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer e.crmEmu.Realism().RemoveFault(id)
-		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
+		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskContact)
 		if a.status != http.StatusBadGateway || a.body["error"] != "crm_error" || a.body["code"] != "INTERNAL_ERROR" ||
 			a.body["section"] != "deals" || a.body["zohoHttpStatus"] != float64(500) {
 			t.Fatalf("status %d: %s", a.status, a.raw)
@@ -245,19 +288,19 @@ func TestCRMErrorsAreShown(t *testing.T) {
 		if len(sectionsOf(a.body)) != 0 {
 			t.Fatalf("a failed answer carries sections: %s", a.raw)
 		}
-		page := e.do(http.MethodGet, "/panel/contacts/"+e.fx.deskContact+"?profile=Agent&token="+panelToken, "", nil)
+		page := e.do(http.MethodGet, e.pageLink("Agent", "contacts", e.fx.deskContact), "", nil)
 		if page.status != http.StatusBadGateway || !strings.Contains(page.raw, "INTERNAL_ERROR") || !strings.Contains(page.raw, "Zoho CRM answered") {
 			t.Fatalf("page: %d %s", page.status, page.raw)
 		}
 	})
 	t.Run("errors are not cached", func(t *testing.T) {
-		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
+		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskContact)
 		if a.status != http.StatusOK || len(a.body["deals"].([]any)) != 1 {
 			t.Fatalf("after the fault: %d %s", a.status, a.raw)
 		}
 	})
 	t.Run("linked CRM record is gone", func(t *testing.T) {
-		a := e.do(http.MethodGet, "/api/v1/panel/contacts/"+e.fx.deskDangling+"?profile=Agent", panelToken, nil)
+		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskDangling)
 		if a.status != http.StatusBadGateway || a.body["code"] == nil || a.body["code"] == "" {
 			t.Fatalf("status %d: %s", a.status, a.raw)
 		}
@@ -266,79 +309,32 @@ func TestCRMErrorsAreShown(t *testing.T) {
 
 func TestCache(t *testing.T) {
 	e := newEnv(t, time.Hour)
-	path := "/api/v1/panel/contacts/" + e.fx.deskContact + "?profile=Agent"
-	first := e.do(http.MethodGet, path, panelToken, nil)
-	crm1, _ := e.calls()
-	second := e.do(http.MethodGet, path, panelToken, nil)
-	crm2, _ := e.calls()
+	e.setPermissions("Agent", full)
+	path := "/api/v1/panel/contacts/" + e.fx.deskContact
+	tok := e.agentToken("Agent")
+	e.resetCalls()
+	first := e.agentDo(http.MethodGet, path, tok, nil)
+	crm1, desk1 := e.calls()
+	second := e.agentDo(http.MethodGet, path, tok, nil)
+	crm2, desk2 := e.calls()
 	if first.status != http.StatusOK || second.status != http.StatusOK || crm1 != 6 || crm2 != crm1 {
 		t.Fatalf("statuses %d/%d, CRM calls after first %d (want 6), after second %d (want no more)", first.status, second.status, crm1, crm2)
 	}
+	// The agent's token is resolved once (myinfo + the profile's name), then cached.
+	if desk1 != 2 || desk2 != desk1 || e.deskEngine.Count("GET /api/v1/myinfo") != 1 {
+		t.Fatalf("Desk calls after first %d (want 2: myinfo, profile), after second %d (want no more)", desk1, desk2)
+	}
 	// Another profile with fewer sections is served from the same cache.
-	e.setPermissions("Light Agent", map[string]any{"deals": "restricted"})
-	third := e.do(http.MethodGet, path+"&profile=Light+Agent", panelToken, nil)
+	e.setPermissions("Light Agent", with(map[string]any{"deals": "restricted"}))
+	third := e.as("Light Agent", path)
 	if crm3, _ := e.calls(); third.status != http.StatusOK || crm3 != crm1 {
 		t.Fatalf("third: %d, CRM calls %d", third.status, crm3)
 	}
-}
-
-func TestAuth(t *testing.T) {
-	e := newEnv(t, 0)
-	c := "/api/v1/panel/contacts/" + e.fx.deskContact + "?profile=Agent"
-	routes := []struct {
-		method, path string
-		admin        bool
-	}{
-		{"GET", c, false},
-		{"GET", "/panel/contacts/" + e.fx.deskContact + "?profile=Agent", false},
-		{"GET", "/api/v1/handshake/tickets", false},
-		{"GET", "/api/v1/permissions", true},
-		{"GET", "/api/v1/permissions/Agent", true},
-		{"PUT", "/api/v1/permissions/Agent", true},
-		{"GET", "/api/v1/handshake", true},
-		{"PUT", "/api/v1/handshake", true},
-		{"POST", "/api/v1/integrations/default/delete", true},
+	// After the identity TTL, Desk is asked again.
+	e.advance(panel.DefaultIdentityTTL + time.Second)
+	if a := e.agentDo(http.MethodGet, path, tok, nil); a.status != http.StatusOK || e.deskEngine.Count("GET /api/v1/myinfo") != 3 {
+		t.Fatalf("after the identity TTL: %d, myinfo calls %d (want 3)", a.status, e.deskEngine.Count("GET /api/v1/myinfo"))
 	}
-	for _, r := range routes {
-		tokens := map[string]string{"none": "", "wrong": "not-the-token-at-all", "almost": panelToken + "x"}
-		if r.admin {
-			tokens["panel token on admin route"] = panelToken
-		}
-		for name, tok := range tokens {
-			t.Run(r.method+" "+r.path+" "+name, func(t *testing.T) {
-				e.resetCalls()
-				a := e.do(r.method, r.path, tok, map[string]any{"info": "restricted"})
-				if a.status != http.StatusUnauthorized || a.body["error"] != "unauthorized" {
-					t.Fatalf("status %d: %s", a.status, a.raw)
-				}
-				if strings.Contains(a.raw, e.fx.crmContact) || strings.Contains(a.raw, contactEmail) {
-					t.Fatalf("401 leaked data: %s", a.raw)
-				}
-				if crmCalls, deskCalls := e.calls(); crmCalls+deskCalls != 0 {
-					t.Fatalf("an unauthorized request cost %d CRM and %d Desk calls", crmCalls, deskCalls)
-				}
-			})
-		}
-	}
-	if p, _ := e.st.Permissions(context.Background(), "default", "Agent"); p.Stored {
-		t.Fatal("an unauthorized PUT changed permissions")
-	}
-	if in, _ := e.st.Integration(context.Background(), "default"); in.State == "deleted" || len(e.deleted) > 0 {
-		t.Fatal("an unauthorized request deleted the integration")
-	}
-	t.Run("token in the query only for the page", func(t *testing.T) {
-		if a := e.do("GET", c+"&token="+panelToken, "", nil); a.status != http.StatusUnauthorized {
-			t.Fatalf("API with ?token=: %d", a.status)
-		}
-		if a := e.do("GET", "/panel/contacts/"+e.fx.deskContact+"?profile=Agent&token="+panelToken, "", nil); a.status != http.StatusOK {
-			t.Fatalf("page with ?token=: %d %s", a.status, a.raw)
-		}
-	})
-	t.Run("admin token opens the panel", func(t *testing.T) {
-		if a := e.do("GET", c, adminToken, nil); a.status != http.StatusOK {
-			t.Fatalf("%d %s", a.status, a.raw)
-		}
-	})
 }
 
 func TestDeleteIntegration(t *testing.T) {
@@ -353,10 +349,11 @@ func TestDeleteIntegration(t *testing.T) {
 	if _, err := e.st.RecordFailures(ctx, "default", "", []store.Failure{{Module: "contacts", Direction: "desk-to-crm", DeskID: "1", Code: "MANDATORY_FIELD_MISSING", Message: "Mandatory field missing"}}); err != nil {
 		t.Fatal(err)
 	}
-	e.setPermissions("Agent", map[string]any{"notes": "restricted"})
-	if a := e.do("GET", "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil); a.status != http.StatusOK {
+	e.setPermissions("Agent", with(map[string]any{"notes": "restricted"}))
+	if a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskContact); a.status != http.StatusOK {
 		t.Fatalf("before: %d %s", a.status, a.raw)
 	}
+	page := e.pageLink("Agent", "contacts", e.fx.deskContact)
 
 	t.Run("deleter failure leaves it in place", func(t *testing.T) {
 		e.deleteErr = errors.New("temporal unavailable")
@@ -377,18 +374,20 @@ func TestDeleteIntegration(t *testing.T) {
 	if !slices.Equal(e.deleted, []string{"default"}) {
 		t.Fatalf("Deleter calls = %v", e.deleted)
 	}
+	agentAuth := "Zoho-oauthtoken " + e.agentToken("Agent")
 	e.resetCalls()
-	for _, r := range []struct{ method, path, token string }{
-		{"GET", "/api/v1/panel/contacts/" + e.fx.deskContact + "?profile=Agent", panelToken},
-		{"GET", "/api/v1/panel/accounts/" + e.fx.deskAccount + "?profile=Agent", panelToken},
-		{"GET", "/panel/contacts/" + e.fx.deskContact + "?profile=Agent", panelToken},
-		{"GET", "/api/v1/handshake/tickets", panelToken},
-		{"GET", "/api/v1/handshake", adminToken},
-		{"PUT", "/api/v1/handshake", adminToken},
-		{"GET", "/api/v1/permissions/Agent", adminToken},
-		{"PUT", "/api/v1/permissions/Agent", adminToken},
+	for _, r := range []struct{ method, path, auth string }{
+		{"GET", "/api/v1/panel/contacts/" + e.fx.deskContact, agentAuth},
+		{"GET", "/api/v1/panel/accounts/" + e.fx.deskAccount, agentAuth},
+		{"POST", "/api/v1/panel/accounts/" + e.fx.deskAccount + "/link", agentAuth},
+		{"GET", page, ""},
+		{"GET", "/api/v1/handshake/tickets", agentAuth},
+		{"GET", "/api/v1/handshake", "Bearer " + adminToken},
+		{"PUT", "/api/v1/handshake", "Bearer " + adminToken},
+		{"GET", "/api/v1/permissions/Agent", "Bearer " + adminToken},
+		{"PUT", "/api/v1/permissions/Agent", "Bearer " + adminToken},
 	} {
-		a := e.do(r.method, r.path, r.token, map[string]any{"info": "full"})
+		a := e.send(r.method, r.path, r.auth, map[string]any{"info": "full"})
 		if a.status != http.StatusNotFound || !strings.Contains(a.raw, "integration deleted") {
 			t.Errorf("%s %s after delete: %d %s", r.method, r.path, a.status, a.raw)
 		}
@@ -428,8 +427,8 @@ func TestDeleteIntegration(t *testing.T) {
 		if _, err := e.st.EnsureIntegration(ctx, "default", "two-way", 365*24*time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		a := e.do("GET", "/api/v1/panel/contacts/"+e.fx.deskContact+"?profile=Agent", panelToken, nil)
-		if a.status != http.StatusOK || !slices.Contains(sectionsOf(a.body), "notes") {
+		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskContact)
+		if a.status != http.StatusOK || slices.Contains(sectionsOf(a.body), "notes") || !slices.Contains(sectionsOf(a.body), "info") {
 			t.Fatalf("after restart: %d %s", a.status, a.raw)
 		}
 	})

@@ -42,6 +42,18 @@ func Allowed(p store.Permissions, module string) (bool, Denial) {
 	return true, ""
 }
 
+// HandshakeAllowed reports whether a profile may see handshake mode's ranked tickets: they
+// show each customer's CRM type, so the profile needs the CRM panel with full info.
+func HandshakeAllowed(p store.Permissions) (bool, Denial) {
+	if !p.PanelVisible {
+		return false, Denial(fmt.Sprintf("the CRM panel is not visible to profile %q", p.Profile))
+	}
+	if p.Info != store.AccessFull {
+		return false, Denial(fmt.Sprintf("profile %q may not see CRM customer info, which ranks the tickets", p.Profile))
+	}
+	return true, ""
+}
+
 // Sections returns the sections a profile may see, in page order.
 func Sections(p store.Permissions) []Section {
 	var out []Section

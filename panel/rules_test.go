@@ -10,14 +10,17 @@ import (
 
 func TestAllowedAndSections(t *testing.T) {
 	def := store.DefaultPermissions("Agent")
-	with := func(f func(*store.Permissions)) store.Permissions { p := def; f(&p); return p }
+	all := def
+	all.Deals, all.Notes, all.Calls, all.Events, all.Tasks = store.AccessFull, store.AccessFull, true, true, true
+	with := func(f func(*store.Permissions)) store.Permissions { p := all; f(&p); return p }
 	cases := []struct {
 		name            string
 		p               store.Permissions
 		contacts, accts bool
 		sections        []Section
 	}{
-		{"defaults", def, true, true, AllSections},
+		{"defaults: info only", def, true, true, []Section{SectionInfo}},
+		{"everything", all, true, true, AllSections},
 		{"hidden", with(func(p *store.Permissions) { p.PanelVisible = false }), false, false, AllSections},
 		{"contacts only", with(func(p *store.Permissions) { p.Modules = store.PanelContacts }), true, false, AllSections},
 		{"accounts only", with(func(p *store.Permissions) { p.Modules = store.PanelAccounts }), false, true, AllSections},
@@ -38,6 +41,21 @@ func TestAllowedAndSections(t *testing.T) {
 				t.Errorf("sections = %v, want %v", got, tc.sections)
 			}
 		})
+	}
+}
+
+func TestHandshakeAllowed(t *testing.T) {
+	def := store.DefaultPermissions("Agent")
+	if ok, _ := HandshakeAllowed(def); !ok {
+		t.Error("the default (info only) must see handshake mode")
+	}
+	hidden, noInfo := def, def
+	hidden.PanelVisible = false
+	noInfo.Info = store.AccessRestricted
+	for _, p := range []store.Permissions{hidden, noInfo} {
+		if ok, why := HandshakeAllowed(p); ok || why == "" {
+			t.Errorf("%+v: allowed %v (%q)", p, ok, why)
+		}
 	}
 }
 

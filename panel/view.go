@@ -25,7 +25,9 @@ type View struct {
 	CRMID  string `json:"crmId"`
 	// CRMModule is Contacts or Accounts.
 	CRMModule string `json:"crmModule"`
-	Profile   string `json:"profile"`
+	// Profile is the agent's Desk profile (as Desk names it), AgentID the agent.
+	Profile string `json:"profile"`
+	AgentID string `json:"agentId"`
 	// Info holds the CRM record's fields (system "$" keys and empty values left out).
 	Info map[string]any `json:"info,omitzero"`
 	// Deals have Deal_Name, Stage, Amount and Closing_Date.
@@ -87,26 +89,14 @@ type sectionData struct {
 }
 
 // buildView resolves the link, checks the profile's permissions and reads the sections it
-// may see. Every refusal is a *problem with the status to answer.
-func (h *handler) buildView(ctx context.Context, r *http.Request) (*View, *problem) {
-	module := r.PathValue("module")
-	cm, ok := crmModule(module)
-	if !ok {
-		return nil, &problem{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("the panel serves contacts and accounts, not %q", module)}
-	}
-	deskID := r.PathValue("id")
-	integration, err := integrationParam(r)
-	if err != nil {
-		return nil, &problem{status: http.StatusBadRequest, code: "invalid_parameter", msg: err.Error()}
-	}
-	profile := strings.TrimSpace(r.URL.Query().Get("profile"))
-	if profile == "" {
-		return nil, &problem{status: http.StatusBadRequest, code: "missing_parameter", msg: "profile is required: the Desk profile of the agent, e.g. ?profile=Agent"}
-	}
+// may see. Every refusal is a *problem with the status to answer. module and deskID were
+// checked by the route (record).
+func (h *handler) buildView(ctx context.Context, integration, module, deskID string, agent Agent) (*View, *problem) {
+	cm, _ := crmModule(module)
 	if _, p := h.liveIntegration(ctx, integration); p != nil {
 		return nil, p
 	}
-	perm, err := h.cfg.Store.Permissions(ctx, integration, profile)
+	perm, err := h.cfg.Store.Permissions(ctx, integration, agent.Profile)
 	if err != nil {
 		return nil, h.storeProblem(err, "read permissions")
 	}
@@ -121,7 +111,8 @@ func (h *handler) buildView(ctx context.Context, r *http.Request) (*View, *probl
 		return nil, &problem{status: http.StatusNotFound, code: "not_linked",
 			msg: fmt.Sprintf("Desk %s %s is not linked to a CRM record (yet): it has not been synced", strings.TrimSuffix(module, "s"), deskID)}
 	}
-	v := &View{Integration: integration, Module: module, DeskID: deskID, CRMID: link.CRMID, CRMModule: cm, Profile: perm.Profile}
+	v := &View{Integration: integration, Module: module, DeskID: deskID, CRMID: link.CRMID, CRMModule: cm,
+		Profile: agent.Profile, AgentID: agent.ID}
 	sections := Sections(perm)
 	data := make([]sectionData, len(sections))
 	errs := make([]error, len(sections))
@@ -257,11 +248,47 @@ func (h *handler) crmProblem(err error, s Section) *problem {
 		zoho: &apiError{Error: "crm_unreachable", Message: "Zoho CRM could not be reached: " + err.Error(), Section: string(s)}}
 }
 
-func (h *handler) panelJSON(w http.ResponseWriter, r *http.Request) {
-	v, p := h.buildView(r.Context(), r)
+func (h *handler) panelJSON(w http.ResponseWriter, r *http.Request, agent Agent) {
+	integration, err := integrationParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_parameter", err.Error())
+		return
+	}
+	v, p := h.buildView(r.Context(), integration, r.PathValue("module"), r.PathValue("id"), agent)
 	if p != nil {
 		writeJSON(w, p.status, p.body())
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// PanelLink is the answer of POST /api/v1/panel/{module}/{id}/link.
+type PanelLink struct {
+	// URL is the page's path and query, to open on the worker's host (e.g. in the extension's
+	// iframe); it works until ExpiresAt, for this agent and record only.
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Profile   string    `json:"profile"`
+}
+
+// panelLink mints a signed page link for an agent whose profile may see the record's panel.
+func (h *handler) panelLink(w http.ResponseWriter, r *http.Request, agent Agent) {
+	integration, ok := h.liveIntegrationParam(w, r)
+	if !ok {
+		return
+	}
+	module := r.PathValue("module")
+	perm, err := h.cfg.Store.Permissions(r.Context(), integration, agent.Profile)
+	if err != nil {
+		p := h.storeProblem(err, "read permissions")
+		writeJSON(w, p.status, p.body())
+		return
+	}
+	if ok, why := Allowed(perm, module); !ok {
+		writeError(w, http.StatusForbidden, "not_permitted", string(why))
+		return
+	}
+	url, exp := h.links.mint(Link{Integration: integration, Module: module, RecordID: r.PathValue("id"),
+		AgentID: agent.ID, Profile: agent.Profile})
+	writeJSON(w, http.StatusOK, PanelLink{URL: url, ExpiresAt: exp.UTC(), Profile: agent.Profile})
 }

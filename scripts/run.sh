@@ -35,14 +35,28 @@ wait_port() { # host port name
   return 1
 }
 
+# --- Payload key ---------------------------------------------------------------------------
+# Customer data in workflow history is encrypted. Without a key of yours, the demo makes one
+# under .data/ (kept, so that the history of earlier runs still decodes).
+if [ -z "${DESKCRM_PAYLOAD_KEY:-}" ] && [ -z "${DESKCRM_PAYLOAD_KEY_FILE:-}" ]; then
+  if [ ! -s "$DATA/payload.key" ]; then
+    (umask 077; head -c 32 /dev/urandom | base64 > "$DATA/payload.key")
+    echo "[run] made a payload key in .data/payload.key"
+  fi
+  export DESKCRM_PAYLOAD_KEY_FILE="$DATA/payload.key"
+fi
+CODEC_URL="http://${DESKCRM_HTTP_ADDR:-127.0.0.1:8090}/codec"
+
 # --- Temporal ------------------------------------------------------------------------------
 if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
   # The search attributes are registered up front so the first workflow task never races
-  # their registration.
+  # their registration. The UI decodes payloads through the worker's codec server, with the
+  # session cookie of a sign-in at $CODEC_URL/login.
   ./bin/temporal-dev server start-dev --ip 127.0.0.1 --port 7233 --http-port 7243 --ui-port 8233 \
     --db-filename "$DATA/temporal.db" --log-level warn \
     --search-attribute DeskcrmState=Keyword --search-attribute DeskcrmMode=Keyword \
     --search-attribute DeskcrmLastSync=Datetime --search-attribute DeskcrmOpenFailures=Int \
+    --ui-codec-endpoint "$CODEC_URL" --ui-codec-include-credentials \
     > >(prefix temporal) 2>&1 &
   pids+=($!)
   wait_port 127.0.0.1 7233 "Temporal"
@@ -85,7 +99,13 @@ pids+=($!)
 wait_port 127.0.0.1 8090 "worker"
 ./bin/starter start 2>&1 | prefix starter || true
 echo "[run] Temporal UI:  http://127.0.0.1:8233/namespaces/default/workflows/deskcrm-sync-default"
+echo "[run] history is encrypted; to see it decoded in the UI, sign in once at $CODEC_URL/login"
+if [ -z "${DESKCRM_ADMIN_TOKEN:-}${DESKCRM_ADMIN_TOKEN_FILE:-}" ]; then
+  echo "[run]   with the development admin token: deskcrm-dev-admin"
+fi
+echo "[run] starter in another shell: export DESKCRM_PAYLOAD_KEY_FILE=${DESKCRM_PAYLOAD_KEY_FILE:-<your key file>}"
 echo "[run] worker:       http://127.0.0.1:8090/healthz  http://127.0.0.1:8090/metrics"
+echo "[run] agent panel:  an agent token from http://127.0.0.1:8092/_emulator/agents/token (README: The agent panel)"
 echo "[run] Ctrl-C stops everything"
 # Wait until Ctrl-C or until one of the processes exits on its own.
 while true; do

@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"deskcrm/codec"
 )
 
 const usage = `deskcrm starter: control the Desk ⇄ CRM sync.
@@ -61,6 +63,9 @@ func main() {
 		os.Exit(2)
 	default:
 		fmt.Fprintln(os.Stderr, "starter:", err)
+		if h := codec.Hint(err); h != "" {
+			fmt.Fprintln(os.Stderr, "starter:", h)
+		}
 		os.Exit(1)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -46,10 +48,22 @@ type Permissions struct {
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
-// DefaultPermissions are a profile's permissions until an admin changes them: everything visible.
+// DefaultPermissions are a profile's permissions until an admin changes them: the restricted
+// default — the panel with the CRM record's info only (no deals, notes or activities), so a
+// profile nobody configured (a new or renamed Desk profile) sees the least.
 func DefaultPermissions(profile string) Permissions {
-	return Permissions{Profile: profile, PanelVisible: true, Modules: PanelBoth, Info: AccessFull, Deals: AccessFull,
-		Notes: AccessFull, Calls: true, Events: true, Tasks: true}
+	return Permissions{Profile: profile, PanelVisible: true, Modules: PanelBoth, Info: AccessFull, Deals: AccessRestricted,
+		Notes: AccessRestricted, Calls: false, Events: false, Tasks: false}
+}
+
+// validName reports whether s is valid UTF-8 without control characters, 1 to max
+// characters once trimmed.
+func validName(s string, max int) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return false
+	}
+	return strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
 // ProfileKey is the normalised form under which a profile's permissions are stored.
@@ -57,8 +71,8 @@ func ProfileKey(profile string) string { return strings.ToLower(strings.TrimSpac
 
 // Validate reports the first invalid value, naming the field and the values allowed.
 func (p Permissions) Validate() error {
-	if k := ProfileKey(p.Profile); k == "" || len(k) > 100 {
-		return errors.New("profile must be a Desk profile name of 1 to 100 characters")
+	if !validName(p.Profile, 100) {
+		return errors.New("profile must be a Desk profile name of 1 to 100 characters (valid UTF-8, no control characters)")
 	}
 	if !slices.Contains([]string{PanelContacts, PanelAccounts, PanelBoth}, p.Modules) {
 		return fmt.Errorf("modules must be contacts, accounts or both, not %q", p.Modules)
@@ -167,6 +181,9 @@ func (h Handshake) Validate() error {
 		k := strings.ToLower(strings.TrimSpace(t))
 		if k == "" {
 			return errors.New("order has an empty customer type")
+		}
+		if !validName(t, 100) {
+			return errors.New("order has a customer type that is not 1 to 100 characters of valid UTF-8 without control characters")
 		}
 		if seen[k] {
 			return fmt.Errorf("order names %q twice", t)

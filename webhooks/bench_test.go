@@ -2,7 +2,6 @@ package webhooks_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +22,7 @@ func benchHandler(b *testing.B) *webhooks.Handler {
 	srv := httptest.NewServer(emu)
 	b.Cleanup(func() { srv.Close(); emu.Close() })
 	h, err := webhooks.NewHandler(webhooks.Config{TokenSecret: testSecret, DeskURL: srv.URL, DeskOrgID: deskemu.DefaultOrgID,
-		Signal: func(context.Context, string, webhooks.Changes) error { return nil }})
+		Signal: func(context.Context, string, webhooks.Changes) error { return nil }, WebhookIntegration: fixedHooks(map[string]string{"42": "bench"})})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,7 +34,7 @@ func benchHandler(b *testing.B) *webhooks.Handler {
 // updates: JWT verification with a cached key, parsing, enqueueing.
 func BenchmarkDeskDelivery(b *testing.B) {
 	h := benchHandler(b)
-	tok := deskToken(b, jwt.SigningMethodRS256, signingKey(), deskemuKid(), goodClaims(time.Now()))
+	tok := deskToken(b, jwt.SigningMethodRS256, signingKey(), deskemuKid(), goodClaims(time.Now(), "42"))
 	var sb strings.Builder
 	sb.WriteString("[")
 	for i := range 100 {
@@ -67,9 +66,11 @@ func BenchmarkCRMCallback(b *testing.B) {
 	for i := range ids {
 		ids[i] = fmt.Sprint(5_000_000_000_000 + i)
 	}
-	raw, _ := json.Marshal(map[string]any{"server_time": 1, "module": "Contacts", "ids": ids, "operation": "update",
-		"channel_id": webhooks.ChannelID("bench"), "token": webhooks.ChannelToken(testSecret, "bench")})
-	body := string(raw)
+	anyIDs := make([]any, len(ids))
+	for i, id := range ids {
+		anyIDs[i] = id
+	}
+	body := crmBody("bench", time.Now(), "Contacts", "update", anyIDs...)
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()
 	for b.Loop() {

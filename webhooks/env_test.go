@@ -1,10 +1,13 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -138,6 +141,16 @@ type env struct {
 	hSrv      *httptest.Server
 	sub       *webhooks.Subscriber
 	clock     *clock
+
+	// captured are the last requests the receiver got, by path (see capture).
+	capMu    sync.Mutex
+	captured map[string]capturedRequest
+}
+
+// capturedRequest is a request as an eavesdropper would have copied it.
+type capturedRequest struct {
+	header http.Header
+	body   string
 }
 
 func newEnv(t *testing.T, opt envOptions) *env {
@@ -160,7 +173,11 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	e.deskOther = newDeskClient(t, e.deskSrv, deskemu.DefaultOrgID, otherSource)
 
 	cfg := webhooks.Config{TokenSecret: testSecret, DeskURL: e.deskSrv.URL, DeskOrgID: deskemu.DefaultOrgID,
-		Signal: e.rec.signal, FlushInterval: 10 * time.Millisecond}
+		Signal: e.rec.signal, FlushInterval: 10 * time.Millisecond, Now: e.clock.Now,
+		// The subscriber is built below, pointed at this receiver.
+		WebhookIntegration: func(ctx context.Context, id string) (string, error) { return e.sub.DeskWebhookIntegration(ctx, id) },
+		ChannelExpiry:      func(id string) (time.Time, bool) { return e.sub.Expiry(id) },
+	}
 	if opt.handler != nil {
 		opt.handler(&cfg)
 	}
@@ -169,7 +186,8 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		t.Fatal(err)
 	}
 	e.h = h
-	e.hSrv = httptest.NewServer(h)
+	e.captured = map[string]capturedRequest{}
+	e.hSrv = httptest.NewServer(e.capture(h))
 	t.Cleanup(func() {
 		e.hSrv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -187,6 +205,63 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// capture records each request's headers and the body the receiver read.
+func (e *env) capture(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(r.Body, &buf), r.Body}
+		next.ServeHTTP(w, r)
+		e.capMu.Lock()
+		e.captured[r.URL.Path] = capturedRequest{header: r.Header.Clone(), body: buf.String()}
+		e.capMu.Unlock()
+	})
+}
+
+// lastRequest returns the last request captured at path.
+func (e *env) lastRequest(t *testing.T, path string) capturedRequest {
+	t.Helper()
+	e.capMu.Lock()
+	defer e.capMu.Unlock()
+	c, ok := e.captured[path]
+	if !ok {
+		t.Fatalf("no request captured at %s", path)
+	}
+	return c
+}
+
+// hookOf subscribes an integration and returns the id of its Desk webhook.
+func (e *env) hookOf(t *testing.T, integration string) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.sub.Subscribe(ctx, integration); err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.deskOwn.Webhooks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range list {
+		if w.URL == e.sub.DeskWebhookURL(integration) {
+			return w.ID
+		}
+	}
+	t.Fatalf("no Desk webhook for %s", integration)
+	return ""
+}
+
+// fixedHooks is a WebhookIntegration for receivers tested without a subscriber.
+func fixedHooks(m map[string]string) func(context.Context, string) (string, error) {
+	return func(_ context.Context, id string) (string, error) {
+		if in, ok := m[id]; ok {
+			return in, nil
+		}
+		return "", webhooks.ErrUnknownWebhook
+	}
 }
 
 func newCRMClient(t *testing.T, srv *httptest.Server) *crm.Client {
@@ -290,8 +365,16 @@ func deskToken(t testing.TB, method jwt.SigningMethod, key any, kid string, clai
 	return s
 }
 
-// goodClaims are the claims Desk puts in a delivery JWT for the default org.
-func goodClaims(now time.Time) jwt.MapClaims {
-	return jwt.MapClaims{"iss": "orgId:" + deskemu.DefaultOrgID, "aud": "webhookId:42",
+// goodClaims are the claims Desk puts in a delivery JWT of a webhook of the default org.
+func goodClaims(now time.Time, webhookID string) jwt.MapClaims {
+	return jwt.MapClaims{"iss": "orgId:" + deskemu.DefaultOrgID, "aud": "webhookId:" + webhookID,
 		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
+}
+
+// crmBody is a CRM callback for integration at serverTime.
+func crmBody(integration string, serverTime time.Time, module, op string, ids ...any) string {
+	b, _ := json.Marshal(map[string]any{"server_time": serverTime.UnixMilli(), "module": module, "ids": ids, "operation": op,
+		"channel_id": webhooks.ChannelID(integration), "token": webhooks.ChannelToken(testSecret, integration, serverTime.Add(time.Hour)),
+		"resource_uri": "x", "query_params": map[string]any{}})
+	return string(b)
 }

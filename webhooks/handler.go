@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,8 +12,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"deskcrm/zoho/crm"
 )
 
 // Defaults of Config.
@@ -27,11 +24,21 @@ const (
 	DefaultJWKSMinRefetch = 5 * time.Second
 	DefaultJWKSMaxAge     = time.Hour
 	DefaultLeeway         = time.Minute
+	// DefaultMaxJWTLifetime caps exp - iat of a Desk delivery JWT (Desk signs for minutes).
+	DefaultMaxJWTLifetime = 10 * time.Minute
+	// DefaultMaxCallbackAge is how old a CRM callback's server_time may be.
+	DefaultMaxCallbackAge = 10 * time.Minute
+	// DefaultMaxInFlight is how many webhook requests are served at once; more get 503.
+	DefaultMaxInFlight = 64
 )
+
+// ErrUnknownWebhook is what Config.WebhookIntegration returns for a Desk webhook id that no
+// integration of this deployment subscribed.
+var ErrUnknownWebhook = errors.New("unknown desk webhook")
 
 // Config configures the receiver.
 type Config struct {
-	// TokenSecret derives each integration's CRM channel token (see ChannelToken); give the
+	// TokenSecret derives each integration's CRM channel tokens (see ChannelToken); give the
 	// Subscriber the same secret. Required.
 	TokenSecret string
 	// DeskURL is the Desk host that publishes the webhook signing keys at
@@ -42,6 +49,13 @@ type Config struct {
 	DeskOrgID string
 	// Signal delivers coalesced changes to an integration's workflow. Required.
 	Signal SignalFunc
+	// WebhookIntegration names the integration a Desk webhook id was subscribed for
+	// (Subscriber.DeskWebhookIntegration), or returns ErrUnknownWebhook: a delivery whose JWT
+	// audience is another integration's webhook is refused. Required.
+	WebhookIntegration func(ctx context.Context, webhookID string) (string, error)
+	// ChannelExpiry reports when an integration's CRM channel expires, when known
+	// (Subscriber.Expiry); a callback sent after it is refused. Optional.
+	ChannelExpiry func(integrationID string) (time.Time, bool)
 	// Logger receives refusals (warn, no customer data) and, at debug, the ids signalled.
 	// Default: no logging.
 	Logger *zap.Logger
@@ -64,8 +78,16 @@ type Config struct {
 	JWKSMinRefetch time.Duration
 	// JWKSMaxAge is how long a fetched JWKS is used before it is fetched again (default 1 h).
 	JWKSMaxAge time.Duration
-	// Leeway is the clock skew allowed on JWT exp and iat (default 1 min).
+	// Leeway is the clock skew allowed on JWT exp and iat and on CRM's server_time (default
+	// 1 min).
 	Leeway time.Duration
+	// MaxJWTLifetime caps exp - iat of a Desk delivery JWT (default 10 min).
+	MaxJWTLifetime time.Duration
+	// MaxCallbackAge is how old a CRM callback's server_time may be (default 10 min).
+	MaxCallbackAge time.Duration
+	// MaxInFlight is how many webhook requests are served at once; more get 503 with
+	// Retry-After at once (default 64).
+	MaxInFlight int
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 }
@@ -84,6 +106,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Signal == nil {
 		missing = append(missing, "Signal")
+	}
+	if c.WebhookIntegration == nil {
+		missing = append(missing, "WebhookIntegration")
 	}
 	if len(missing) > 0 {
 		return c, fmt.Errorf("webhooks: Config.%s required", strings.Join(missing, ", Config."))
@@ -118,6 +143,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Leeway <= 0 {
 		c.Leeway = DefaultLeeway
 	}
+	if c.MaxJWTLifetime <= 0 {
+		c.MaxJWTLifetime = DefaultMaxJWTLifetime
+	}
+	if c.MaxCallbackAge <= 0 {
+		c.MaxCallbackAge = DefaultMaxCallbackAge
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -129,6 +163,8 @@ type Stats struct {
 	// Deliveries counts accepted callbacks (200), Refused the others (4xx/5xx), Unauthorized
 	// the 401s among them.
 	Deliveries, Refused, Unauthorized int64
+	// Busy counts requests answered 503 because MaxInFlight were being served.
+	Busy int64
 	// IDsQueued counts ids enqueued (duplicates of pending ids are not), IDsDropped ids
 	// refused because the integration had MaxPending queued or the receiver was closing.
 	IDsQueued, IDsDropped int64
@@ -141,14 +177,14 @@ type Stats struct {
 // Handler is the webhook receiver; it implements http.Handler. Close it on shutdown to
 // signal what is still queued.
 type Handler struct {
-	cfg    Config
-	mux    *http.ServeMux
-	co     *coalescer
-	desk   *deskVerifier
-	log    *zap.Logger
-	crmTok func(integrationID string) string
+	cfg   Config
+	mux   *http.ServeMux
+	slots chan struct{}
+	co    *coalescer
+	desk  *deskVerifier
+	log   *zap.Logger
 
-	deliveries, refused, unauthorized atomic.Int64
+	deliveries, refused, unauthorized, busy atomic.Int64
 }
 
 // NewHandler returns the receiver for cfg. Mount it at "/webhooks/" of the worker's server.
@@ -157,13 +193,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger.Named("webhooks")}
+	h := &Handler{cfg: cfg, log: cfg.Logger.Named("webhooks"), slots: make(chan struct{}, cfg.MaxInFlight)}
 	h.co = newCoalescer(cfg.Signal, cfg.FlushInterval, cfg.MaxBatch, cfg.MaxPending, cfg.SignalTimeout, h.log)
 	keys := &keySet{url: joinURL(cfg.DeskURL, JWKSPath), client: cfg.HTTPClient, minRefetch: cfg.JWKSMinRefetch,
 		maxAge: cfg.JWKSMaxAge, now: cfg.Now}
-	h.desk = &deskVerifier{keys: keys, issuer: "orgId:" + cfg.DeskOrgID, leeway: cfg.Leeway, now: cfg.Now}
-	secret := cfg.TokenSecret
-	h.crmTok = func(id string) string { return ChannelToken(secret, id) }
+	h.desk = &deskVerifier{keys: keys, issuer: "orgId:" + cfg.DeskOrgID, leeway: cfg.Leeway, maxLifetime: cfg.MaxJWTLifetime, now: cfg.Now}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("POST /webhooks/crm/{integrationId}", h.serveCRM)
 	h.mux.HandleFunc("GET /webhooks/desk/{integrationId}", h.serveDeskCheck)
@@ -171,8 +205,21 @@ func NewHandler(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP routes a webhook call; wrong methods get 405 and unknown paths 404.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP routes a webhook call; wrong methods get 405 and unknown paths 404. When
+// MaxInFlight calls are being served, it answers 503 with Retry-After at once, so that slow
+// or flooding callers cannot take every connection the worker has.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		h.busy.Add(1)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "too many webhook calls at once; retry later"})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // Close stops accepting deliveries (they get 503), signals every queued id and waits for
 // the signals, cancelling them when ctx ends.
@@ -186,7 +233,7 @@ func (h *Handler) Close(ctx context.Context) error {
 // Stats returns the running totals.
 func (h *Handler) Stats() Stats {
 	s := &h.co.stats
-	return Stats{Deliveries: h.deliveries.Load(), Refused: h.refused.Load(), Unauthorized: h.unauthorized.Load(),
+	return Stats{Deliveries: h.deliveries.Load(), Refused: h.refused.Load(), Unauthorized: h.unauthorized.Load(), Busy: h.busy.Load(),
 		IDsQueued: s.idsQueued.Load(), IDsDropped: s.idsDropped.Load(), Signals: s.signals.Load(),
 		SignalIDs: s.signalIDs.Load(), SignalErrors: s.signalErrors.Load(), NoSyncIDs: s.noSync.Load()}
 }
@@ -256,157 +303,4 @@ func (h *Handler) enqueue(w http.ResponseWriter, r *http.Request, integrationID 
 	}
 	h.deliveries.Add(1)
 	writeJSON(w, http.StatusOK, map[string]int{"queued": queued})
-}
-
-// serveCRM handles a CRM Notification API callback: the channel token must be the
-// integration's; module and operation must be known.
-func (h *Handler) serveCRM(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.integrationID(w, r, SourceCRM)
-	if !ok {
-		return
-	}
-	body, status, err := readBody(w, r, h.cfg.MaxBody)
-	if err != nil {
-		h.refuse(w, r, SourceCRM, status, "request body too large or unreadable", err)
-		return
-	}
-	if !json.Valid(body) || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
-		h.refuse(w, r, SourceCRM, http.StatusBadRequest, "body must be a CRM notification JSON object", nil)
-		return
-	}
-	n, perr := crm.ParseNotification(body)
-	if n.Token == "" || !tokenEqual(n.Token, h.crmTok(id)) {
-		h.refuse(w, r, SourceCRM, http.StatusUnauthorized, "channel token missing or wrong", nil)
-		return
-	}
-	if perr != nil {
-		h.refuse(w, r, SourceCRM, http.StatusBadRequest, "notification needs module and channel_id", nil)
-		return
-	}
-	op, ok := crmOperation(n.Operation)
-	if !ok {
-		h.refuse(w, r, SourceCRM, http.StatusBadRequest, "operation must be insert, update or delete", nil)
-		return
-	}
-	for _, rid := range n.IDs {
-		if !validRecordID(rid) {
-			h.refuse(w, r, SourceCRM, http.StatusBadRequest, "ids must be numeric record ids", nil)
-			return
-		}
-	}
-	module, ok := crmModule(n.Module)
-	if !ok || len(n.IDs) == 0 {
-		// A module the sync does not follow (or nothing changed): acknowledged, ignored.
-		h.log.Debug("crm notification ignored", zap.String("integration", id), zap.String("module", n.Module))
-		h.enqueue(w, r, id, nil)
-		return
-	}
-	h.enqueue(w, r, id, map[batchKey][]string{{SourceCRM, module, op}: n.IDs})
-}
-
-// serveDeskCheck answers Desk's URL check when a webhook is created.
-func (h *Handler) serveDeskCheck(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.integrationID(w, r, SourceDesk); !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// deskEventJSON is one element of a Desk webhook delivery.
-type deskEventJSON struct {
-	EventType string          `json:"eventType"`
-	OrgID     any             `json:"orgId"`
-	Payload   json.RawMessage `json:"payload"`
-}
-
-// serveDesk handles a Desk webhook delivery: a JWT signed by a key of the Desk host's JWKS
-// for the configured org and a webhook audience, and a JSON array of events.
-func (h *Handler) serveDesk(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.integrationID(w, r, SourceDesk)
-	if !ok {
-		return
-	}
-	tok := r.Header.Get(JWTHeader)
-	if tok == "" {
-		h.refuse(w, r, SourceDesk, http.StatusUnauthorized, "missing "+JWTHeader, nil)
-		return
-	}
-	if _, err := h.desk.verify(r.Context(), tok); err != nil {
-		if errors.Is(err, errJWKSUnavailable) {
-			h.refuse(w, r, SourceDesk, http.StatusServiceUnavailable, "cannot fetch the Desk signing keys; retry later", err)
-			return
-		}
-		h.refuse(w, r, SourceDesk, http.StatusUnauthorized, "invalid "+JWTHeader, err)
-		return
-	}
-	body, status, err := readBody(w, r, h.cfg.MaxBody)
-	if err != nil {
-		h.refuse(w, r, SourceDesk, status, "request body too large or unreadable", err)
-		return
-	}
-	groups, msg := parseDeskEvents(body, h.cfg.DeskOrgID)
-	if msg != "" {
-		h.refuse(w, r, SourceDesk, http.StatusBadRequest, msg, nil)
-		return
-	}
-	h.enqueue(w, r, id, groups)
-}
-
-// parseDeskEvents reads a delivery's events into ids per module and operation, skipping
-// event types the sync does not follow. A non-empty msg says why the body is malformed.
-func parseDeskEvents(body []byte, orgID string) (map[batchKey][]string, string) {
-	var events []deskEventJSON
-	if err := decodeNumbers(body, &events); err != nil {
-		return nil, "body must be a JSON array of Desk events"
-	}
-	groups := map[batchKey][]string{}
-	for _, ev := range events {
-		if ev.EventType == "" {
-			return nil, "every event needs an eventType"
-		}
-		if ev.OrgID != nil && scalarString(ev.OrgID) != orgID {
-			return nil, "event orgId is not the configured organization"
-		}
-		module, op, ok := deskEvent(ev.EventType)
-		if !ok {
-			continue
-		}
-		var p struct {
-			ID any `json:"id"`
-		}
-		if len(ev.Payload) == 0 || decodeNumbers(ev.Payload, &p) != nil {
-			return nil, "every event needs a payload object"
-		}
-		rid := scalarString(p.ID)
-		if !validRecordID(rid) {
-			return nil, "event payload id must be a numeric record id"
-		}
-		k := batchKey{SourceDesk, module, op}
-		groups[k] = append(groups[k], rid)
-	}
-	return groups, ""
-}
-
-// decodeNumbers decodes JSON keeping numbers exact (19-digit ids do not fit a float64).
-func decodeNumbers(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
-}
-
-// scalarString renders a JSON string or number as a string ("" otherwise).
-func scalarString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	}
-	return ""
 }

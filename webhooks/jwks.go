@@ -35,7 +35,9 @@ var errJWKSUnavailable = errors.New("desk signing keys unavailable")
 
 // keySet fetches and caches the Desk host's JWKS. It refetches when a JWT names a kid it
 // does not hold (key rotation) and when the set is older than maxAge, at most once per
-// minRefetch whatever the outcome, so forged kids cannot flood the Desk host.
+// minRefetch whatever the outcome, so forged kids cannot flood the Desk host. The fetch runs
+// outside the lock, one at a time: known keys keep serving while it runs (a stale set is
+// refreshed in the background), and only requests naming an unknown kid wait for it.
 type keySet struct {
 	url        string
 	client     *http.Client
@@ -43,47 +45,83 @@ type keySet struct {
 	maxAge     time.Duration
 	now        func() time.Time
 
-	mu      sync.Mutex
-	keys    map[string]*rsa.PublicKey
-	fetched time.Time // zero: never fetched successfully
-	tried   time.Time // last fetch attempt
+	mu       sync.Mutex
+	keys     map[string]*rsa.PublicKey
+	fetched  time.Time // zero: never fetched successfully
+	tried    time.Time // last fetch attempt
+	inflight *jwksFetch
+}
+
+// jwksFetch is one fetch that requests for unknown kids wait for.
+type jwksFetch struct {
+	done chan struct{}
+	err  error
 }
 
 // key returns the public key with kid, fetching the set when needed.
 func (k *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	now := k.now()
+	key, known := k.keys[kid]
 	stale := k.fetched.IsZero() || now.Sub(k.fetched) > k.maxAge
-	if key, ok := k.keys[kid]; ok && !stale {
+	mayFetch := k.tried.IsZero() || now.Sub(k.tried) >= k.minRefetch
+	if known {
+		if stale && mayFetch && k.inflight == nil {
+			k.startFetch(ctx, now)
+		}
+		k.mu.Unlock()
 		return key, nil
 	}
-	// Unknown kid or stale set: refetch unless we just tried.
-	if !k.tried.IsZero() && now.Sub(k.tried) < k.minRefetch {
-		if key, ok := k.keys[kid]; ok {
-			return key, nil
+	f := k.inflight
+	if f == nil {
+		if !mayFetch {
+			neverFetched := k.fetched.IsZero()
+			k.mu.Unlock()
+			if neverFetched {
+				return nil, errJWKSUnavailable
+			}
+			return nil, errUnknownKey
 		}
-		if k.fetched.IsZero() {
-			return nil, errJWKSUnavailable
-		}
-		return nil, errUnknownKey
+		f = k.startFetch(ctx, now)
 	}
-	k.tried = now
-	keys, err := k.fetch(ctx)
-	if err != nil {
-		if key, ok := k.keys[kid]; ok {
-			return key, nil // keep using a known key while the host is unreachable
-		}
-		if k.fetched.IsZero() {
-			return nil, fmt.Errorf("%w: %w", errJWKSUnavailable, err)
-		}
-		return nil, fmt.Errorf("%w (refetch failed: %w)", errUnknownKey, err)
+	k.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", errJWKSUnavailable, ctx.Err())
 	}
-	k.keys, k.fetched = keys, now
-	if key, ok := keys[kid]; ok {
+	k.mu.Lock()
+	key, known = k.keys[kid]
+	neverFetched := k.fetched.IsZero()
+	k.mu.Unlock()
+	switch {
+	case known:
 		return key, nil
+	case f.err != nil && neverFetched:
+		return nil, fmt.Errorf("%w: %w", errJWKSUnavailable, f.err)
+	case f.err != nil:
+		return nil, fmt.Errorf("%w (refetch failed: %w)", errUnknownKey, f.err)
 	}
 	return nil, errUnknownKey
+}
+
+// startFetch starts fetching the set in the background (detached from the request that
+// asked, bounded by the client's timeout). Caller holds mu.
+func (k *keySet) startFetch(ctx context.Context, now time.Time) *jwksFetch {
+	f := &jwksFetch{done: make(chan struct{})}
+	k.tried, k.inflight = now, f
+	go func() {
+		keys, err := k.fetch(context.WithoutCancel(ctx))
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if err == nil {
+			k.keys, k.fetched = keys, k.now()
+		}
+		f.err = err
+		k.inflight = nil
+		close(f.done)
+	}()
+	return f
 }
 
 // jwk is one key of a JWKS document.
@@ -151,11 +189,14 @@ type deskVerifier struct {
 	keys   *keySet
 	issuer string // "orgId:<org>"
 	leeway time.Duration
-	now    func() time.Time
+	// maxLifetime caps exp - iat, so that a captured delivery cannot be replayed for long.
+	maxLifetime time.Duration
+	now         func() time.Time
 }
 
 // verify checks signature (RS256 with a published key), issuer, audience ("webhookId:…"),
-// and that exp and iat are present and valid. It returns the webhook id from the audience.
+// that exp and iat are present and valid, and that exp - iat is at most maxLifetime. It
+// returns the webhook id from the audience.
 func (v *deskVerifier) verify(ctx context.Context, token string) (webhookID string, err error) {
 	var claims jwt.RegisteredClaims
 	_, err = jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
@@ -177,6 +218,9 @@ func (v *deskVerifier) verify(ctx context.Context, token string) (webhookID stri
 	}
 	if claims.IssuedAt == nil {
 		return "", errors.New("desk jwt: iat is required")
+	}
+	if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life > v.maxLifetime {
+		return "", fmt.Errorf("desk jwt: lives %s from iat to exp, more than the %s allowed", life, v.maxLifetime)
 	}
 	for _, aud := range claims.Audience {
 		if id, ok := strings.CutPrefix(aud, "webhookId:"); ok && id != "" {

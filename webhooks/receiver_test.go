@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -170,12 +168,14 @@ func TestBurstIsCoalesced(t *testing.T) {
 
 func TestCRMCallbackRefusals(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	tok := webhooks.ChannelToken(testSecret, "acme")
-	body := func(token, module, op string, ids ...any) string {
-		b, _ := json.Marshal(map[string]any{"server_time": 1, "module": module, "ids": ids, "operation": op,
+	now := e.clock.Now()
+	tok := webhooks.ChannelToken(testSecret, "acme", now.Add(time.Hour))
+	at := func(when time.Time, token, module, op string, ids ...any) string {
+		b, _ := json.Marshal(map[string]any{"server_time": when.UnixMilli(), "module": module, "ids": ids, "operation": op,
 			"channel_id": webhooks.ChannelID("acme"), "token": token, "resource_uri": "x", "query_params": map[string]any{}})
 		return string(b)
 	}
+	body := func(token, module, op string, ids ...any) string { return at(now, token, module, op, ids...) }
 	tests := []struct {
 		name   string
 		path   string
@@ -184,8 +184,8 @@ func TestCRMCallbackRefusals(t *testing.T) {
 	}{
 		{"valid", "/webhooks/crm/acme", body(tok, "Contacts", "update", "1001"), http.StatusOK},
 		{"wrong token", "/webhooks/crm/acme", body(tok+"x", "Contacts", "update", "1001"), http.StatusUnauthorized},
-		{"another integration's token", "/webhooks/crm/acme", body(webhooks.ChannelToken(testSecret, "other"), "Contacts", "update", "1001"), http.StatusUnauthorized},
-		{"token of another secret", "/webhooks/crm/acme", body(webhooks.ChannelToken("guess", "acme"), "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"another integration's token", "/webhooks/crm/acme", body(webhooks.ChannelToken(testSecret, "other", now.Add(time.Hour)), "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"token of another secret", "/webhooks/crm/acme", body(webhooks.ChannelToken("guess", "acme", now.Add(time.Hour)), "Contacts", "update", "1001"), http.StatusUnauthorized},
 		{"no token", "/webhooks/crm/acme", body("", "Contacts", "update", "1001"), http.StatusUnauthorized},
 		{"not json", "/webhooks/crm/acme", "module=Contacts", http.StatusBadRequest},
 		{"json array", "/webhooks/crm/acme", "[]", http.StatusBadRequest},
@@ -195,6 +195,9 @@ func TestCRMCallbackRefusals(t *testing.T) {
 		{"bad id", "/webhooks/crm/acme", body(tok, "Contacts", "update", "1001 or 1=1"), http.StatusBadRequest},
 		{"numeric ids", "/webhooks/crm/acme", body(tok, "Accounts", "insert", 1002), http.StatusOK},
 		{"module not synced", "/webhooks/crm/acme", body(tok, "Deals", "update", "1003"), http.StatusOK},
+		{"no server_time", "/webhooks/crm/acme", at(time.UnixMilli(0), tok, "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"an hour old", "/webhooks/crm/acme", at(now.Add(-time.Hour), tok, "Contacts", "update", "1001"), http.StatusUnauthorized},
+		{"from the future", "/webhooks/crm/acme", at(now.Add(time.Hour), tok, "Contacts", "update", "1001"), http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,8 +218,8 @@ func TestCRMCallbackRefusals(t *testing.T) {
 			t.Fatalf("unexpected signal %+v", c)
 		}
 	}
-	if st := e.h.Stats(); st.Unauthorized != 4 || st.Refused != 10 {
-		t.Fatalf("stats %+v, want 4 unauthorized of 10 refused", st)
+	if st := e.h.Stats(); st.Unauthorized != 7 || st.Refused != 13 {
+		t.Fatalf("stats %+v, want 7 unauthorized of 13 refused", st)
 	}
 }
 
@@ -229,12 +232,13 @@ func TestDeskDeliveryRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hook, betaHook := e.hookOf(t, "acme"), e.hookOf(t, "beta")
 	with := func(change func(jwt.MapClaims)) jwt.MapClaims {
-		c := goodClaims(now)
+		c := goodClaims(now, hook)
 		change(c)
 		return c
 	}
-	good := deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now))
+	good := deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now, hook))
 	events := `[{"eventType":"Contact_Update","orgId":"` + deskemu.DefaultOrgID + `","payload":{"id":"5001"},"eventTime":"1"}]`
 	tests := []struct {
 		name   string
@@ -249,18 +253,21 @@ func TestDeskDeliveryRefusals(t *testing.T) {
 		{"no issuer", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { delete(c, "iss") })), events, http.StatusUnauthorized},
 		{"wrong audience", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["aud"] = "ticketId:42" })), events, http.StatusUnauthorized},
 		{"empty webhook id", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["aud"] = "webhookId:" })), events, http.StatusUnauthorized},
+		{"another integration's webhook", deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now, betaHook)), events, http.StatusUnauthorized},
+		{"a webhook nobody subscribed", deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(now, "42")), events, http.StatusUnauthorized},
+		{"lives an hour", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["exp"] = now.Add(time.Hour).Unix() })), events, http.StatusUnauthorized},
 		{"expired", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) {
 			c["iat"], c["exp"] = now.Add(-time.Hour).Unix(), now.Add(-10*time.Minute).Unix()
 		})), events, http.StatusUnauthorized},
 		{"no exp", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { delete(c, "exp") })), events, http.StatusUnauthorized},
 		{"no iat", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { delete(c, "iat") })), events, http.StatusUnauthorized},
 		{"issued in the future", deskToken(t, jwt.SigningMethodRS256, key, kid, with(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() })), events, http.StatusUnauthorized},
-		{"other key, same kid", deskToken(t, jwt.SigningMethodRS256, other, kid, goodClaims(now)), events, http.StatusUnauthorized},
-		{"no kid", deskToken(t, jwt.SigningMethodRS256, key, "", goodClaims(now)), events, http.StatusUnauthorized},
-		{"unknown kid", deskToken(t, jwt.SigningMethodRS256, key, "nope", goodClaims(now)), events, http.StatusUnauthorized},
-		{"hs256 with the public key", deskToken(t, jwt.SigningMethodHS256, key.PublicKey.N.Bytes(), kid, goodClaims(now)), events, http.StatusUnauthorized},
-		{"rs512", deskToken(t, jwt.SigningMethodRS512, key, kid, goodClaims(now)), events, http.StatusUnauthorized},
-		{"alg none", deskToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, goodClaims(now)), events, http.StatusUnauthorized},
+		{"other key, same kid", deskToken(t, jwt.SigningMethodRS256, other, kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"no kid", deskToken(t, jwt.SigningMethodRS256, key, "", goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"unknown kid", deskToken(t, jwt.SigningMethodRS256, key, "nope", goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"hs256 with the public key", deskToken(t, jwt.SigningMethodHS256, key.PublicKey.N.Bytes(), kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"rs512", deskToken(t, jwt.SigningMethodRS512, key, kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
+		{"alg none", deskToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, goodClaims(now, hook)), events, http.StatusUnauthorized},
 		{"malformed body", good, `{"eventType":"Contact_Update"}`, http.StatusBadRequest},
 		{"not json", good, `Contact_Update`, http.StatusBadRequest},
 		{"event without id", good, `[{"eventType":"Contact_Update","payload":{}}]`, http.StatusBadRequest},
@@ -322,7 +329,7 @@ func TestDeskDeliveryFromAnotherOrgRefused(t *testing.T) {
 
 func TestStatusCodes(t *testing.T) {
 	e := newEnv(t, envOptions{handler: func(c *webhooks.Config) { c.MaxBody = 4096 }})
-	good := deskToken(t, jwt.SigningMethodRS256, signingKey(), e.deskEmu.JWKS().Keys[0].Kid, goodClaims(time.Now()))
+	good := deskToken(t, jwt.SigningMethodRS256, signingKey(), e.deskEmu.JWKS().Keys[0].Kid, goodClaims(time.Now(), e.hookOf(t, "acme")))
 	big := "[" + strings.Repeat(" ", 5000) + "]"
 	tests := []struct {
 		name, method, path string
@@ -371,128 +378,12 @@ func TestStatusCodes(t *testing.T) {
 	}
 }
 
-// jwksServer serves a JWKS that the test can swap, counting fetches.
-type jwksServer struct {
-	mu      sync.Mutex
-	keys    []*rsa.PrivateKey
-	kids    []string
-	fail    bool
-	fetches atomic.Int64
-}
-
-func (s *jwksServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != webhooks.JWKSPath {
-		http.NotFound(w, r)
-		return
-	}
-	s.fetches.Add(1)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		http.Error(w, "down", http.StatusInternalServerError)
-		return
-	}
-	var doc struct {
-		Keys []map[string]string `json:"keys"`
-	}
-	for i, k := range s.keys {
-		doc.Keys = append(doc.Keys, map[string]string{"kty": "RSA", "kid": s.kids[i], "use": "sig", "alg": "RS256",
-			"n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()),
-			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes())})
-	}
-	_ = json.NewEncoder(w).Encode(doc)
-}
-
-func (s *jwksServer) set(fail bool, keys []*rsa.PrivateKey, kids ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fail, s.keys, s.kids = fail, keys, kids
-}
-
-func TestJWKSFetchCacheAndRotation(t *testing.T) {
-	keyB, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyA := signingKey()
-	js := &jwksServer{}
-	js.set(true, nil)
-	jsrv := httptest.NewServer(js)
-	t.Cleanup(jsrv.Close)
-	rec := &recorder{}
-	h, err := webhooks.NewHandler(webhooks.Config{TokenSecret: testSecret, DeskURL: jsrv.URL, DeskOrgID: deskemu.DefaultOrgID,
-		Signal: rec.signal, JWKSMinRefetch: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
-	body := `[{"eventType":"Contact_Add","payload":{"id":"1"}}]`
-	send := func(key *rsa.PrivateKey, kid string) int {
-		tok := deskToken(t, jwt.SigningMethodRS256, key, kid, goodClaims(time.Now()))
-		status, _ := do(t, srv, http.MethodPost, "/webhooks/desk/acme", map[string]string{webhooks.JWTHeader: tok}, body)
-		return status
-	}
-	steps := []struct {
-		name        string
-		setup       func()
-		key         *rsa.PrivateKey
-		kid         string
-		status      int
-		wantFetches int64 // total fetches after the step
-	}{
-		{"host down, no key known yet: retry later", nil, keyA, "a", http.StatusServiceUnavailable, 1},
-		{"host back: fetched", func() { js.set(false, []*rsa.PrivateKey{keyA}, "a") }, keyA, "a", http.StatusOK, 2},
-		{"cached", nil, keyA, "a", http.StatusOK, 2},
-		{"rotation: unknown kid refetches", func() { js.set(false, []*rsa.PrivateKey{keyB}, "b") }, keyB, "b", http.StatusOK, 3},
-		{"retired key refused after refetch", nil, keyA, "a", http.StatusUnauthorized, 4},
-		{"host down again: known key still works", func() { js.set(true, nil) }, keyB, "b", http.StatusOK, 4},
-	}
-	for _, st := range steps {
-		if st.setup != nil {
-			st.setup()
-		}
-		if got := send(st.key, st.kid); got != st.status {
-			t.Fatalf("%s: status %d, want %d", st.name, got, st.status)
-		}
-		if got := js.fetches.Load(); got != st.wantFetches {
-			t.Fatalf("%s: %d fetches, want %d", st.name, got, st.wantFetches)
-		}
-	}
-}
-
-func TestJWKSRefetchIsThrottled(t *testing.T) {
-	js := &jwksServer{}
-	js.set(false, []*rsa.PrivateKey{signingKey()}, "a")
-	jsrv := httptest.NewServer(js)
-	t.Cleanup(jsrv.Close)
-	rec := &recorder{}
-	h, err := webhooks.NewHandler(webhooks.Config{TokenSecret: testSecret, DeskURL: jsrv.URL, DeskOrgID: deskemu.DefaultOrgID,
-		Signal: rec.signal, JWKSMinRefetch: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
-	for i := range 20 {
-		tok := deskToken(t, jwt.SigningMethodRS256, signingKey(), fmt.Sprintf("forged-%d", i), goodClaims(time.Now()))
-		if status, _ := do(t, srv, http.MethodPost, "/webhooks/desk/acme", map[string]string{webhooks.JWTHeader: tok}, "[]"); status != http.StatusUnauthorized {
-			t.Fatalf("forged kid: %d, want 401", status)
-		}
-	}
-	if got := js.fetches.Load(); got != 1 {
-		t.Fatalf("20 forged kids caused %d fetches, want 1", got)
-	}
-}
-
 func TestNewHandlerNamesMissingConfig(t *testing.T) {
 	_, err := webhooks.NewHandler(webhooks.Config{DeskURL: "http://x"})
 	if err == nil {
 		t.Fatal("no error for missing fields")
 	}
-	for _, f := range []string{"TokenSecret", "DeskOrgID", "Signal"} {
+	for _, f := range []string{"TokenSecret", "DeskOrgID", "Signal", "WebhookIntegration"} {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("error %q does not name %s", err, f)
 		}

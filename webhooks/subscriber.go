@@ -63,6 +63,7 @@ type Subscriber struct {
 	mu      sync.Mutex
 	expiry  map[string]time.Time // integration → CRM channel expiry
 	idLocks map[string]*sync.Mutex
+	dir     hookDirectory // Desk webhook id → integration
 }
 
 // NewSubscriber checks cfg and returns a Subscriber.
@@ -140,7 +141,7 @@ func (s *Subscriber) DeskWebhookURL(integrationID string) string {
 func (s *Subscriber) channel(integrationID string, expiry time.Time) crm.WatchChannel {
 	related := false
 	return crm.WatchChannel{ChannelID: ChannelID(integrationID), Events: slices.Clone(CRMEvents),
-		NotifyURL: s.CRMNotifyURL(integrationID), Token: ChannelToken(s.cfg.TokenSecret, integrationID),
+		NotifyURL: s.CRMNotifyURL(integrationID), Token: ChannelToken(s.cfg.TokenSecret, integrationID, expiry),
 		ChannelExpiry: expiry, NotifyOnRelatedAction: &related}
 }
 
@@ -230,6 +231,9 @@ func (s *Subscriber) subscribeDesk(ctx context.Context, integrationID string) er
 		}
 		if !kept && s.wantedWebhook(w) {
 			kept = true
+			s.mu.Lock()
+			s.remember(w.ID, integrationID)
+			s.mu.Unlock()
 			continue
 		}
 		if err := s.cfg.Desk.DeleteWebhook(ctx, w.ID); err != nil {
@@ -244,12 +248,15 @@ func (s *Subscriber) subscribeDesk(ctx context.Context, integrationID string) er
 		subs[ev] = nil
 	}
 	enabled := true
-	_, err = s.cfg.Desk.CreateWebhook(ctx, desk.Webhook{URL: url, Name: "deskcrm sync " + integrationID,
+	created, err := s.cfg.Desk.CreateWebhook(ctx, desk.Webhook{URL: url, Name: "deskcrm sync " + integrationID,
 		Description: "Contact and account changes for the deskcrm sync", Subscriptions: subs,
 		IgnoreSourceID: s.cfg.DeskSourceID, IsEnabled: &enabled})
 	if err != nil {
 		return fmt.Errorf("desk: create webhook: %w", err)
 	}
+	s.mu.Lock()
+	s.remember(created.ID, integrationID)
+	s.mu.Unlock()
 	return nil
 }
 
@@ -282,6 +289,7 @@ func (s *Subscriber) Unsubscribe(ctx context.Context, integrationID string) erro
 	}
 	s.mu.Lock()
 	delete(s.expiry, integrationID)
+	s.forget(integrationID)
 	s.mu.Unlock()
 	s.log.Info("webhooks unsubscribed", zap.String("integration", integrationID))
 	return nil

@@ -10,6 +10,8 @@ import (
 	"math/big"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,6 +115,8 @@ func TestParseDeskEvents(t *testing.T) {
 func TestChannelIDAndToken(t *testing.T) {
 	ids := map[int64]string{}
 	tokens := map[string]string{}
+	now := time.Unix(1_800_000_000, 0)
+	exp := now.Add(24 * time.Hour)
 	for i := range 2000 {
 		integ := fmt.Sprintf("integration-%d", i)
 		id := ChannelID(integ)
@@ -126,20 +130,41 @@ func TestChannelIDAndToken(t *testing.T) {
 			t.Fatalf("ChannelID collision: %q and %q", integ, other)
 		}
 		ids[id] = integ
-		tok := ChannelToken("secret", integ)
-		if len(tok) > 50 || len(tok) < 40 {
-			t.Fatalf("token length %d, want 40-50", len(tok))
+		tok := ChannelToken("secret", integ, exp)
+		if len(tok) > 50 || len(tok) < 32 {
+			t.Fatalf("token length %d, want 32-50", len(tok))
 		}
 		if _, dup := tokens[tok]; dup {
 			t.Fatalf("token collision for %q", integ)
 		}
 		tokens[tok] = integ
 	}
-	if ChannelToken("secret", "a") == ChannelToken("other", "a") {
-		t.Fatal("token does not depend on the secret")
+	if ChannelToken("secret", "a", exp) == ChannelToken("other", "a", exp) || ChannelToken("s", "a", exp) == ChannelToken("s", "a", exp.Add(time.Second)) {
+		t.Fatal("token does not depend on the secret or the expiry")
 	}
-	if !tokenEqual(ChannelToken("s", "a"), ChannelToken("s", "a")) || tokenEqual(ChannelToken("s", "a"), ChannelToken("s", "b")) {
-		t.Fatal("tokenEqual wrong")
+	check := func(token, integ string, at time.Time) string {
+		return checkChannelToken("s", integ, token, at, time.Minute, 7*24*time.Hour)
+	}
+	good := ChannelToken("s", "a", exp)
+	for _, tc := range []struct {
+		name, token, integ string
+		at                 time.Time
+		ok                 bool
+	}{
+		{"good", good, "a", now, true},
+		{"at expiry within leeway", good, "a", exp.Add(30 * time.Second), true},
+		{"after expiry: a replay", good, "a", exp.Add(2 * time.Minute), false},
+		{"another integration", good, "b", now, false},
+		{"another secret", ChannelToken("t", "a", exp), "a", now, false},
+		{"expiry moved", strconv.FormatInt(exp.Add(time.Hour).Unix(), 36) + good[strings.Index(good, "."):], "a", now, false},
+		{"a year ahead", ChannelToken("s", "a", now.Add(365*24*time.Hour)), "a", now, false},
+		{"empty", "", "a", now, false},
+		{"no dot", strings.ReplaceAll(good, ".", ""), "a", now, false},
+		{"old format", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ", "a", now, false},
+	} {
+		if got := check(tc.token, tc.integ, tc.at); (got == "") != tc.ok {
+			t.Errorf("%s: %q, want ok=%v", tc.name, got, tc.ok)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"deskcrm/activities"
+	"deskcrm/codec"
 	"deskcrm/config"
 	"deskcrm/internal/tclient"
 	"deskcrm/logging"
@@ -45,6 +47,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
+	}
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,21 +113,22 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	hooks, err := webhooks.NewHandler(webhooks.Config{
-		TokenSecret: cfg.WebhookToken, DeskURL: acts.DeskURL, DeskOrgID: acts.DeskOrgID, Logger: logger,
-		Signal: func(ctx context.Context, integrationID string, p webhooks.Changes) error {
-			return tc.SignalWorkflow(ctx, workflows.WorkflowID(integrationID), "", workflows.SignalChanges, p)
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("webhook receiver: %w", err)
-	}
 	subs, err := webhooks.NewSubscriber(webhooks.SubscriberConfig{
 		CRM: acts.CRM, Desk: acts.Desk, PublicURL: publicURL, TokenSecret: cfg.WebhookToken,
 		DeskSourceID: activities.SourceID(), Integrations: st.IntegrationIDs, Logger: logger,
 	})
 	if err != nil {
 		return fmt.Errorf("webhook subscriber: %w", err)
+	}
+	hooks, err := webhooks.NewHandler(webhooks.Config{
+		TokenSecret: cfg.WebhookToken, DeskURL: acts.DeskURL, DeskOrgID: acts.DeskOrgID, Logger: logger,
+		Signal: func(ctx context.Context, integrationID string, p webhooks.Changes) error {
+			return tc.SignalWorkflow(ctx, workflows.WorkflowID(integrationID), "", workflows.SignalChanges, p)
+		},
+		WebhookIntegration: subs.DeskWebhookIntegration, ChannelExpiry: subs.Expiry,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook receiver: %w", err)
 	}
 	subsDone := make(chan struct{})
 	if cfg.Webhooks {
@@ -153,10 +159,19 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 		mux.Handle("/webhooks/", hooks)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", healthz(tc, st))
+	mux.HandleFunc("GET /healthz", healthz(tc, st, cfg.AdminToken))
+	payloads, err := codec.FromConfig(cfg.Temporal)
+	if err != nil {
+		return err
+	}
+	mux.Handle(codec.Prefix+"/", codecHandler(payloads, cfg.AdminToken, cfg.CodecOrigins))
+	if payloads != nil {
+		logger.Info("payloads encrypted; codec server at "+codec.Prefix, zap.String("keyId", payloads.KeyID()),
+			zap.Strings("origins", cfg.CodecOrigins))
+	}
 	mux.Handle("/", panel.New(panel.Config{
 		Store: st, CRM: acts.CRM, Desk: acts.Desk, Logger: logger,
-		AdminToken: cfg.AdminToken, PanelToken: cfg.PanelToken,
+		AdminToken: cfg.AdminToken, LinkKey: cfg.PanelLinkKey, FrameAncestors: []string{origin(acts.DeskURL)},
 		Deleter: func(ctx context.Context, integrationID string) error {
 			if err := stopSync(ctx, tc, integrationID); err != nil {
 				return err
@@ -164,7 +179,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 			return subs.Unsubscribe(ctx, integrationID)
 		},
 	}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := newHTTPServer(mux, defaultTimeouts)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("http serving", zap.String("addr", ln.Addr().String()))
@@ -190,6 +205,15 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 	return err
 }
 
+// origin returns the scheme://host[:port] of a URL (the Desk web origin of its API host).
+func origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // stopSync ends an integration's sync workflow (deleting the integration); a sync that is not
 // running is fine, so deleting twice is safe.
 func stopSync(ctx context.Context, tc client.Client, integrationID string) error {
@@ -199,26 +223,4 @@ func stopSync(ctx context.Context, tc client.Client, integrationID string) error
 		return fmt.Errorf("stop the sync of %s: %w", integrationID, err)
 	}
 	return nil
-}
-
-// healthz answers 200 when Temporal and Postgres are reachable, 503 naming what is not.
-func healthz(tc client.Client, st *store.Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		var problems []string
-		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			problems = append(problems, "temporal: "+err.Error())
-		}
-		if err := st.Ping(ctx); err != nil {
-			problems = append(problems, "postgres: "+err.Error())
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if len(problems) > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, `{"status":"unhealthy","problems":%q}`+"\n", problems)
-			return
-		}
-		fmt.Fprintln(w, `{"status":"ok"}`)
-	}
 }

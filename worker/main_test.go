@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +25,42 @@ import (
 	"deskcrm/workflows"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	// The refusal test runs this test binary as the worker itself.
+	if os.Getenv("DESKCRM_TEST_RUN_WORKER_MAIN") == "1" {
+		main()
+		return
+	}
+	pgtest.Main(m)
+}
+
+// The attack: a worker deployed against real Zoho (or listening beyond loopback) with the
+// secrets everybody can read in the source. The binary refuses to start, naming each one,
+// before it touches Postgres, Temporal or the network.
+func TestWorkerRefusesToStartWithDefaultSecrets(t *testing.T) {
+	for name, env := range map[string][]string{
+		"real Zoho":                      {"ZOHO_CLIENT_ID=1000.ABC", "ZOHO_CLIENT_SECRET=s", "ZOHO_REFRESH_TOKEN=r", "ZOHO_DESK_ORG_ID=42"},
+		"emulated Zoho, public listener": {"DESKCRM_HTTP_ADDR=0.0.0.0:8090"},
+		"real Zoho, published placeholders": {"ZOHO_CLIENT_ID=1000.ABC", "ZOHO_CLIENT_SECRET=s", "ZOHO_REFRESH_TOKEN=r",
+			"ZOHO_DESK_ORG_ID=42", "DESKCRM_ADMIN_TOKEN=change-me-admin", "DESKCRM_WEBHOOK_TOKEN=deskcrm-dev-webhook-token"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append([]string{"DESKCRM_TEST_RUN_WORKER_MAIN=1", "PATH=" + os.Getenv("PATH"),
+				"DATABASE_URL=postgres://nobody@127.0.0.1:1/none", "TEMPORAL_ADDRESS=127.0.0.1:1"}, env...)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("the worker did not refuse to start (err %v):\n%s", err, out)
+			}
+			for _, want := range []string{"DESKCRM_ADMIN_TOKEN", "DESKCRM_WEBHOOK_TOKEN", "DESKCRM_PANEL_LINK_KEY", "openssl rand -base64 32"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("the refusal does not name %s:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
 
 // The worker binary's run: it migrates Postgres, connects to a real dev server, polls
 // deskcrm-sync and serves a sync workflow to the end of its first sync, answers /healthz and
@@ -40,7 +77,7 @@ func TestWorkerServesASync(t *testing.T) {
 		Temporal:    config.Temporal{Address: addr, Namespace: "default"},
 		Zoho:        config.Zoho{DataCenter: "com", CRMURL: crmSrv.URL, DeskURL: deskSrv.URL, AccountsURL: crmSrv.URL, CRMConcurrency: 10, DeskConcurrency: 10},
 		DatabaseURL: pgtest.URL(t), HTTPAddr: "127.0.0.1:0",
-		WebhookToken: "test-webhook-token", AdminToken: "test-admin-token", PanelToken: "test-panel-token",
+		WebhookToken: "test-webhook-token", AdminToken: "test-admin-token", PanelLinkKey: "test-panel-link-key",
 		RegisterSearchAttributes: true, ShutdownTimeout: 5 * time.Second,
 	}
 	ctx, cancel := context.WithCancel(context.Background())

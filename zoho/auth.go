@@ -37,20 +37,39 @@ type OAuthConfig struct {
 	Scopes []string
 	// EarlyExpiry refreshes tokens this long before they expire (default 5 min).
 	EarlyExpiry time.Duration
-	// HTTPClient talks to the accounts server (default http.DefaultClient).
+	// HTTPClient talks to the accounts server (default: a client with a
+	// DefaultRefreshTimeout timeout).
 	HTTPClient *http.Client
+	// RefreshTimeout bounds one refresh, whatever the HTTP client's timeout
+	// (default DefaultRefreshTimeout).
+	RefreshTimeout time.Duration
 }
 
+// DefaultRefreshTimeout bounds a token refresh, so that a hung accounts
+// server cannot hold the API calls waiting for a token.
+const DefaultRefreshTimeout = 30 * time.Second
+
 // TokenSource hands out Zoho access tokens minted from a refresh token. Tokens
-// are cached and refreshed EarlyExpiry before they expire; it is safe for
-// concurrent use, and concurrent callers share one refresh.
+// are cached and refreshed EarlyExpiry before they expire. It is safe for
+// concurrent use: concurrent callers share one refresh, and each stops waiting
+// when its own context ends.
 type TokenSource struct {
 	early   time.Duration
-	base    oauth2.TokenSource
-	mu      sync.Mutex
-	src     oauth2.TokenSource
-	current string // access token most recently minted
-	mints   atomic.Int64
+	timeout time.Duration
+	// mint refreshes (nil for a static source).
+	mint func(ctx context.Context) (*oauth2.Token, error)
+
+	mu       sync.Mutex
+	tok      *oauth2.Token // cached; nil when none or invalidated
+	inflight *refreshCall
+	mints    atomic.Int64
+}
+
+// refreshCall is one refresh that concurrent callers wait for.
+type refreshCall struct {
+	done chan struct{}
+	tok  *oauth2.Token
+	err  error
 }
 
 // NewTokenSource builds a TokenSource from cfg. It does not contact the server.
@@ -67,9 +86,13 @@ func NewTokenSource(cfg OAuthConfig) (*TokenSource, error) {
 		accounts = ep.Accounts
 	}
 	accounts = BaseURL(accounts, "")
+	timeout := cfg.RefreshTimeout
+	if timeout <= 0 {
+		timeout = DefaultRefreshTimeout
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = &http.Client{Timeout: timeout}
 	}
 	early := cfg.EarlyExpiry
 	if early <= 0 {
@@ -85,31 +108,97 @@ func NewTokenSource(cfg OAuthConfig) (*TokenSource, error) {
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 	}
-	ts := &TokenSource{early: early}
-	ts.base = &refresher{conf: conf, refresh: cfg.RefreshToken, client: hc, owner: ts}
-	ts.src = oauth2.ReuseTokenSourceWithExpiry(nil, ts.base, early)
+	ts := &TokenSource{early: early, timeout: timeout}
+	refresh := cfg.RefreshToken
+	ts.mint = func(ctx context.Context) (*oauth2.Token, error) {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+		// A token without an access token is invalid, so the library refreshes it.
+		tok, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
+		if err != nil {
+			return nil, err
+		}
+		// Some Zoho servers send expires_in in milliseconds next to expires_in_sec.
+		if secs, ok := extraSeconds(tok.Extra("expires_in_sec")); ok {
+			tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
+		}
+		// Zoho answers token_type "Bearer" but wants its own scheme on API calls.
+		tok.TokenType = "Zoho-oauthtoken"
+		// The refresh token is not returned on refresh; keep ours.
+		tok.RefreshToken = refresh
+		return tok, nil
+	}
 	return ts, nil
 }
 
 // StaticTokenSource returns a TokenSource that always hands out the given
-// access token and never refreshes; for tests and one-off scripts.
+// access token and never refreshes; for tests, one-off scripts and calls made
+// with someone else's token (an agent's).
 func StaticTokenSource(accessToken string) *TokenSource {
-	tok := &oauth2.Token{AccessToken: accessToken, TokenType: "Zoho-oauthtoken"}
-	ts := &TokenSource{base: oauth2.StaticTokenSource(tok), current: accessToken}
-	ts.src = ts.base
-	return ts
+	return &TokenSource{tok: &oauth2.Token{AccessToken: accessToken, TokenType: "Zoho-oauthtoken"}}
 }
 
-// Token returns a valid access token, refreshing it when needed.
-func (t *TokenSource) Token() (*oauth2.Token, error) {
+// Token returns a valid access token, refreshing it when needed; it
+// implements oauth2.TokenSource. Prefer TokenContext.
+func (t *TokenSource) Token() (*oauth2.Token, error) { return t.TokenContext(context.Background()) }
+
+// TokenContext returns a valid access token, refreshing it when needed. The
+// refresh carries ctx's values, is shared by every caller that needs it
+// meanwhile, and is bounded by RefreshTimeout (it is not cancelled when one
+// caller gives up, so the others still get its token); each caller returns
+// ctx's error as soon as its own ctx ends.
+func (t *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	t.mu.Lock()
-	src := t.src
-	t.mu.Unlock()
-	tok, err := src.Token()
-	if err != nil {
-		return nil, fmt.Errorf("zoho oauth: refresh access token: %w", err)
+	if t.mint == nil {
+		tok := t.tok
+		t.mu.Unlock()
+		return tok, nil
 	}
-	return tok, nil
+	if t.valid(t.tok) {
+		tok := t.tok
+		t.mu.Unlock()
+		return tok, nil
+	}
+	call := t.inflight
+	if call == nil {
+		call = &refreshCall{done: make(chan struct{})}
+		t.inflight = call
+		go t.refresh(context.WithoutCancel(ctx), call)
+	}
+	t.mu.Unlock()
+	select {
+	case <-call.done:
+		if call.err != nil {
+			return nil, fmt.Errorf("zoho oauth: refresh access token: %w", call.err)
+		}
+		return call.tok, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("zoho oauth: waiting for a token refresh: %w", ctx.Err())
+	}
+}
+
+// refresh mints a token for call and caches it.
+func (t *TokenSource) refresh(ctx context.Context, call *refreshCall) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	tok, err := t.mint(ctx)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	call.tok, call.err = tok, err
+	if err == nil {
+		t.tok = tok
+		t.mints.Add(1)
+	}
+	t.inflight = nil
+	close(call.done)
+}
+
+// valid reports whether tok may still be handed out: it expires more than
+// EarlyExpiry from now (or never). Caller holds t.mu.
+func (t *TokenSource) valid(tok *oauth2.Token) bool {
+	if tok == nil || tok.AccessToken == "" {
+		return false
+	}
+	return tok.Expiry.IsZero() || time.Now().Add(t.early).Before(tok.Expiry)
 }
 
 // Invalidate drops the cached token if it is still accessToken, so the next
@@ -118,47 +207,16 @@ func (t *TokenSource) Token() (*oauth2.Token, error) {
 func (t *TokenSource) Invalidate(accessToken string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, static := t.base.(*refresher); !static {
+	if t.mint == nil {
 		return
 	}
-	if t.current == accessToken {
-		t.current = ""
-		t.src = oauth2.ReuseTokenSourceWithExpiry(nil, t.base, t.early)
+	if t.tok != nil && t.tok.AccessToken == accessToken {
+		t.tok = nil
 	}
 }
 
 // Refreshes reports how many access tokens have been minted so far.
 func (t *TokenSource) Refreshes() int64 { return t.mints.Load() }
-
-// refresher mints a new access token from the refresh token on every call.
-type refresher struct {
-	conf    *oauth2.Config
-	refresh string
-	client  *http.Client
-	owner   *TokenSource
-}
-
-func (r *refresher) Token() (*oauth2.Token, error) {
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, r.client)
-	// A token without an access token is invalid, so the library refreshes it.
-	tok, err := r.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: r.refresh}).Token()
-	if err != nil {
-		return nil, err
-	}
-	// Some Zoho servers send expires_in in milliseconds next to expires_in_sec.
-	if secs, ok := extraSeconds(tok.Extra("expires_in_sec")); ok {
-		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
-	}
-	// Zoho answers token_type "Bearer" but wants its own scheme on API calls.
-	tok.TokenType = "Zoho-oauthtoken"
-	// The refresh token is not returned on refresh; keep ours.
-	tok.RefreshToken = r.refresh
-	r.owner.mu.Lock()
-	r.owner.current = tok.AccessToken
-	r.owner.mu.Unlock()
-	r.owner.mints.Add(1)
-	return tok, nil
-}
 
 func extraSeconds(v any) (int64, bool) {
 	switch x := v.(type) {

@@ -173,7 +173,7 @@ func (c *Caller) once(ctx context.Context, req Request) (resp *http.Response, ap
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := c.Tokens.Token()
+	tok, err := c.Tokens.TokenContext(ctx)
 	if err != nil {
 		release()
 		return nil, nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -234,5 +235,45 @@ func TestClassificationHelpers(t *testing.T) {
 	}
 	if !zoho.IsAmbiguousWrite(&zoho.TransportError{Method: "PATCH"}) || zoho.IsAmbiguousWrite(&zoho.TransportError{Method: "GET"}) {
 		t.Error("IsAmbiguousWrite wrong")
+	}
+}
+
+// A hung accounts server: every caller waiting for a token returns when its own context ends,
+// and the refresh itself is cut at RefreshTimeout instead of hanging forever.
+func TestTokenRefreshHonoursContextAndTimeout(t *testing.T) {
+	release := make(chan struct{})
+	cut := make(chan struct{}, 1)
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body) // then the server notices the client hanging up
+		select {
+		case <-r.Context().Done():
+			cut <- struct{}{}
+		case <-release:
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	ts, err := zoho.NewTokenSource(zoho.OAuthConfig{ClientID: "c", ClientSecret: "s", RefreshToken: "r",
+		AccountsURL: hung.URL, RefreshTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := ts.TokenContext(ctx)
+			errs <- err
+		}()
+	}
+	cancel()
+	for range 3 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("a caller whose context ended got %v, want context.Canceled", err)
+		}
+	}
+	<-cut // the accounts server saw the refresh request cancelled by RefreshTimeout
+	if ts.Refreshes() != 0 {
+		t.Fatalf("refreshes = %d", ts.Refreshes())
 	}
 }

@@ -72,11 +72,18 @@ func offsetCost(from string) int {
 
 // serveAPI serves /api/v1/ after the realism layer.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	rt := parseRoute(r.URL.Path)
+	if rt.resource == "myinfo" {
+		// The agent's own token, not the integration's: checked by serveMyInfo.
+		if e := s.serveMyInfo(w, r, rt); e != nil {
+			writeError(w, e)
+		}
+		return
+	}
 	if e := s.authorize(r); e != nil {
 		writeError(w, e)
 		return
 	}
-	rt := parseRoute(r.URL.Path)
 	var e *apiError
 	switch rt.resource {
 	case ModuleContacts, ModuleAccounts:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,9 @@ type Config struct {
 	Webhooks WebhookConfig
 	// SigningKey signs webhook JWTs; nil generates a 2048-bit RSA key.
 	SigningKey *rsa.PrivateKey
+	// AgentTokens holds the agents' own access tokens that GET /api/v1/myinfo resolves; nil
+	// creates an empty store (see AgentToken).
+	AgentTokens *zohoauth.AgentTokens
 }
 
 // Server is the Zoho Desk v1 emulator. It is an http.Handler serving the
@@ -63,6 +67,7 @@ type Server struct {
 	orgID  string
 	now    func() time.Time
 	auth   *zohoauth.Store
+	agents *zohoauth.AgentTokens
 	engine *realism.Engine
 	api    http.Handler
 	token  http.Handler
@@ -75,6 +80,10 @@ type Server struct {
 	tickets *ticketStore
 
 	hooks *hookManager
+
+	// agentList and profiles are the organization's agents and profiles (under mu).
+	agentList []Agent
+	profiles  []Profile
 }
 
 // idBase is the first id the emulator hands out; ids look like Desk's
@@ -92,6 +101,11 @@ func New(cfg Config) *Server {
 	}
 	if s.auth == nil {
 		s.auth = zohoauth.NewStore(zohoauth.Config{})
+	}
+	s.agentList, s.profiles = slices.Clone(Agents), slices.Clone(Profiles)
+	s.agents = cfg.AgentTokens
+	if s.agents == nil {
+		s.agents = zohoauth.NewAgentTokens(s.now)
 	}
 	if s.engine == nil {
 		s.engine = realism.New(realism.Config{})
@@ -174,6 +188,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/_emulator/load" || p == "/_emulator/reset" || strings.HasPrefix(p, "/_emulator/tickets") ||
 		p == "/_emulator/webhooks":
 		s.serveAdmin(w, r)
+	case p == "/_emulator/agents" || p == "/_emulator/agents/token":
+		s.serveAgentsAdmin(w, r)
 	case strings.HasPrefix(p, realism.AdminPrefix):
 		s.admin.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/v1/"):

@@ -269,7 +269,8 @@ type Profile struct {
 	IsVisible   bool   `json:"isVisible"`
 }
 
-// Profiles are the profiles of the emulated organization.
+// Profiles are the profiles every emulated organization starts with (AddAgent adds more to
+// one server).
 var Profiles = []Profile{
 	{ID: "1892000000005701", Name: "Administrator", Description: "Full access to every module and setting", Type: "ADMIN", IsDefault: true, IsVisible: true},
 	{ID: "1892000000005702", Name: "Agent", Description: "Works on tickets, contacts and accounts", Type: "AGENT", IsDefault: true, IsVisible: true},
@@ -283,8 +284,9 @@ func (s *Server) serveProfiles(w http.ResponseWriter, r *http.Request, rt route)
 	if r.Method != http.MethodGet {
 		return errMethod()
 	}
+	profiles := s.profileList()
 	if rt.sub != "" {
-		for _, p := range Profiles {
+		for _, p := range profiles {
 			if p.ID == rt.sub && rt.rest == "" {
 				writeJSON(w, http.StatusOK, p)
 				return nil
@@ -292,6 +294,6 @@ func (s *Server) serveProfiles(w http.ResponseWriter, r *http.Request, rt route)
 		}
 		return errNotFound()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": Profiles})
+	writeJSON(w, http.StatusOK, map[string]any{"data": profiles})
 	return nil
 }

@@ -12,16 +12,25 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
+	"deskcrm/codec"
 	"deskcrm/config"
 )
 
-// Options builds SDK client options from configuration.
+// Options builds SDK client options from configuration. With DESKCRM_PAYLOAD_KEY set,
+// every payload and failure message is sealed by the codec (see package codec).
 func Options(cfg config.Temporal, logger log.Logger, metrics client.MetricsHandler) (client.Options, error) {
 	opts := client.Options{
 		HostPort:       cfg.Address,
 		Namespace:      cfg.Namespace,
 		Logger:         logger,
 		MetricsHandler: metrics,
+	}
+	c, err := codec.FromConfig(cfg)
+	if err != nil {
+		return opts, err
+	}
+	if c != nil {
+		opts.DataConverter, opts.FailureConverter = codec.DataConverter(c), codec.FailureConverter(c)
 	}
 	if cfg.TLSCertPath != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertPath, cfg.TLSKeyPath)

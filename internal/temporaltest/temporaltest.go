@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,19 +59,66 @@ func Start(t testing.TB) client.Client {
 // StartWithAddress is Start that also returns the server's gRPC host:port.
 func StartWithAddress(t testing.TB) (client.Client, string) {
 	t.Helper()
+	c, srv := StartWith(t, Options{})
+	return c, srv.GRPC
+}
+
+// Options tune StartWith.
+type Options struct {
+	// ClientOptions are the test client's (Namespace, HostPort and Logger are set here); use
+	// them for a DataConverter and FailureConverter.
+	ClientOptions client.Options
+	// HTTP serves the HTTP API on Server.HTTP.
+	HTTP bool
+	// UI serves the Web UI on Server.UI, with CodecEndpoint (and IncludeCredentials) as its
+	// codec server when set. The codec settings need a dev server built from this
+	// repository's devserver/.
+	UI                 bool
+	CodecEndpoint      string
+	IncludeCredentials bool
+}
+
+// Server is where a dev server started by StartWith listens (host:port; empty when off).
+type Server struct {
+	GRPC, HTTP, UI string
+}
+
+// StartWith runs a dev server for the test as Options say and returns a client of it; both
+// stop when t ends. deskcrm's search attributes are registered.
+func StartWith(t testing.TB, o Options) (client.Client, Server) {
+	t.Helper()
 	path, err := BinaryPath()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+	copts := o.ClientOptions
+	copts.Namespace = "default"
+	copts.Logger = log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	opts := testsuite.DevServerOptions{
 		ExistingPath: path,
 		LogLevel:     "error",
 		// Registered at start: registering them afterwards races the first workflow task.
 		SearchAttributes: workflows.SearchAttributeDeclarations(),
-		ClientOptions:    &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))},
-	})
+		ClientOptions:    &copts,
+	}
+	var out Server
+	if o.HTTP {
+		out.HTTP = "127.0.0.1:" + freePort(t)
+		opts.ExtraArgs = append(opts.ExtraArgs, "--http-port", out.HTTP[len("127.0.0.1:"):])
+	}
+	if o.UI {
+		opts.EnableUI, opts.UIPort = true, freePort(t)
+		out.UI = "127.0.0.1:" + opts.UIPort
+		if o.CodecEndpoint != "" {
+			opts.ExtraArgs = append(opts.ExtraArgs, "--ui-codec-endpoint", o.CodecEndpoint)
+		}
+		if o.IncludeCredentials {
+			opts.ExtraArgs = append(opts.ExtraArgs, "--ui-codec-include-credentials")
+		}
+	}
+	srv, err := testsuite.StartDevServer(ctx, opts)
 	if err != nil {
 		t.Fatalf("start dev server: %v", err)
 	}
@@ -78,5 +127,17 @@ func StartWithAddress(t testing.TB) (client.Client, string) {
 	if _, err := tclient.EnsureSearchAttributes(ctx, c, "default", workflows.SearchAttributes()); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
-	return c, srv.FrontendHostPort()
+	out.GRPC = srv.FrontendHostPort()
+	return c, out
+}
+
+// freePort returns a port free on 127.0.0.1 a moment ago.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }

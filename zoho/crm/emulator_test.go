@@ -187,7 +187,8 @@ func TestEmuSearch(t *testing.T) {
 	ctx := context.Background()
 	base := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
 	loadContacts(t, e.emu, 2100, func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) })
-	if _, err := e.client.Insert(ctx, "Contacts", []crm.Record{{Fields: map[string]any{"Last_Name": "Burns, (B)", "Email": "burns@example.test"}}}); err != nil {
+	if _, err := e.client.Insert(ctx, "Contacts", []crm.Record{{Fields: map[string]any{"Last_Name": "Burns, (B)", "Email": "burns@example.test"}},
+		{Fields: map[string]any{"Last_Name": `Back\slash\`, "Email": "back@example.test"}}}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -196,6 +197,10 @@ func TestEmuSearch(t *testing.T) {
 		want int
 	}{
 		{"criteria with escaping", crm.SearchQuery{Criteria: crm.Cond("Last_Name", crm.OpEquals, "Burns, (B)")}, 1},
+		{"backslashes", crm.SearchQuery{Criteria: crm.Cond("Last_Name", crm.OpEquals, `Back\slash\`)}, 1},
+		// A value that would close its condition and add one matching everything, were a
+		// backslash not escaped: it matches nothing.
+		{"injection through a backslash", crm.SearchQuery{Criteria: crm.Cond("Email", crm.OpEquals, `x\)or(Last_Name:starts_with:Last`)}, 0},
 		{"email", crm.SearchQuery{Email: "burns@example.test"}, 1},
 		{"and", crm.SearchQuery{Criteria: crm.And(crm.Cond("Email", crm.OpEquals, "c000007@example.test"), crm.Cond("Last_Name", crm.OpStartsWith, "Last"))}, 1},
 		{"no match", crm.SearchQuery{Email: "nobody@example.test"}, 0},

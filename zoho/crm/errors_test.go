@@ -60,7 +60,9 @@ func TestCriteriaEscaping(t *testing.T) {
 		{"Burns,B", `Burns\,B`},
 		{"(Acme)", `\(Acme\)`},
 		{`ends\`, `ends\\`},
-		{`mid\dle`, `mid\dle`},
+		{`mid\dle`, `mid\\dle`},
+		{`x\)`, `x\\\)`},
+		{`a\,(Email:equals:b)`, `a\\\,\(Email:equals:b\)`},
 	}
 	for _, tc := range cases {
 		if got := EscapeCriteriaValue(tc.in); got != tc.want {

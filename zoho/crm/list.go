@@ -354,17 +354,16 @@ const (
 	OpBetween      = "between"
 )
 
-// EscapeCriteriaValue escapes a value for a criteria expression: "(", ")" and
-// "," get a backslash, and so does a trailing backslash.
+// EscapeCriteriaValue escapes a value for a criteria expression: "(", ")", ","
+// and every backslash get a backslash. (Escaping only a trailing backslash, as
+// Zoho's page words it, would let a value "x\\)" end the condition early: the
+// backslash would escape the escape.)
 func EscapeCriteriaValue(v string) string {
 	var b strings.Builder
 	b.Grow(len(v) + 4)
 	for i := 0; i < len(v); i++ {
 		ch := v[i]
-		switch {
-		case ch == '(' || ch == ')' || ch == ',':
-			b.WriteByte('\\')
-		case ch == '\\' && i == len(v)-1:
+		if ch == '(' || ch == ')' || ch == ',' || ch == '\\' {
 			b.WriteByte('\\')
 		}
 		b.WriteByte(ch)
