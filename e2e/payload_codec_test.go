@@ -112,7 +112,7 @@ func TestHistoryIsEncrypted(t *testing.T) {
 	}
 	// Failure messages are sealed too: the ambiguous matches of seedWorld fail their
 	// ReportFailure activities with a message that is in the decoded history only.
-	const failureText = "record(s) on the other side"
+	const failureText = "not matched to avoid a guess"
 	if containsAnywhere(raw, failureText) {
 		t.Error("a failure message is in clear in the raw history")
 	}
