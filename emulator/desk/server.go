@@ -265,6 +265,4 @@ func (s *Server) nextSeq() uint64 {
 // nowMS is the current time in unix milliseconds.
 func (s *Server) nowMS() int64 { return s.now().UnixMilli() }
 
-func (s *Server) module(name string) *moduleStore { return s.mods[name] }
-
 func idString(id uint64) string { return strconv.FormatUint(id, 10) }
