@@ -4,6 +4,7 @@ package activities
 
 import (
 	"context"
+	"time"
 	"errors"
 	"fmt"
 
@@ -152,6 +153,11 @@ func withMeter(ctx context.Context) (context.Context, creditMeter) {
 // used returns the credits spent on each API.
 func (c creditMeter) used() (crm, desk int) {
 	return int(c.m.Used("crm")), int(c.m.Used("desk"))
+}
+
+// latency returns the mean call time on each API.
+func (c creditMeter) latency() (crm, desk time.Duration) {
+	return c.m.Latency("crm"), c.m.Latency("desk")
 }
 
 // apiError turns a Zoho error that ends an activity attempt into what the workflow expects:

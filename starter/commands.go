@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"mapping":   cmdMapping,
 	"set-mode":  cmdSetMode,
 	"relink":    cmdRelink,
+	"plan":      cmdPlan,
 }
 
 // common are the flags every command takes.

@@ -39,6 +39,7 @@ Commands:
   preflight    check the field mapping against both sides' field metadata
   mapping      show the field mapping, or import one from a JSON file
   set-mode     two-way | one-way-crm-to-desk | sync (the one-time switch from the legacy import)
+  plan         what the first sync would do, without writing anything (a dry run)
   relink       rebuild the link table from the ids both apps hold (dry run; --apply to write)
   permissions  show or set what a Desk profile sees in the CRM panel
   delete       delete the integration: stop its sync, webhooks, panel and handshake mode

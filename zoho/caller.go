@@ -205,12 +205,12 @@ func (c *Caller) once(ctx context.Context, req Request) (resp *http.Response, ap
 		c.Metrics.inflightAdd(c.API, -1)
 		release()
 		c.Credits.calls.Add(1)
-		meterOf(ctx).add(c.API, 0)
+		meterOf(ctx).add(c.API, 0, time.Since(start))
 		c.Metrics.observeCall(c.API, req.Op, 0, 0, time.Since(start), -1)
 		return nil, nil, &TransportError{Method: req.Method, Path: pathOf(req.URL), Err: err}
 	}
 	cost := c.Credits.observe(resp.Header, resp.StatusCode, req.Cost, c.WeightHeader, c.RemainingHeader)
-	meterOf(ctx).add(c.API, cost)
+	meterOf(ctx).add(c.API, cost, time.Since(start))
 	c.Metrics.observeCall(c.API, req.Op, resp.StatusCode, cost, time.Since(start), c.Credits.remaining.Load())
 	done := func() { c.Metrics.inflightAdd(c.API, -1); release() }
 	if resp.StatusCode < 400 {
