@@ -153,6 +153,11 @@ func (a *Activities) planReconcile(ctx context.Context, in StepInput, m mapping.
 	for i := range pairs {
 		pairs[i].Desk = recordOf(mapping.Desk, deskRows[pairs[i].Link.DeskID])
 		pairs[i].CRM = recordOf(mapping.CRM, crmRows[pairs[i].Link.CRMID])
+	}
+	if err := a.resolvePairRefs(ctx, in.IntegrationID, pairs); err != nil {
+		return err
+	}
+	for i := range pairs {
 		recs = append(recs, pairs[i].Desk, pairs[i].CRM)
 	}
 	refs, err := a.refsFor(ctx, in.IntegrationID, m, recs)
@@ -203,6 +208,9 @@ func (a *Activities) planCreates(ctx context.Context, in StepInput, m mapping.Ma
 			if recs[i].Key != "" {
 				keyed++
 			}
+		}
+		if err := a.resolveRefs(ctx, in.IntegrationID, recs); err != nil {
+			return err
 		}
 		lookups := callsOf(keyed) // one lookup call per 100 keys on the other side
 		if source == mapping.Desk {

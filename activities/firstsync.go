@@ -101,6 +101,9 @@ func (a *Activities) createUnlinked(ctx context.Context, in StepInput, w *writer
 		for i, row := range rows {
 			recs[i] = recordOf(source, row)
 		}
+		if err := a.resolveRefs(ctx, in.IntegrationID, recs); err != nil {
+			return err
+		}
 		cands, err := a.matchCandidates(ctx, in.IntegrationID, w.m, recs)
 		if err != nil {
 			return err
@@ -138,6 +141,9 @@ func (a *Activities) ReconcilePairs(ctx context.Context, in StepInput) (StepResu
 			}
 			after = stored[len(stored)-1].LinkID
 			pairs, recs := pairsOf(stored)
+			if err := a.resolvePairRefs(ctx, in.IntegrationID, pairs); err != nil {
+				return err
+			}
 			refs, err := a.refsFor(ctx, in.IntegrationID, w.m, recs)
 			if err != nil {
 				return err
@@ -161,4 +167,19 @@ func pairsOf(stored []store.Pair) ([]reconcile.Pair, []reconcile.Record) {
 		recs = append(recs, pairs[i].Desk, pairs[i].CRM)
 	}
 	return pairs, recs
+}
+
+// resolvePairRefs translates the late account references of the pairs' Desk records.
+func (a *Activities) resolvePairRefs(ctx context.Context, integrationID string, pairs []reconcile.Pair) error {
+	desk := make([]reconcile.Record, len(pairs))
+	for i, p := range pairs {
+		desk[i] = p.Desk
+	}
+	if err := a.resolveRefs(ctx, integrationID, desk); err != nil {
+		return err
+	}
+	for i := range pairs {
+		pairs[i].Desk = desk[i]
+	}
+	return nil
 }

@@ -202,8 +202,15 @@ func (a *Activities) candidates(ctx context.Context, integrationID string, m map
 		return nil, err
 	}
 	out := map[string][]reconcile.Candidate{}
-	for _, c := range found {
-		r := recordOf(mapping.Side(c.Side), c.Row)
+	recs = make([]reconcile.Record, len(found))
+	for i, c := range found {
+		recs[i] = recordOf(mapping.Side(c.Side), c.Row)
+	}
+	if err := a.resolveRefs(ctx, integrationID, recs); err != nil {
+		return nil, err
+	}
+	for i, c := range found {
+		r := recs[i]
 		out[r.Key] = append(out[r.Key], reconcile.Candidate{Side: r.Side, ID: r.ID, Linked: c.Linked, Record: &r})
 	}
 	return out, nil

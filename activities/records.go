@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"deskcrm/mapping"
@@ -74,6 +75,7 @@ func (a *Activities) deskRecords(ctx context.Context, integrationID string, m ma
 	out := make([]reconcile.Record, 0, len(recs))
 	for _, r := range recs {
 		vals, problems := mapping.FromDesk(m, r.Fields, r.CF, refs)
+		var raw map[string]string
 		for _, f := range m.Fields {
 			src := r.Fields
 			if strings.HasPrefix(f.Desk, "cf_") {
@@ -82,17 +84,58 @@ func (a *Activities) deskRecords(ctx context.Context, integrationID string, m ma
 			if _, ok := src[f.Desk]; !ok {
 				vals[f.Key()] = nil // not returned: empty
 			}
+			// An account not linked yet: kept as Desk's id, translated when it is (resolveRefs).
+			if id := stringOf(src[f.Desk]); f.Type == mapping.TypeLookup && id != "" {
+				if _, ok := vals[f.Key()]; !ok {
+					if raw == nil {
+						raw = map[string]string{}
+					}
+					raw[f.Key()] = id
+				}
+			}
 		}
 		out = append(out, reconcile.Record{Side: mapping.Desk, ID: r.ID, Created: r.CreatedTime, Modified: r.ModifiedTime,
-			Values: vals, Key: reconcile.DeskMatchKey(m.Module, r.Fields), Counterpart: r.CFString(deskCRMIDField), Problems: problems})
+			Values: vals, Key: reconcile.DeskMatchKey(m.Module, r.Fields), Counterpart: r.CFString(deskCRMIDField), Problems: problems,
+			DeskRefs: raw})
 	}
 	return out, nil
+}
+
+// resolveRefs translates the account references of Desk records that were read before their
+// account was linked, through the links made since (the contacts are indexed while the
+// accounts' creates run). References still unlinked stay unknown.
+func (a *Activities) resolveRefs(ctx context.Context, integrationID string, recs []reconcile.Record) error {
+	var ids []string
+	for _, r := range recs {
+		for _, id := range r.DeskRefs {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	refs, err := a.deskRefs(ctx, integrationID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		for k, id := range recs[i].DeskRefs {
+			if crmID, ok := refs.DeskAccountToCRM(id); ok {
+				recs[i].Values[k] = crmID
+				delete(recs[i].DeskRefs, k)
+				recs[i].Problems = slices.DeleteFunc(recs[i].Problems, func(p mapping.Problem) bool {
+					return p.Code == mapping.CodeUnresolvedReference && p.Desk+"="+p.CRM == k
+				})
+			}
+		}
+	}
+	return nil
 }
 
 // indexRow is the index form of a record.
 func indexRow(r reconcile.Record) store.IndexRow {
 	row := store.IndexRow{RecordID: r.ID, MatchKey: r.Key, CreatedTime: r.Created, ModifiedTime: r.Modified, Values: r.Values,
-		Counterpart: r.Counterpart}
+		Counterpart: r.Counterpart, RawRefs: r.DeskRefs}
 	if len(r.Problems) > 0 {
 		row.Problems = r.Problems
 	}
@@ -102,7 +145,7 @@ func indexRow(r reconcile.Record) store.IndexRow {
 // recordOf is the engine's form of an indexed record.
 func recordOf(side mapping.Side, row store.IndexRow) reconcile.Record {
 	r := reconcile.Record{Side: side, ID: row.RecordID, Created: row.CreatedTime, Modified: row.ModifiedTime,
-		Values: mapping.Values(row.Values), Key: row.MatchKey, Counterpart: row.Counterpart}
+		Values: mapping.Values(row.Values), Key: row.MatchKey, Counterpart: row.Counterpart, DeskRefs: row.RawRefs}
 	switch p := row.Problems.(type) {
 	case json.RawMessage:
 		_ = json.Unmarshal(p, &r.Problems) // written by indexRow: it decodes

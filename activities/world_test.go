@@ -289,6 +289,14 @@ func (w *world) crmLinkOf2(crmID string) store.Link {
 	return l
 }
 
+// crmLinkOf2Accounts returns the CRM account linked to a Desk account.
+func (w *world) crmLinkOf2Accounts(deskID string) string {
+	w.t.Helper()
+	l, err := w.st.LinkByDesk(w.ctx, "it", "accounts", deskID)
+	must(w.t, err)
+	return l.CRMID
+}
+
 // writeCalls counts the write calls in both emulators' call logs since the last reset.
 func (w *world) writeCalls() int {
 	n := 0

@@ -40,6 +40,13 @@ func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error 
 		for _, row := range rows {
 			recs = append(recs, recordOf(source, row))
 		}
+		if err := w.a.resolveRefs(ctx, w.integrationID, recs); err != nil {
+			return err
+		}
+		resolved := map[string]reconcile.Record{}
+		for _, r := range recs {
+			resolved[r.ID] = r
+		}
 		refs, err := w.a.refsFor(ctx, w.integrationID, w.m, recs)
 		if err != nil {
 			return err
@@ -48,12 +55,12 @@ func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error 
 		var missing []string
 		for _, id := range ids {
 			f, ok := found[id]
-			row, indexed := rows[id]
+			_, indexed := rows[id]
 			if !ok || !indexed {
 				missing = append(missing, id)
 				continue
 			}
-			r := recordOf(source, row)
+			r := resolved[id]
 			cp := reconcile.CreatePatch(w.m, r.Values, source.Other(), refs)
 			c := reconcile.Create{Target: source.Other(), Source: r, Patch: cp.Patch, Base: cp.Base}
 			done = append(done, completion(c, f.id, f.modified))

@@ -24,6 +24,10 @@ type Record struct {
 	// Problems are the values that could not be read into their mapped type (left out of
 	// Values), to be logged as TYPE_MISMATCH failures.
 	Problems []mapping.Problem
+	// DeskRefs holds, per mapped field key, the Desk account a Desk record's reference names
+	// when that account had no CRM counterpart when the record was read: the value is absent
+	// from Values until it is translated (the reader does, once the account is linked).
+	DeskRefs map[string]string
 }
 
 // Link is a link between a Desk and a CRM record as the plans see it.

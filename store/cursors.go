@@ -5,7 +5,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -230,14 +229,11 @@ func (s *Store) Candidates(ctx context.Context, integrationID, module string, ke
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (KeyCandidate, error) {
 		var c KeyCandidate
-		var vals, problems []byte
-		if err := r.Scan(&c.Side, &c.Row.RecordID, &c.Row.MatchKey, &c.Row.CreatedTime, &c.Row.ModifiedTime, &vals, &c.Row.Counterpart, &problems, &c.Linked); err != nil {
+		var vals, problems, refs []byte
+		if err := r.Scan(&c.Side, &c.Row.RecordID, &c.Row.MatchKey, &c.Row.CreatedTime, &c.Row.ModifiedTime, &vals, &c.Row.Counterpart, &problems, &refs, &c.Linked); err != nil {
 			return c, err
 		}
-		if len(problems) > 0 {
-			c.Row.Problems = json.RawMessage(problems)
-		}
-		return c, decodeValues(vals, &c.Row.Values)
+		return c, c.Row.decode(vals, problems, refs)
 	})
 }
 

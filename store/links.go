@@ -171,22 +171,16 @@ func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module str
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pair, error) {
 		var p Pair
-		var dv, dp, cv, cp []byte
+		var dv, dp, dr, cv, cp, cr []byte
 		if err := r.Scan(&p.LinkID, &p.DeskID, &p.CRMID,
-			&p.Desk.RecordID, &p.Desk.MatchKey, &p.Desk.CreatedTime, &p.Desk.ModifiedTime, &dv, &p.Desk.Counterpart, &dp,
-			&p.CRM.RecordID, &p.CRM.MatchKey, &p.CRM.CreatedTime, &p.CRM.ModifiedTime, &cv, &p.CRM.Counterpart, &cp); err != nil {
+			&p.Desk.RecordID, &p.Desk.MatchKey, &p.Desk.CreatedTime, &p.Desk.ModifiedTime, &dv, &p.Desk.Counterpart, &dp, &dr,
+			&p.CRM.RecordID, &p.CRM.MatchKey, &p.CRM.CreatedTime, &p.CRM.ModifiedTime, &cv, &p.CRM.Counterpart, &cp, &cr); err != nil {
 			return p, err
 		}
-		if len(dp) > 0 {
-			p.Desk.Problems = json.RawMessage(dp)
-		}
-		if len(cp) > 0 {
-			p.CRM.Problems = json.RawMessage(cp)
-		}
-		if err := decodeValues(dv, &p.Desk.Values); err != nil {
+		if err := p.Desk.decode(dv, dp, dr); err != nil {
 			return p, err
 		}
-		return p, decodeValues(cv, &p.CRM.Values)
+		return p, p.CRM.decode(cv, cp, cr)
 	})
 }
 

@@ -74,6 +74,8 @@ type IndexRow struct {
 	Counterpart string
 	// Problems are the values that did not fit their mapped type (JSON-encodable).
 	Problems any
+	// RawRefs are account references not translated yet (field key → the side's own id).
+	RawRefs map[string]string
 }
 
 // Scope names an integration, module and side.
@@ -106,6 +108,7 @@ func (s *Store) UpsertIndex(ctx context.Context, sc Scope, rows []IndexRow) erro
 	modified := make([]time.Time, len(rows))
 	vals := make([]string, len(rows))
 	problems := make([]*string, len(rows))
+	rawRefs := make([]*string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.RecordID
 		keys[i], counterparts[i] = nonEmpty(r.MatchKey), nonEmpty(r.Counterpart)
@@ -122,16 +125,23 @@ func (s *Store) UpsertIndex(ctx context.Context, sc Scope, rows []IndexRow) erro
 			}
 			problems[i] = nonEmpty(string(b))
 		}
+		if len(r.RawRefs) > 0 {
+			b, err := json.Marshal(r.RawRefs)
+			if err != nil {
+				return fmt.Errorf("index %s %s: encode references: %w", sc.Side, sc.Module, err)
+			}
+			rawRefs[i] = nonEmpty(string(b))
+		}
 	}
 	_, err := s.Pool.Exec(ctx, `
-		insert into index_records (integration_id, module, side, record_id, match_key, created_time, modified_time, vals, counterpart_id, problems)
-		select $1, $2, $3, t.id, t.key, t.created, t.modified, t.vals::jsonb, t.counterpart, t.problems::jsonb
-		from unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
-			as t(id, key, created, modified, vals, counterpart, problems)
+		insert into index_records (integration_id, module, side, record_id, match_key, created_time, modified_time, vals, counterpart_id, problems, raw_refs)
+		select $1, $2, $3, t.id, t.key, t.created, t.modified, t.vals::jsonb, t.counterpart, t.problems::jsonb, t.raw_refs::jsonb
+		from unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])
+			as t(id, key, created, modified, vals, counterpart, problems, raw_refs)
 		on conflict (integration_id, module, side, record_id) do update set match_key = excluded.match_key,
 			created_time = excluded.created_time, modified_time = excluded.modified_time, vals = excluded.vals,
-			counterpart_id = excluded.counterpart_id, problems = excluded.problems`,
-		sc.IntegrationID, sc.Module, sc.Side, ids, keys, created, modified, vals, counterparts, problems)
+			counterpart_id = excluded.counterpart_id, problems = excluded.problems, raw_refs = excluded.raw_refs`,
+		sc.IntegrationID, sc.Module, sc.Side, ids, keys, created, modified, vals, counterparts, problems, rawRefs)
 	if err != nil {
 		return fmt.Errorf("index %s %s: %w", sc.Side, sc.Module, err)
 	}
@@ -204,18 +214,28 @@ func (s *Store) Unlinked(ctx context.Context, sc Scope, afterID string, limit in
 }
 
 // indexColumns are the columns scanIndexRow reads, of index_records aliased i.
-const indexColumns = `i.record_id, coalesce(i.match_key, ''), i.created_time, i.modified_time, i.vals, coalesce(i.counterpart_id, ''), i.problems`
+const indexColumns = `i.record_id, coalesce(i.match_key, ''), i.created_time, i.modified_time, i.vals, coalesce(i.counterpart_id, ''), i.problems, i.raw_refs`
 
 func scanIndexRow(r pgx.CollectableRow) (IndexRow, error) {
 	var row IndexRow
-	var vals, problems []byte
-	if err := r.Scan(&row.RecordID, &row.MatchKey, &row.CreatedTime, &row.ModifiedTime, &vals, &row.Counterpart, &problems); err != nil {
+	var vals, problems, refs []byte
+	if err := r.Scan(&row.RecordID, &row.MatchKey, &row.CreatedTime, &row.ModifiedTime, &vals, &row.Counterpart, &problems, &refs); err != nil {
 		return row, err
 	}
+	return row, row.decode(vals, problems, refs)
+}
+
+// decode fills the row's JSON columns.
+func (row *IndexRow) decode(vals, problems, refs []byte) error {
 	if len(problems) > 0 {
 		row.Problems = json.RawMessage(problems)
 	}
-	return row, decodeValues(vals, &row.Values)
+	if len(refs) > 0 {
+		if err := json.Unmarshal(refs, &row.RawRefs); err != nil {
+			return fmt.Errorf("decode references: %w", err)
+		}
+	}
+	return decodeValues(vals, &row.Values)
 }
 
 func nonEmpty(s string) *string {
