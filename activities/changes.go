@@ -34,6 +34,14 @@ func (p *reader) scope(s mapping.Side) store.Scope {
 
 func (p *reader) twoWay() bool { return p.in.Mode != ModeOneWayToDesk }
 
+// reads reports whether the pass reads side s (IncrementalInput.Sides; Desk only in two-way mode).
+func (p *reader) reads(s mapping.Side) bool {
+	if s == mapping.Desk && !p.twoWay() {
+		return false
+	}
+	return len(p.in.Sides) == 0 || slices.Contains(p.in.Sides, string(s))
+}
+
 // cursor reads a side's cursor from Postgres, or starts it at the first sync's start.
 func (p *reader) cursor(ctx context.Context, s mapping.Side) (Cursor, error) {
 	c, ok, err := p.a.Store.Cursor(ctx, p.scope(s))
@@ -53,16 +61,23 @@ func (p *reader) cursor(ctx context.Context, s mapping.Side) (Cursor, error) {
 // is then newer than anything the deletion cursor passed), then the records webhooks reported
 // or the admin asked to retry that the reads of changes did not return.
 func (p *reader) readAll(ctx context.Context) error {
-	if err := p.readCRMDeleted(ctx); err != nil {
-		return apiError("read CRM deleted "+p.in.Module, err)
+	crm, desk := p.reads(mapping.CRM), len(p.in.Sides) == 0 || slices.Contains(p.in.Sides, SideDesk)
+	if crm {
+		if err := p.readCRMDeleted(ctx); err != nil {
+			return apiError("read CRM deleted "+p.in.Module, err)
+		}
 	}
-	if err := p.readDeskDeleted(ctx); err != nil {
-		return apiError("read Desk recycle bin", err)
+	if desk {
+		if err := p.readDeskDeleted(ctx); err != nil {
+			return apiError("read Desk recycle bin", err)
+		}
 	}
-	if err := p.readCRM(ctx); err != nil {
-		return apiError("read CRM changes of "+p.in.Module, err)
+	if crm {
+		if err := p.readCRM(ctx); err != nil {
+			return apiError("read CRM changes of "+p.in.Module, err)
+		}
 	}
-	if p.twoWay() {
+	if p.reads(mapping.Desk) {
 		if err := p.readDesk(ctx); err != nil {
 			return apiError("read Desk changes of "+p.in.Module, err)
 		}
@@ -213,11 +228,10 @@ func (p *reader) add(ctx context.Context, s mapping.Side, recs []reconcile.Recor
 // return (a lagging search index), and the linked records whose failures the admin asked to
 // retry. They do not move the cursors.
 func (p *reader) readExtra(ctx context.Context) error {
-	sides := []mapping.Side{mapping.CRM}
-	if p.twoWay() {
-		sides = append(sides, mapping.Desk)
-	}
-	for _, s := range sides {
+	for _, s := range []mapping.Side{mapping.CRM, mapping.Desk} {
+		if !p.reads(s) {
+			continue
+		}
 		retrying, err := p.a.Store.RetryingRecords(ctx, p.scope(s), maxFetchIDs)
 		if err != nil {
 			return err

@@ -267,3 +267,26 @@ func TestCursorsSurviveARestartAndHintsReadWhatTheCursorMisses(t *testing.T) {
 		t.Errorf("Desk Ben's phone = %s, want 444 through the hint", got)
 	}
 }
+
+// A webhook hint runs a pass of its module and side only: a CRM change reaches Desk without
+// reading Desk's changes or recycle bin, and Desk's cursor stays for the next full pass.
+func TestAPassOfOneSideReadsOnlyThatSide(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	_, c := w.seed()
+	w.firstSync()
+	w.pass(nil)
+	w.crmUpdate(c["ben"], map[string]any{"Title": "Chief"})
+	w.resetCalls()
+	in := activities.IncrementalInput{IntegrationID: "it", Module: activities.Contacts, Mode: w.mode, Since: w.start,
+		Hints: map[string][]string{activities.SideCRM: {c["ben"]}}, Sides: []string{activities.SideCRM}}
+	r, err := w.a.IncrementalPass(w.ctx, in)
+	must(t, err)
+	if r.UpdatedInDesk != 1 {
+		t.Errorf("result %+v, want Ben updated in Desk", r)
+	}
+	for ep, st := range w.desk.Realism().Calls().Endpoints {
+		if strings.HasPrefix(ep, "GET ") && (strings.Contains(ep, "search") || strings.Contains(ep, "recycleBin")) {
+			t.Errorf("a CRM-only pass read Desk: %s ×%d", ep, st.Calls)
+		}
+	}
+}
