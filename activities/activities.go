@@ -55,6 +55,9 @@ type Activities struct {
 	DeskOrgID string
 	// Webhooks subscribes integrations to change notifications (set by the worker).
 	Webhooks Subscriber
+	// CRMDailyCredits and DeskDailyCredits are the editions' daily allowances (0: unknown),
+	// reported with each result for the workflow's estimate of the days a first sync takes.
+	CRMDailyCredits, DeskDailyCredits int64
 
 	mappings mappingCache
 }
@@ -105,12 +108,12 @@ func New(ctx context.Context, cfg Config) (*Activities, error) {
 		}
 	}
 	crmClient, err := crm.New(crm.Config{BaseURL: z.CRMURL, DC: dc, Tokens: tokens, Concurrency: z.CRMConcurrency,
-		Metrics: metrics, Trigger: crm.NoTriggers})
+		Metrics: metrics, Trigger: crm.NoTriggers, CreditReserve: z.Reserve(z.CRMDailyCredits)})
 	if err != nil {
 		return nil, err
 	}
 	deskClient, err := desk.New(desk.Config{BaseURL: z.DeskURL, DC: dc, OrgID: z.DeskOrgID, Tokens: tokens,
-		Concurrency: z.DeskConcurrency, Metrics: metrics, SourceID: SourceID()})
+		Concurrency: z.DeskConcurrency, Metrics: metrics, SourceID: SourceID(), CreditReserve: z.Reserve(z.DeskDailyCredits)})
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +126,20 @@ func New(ctx context.Context, cfg Config) (*Activities, error) {
 		return nil, fmt.Errorf("ZOHO_DC: %w", err)
 	}
 	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Logger: logger, DefaultMapping: defaultMapping,
-		DeskURL: zoho.BaseURL(z.DeskURL, ep.Desk), DeskOrgID: z.DeskOrgID}, nil
+		DeskURL: zoho.BaseURL(z.DeskURL, ep.Desk), DeskOrgID: z.DeskOrgID,
+		CRMDailyCredits: z.CRMDailyCredits, DeskDailyCredits: z.DeskDailyCredits}, nil
+}
+
+// creditsLeft fills a result's view of the day's credits: what the servers last said is left
+// (0: not said yet) and the configured allowances.
+func (a *Activities) creditsLeft(r *StepResult) {
+	if c := a.CRM.Credits(); c.RemainingKnown {
+		r.CRMCreditsLeft = c.Remaining
+	}
+	if c := a.Desk.Credits(); c.RemainingKnown {
+		r.DeskCreditsLeft = c.Remaining
+	}
+	r.CRMDailyCredits, r.DeskDailyCredits = a.CRMDailyCredits, a.DeskDailyCredits
 }
 
 // SourceID is the id deskcrm sends with its Desk writes and registers as the webhooks'

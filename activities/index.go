@@ -117,7 +117,9 @@ func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, e
 	}
 	n, err := a.Store.IndexCount(ctx, sc)
 	_, deskCredits := meter.used()
-	return StepResult{Indexed: n, DeskCredits: deskCredits}, err
+	res := StepResult{Indexed: n, DeskCredits: deskCredits}
+	a.creditsLeft(&res)
+	return res, err
 }
 
 // crmScanProgress is heartbeated by IndexCRM.
@@ -198,7 +200,9 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 	}
 	n, err := a.Store.IndexCount(ctx, sc)
 	crmCredits, _ := meter.used()
-	return StepResult{Indexed: n, CRMCredits: crmCredits}, err
+	res := StepResult{Indexed: n, CRMCredits: crmCredits}
+	a.creditsLeft(&res)
+	return res, err
 }
 
 // pageTokensExhausted reports whether a listing stopped at CRM's page-token reach.

@@ -94,6 +94,7 @@ func (a *Activities) flush(ctx context.Context, integrationID string, o *outcome
 	o.res.CreatedInCRM, o.res.CreatedInDesk = counts[countCreatedCRM], counts[countCreatedDesk]
 	o.res.UpdatedInCRM, o.res.UpdatedInDesk = counts[countUpdatedCRM], counts[countUpdatedDesk]
 	o.res.FailedToCRM, o.res.FailedToDesk = counts[store.FailedCount(DeskToCRM)], counts[store.FailedCount(CRMToDesk)]
+	a.creditsLeft(&o.res)
 	return o.res, nil
 }
 

@@ -51,6 +51,12 @@ type StepResult struct {
 	Failures      []store.Failure `json:"failures,omitempty"` // at most MaxReportedFailures
 	CRMCredits    int             `json:"crmCredits,omitempty"`
 	DeskCredits   int             `json:"deskCredits,omitempty"`
+	// CRMCreditsLeft and DeskCreditsLeft are the day's credits the servers last said are left
+	// (0: not said); CRMDailyCredits and DeskDailyCredits the configured allowances (0: unknown).
+	CRMCreditsLeft   int64 `json:"crmCreditsLeft,omitempty"`
+	DeskCreditsLeft  int64 `json:"deskCreditsLeft,omitempty"`
+	CRMDailyCredits  int64 `json:"crmDailyCredits,omitempty"`
+	DeskDailyCredits int64 `json:"deskDailyCredits,omitempty"`
 }
 
 // PreflightInput names the integration whose mapping is checked.

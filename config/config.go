@@ -57,7 +57,15 @@ type Zoho struct {
 	// Concurrency limits per API, set to the edition's limit (defaults: lowest paid edition).
 	CRMConcurrency  int `env:"ZOHO_CRM_CONCURRENCY" envDefault:"10"`
 	DeskConcurrency int `env:"ZOHO_DESK_CONCURRENCY" envDefault:"10"`
+	// Daily credit allowances of the editions (0: unknown), and the share of them the sync
+	// leaves untouched for the org's other integrations, in percent.
+	CRMDailyCredits  int64 `env:"ZOHO_CRM_DAILY_CREDITS"`
+	DeskDailyCredits int64 `env:"ZOHO_DESK_DAILY_CREDITS"`
+	CreditReserve    int   `env:"DESKCRM_CREDIT_RESERVE" envDefault:"20"`
 }
+
+// Reserve returns the credits of a daily allowance to leave untouched (0 when unknown).
+func (z Zoho) Reserve(daily int64) int64 { return daily * int64(z.CreditReserve) / 100 }
 
 // Emulated reports whether Zoho points at the local emulators (no real credentials given).
 func (z Zoho) Emulated() bool { return z.ClientID == "" }

@@ -99,6 +99,10 @@ type Caller struct {
 	RemainingHeader string
 	// Sleep waits between retries; tests may replace it. Default honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Reserve is how many of the day's credits calls leave untouched for the org's other
+	// integrations: once the server reports no more left than that, calls fail with a
+	// ReserveError (exhausted credits) instead of being sent. 0 keeps no reserve.
+	Reserve int64
 }
 
 // Do sends req. For a response with status < 400 it returns the response with
@@ -169,6 +173,9 @@ func (c *Caller) sleep(ctx context.Context, d time.Duration) error {
 
 // once sends one attempt. err is a transport or auth failure; apiErr an HTTP error answer.
 func (c *Caller) once(ctx context.Context, req Request) (resp *http.Response, apiErr error, err error) {
+	if left, at := c.Credits.atReserve(c.Reserve); at {
+		return nil, nil, &ReserveError{API: c.API, Remaining: left, Reserve: c.Reserve}
+	}
 	release, err := c.Limiter.Acquire(ctx, req.Complex)
 	if err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package zoho
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -177,4 +178,33 @@ func (m *Metrics) forcedRefresh(api string) {
 	if m != nil {
 		m.refreshes.WithLabelValues(api).Inc()
 	}
+}
+
+// ReserveError is a call not sent because the API's credits left today reached the reserve
+// kept for the org's other integrations (Zoho's own CRM sync, other apps). It classifies as
+// exhausted credits, so the sync pauses until they return.
+type ReserveError struct {
+	API       string
+	Remaining int64
+	Reserve   int64
+}
+
+// Error implements error.
+func (e *ReserveError) Error() string {
+	return fmt.Sprintf("zoho %s: %d credits left today, at the reserve of %d kept for the org's other integrations", e.API, e.Remaining, e.Reserve)
+}
+
+// Classify implements Classifier.
+func (e *ReserveError) Classify() Class {
+	return Class{FailureCode: CodeCreditsExhausted, RetryAfter: DefaultCreditsWait, HasRetryAfter: true}
+}
+
+// atReserve reports whether the credits left, as the server last reported them, are at or
+// under reserve (never when either is unknown).
+func (c *Credits) atReserve(reserve int64) (int64, bool) {
+	if reserve <= 0 {
+		return 0, false
+	}
+	r := c.remaining.Load()
+	return r, r >= 0 && r <= reserve
 }

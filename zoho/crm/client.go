@@ -52,6 +52,8 @@ type Config struct {
 	Limiter            *zoho.Limiter
 	Concurrency        int // default zoho.DefaultCRMConcurrency
 	ComplexConcurrency int // default zoho.DefaultCRMComplexConcurrency
+	// CreditReserve is how many of the day's credits to leave untouched (see zoho.Caller.Reserve).
+	CreditReserve int64
 	// Metrics, when set, receives call, credit and retry metrics.
 	Metrics *zoho.Metrics
 	// Retry governs retries of reads.
@@ -118,6 +120,7 @@ func New(cfg Config) (*Client, error) {
 		trigger: cfg.Trigger,
 	}
 	c.caller = &zoho.Caller{
+		Reserve: cfg.CreditReserve,
 		API: "crm", HTTP: hc, Tokens: cfg.Tokens, Limiter: lim, Credits: cr, Metrics: cfg.Metrics,
 		Retry: cfg.Retry, ParseError: parseError, IsTokenError: isTokenError,
 		RemainingHeader: remainingHeader,

@@ -56,6 +56,8 @@ type Config struct {
 	// Limiter bounds concurrent calls; share one per org. Default: a new
 	// limiter of Concurrency (default zoho.DefaultDeskConcurrency).
 	Limiter     *zoho.Limiter
+	// CreditReserve is how many of the day's credits to leave untouched (see zoho.Caller.Reserve).
+	CreditReserve int64
 	Concurrency int
 	Metrics     *zoho.Metrics
 	Retry       zoho.RetryPolicy
@@ -111,6 +113,7 @@ func New(cfg Config) (*Client, error) {
 	cr := zoho.NewCredits()
 	c := &Client{base: strings.TrimRight(host, "/") + "/api/v1", orgID: cfg.OrgID, sourceID: cfg.SourceID, credits: cr, limiter: lim}
 	c.caller = &zoho.Caller{
+		Reserve: cfg.CreditReserve,
 		API: "desk", HTTP: hc, Tokens: cfg.Tokens, Limiter: lim, Credits: cr, Metrics: cfg.Metrics,
 		Retry: cfg.Retry, ParseError: parseError, IsTokenError: isTokenError,
 		WeightHeader: weightHeader, RemainingHeader: remainingHeader,
