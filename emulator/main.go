@@ -175,6 +175,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	limits := realism.Limits{MaxInFlight: cfg.Concurrency, DailyCredits: cfg.Credits}
 	var signKey *rsa.PrivateKey
 	if cfg.DataDir != "" {
+		release, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer release()
 		if signKey, err = signingKey(cfg.DataDir); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"deskcrm/emulator/crm"
@@ -86,6 +87,26 @@ func (p *persister) loop(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// lockDataDir takes an exclusive lock on dir (a lock file in it) for the life of the process,
+// so two emulators never save over each other's world; release gives it back.
+func lockDataDir(dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another emulator is using the data directory %s: stop it first (or give this one another --data-dir)", dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return func() { _ = f.Close() }, nil
 }
 
 // signingKey reads the Desk webhook signing key from dir, creating it on first use.

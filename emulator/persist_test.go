@@ -198,6 +198,11 @@ func TestRestartKeepsTheWorld(t *testing.T) {
 	if next := deskCreate(t, second.desk, tok, "After Restart"); next <= deskID {
 		t.Fatalf("Desk id after the restart %s is not past %s", next, deskID)
 	}
+	// One data directory, one emulator: a second one refuses to start while this one runs.
+	out, err := exec.Command(second.cmd.Path, "--crm-port", "0", "--desk-port", "0", "--data-dir", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another emulator is using the data directory "+dir) {
+		t.Fatalf("a second emulator on the same data directory: %v\n%s", err, out)
+	}
 	second.stop(t)
 }
 
