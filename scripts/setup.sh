@@ -94,7 +94,9 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   say "installing ${pkgs[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || die "apt-get update failed; rerun by hand: apt-get update && apt-get install -y ${pkgs[*]}"
-  apt-get install -y -qq "${pkgs[@]}" >/dev/null || die "apt-get install failed; rerun by hand: apt-get install -y ${pkgs[*]}"
+  # --no-upgrade: a package that is installed already (its check looked elsewhere) keeps its
+  # version.
+  apt-get install -y -qq --no-upgrade "${pkgs[@]}" >/dev/null || die "apt-get install failed; rerun by hand: apt-get install -y ${pkgs[*]}"
   # Check again: a package that installs but does not provide what the check looks for (a
   # different layout, a snap stub) must not pass silently.
   still=()

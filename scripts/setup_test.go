@@ -183,7 +183,7 @@ func TestSetupAsRootInstallsWhatIsMissing(t *testing.T) {
 	}
 	want := []string{
 		"apt-get update -qq",
-		"apt-get install -y -qq " + certsPkg() + "postgresql " + chromiumPkg() + " gcc libc6-dev nodejs npm",
+		"apt-get install -y -qq --no-upgrade " + certsPkg() + "postgresql " + chromiumPkg() + " gcc libc6-dev nodejs npm",
 		"npm ci --prefix conformance/crmsdk --no-audit --no-fund --loglevel=error",
 	}
 	if got := w.calls(); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -217,7 +217,7 @@ func TestSetupKeepsWhatIsInstalled(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	got := w.calls()
-	if len(got) < 2 || got[1] != "apt-get install -y -qq "+certsPkg()+chromiumPkg() {
+	if len(got) < 2 || got[1] != "apt-get install -y -qq --no-upgrade "+certsPkg()+chromiumPkg() {
 		t.Fatalf("calls %v; want apt-get to install %s only", got, chromiumPkg())
 	}
 	if after, err := os.ReadFile(initdb); err != nil || string(after) != string(before) {
