@@ -19,12 +19,24 @@ import (
 	"deskcrm/emulator/snapshot"
 )
 
+// binDir holds the emulator binary the tests build; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // buildEmulator compiles this command once per test binary.
 var buildEmulator = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "deskcrm-emulator-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "emulator")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
