@@ -1,9 +1,11 @@
 # deskcrm: `make run` runs the product on its embedded default; `make test` runs every test.
+# Both start with scripts/setup.sh, which installs what is missing beyond Go (as root with
+# apt-get; otherwise it prints the command to run).
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test test-deps build devserver clean bench-initial bench-incremental bench-clients vet fuzz
+.PHONY: run test setup build devserver clean bench-initial bench-incremental bench-clients vet fuzz
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -17,7 +19,10 @@ $(BIN)/temporal-dev: $(wildcard devserver/*.go) devserver/go.mod devserver/go.su
 
 devserver: $(BIN)/temporal-dev
 
-run: build
+# Set-up first (PostgreSQL, CA certificates for the module proxy), then the build, then the run.
+run:
+	./scripts/setup.sh run
+	$(MAKE) --no-print-directory build
 	./scripts/run.sh
 
 # The packages whose tests need no server (pure rules, clients and emulators over httptest):
@@ -25,16 +30,19 @@ run: build
 UNIT := ./mapping/... ./reconcile/... ./zoho/... ./config/... ./logging/... ./emulator/... ./internal/crmspec/...
 
 # Every test in the repo, integration tests included (they start Postgres and the dev server),
-# then the unit packages again under -race.
-test: $(BIN)/temporal-dev test-deps
+# then the unit packages again under -race. The set-up installs what the tests need beyond Go
+# (PostgreSQL, Chromium, gcc for -race, Node.js and the pinned CRM Node SDK); a plain
+# `go test ./...` also works once it has run (the tests build bin/temporal-dev themselves).
+test:
+	./scripts/setup.sh test
+	$(MAKE) --no-print-directory $(BIN)/temporal-dev
 	DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 20m ./...
 	cd devserver && $(GO) test -count=1 -timeout 10m ./...
 	$(GO) test -race -count=1 -timeout 10m $(UNIT)
 
-# Node.js and Zoho's official CRM Node SDK (pinned) for the SDK conformance test; a no-op when
-# they are installed. Not root and something missing: it prints the command to run.
-test-deps:
-	./scripts/test-deps.sh
+# Everything both need; a no-op when it is all installed.
+setup:
+	./scripts/setup.sh all
 
 # Every fuzz target of every package, FUZZTIME each (not part of `make test`; the inputs that
 # once failed, kept under testdata/fuzz/, are replayed by `make test`).
@@ -57,5 +65,7 @@ bench-incremental: build
 bench-clients:
 	$(GO) test -run '^$$' -bench . -benchmem ./zoho/...
 
+# A new demo world: removes the Temporal history, the Postgres cluster and the emulators'
+# snapshot (all under .data/), and the binaries.
 clean:
 	rm -rf .data $(BIN)

@@ -8,11 +8,15 @@
 //	    --fault 'lost POST /api/v1/contacts rate=0.05'
 //
 // Every flag can also be set by an environment variable (see Config). Ctrl-C
-// stops both servers cleanly.
+// stops both servers cleanly. With --data-dir the world survives a restart:
+// the emulators' state is saved there (after seeding, every
+// --snapshot-interval and on shutdown) and loaded at the next start, which
+// then seeds nothing (see persist.go).
 package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,6 +60,11 @@ type Config struct {
 	OrgID        string        `env:"EMULATOR_DESK_ORG_ID" envDefault:"1000000001"`
 	// SearchLag is the CRM search index delay (crm.Config.SearchLag); 0 = off.
 	SearchLag time.Duration `env:"EMULATOR_SEARCH_LAG" envDefault:"2s"`
+	// DataDir keeps the emulators' state between runs ("" = in memory only).
+	DataDir string `env:"EMULATOR_DATA_DIR"`
+	// SnapshotInterval is how often the state is saved to DataDir (0 = only
+	// after seeding and on shutdown).
+	SnapshotInterval time.Duration `env:"EMULATOR_SNAPSHOT_INTERVAL" envDefault:"30s"`
 }
 
 // faultList collects repeated --fault flags.
@@ -71,7 +80,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	for _, k := range []string{"EMULATOR_HOST", "EMULATOR_CRM_PORT", "EMULATOR_DESK_PORT", "EMULATOR_SEED",
 		"EMULATOR_SEED_CONTACTS", "EMULATOR_SEED_ACCOUNTS", "EMULATOR_LATENCY", "EMULATOR_JITTER",
 		"EMULATOR_CONCURRENCY", "EMULATOR_CREDITS", "EMULATOR_FAULTS", "EMULATOR_CLIENT_ID",
-		"EMULATOR_CLIENT_SECRET", "EMULATOR_REFRESH_TOKEN", "EMULATOR_DESK_ORG_ID", "EMULATOR_SEARCH_LAG"} {
+		"EMULATOR_CLIENT_SECRET", "EMULATOR_REFRESH_TOKEN", "EMULATOR_DESK_ORG_ID", "EMULATOR_SEARCH_LAG",
+		"EMULATOR_DATA_DIR", "EMULATOR_SNAPSHOT_INTERVAL"} {
 		if v := getenv(k); v != "" {
 			envs[k] = v
 		}
@@ -92,6 +102,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "calls in flight allowed per API, 0 = unlimited (EMULATOR_CONCURRENCY)")
 	fs.Int64Var(&cfg.Credits, "credits", cfg.Credits, "daily API credits per API, 0 = unlimited (EMULATOR_CREDITS)")
 	fs.DurationVar(&cfg.SearchLag, "search-lag", cfg.SearchLag, "how long a CRM record created or edited through the API stays out of search results, 0 = off (EMULATOR_SEARCH_LAG)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory that keeps the emulators' state between runs; empty = in memory only (EMULATOR_DATA_DIR)")
+	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval, "how often the state is saved to --data-dir, 0 = after seeding and on shutdown only (EMULATOR_SNAPSHOT_INTERVAL)")
 	faults := faultList(cfg.Faults)
 	fs.Var(&faults, "fault", "fault rule 'KIND METHOD PATH [rate=R] [count=N] [hold=D]', KIND = HTTP status, reset, timeout or lost; repeatable (EMULATOR_FAULTS, ';'-separated)")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +115,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 	if cfg.SearchLag < 0 {
 		return cfg, errors.New("search lag must not be negative")
+	}
+	if cfg.SnapshotInterval < 0 {
+		return cfg, errors.New("snapshot interval must not be negative")
 	}
 	return cfg, nil
 }
@@ -158,6 +173,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	log := slog.New(slog.NewTextHandler(out, nil))
 	store := zohoauth.NewStore(zohoauth.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RefreshToken: cfg.RefreshToken})
 	limits := realism.Limits{MaxInFlight: cfg.Concurrency, DailyCredits: cfg.Credits}
+	var signKey *rsa.PrivateKey
+	if cfg.DataDir != "" {
+		release, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if signKey, err = signingKey(cfg.DataDir); err != nil {
+			return err
+		}
+	}
 
 	crmLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.CRMPort)))
 	if err != nil {
@@ -176,7 +202,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	crmSrv := crm.New(crm.Config{BaseURL: addrs.CRM, Auth: store, SearchLag: searchLag,
 		Realism: realism.Config{Latency: cfg.Latency, Jitter: cfg.Jitter, Seed: cfg.Seed, Limits: limits}})
-	deskSrv := desk.New(desk.Config{OrgID: cfg.OrgID, Auth: store,
+	deskSrv := desk.New(desk.Config{OrgID: cfg.OrgID, Auth: store, SigningKey: signKey,
 		Realism: realism.New(realism.Config{Latency: cfg.Latency, Jitter: cfg.Jitter, Seed: cfg.Seed + 1, Limits: limits})})
 	defer deskSrv.Close()
 	for _, spec := range cfg.Faults {
@@ -195,7 +221,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 	}
 
-	if cfg.SeedContacts > 0 || cfg.SeedAccounts > 0 {
+	var snap *persister
+	loaded := false
+	if cfg.DataDir != "" {
+		snap = newPersister(cfg.DataDir, crmSrv, deskSrv, store, log)
+		if loaded, err = snap.load(); err != nil {
+			_ = crmLn.Close()
+			_ = deskLn.Close()
+			return err
+		}
+	}
+	if !loaded && (cfg.SeedContacts > 0 || cfg.SeedAccounts > 0) {
 		start := time.Now()
 		log.Info("seeding", "contacts_per_side", cfg.SeedContacts, "accounts_per_side", cfg.SeedAccounts, "seed", cfg.Seed)
 		sum, err := seed.Generate(seed.Options{Seed: cfg.Seed, Desk: deskSrv, CRM: crmSrv,
@@ -210,6 +246,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			"crm_contacts", sum.CRM.Contacts, "crm_accounts", sum.CRM.Accounts,
 			"overlap_contacts", sum.OverlapContacts, "overlap_accounts", sum.OverlapAccounts)
 	}
+	if snap != nil && !loaded {
+		if err := snap.save("seeded"); err != nil {
+			_ = crmLn.Close()
+			_ = deskLn.Close()
+			return err
+		}
+	}
+	saverCtx, stopSaver := context.WithCancel(ctx)
+	saverDone := make(chan struct{})
+	go func() {
+		defer close(saverDone)
+		if snap != nil {
+			snap.loop(saverCtx, cfg.SnapshotInterval)
+		}
+	}()
+	defer func() { stopSaver(); <-saverDone }()
 
 	servers := []*http.Server{
 		{Handler: crmSrv, ReadHeaderTimeout: 10 * time.Second},
@@ -242,6 +294,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil {
 			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	if snap != nil {
+		stopSaver()
+		<-saverDone
+		if err := snap.save("shutdown"); err != nil {
+			return err
 		}
 	}
 	return nil

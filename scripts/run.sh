@@ -87,7 +87,11 @@ fi
 
 # --- Zoho emulators ------------------------------------------------------------------------
 if [ -z "${ZOHO_CLIENT_ID:-}" ]; then
-  ./bin/emulator --seed-contacts "${DEMO_CONTACTS:-200}" --seed-accounts "${DEMO_ACCOUNTS:-50}" > >(prefix emulator) 2>&1 &
+  # The emulators keep their world in .data/emulator (saved on stop and every 30 s), so a
+  # second run carries on against the records, ids and links of the first; the seed sizes
+  # only apply to a new world (make clean).
+  ./bin/emulator --seed-contacts "${DEMO_CONTACTS:-200}" --seed-accounts "${DEMO_ACCOUNTS:-50}" \
+    --data-dir "$DATA/emulator" > >(prefix emulator) 2>&1 &
   pids+=($!)
   wait_port 127.0.0.1 8091 "CRM emulator"
   wait_port 127.0.0.1 8092 "Desk emulator"

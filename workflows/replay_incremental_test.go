@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+
+	"deskcrm/internal/devserverbin"
 )
 
 // savedIncrementalHistory is a run recorded against the dev server on the versioned path of
@@ -30,10 +32,8 @@ func (f *fakeActivities) EnsureWebhooks(context.Context, string) error { return 
 // TestDevServerIncrementalReplays runs an idle sync on a real worker against the embedded dev
 // server until it continues as new, then replays the run that ended.
 func TestDevServerIncrementalReplays(t *testing.T) {
-	path := os.Getenv("DESKCRM_TEMPORAL_DEV")
-	if path == "" {
-		t.Fatal("DESKCRM_TEMPORAL_DEV is not set: run `make test`, which builds bin/temporal-dev and points DESKCRM_TEMPORAL_DEV at it")
-	}
+	path, err := devserverbin.Path()
+	require.NoError(t, err, "find or build the dev server")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"deskcrm/activities"
+	"deskcrm/internal/devserverbin"
 )
 
 // savedStoredStateHistory is a run recorded against the dev server on the stored-state path:
@@ -31,10 +32,8 @@ const savedStoredStateHistory = "testdata/stored-state.history.json"
 // TestDevServerStoredStateReplays runs a sync on a real worker against the embedded dev
 // server through every command the stored-state version added, then replays its history.
 func TestDevServerStoredStateReplays(t *testing.T) {
-	path := os.Getenv("DESKCRM_TEMPORAL_DEV")
-	if path == "" {
-		t.Fatal("DESKCRM_TEMPORAL_DEV is not set: run `make test`, which builds bin/temporal-dev and points DESKCRM_TEMPORAL_DEV at it")
-	}
+	path, err := devserverbin.Path()
+	require.NoError(t, err, "find or build the dev server")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{

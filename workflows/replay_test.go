@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"deskcrm/activities"
+	"deskcrm/internal/devserverbin"
 	"deskcrm/store"
 )
 
@@ -31,7 +32,7 @@ import (
 //
 //	DESKCRM_UPDATE_HISTORY=1 make test
 //
-// (or DESKCRM_UPDATE_HISTORY=1 DESKCRM_TEMPORAL_DEV=$PWD/bin/temporal-dev go test ./workflows -run DevServer).
+// (or DESKCRM_UPDATE_HISTORY=1 go test ./workflows -run DevServer).
 const savedHistory = "testdata/first-sync.history.json"
 
 // replayFailure is the one failed record the fake activities report.
@@ -120,11 +121,8 @@ func newReplayer(t *testing.T) worker.WorkflowReplayer {
 // server (bin/temporal-dev), with pause, resume and retry signals and a reported failure,
 // then replays its history.
 func TestDevServerFirstSyncReplays(t *testing.T) {
-	path := os.Getenv("DESKCRM_TEMPORAL_DEV")
-	if path == "" {
-		t.Fatal("DESKCRM_TEMPORAL_DEV is not set: run `make test`, which builds bin/temporal-dev and points DESKCRM_TEMPORAL_DEV at it " +
-			"(or run `make devserver` and set DESKCRM_TEMPORAL_DEV=$PWD/bin/temporal-dev)")
-	}
+	path, err := devserverbin.Path()
+	require.NoError(t, err, "find or build the dev server")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{

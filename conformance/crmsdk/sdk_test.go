@@ -4,7 +4,7 @@
 // must work unchanged against the emulator.
 //
 // The test needs Node.js and the pinned SDK in ./node_modules; both are
-// installed by scripts/test-deps.sh (which `make test` and .ci/run call).
+// installed by scripts/setup.sh (which `make test` and .ci/run call).
 // When either is missing the test fails — it does not skip — and says what
 // to run.
 package crmsdk_test
@@ -32,7 +32,7 @@ import (
 // sdkPackage is the npm package under test.
 const sdkPackage = "@zohocrm/nodejs-sdk-8.0"
 
-const installHint = "run scripts/test-deps.sh from the repository root (it installs Node.js with apt and the pinned SDK with npm ci into conformance/crmsdk/node_modules)"
+const installHint = "run `make test`, or scripts/setup.sh test from the repository root (it installs Node.js with apt and the pinned SDK with npm ci into conformance/crmsdk/node_modules)"
 
 // requireNode returns the path of node, failing the test when it is missing.
 func requireNode(t *testing.T) string {

@@ -19,6 +19,7 @@
 //	(*Server).Reset()
 //	(*Server).Realism() *realism.Engine
 //	(*Server).Auth() *zohoauth.Store
+//	(*Server).SaveSnapshot(*gob.Encoder) error; LoadSnapshot(*gob.Decoder) error // snapshot.go
 //
 // Admin HTTP API (besides emulator/realism's): POST /_emulator/load
 // {"module":"Contacts","records":[...]} -> {"ids":[...]}, POST

@@ -4,12 +4,9 @@ package temporaltest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -18,35 +15,14 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
+	"deskcrm/internal/devserverbin"
 	"deskcrm/internal/tclient"
 	"deskcrm/workflows"
 )
 
 // BinaryPath finds the dev-server binary: $DESKCRM_TEMPORAL_DEV, or bin/temporal-dev at the
-// module root.
-func BinaryPath() (string, error) {
-	if p := os.Getenv("DESKCRM_TEMPORAL_DEV"); p != "" {
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "bin", "temporal-dev")
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("the dev server %s is not built: run `make test` (or `make devserver`) first", p)
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+// module root, built there when it is missing (see devserverbin.Path).
+func BinaryPath() (string, error) { return devserverbin.Path() }
 
 // Start runs a dev server for the test and returns a client of it; both stop when t ends.
 // deskcrm's search attributes are registered.
