@@ -58,6 +58,9 @@ type Activities struct {
 	// CRMDailyCredits and DeskDailyCredits are the editions' daily allowances (0: unknown),
 	// reported with each result for the workflow's estimate of the days a first sync takes.
 	CRMDailyCredits, DeskDailyCredits int64
+	// CRMBulkReadThreshold is how many CRM records of a module in the look-back make the
+	// first sync read them with Bulk Read (0: DefaultCRMBulkReadThreshold; negative: never).
+	CRMBulkReadThreshold int
 
 	mappings mappingCache
 }
@@ -127,7 +130,7 @@ func New(ctx context.Context, cfg Config) (*Activities, error) {
 	}
 	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Logger: logger, DefaultMapping: defaultMapping,
 		DeskURL: zoho.BaseURL(z.DeskURL, ep.Desk), DeskOrgID: z.DeskOrgID,
-		CRMDailyCredits: z.CRMDailyCredits, DeskDailyCredits: z.DeskDailyCredits}, nil
+		CRMDailyCredits: z.CRMDailyCredits, DeskDailyCredits: z.DeskDailyCredits, CRMBulkReadThreshold: z.CRMBulkReadThreshold}, nil
 }
 
 // creditsLeft fills a result's view of the day's credits: what the servers last said is left

@@ -131,12 +131,19 @@ type crmScanProgress struct {
 	Oldest   time.Time `json:"oldest,omitempty"`
 	Searched bool      `json:"searched,omitempty"`
 	SearchTo time.Time `json:"searchTo,omitempty"`
+	// Counted: the look-back's records were counted; Bulk: they are more than the Bulk Read
+	// threshold, and BulkPage is the last Bulk Read page loaded.
+	Counted  bool `json:"counted,omitempty"`
+	Bulk     bool `json:"bulk,omitempty"`
+	BulkPage int  `json:"bulkPage,omitempty"`
 }
 
-// IndexCRM reads every CRM record of the module created within the lookback into the index,
-// 200 per call, newest first, stopping at the first record older than the lookback. CRM's
-// page tokens reach 100,000 records; past them the older records are read by searches on
-// Created_Time windows small enough to stay under search's 2,000-result cap.
+// IndexCRM reads every CRM record of the module created within the lookback into the index.
+// It first counts them (actions/count): above the Bulk Read threshold they are exported with
+// Bulk Read (see indexCRMByBulkRead). Below it they are listed 200 per call, newest first,
+// stopping at the first record older than the lookback; CRM's page tokens reach 100,000
+// records, and past them the older records are read by searches on Created_Time windows
+// small enough to stay under search's 2,000-result cap.
 func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, error) {
 	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
 	if err != nil {
@@ -147,6 +154,20 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 	var prog crmScanProgress
 	lastHeartbeat(ctx, &prog)
 	ctx, meter := withMeter(ctx)
+	if threshold := a.crmBulkReadThreshold(); !prog.Counted && threshold >= 0 {
+		n, err := a.countCRM(ctx, in.Module, cutoff, in.Now, prog)
+		if err != nil {
+			return StepResult{}, apiError("count CRM "+in.Module, err)
+		}
+		prog.Counted, prog.Bulk = true, n > threshold
+		heartbeat(ctx, prog)
+	}
+	if prog.Bulk {
+		if err := a.indexCRMByBulkRead(ctx, sc, m, cutoff, in.Now, &prog); err != nil {
+			return StepResult{}, apiError("index CRM "+in.Module+" by Bulk Read", err)
+		}
+		prog.Searched = true // nothing left to list
+	}
 	for !prog.Searched {
 		opts := crm.ListOptions{Fields: crmFieldsFor(m), SortBy: "Created_Time", SortOrder: "desc", PerPage: crm.MaxPerPage, Start: prog.Cursor}
 		err = a.CRM.List(ctx, crmModule(in.Module), opts, func(p crm.Page) error {
@@ -193,7 +214,7 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 	if err != nil && !errors.Is(err, crm.ErrStop) {
 		return StepResult{}, apiError("index CRM "+in.Module, err)
 	}
-	if prog.Searched {
+	if prog.Searched && !prog.Bulk {
 		if err := a.indexCRMBySearch(ctx, sc, m, cutoff, &prog); err != nil {
 			return StepResult{}, apiError("index CRM "+in.Module+" past the page-token limit", err)
 		}

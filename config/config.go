@@ -62,6 +62,9 @@ type Zoho struct {
 	CRMDailyCredits  int64 `env:"ZOHO_CRM_DAILY_CREDITS"`
 	DeskDailyCredits int64 `env:"ZOHO_DESK_DAILY_CREDITS"`
 	CreditReserve    int   `env:"DESKCRM_CREDIT_RESERVE" envDefault:"20"`
+	// CRMBulkReadThreshold: more CRM records than this in a module's look-back are read with
+	// Bulk Read (0: the default, 50,000; negative: never).
+	CRMBulkReadThreshold int `env:"DESKCRM_CRM_BULK_READ_THRESHOLD"`
 }
 
 // Reserve returns the credits of a daily allowance to leave untouched (0 when unknown).

@@ -120,3 +120,45 @@ func BenchmarkKeyGroups(b *testing.B) {
 		}
 	}
 }
+
+// CopyIndex and UpsertIndex write the same rows: a record twice in one batch is written once,
+// as its last occurrence, and a second write replaces the first.
+func TestCopyIndexWritesWhatUpsertIndexWrites(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	for _, write := range []struct {
+		name, module string
+		fn           func(context.Context, store.Scope, []store.IndexRow) error
+	}{{"upsert", "contacts", st.UpsertIndex}, {"copy", "accounts", st.CopyIndex}} {
+		t.Run(write.name, func(t *testing.T) {
+			sc := store.Scope{IntegrationID: "it", Module: write.module, Side: "crm"}
+			first := rows("r", "a@x", "b@x", "c@x")
+			first[1].Problems = []string{"too long"}
+			first[2].RawRefs = map[string]string{"account": "d7"}
+			dup := first[0]
+			dup.MatchKey, dup.Values = "a2@x", map[string]any{"k": "a2@x"}
+			if err := write.fn(ctx, sc, append(first, dup)); err != nil {
+				t.Fatal(err)
+			}
+			if err := write.fn(ctx, sc, rows("r", "a@x", "b2@x")[1:]); err != nil { // r001 again
+				t.Fatal(err)
+			}
+			got, err := st.IndexRows(ctx, sc, []string{"r000", "r001", "r002"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := st.IndexCount(ctx, sc); n != 3 {
+				t.Errorf("count = %d, want 3", n)
+			}
+			if got["r000"].MatchKey != "a2@x" || got["r000"].Values["k"] != "a2@x" {
+				t.Errorf("r000 = %+v, want the batch's last occurrence", got["r000"])
+			}
+			if got["r001"].MatchKey != "b2@x" || got["r001"].Problems != nil {
+				t.Errorf("r001 = %+v, want the second write", got["r001"])
+			}
+			if got["r002"].RawRefs["account"] != "d7" {
+				t.Errorf("r002 = %+v, want its raw references", got["r002"])
+			}
+		})
+	}
+}

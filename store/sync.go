@@ -96,56 +96,111 @@ func (sc Scope) Other() Scope {
 	return o
 }
 
-// UpsertIndex writes a page of indexed records in one statement.
-func (s *Store) UpsertIndex(ctx context.Context, sc Scope, rows []IndexRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	ids := make([]string, len(rows))
-	keys := make([]*string, len(rows))
-	counterparts := make([]*string, len(rows))
-	created := make([]time.Time, len(rows))
-	modified := make([]time.Time, len(rows))
-	vals := make([]string, len(rows))
-	problems := make([]*string, len(rows))
-	rawRefs := make([]*string, len(rows))
+// indexBatch are index rows as column arrays (JSON columns as text).
+type indexBatch struct {
+	ids, keys, counterparts, vals, problems, rawRefs []*string
+	created, modified                                []time.Time
+}
+
+func encodeIndexRows(sc Scope, rows []IndexRow) (indexBatch, error) {
+	n := len(rows)
+	c := indexBatch{ids: make([]*string, n), keys: make([]*string, n), counterparts: make([]*string, n),
+		vals: make([]*string, n), problems: make([]*string, n), rawRefs: make([]*string, n),
+		created: make([]time.Time, n), modified: make([]time.Time, n)}
 	for i, r := range rows {
-		ids[i] = r.RecordID
-		keys[i], counterparts[i] = nonEmpty(r.MatchKey), nonEmpty(r.Counterpart)
-		created[i], modified[i] = r.CreatedTime, r.ModifiedTime
+		c.ids[i] = &rows[i].RecordID
+		c.keys[i], c.counterparts[i] = nonEmpty(r.MatchKey), nonEmpty(r.Counterpart)
+		c.created[i], c.modified[i] = r.CreatedTime, r.ModifiedTime
 		b, err := json.Marshal(r.Values)
 		if err != nil {
-			return fmt.Errorf("index %s %s: encode values: %w", sc.Side, sc.Module, err)
+			return c, fmt.Errorf("index %s %s: encode values: %w", sc.Side, sc.Module, err)
 		}
-		vals[i] = string(b)
+		c.vals[i] = nonEmpty(string(b))
 		if r.Problems != nil {
 			b, err := json.Marshal(r.Problems)
 			if err != nil {
-				return fmt.Errorf("index %s %s: encode problems: %w", sc.Side, sc.Module, err)
+				return c, fmt.Errorf("index %s %s: encode problems: %w", sc.Side, sc.Module, err)
 			}
-			problems[i] = nonEmpty(string(b))
+			c.problems[i] = nonEmpty(string(b))
 		}
 		if len(r.RawRefs) > 0 {
 			b, err := json.Marshal(r.RawRefs)
 			if err != nil {
-				return fmt.Errorf("index %s %s: encode references: %w", sc.Side, sc.Module, err)
+				return c, fmt.Errorf("index %s %s: encode references: %w", sc.Side, sc.Module, err)
 			}
-			rawRefs[i] = nonEmpty(string(b))
+			c.rawRefs[i] = nonEmpty(string(b))
 		}
 	}
-	_, err := s.Pool.Exec(ctx, `
+	return c, nil
+}
+
+// indexUpsert is the conflict clause both index writes end with.
+const indexUpsert = `
+	on conflict (integration_id, module, side, record_id) do update set match_key = excluded.match_key,
+		created_time = excluded.created_time, modified_time = excluded.modified_time, vals = excluded.vals,
+		counterpart_id = excluded.counterpart_id, problems = excluded.problems, raw_refs = excluded.raw_refs`
+
+// UpsertIndex writes a page of indexed records in one statement. A record twice in rows is
+// written once, as its last occurrence.
+func (s *Store) UpsertIndex(ctx context.Context, sc Scope, rows []IndexRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	c, err := encodeIndexRows(sc, rows)
+	if err != nil {
+		return err
+	}
+	_, err = s.Pool.Exec(ctx, `
 		insert into index_records (integration_id, module, side, record_id, match_key, created_time, modified_time, vals, counterpart_id, problems, raw_refs)
-		select $1, $2, $3, t.id, t.key, t.created, t.modified, t.vals::jsonb, t.counterpart, t.problems::jsonb, t.raw_refs::jsonb
+		select distinct on (t.id) $1, $2, $3, t.id, t.key, t.created, t.modified, t.vals::jsonb, t.counterpart, t.problems::jsonb, t.raw_refs::jsonb
 		from unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])
-			as t(id, key, created, modified, vals, counterpart, problems, raw_refs)
-		on conflict (integration_id, module, side, record_id) do update set match_key = excluded.match_key,
-			created_time = excluded.created_time, modified_time = excluded.modified_time, vals = excluded.vals,
-			counterpart_id = excluded.counterpart_id, problems = excluded.problems, raw_refs = excluded.raw_refs`,
-		sc.IntegrationID, sc.Module, sc.Side, ids, keys, created, modified, vals, counterparts, problems, rawRefs)
+			with ordinality as t(id, key, created, modified, vals, counterpart, problems, raw_refs, n)
+		order by t.id, t.n desc`+indexUpsert,
+		sc.IntegrationID, sc.Module, sc.Side, c.ids, c.keys, c.created, c.modified, c.vals, c.counterparts, c.problems, c.rawRefs)
 	if err != nil {
 		return fmt.Errorf("index %s %s: %w", sc.Side, sc.Module, err)
 	}
 	return nil
+}
+
+// CopyIndex writes a large batch of indexed records (thousands, as a CRM Bulk Read delivers
+// them) with COPY into a temporary table and one INSERT … ON CONFLICT from it, in one
+// transaction. A record twice in rows is written once, as its last occurrence.
+func (s *Store) CopyIndex(ctx context.Context, sc Scope, rows []IndexRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	c, err := encodeIndexRows(sc, rows)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `create temporary table index_load (n int, id text, key text, created timestamptz,
+			modified timestamptz, vals text, counterpart text, problems text, raw_refs text) on commit drop`); err != nil {
+			return fmt.Errorf("index %s %s: %w", sc.Side, sc.Module, err)
+		}
+		cols := []string{"n", "id", "key", "created", "modified", "vals", "counterpart", "problems", "raw_refs"}
+		src := pgx.CopyFromFunc(func() func() ([]any, error) {
+			i := -1
+			return func() ([]any, error) {
+				if i++; i == len(rows) {
+					return nil, nil
+				}
+				return []any{i, c.ids[i], c.keys[i], c.created[i], c.modified[i], c.vals[i], c.counterparts[i], c.problems[i], c.rawRefs[i]}, nil
+			}
+		}())
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"index_load"}, cols, src); err != nil {
+			return fmt.Errorf("index %s %s: copy: %w", sc.Side, sc.Module, err)
+		}
+		_, err := tx.Exec(ctx, `
+			insert into index_records (integration_id, module, side, record_id, match_key, created_time, modified_time, vals, counterpart_id, problems, raw_refs)
+			select distinct on (t.id) $1, $2, $3, t.id, t.key, t.created, t.modified, t.vals::jsonb, t.counterpart, t.problems::jsonb, t.raw_refs::jsonb
+			from index_load t order by t.id, t.n desc`+indexUpsert, sc.IntegrationID, sc.Module, sc.Side)
+		if err != nil {
+			return fmt.Errorf("index %s %s: %w", sc.Side, sc.Module, err)
+		}
+		return nil
+	})
 }
 
 // IndexCount counts the indexed records of a scope.

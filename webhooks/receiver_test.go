@@ -94,9 +94,16 @@ func TestDeskIgnoreSourceIDSuppressesOwnWrites(t *testing.T) {
 			}
 		}
 	}
+	// Desk counts a delivery once our receiver has answered it: wait for the count.
 	var delivered int
-	for _, st := range e.deskEmu.WebhookStats() {
-		delivered += st.EventsDelivered
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		delivered = 0
+		for _, st := range e.deskEmu.WebhookStats() {
+			delivered += st.EventsDelivered
+		}
+		if delivered >= 1 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if delivered != 1 {
 		t.Fatalf("Desk delivered %d events, want 1 (only the other source's)", delivered)

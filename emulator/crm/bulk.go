@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// bulkPageSize is how many records one bulk read job exports.
+// bulkPageSize is how many records one bulk read job exports, as in Zoho.
 const bulkPageSize = 200000
 
 // Bulk read job states.
@@ -396,7 +396,7 @@ func (s *Server) exportCSV(j *bulkJob) ([]byte, int, bool, error) {
 	if err := cw.Write(header); err != nil {
 		return nil, 0, false, fmt.Errorf("bulk read %s: write header: %w", j.id, err)
 	}
-	skip := (j.page - 1) * bulkPageSize
+	skip := (j.page - 1) * s.cfg.BulkPageSize
 	count, more := 0, false
 	var werr error
 	m.byID.Ascend(func(r *rec) bool {
@@ -407,7 +407,7 @@ func (s *Server) exportCSV(j *bulkJob) ([]byte, int, bool, error) {
 			skip--
 			return true
 		}
-		if count == bulkPageSize {
+		if count == s.cfg.BulkPageSize {
 			more = true
 			return false
 		}
@@ -466,7 +466,7 @@ func (s *Server) bulkJobJSON(j *bulkJob) map[string]any {
 	}
 	if j.state == stateCompleted {
 		out["result"] = map[string]any{
-			"page": j.page, "count": j.count, "per_page": bulkPageSize, "more_records": j.more,
+			"page": j.page, "count": j.count, "per_page": s.cfg.BulkPageSize, "more_records": j.more,
 			"download_url": "/crm/bulk/v8/read/" + j.id + "/result",
 		}
 	}

@@ -84,6 +84,9 @@ type Config struct {
 	// BulkStep is how long a bulk read job stays in each state before
 	// moving on (default 20 ms).
 	BulkStep time.Duration
+	// BulkPageSize is how many records one bulk read job exports (default
+	// 200,000, as in Zoho; tests set fewer to page through small modules).
+	BulkPageSize int
 	// SearchLag is how long a record created or edited through the API
 	// stays out of /search results, like Zoho's search index ("newly
 	// created or edited records may be missing from search for a while",
@@ -145,6 +148,9 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.BulkStep <= 0 {
 		s.cfg.BulkStep = 20 * time.Millisecond
+	}
+	if s.cfg.BulkPageSize <= 0 {
+		s.cfg.BulkPageSize = bulkPageSize
 	}
 	switch {
 	case cfg.SearchLag == 0:

@@ -352,6 +352,21 @@ func TestEmuBulkRead(t *testing.T) {
 	}
 }
 
+func TestEmuCount(t *testing.T) {
+	e := newEnv(t, nil)
+	base := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
+	loadContacts(t, e.emu, 300, func(i int) time.Time { return base.Add(time.Duration(i) * time.Minute) })
+	ctx := context.Background()
+	if n, err := e.client.Count(ctx, "Contacts", ""); err != nil || n != 300 {
+		t.Fatalf("count all = %d, %v; want 300", n, err)
+	}
+	// Created in the first 100 minutes, both ends inclusive: records 0..100.
+	c := crm.Cond("Created_Time", "between", crm.FormatTime(base), crm.FormatTime(base.Add(100*time.Minute)))
+	if n, err := e.client.Count(ctx, "Contacts", c); err != nil || n != 101 {
+		t.Fatalf("count between = %d, %v; want 101", n, err)
+	}
+}
+
 func TestEmuFaults(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
