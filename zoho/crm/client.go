@@ -121,7 +121,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.caller = &zoho.Caller{
 		Reserve: cfg.CreditReserve,
-		API: "crm", HTTP: hc, Tokens: cfg.Tokens, Limiter: lim, Credits: cr, Metrics: cfg.Metrics,
+		API:     "crm", HTTP: hc, Tokens: cfg.Tokens, Limiter: lim, Credits: cr, Metrics: cfg.Metrics,
 		Retry: cfg.Retry, ParseError: parseError, IsTokenError: isTokenError,
 		RemainingHeader: remainingHeader,
 	}

@@ -55,12 +55,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Limiter bounds concurrent calls; share one per org. Default: a new
 	// limiter of Concurrency (default zoho.DefaultDeskConcurrency).
-	Limiter     *zoho.Limiter
+	Limiter *zoho.Limiter
 	// CreditReserve is how many of the day's credits to leave untouched (see zoho.Caller.Reserve).
 	CreditReserve int64
-	Concurrency int
-	Metrics     *zoho.Metrics
-	Retry       zoho.RetryPolicy
+	Concurrency   int
+	Metrics       *zoho.Metrics
+	Retry         zoho.RetryPolicy
 	// SourceID is sent as the sourceId header on writes so that webhooks
 	// created with the same ignoreSourceId don't echo our own changes. Desk
 	// wants a UUID; empty sends no header.
@@ -114,7 +114,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{base: strings.TrimRight(host, "/") + "/api/v1", orgID: cfg.OrgID, sourceID: cfg.SourceID, credits: cr, limiter: lim}
 	c.caller = &zoho.Caller{
 		Reserve: cfg.CreditReserve,
-		API: "desk", HTTP: hc, Tokens: cfg.Tokens, Limiter: lim, Credits: cr, Metrics: cfg.Metrics,
+		API:     "desk", HTTP: hc, Tokens: cfg.Tokens, Limiter: lim, Credits: cr, Metrics: cfg.Metrics,
 		Retry: cfg.Retry, ParseError: parseError, IsTokenError: isTokenError,
 		WeightHeader: weightHeader, RemainingHeader: remainingHeader,
 	}
