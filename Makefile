@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test setup build devserver clean bench-initial bench-incremental bench-clients vet fuzz
+.PHONY: run test setup build devserver clean bench-initial bench-incremental bench-scale bench-clients vet fuzz
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -61,6 +61,12 @@ bench-initial: build
 
 bench-incremental: build
 	$(GO) run ./bench/incremental
+
+# The first sync at 100k and 1M contacts per side (plus a tenth as accounts), Enterprise
+# limits, no added latency: the machine is measured. Takes about an hour; not part of make test.
+SIZES ?= 100000,1000000
+bench-scale: build
+	$(GO) run ./bench/scale -sizes $(SIZES)
 
 bench-clients:
 	$(GO) test -run '^$$' -bench . -benchmem ./zoho/...

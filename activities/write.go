@@ -93,6 +93,11 @@ func (w *writer) apply(ctx context.Context, pl reconcile.Plan, refs mapping.Refs
 		werr = errors.Join(werr, err)
 	}
 	if werr != nil {
+		// The pairs written whole are settled, so that the retried attempt does not write
+		// them again; the rest are planned again from what Zoho holds then.
+		if err := w.settleUpdates(ctx, res.complete(ups), res); err != nil {
+			werr = errors.Join(werr, err)
+		}
 		return apiError("write "+w.module, werr)
 	}
 	if err := w.settleUpdates(ctx, ups, res); err != nil {
@@ -359,6 +364,25 @@ func (r *updateResults) written(s mapping.Side, linkID int64, modified time.Time
 	} else {
 		r.crmMod[linkID] = modified
 	}
+}
+
+// complete returns the updates every write of which succeeded: each side with a patch or a
+// counterpart id to write has its new modified time, and none failed.
+func (r *updateResults) complete(ups []reconcile.Update) []reconcile.Update {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []reconcile.Update
+	for _, u := range ups {
+		_, deskDone := r.deskMod[u.LinkID]
+		_, crmDone := r.crmMod[u.LinkID]
+		if r.failed[u.LinkID] || u.LinkID == 0 ||
+			((len(u.DeskPatch) > 0 || u.DeskCounterpart) && !deskDone) ||
+			((len(u.CRMPatch) > 0 || u.CRMCounterpart) && !crmDone) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 // settleUpdates stores the new bases of the pairs written without failure, clears the

@@ -1,6 +1,8 @@
 -- What the agent panel shows to each Desk profile, and the handshake-mode settings, per
--- integration. A profile with no row sees everything (the defaults); an integration with no
--- handshake row ranks customer types in the default order.
+-- integration. A profile with no row gets the least-privilege default of
+-- store.DefaultPermissions (the contact's info; deals, notes and activities only once an admin
+-- grants them); rows are always written whole, so the column defaults below are not that
+-- default. An integration with no handshake row ranks customer types in the default order.
 
 create table panel_permissions (
     integration_id text not null references integrations (id),

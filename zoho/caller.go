@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// RetryPolicy governs the retries of idempotent reads (GET) on 5xx, 429 and
+// RetryPolicy governs the retries of idempotent calls (reads and updates) on 5xx, 429 and
 // network errors. Writes are never retried by the clients: Temporal's activity
 // retries and the sync's idempotency rules handle them.
 type RetryPolicy struct {
@@ -71,11 +71,15 @@ type Request struct {
 	Complex bool
 	// Cost is the documented credit cost, used when the server sends no weight header.
 	Cost int
+	// Idempotent marks a write that may be sent twice with the same effect (an update by
+	// id: it sets fields to values). Like reads, it is retried on transient failures —
+	// a 5xx, a 429 or a lost response. Creates are not: a lost create may have been made.
+	Idempotent bool
 }
 
 // Caller executes requests for one API and one org: it takes a concurrency
 // slot, sets the Zoho-oauthtoken header, counts credits, retries idempotent
-// reads on transient failures, and on a 401 for an invalid token refreshes the
+// calls (reads, Request.Idempotent updates) on transient failures, and on a 401 for an invalid token refreshes the
 // token once and retries (for writes too: a 401 means nothing was applied).
 // The crm and desk clients each hold one.
 type Caller struct {
@@ -112,7 +116,7 @@ type Caller struct {
 // With no response at all it returns a *TransportError.
 func (c *Caller) Do(ctx context.Context, req Request) (*http.Response, error) {
 	pol := c.Retry.withDefaults()
-	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
+	idempotent := req.Idempotent || req.Method == http.MethodGet || req.Method == http.MethodHead
 	refreshed := false
 	for attempt := 1; ; attempt++ {
 		resp, apiErr, err := c.once(ctx, req)

@@ -10,14 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
+	"deskcrm/activities"
 	"deskcrm/bench/internal/benchenv"
-	"deskcrm/emulator/realism"
 	"deskcrm/emulator/seed"
 	"deskcrm/workflows"
 )
@@ -79,18 +75,18 @@ func run(contacts, accounts int, latency time.Duration, crmConc, deskConc int, w
 	tc := env.Temporal
 	_ = tc.TerminateWorkflow(ctx, id, "", "bench over")
 
-	maxEvents, runs, err := largestHistory(ctx, tc, id)
+	maxEvents, runs, err := benchenv.LargestHistory(ctx, tc, id)
 	if err != nil {
 		return err
 	}
-	steps, err := stepTimes(ctx, tc, id)
+	steps, err := benchenv.StepTimes(ctx, tc, id)
 	if err != nil {
 		return err
 	}
 	crmSrv, deskEngine := env.CRM, env.DeskEngine
-	crmCalls := apiCalls(crmSrv.Realism().Calls())
-	deskCalls := apiCalls(deskEngine.Calls())
-	crmMin, deskMin := minimumCalls(st)
+	crmCalls := benchenv.APICalls(crmSrv.Realism().Calls())
+	deskCalls := benchenv.APICalls(deskEngine.Calls())
+	crmMin, deskMin := benchenv.MinimumCalls(st, activities.DefaultCRMBulkReadThreshold)
 	crmBound := time.Duration(float64(crmMin) * float64(latency) / float64(crmConc))
 	deskBound := time.Duration(float64(deskMin) * float64(latency) / float64(deskConc))
 	bound := max(crmBound, deskBound)
@@ -114,8 +110,10 @@ func run(contacts, accounts int, latency time.Duration, crmConc, deskConc int, w
 		fmt.Printf("  %-9s linked %d; to CRM: %d added, %d updated, %d failed; to Desk: %d added, %d updated, %d failed\n",
 			m, p.Linked, p.CRM.Added, p.CRM.Updated, p.CRM.Failed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed)
 	}
-	fmt.Printf("  CRM API calls             %d (minimum %d, ratio %.3f); %s\n", crmCalls.total, crmMin, ratio(crmCalls.total, crmMin), crmCalls.detail)
-	fmt.Printf("  Desk API calls            %d (minimum %d, ratio %.3f); %s\n", deskCalls.total, deskMin, ratio(deskCalls.total, deskMin), deskCalls.detail)
+	fmt.Printf("  CRM API calls             %d (minimum %d, ratio %.3f), %d credits; %s\n", crmCalls.Total, crmMin, benchenv.Ratio(crmCalls.Total, crmMin), crmCalls.Credits, crmCalls.Detail)
+	fmt.Printf("  Desk API calls            %d (minimum %d, ratio %.3f), %d credits; %s\n", deskCalls.Total, deskMin, benchenv.Ratio(deskCalls.Total, deskMin), deskCalls.Credits, deskCalls.Detail)
+	fmt.Printf("  days at each edition      %s (10 users and agents, 20%% of each day's credits kept in reserve)\n",
+		benchenv.CreditDays(crmCalls.Credits, deskCalls.Credits, 10, 20))
 	fmt.Printf("  API-bound time            CRM %s, Desk %s → wall / bound = %.2f\n", crmBound.Round(time.Millisecond), deskBound.Round(time.Millisecond), wall.Seconds()/bound.Seconds())
 	fmt.Printf("  max in flight seen        CRM %d, Desk %d\n", crmSrv.Realism().Calls().MaxInFlight, deskEngine.Calls().MaxInFlight)
 	fmt.Printf("  open failures             %d\n", st.OpenFailures)
@@ -123,116 +121,4 @@ func run(contacts, accounts int, latency time.Duration, crmConc, deskConc int, w
 	fmt.Printf("  worker peak RSS           %s\n", peak)
 	fmt.Printf("  time per activity type    %s\n", steps)
 	return nil
-}
-
-// stepTimes sums, per activity type, the time from scheduling to completion in the latest
-// run's history: where the wall time went.
-func stepTimes(ctx context.Context, tc client.Client, id string) (string, error) {
-	scheduled := map[int64]time.Time{}
-	types := map[int64]string{}
-	total := map[string]time.Duration{}
-	it := tc.GetWorkflowHistory(ctx, id, "", false, 0)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return "", err
-		}
-		if os.Getenv("BENCH_TIMELINE") != "" {
-			fmt.Println(ev.GetEventTime().AsTime().Format("15:04:05.000"), ev.GetEventType(), ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
-		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
-			scheduled[ev.GetEventId()] = ev.GetEventTime().AsTime()
-			types[ev.GetEventId()] = a.GetActivityType().GetName()
-		}
-		var sched int64
-		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
-			sched = a.GetScheduledEventId()
-		}
-		if a := ev.GetActivityTaskFailedEventAttributes(); a != nil {
-			sched = a.GetScheduledEventId()
-		}
-		if sched != 0 {
-			total[types[sched]] += ev.GetEventTime().AsTime().Sub(scheduled[sched])
-		}
-	}
-	var parts []string
-	for t, d := range total {
-		parts = append(parts, fmt.Sprintf("%s %s", t, d.Round(time.Millisecond)))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", "), nil
-}
-
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
-}
-
-type callCount struct {
-	total  int
-	detail string
-}
-
-// apiCalls counts the Zoho API calls in a call log, leaving out OAuth and admin paths.
-func apiCalls(s realism.Stats) callCount {
-	var c callCount
-	var parts []string
-	for ep, st := range s.Endpoints {
-		if strings.Contains(ep, "/oauth/") || strings.Contains(ep, "/_emulator/") {
-			continue
-		}
-		c.total += st.Calls
-		parts = append(parts, fmt.Sprintf("%s ×%d", ep, st.Calls))
-	}
-	sort.Strings(parts)
-	c.detail = strings.Join(parts, ", ")
-	return c
-}
-
-// minimumCalls is the fewest calls the page and batch limits allow for what the sync did:
-// field metadata once per module, CRM pages of 200 and writes of 100, Desk pages of 100 and
-// writes of one.
-func minimumCalls(st workflows.Status) (crmMin, deskMin int) {
-	ceil := func(n, d int) int { return (n + d - 1) / d }
-	for _, m := range []string{"accounts", "contacts"} {
-		p := st.Progress[m]
-		crmMin += 1 + max(1, ceil(p.CRM.Indexed, 200)) + ceil(p.CRM.Added, 100) + ceil(p.CRM.Updated, 100)
-		deskMin += 1 + max(1, ceil(p.Desk.Indexed, 100)) + p.Desk.Added + p.Desk.Updated
-	}
-	return crmMin, deskMin
-}
-
-// largestHistory counts the events of every run of the workflow (continue-as-new makes a chain).
-func largestHistory(ctx context.Context, tc client.Client, id string) (int, int, error) {
-	maxEvents, runs := 0, 0
-	runID := ""
-	seen := map[string]bool{}
-	// Walk the chain backwards from the latest run.
-	desc, err := tc.DescribeWorkflow(ctx, id, "")
-	if err != nil {
-		return 0, 0, err
-	}
-	runID = desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-	for runID != "" && !seen[runID] {
-		seen[runID] = true
-		runs++
-		n := 0
-		first := ""
-		it := tc.GetWorkflowHistory(ctx, id, runID, false, 0)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				return 0, 0, err
-			}
-			if n == 0 {
-				first = ev.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
-			}
-			n++
-		}
-		maxEvents = max(maxEvents, n)
-		runID = first
-	}
-	return maxEvents, runs, nil
 }

@@ -409,13 +409,20 @@ func TestEmuFaults(t *testing.T) {
 		t.Fatalf("the lost insert should be findable: n=%d err=%v", n, err)
 	}
 
-	// Per-call failure of a write is returned, not retried.
+	// An update by id is idempotent: a 503 and a lost response are retried in the client.
 	if _, err := eng.AddFault(realism.Fault{Method: "PUT", Kind: realism.FaultStatus, Status: 503, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.client.Update(ctx, "Contacts", []crm.Record{{ID: id, Fields: map[string]any{"First_Name": "x"}}})
-	if zoho.FailureCode(err) != zoho.CodeServerError {
-		t.Fatalf("503 on update: %v", err)
+	if _, err := eng.AddFault(realism.Fault{Method: "PUT", Kind: realism.FaultLost, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	eng.ResetCalls()
+	res, err = e.client.Update(ctx, "Contacts", []crm.Record{{ID: id, Fields: map[string]any{"First_Name": "x"}}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("update after a 503 and a lost response: %v %+v", err, res)
+	}
+	if got := eng.Count("PUT /crm/v8/Contacts"); got != 3 {
+		t.Fatalf("update sent %d times, want 3 (two transient failures, then the write)", got)
 	}
 }
 

@@ -109,6 +109,8 @@ func (c *Client) write(ctx context.Context, op, method, u string, records []Reco
 	}
 	req.Cost = writeCost(len(records))
 	req.Complex = len(records) > ComplexThreshold
+	// An update by ids sets the same fields to the same values when sent again.
+	req.Idempotent = method == http.MethodPut
 	return c.sendWrite(ctx, req, len(records))
 }
 

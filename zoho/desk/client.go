@@ -214,6 +214,10 @@ func (c *Client) Update(ctx context.Context, module, id string, rec Record) (Rec
 	return c.write(ctx, "update "+module, http.MethodPatch, module, "/"+module+"/"+url.PathEscape(id), rec)
 }
 
+// idempotentWrite reports whether a write may be sent again after a transient failure: an
+// update by id (PATCH) sets the same fields to the same values; a create would make two.
+func idempotentWrite(method string) bool { return method == http.MethodPatch }
+
 func (c *Client) write(ctx context.Context, op, method, module, path string, rec Record) (Record, error) {
 	if err := checkModule(module); err != nil {
 		return Record{}, fmt.Errorf("%s: %w", op, err)
@@ -222,6 +226,7 @@ func (c *Client) write(ctx context.Context, op, method, module, path string, rec
 	if err != nil {
 		return Record{}, err
 	}
+	req.Idempotent = idempotentWrite(method)
 	var m map[string]any
 	if _, err := c.call(ctx, req, &m); err != nil {
 		return Record{}, err

@@ -267,6 +267,30 @@ func TestFindByCustomField(t *testing.T) {
 	}
 }
 
+// An update by id is idempotent: the client sends it again after a 503 and after a lost
+// response, and the record ends as written.
+func TestUpdateIsRetriedAfterTransientFailures(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	rec, err := e.client.Create(ctx, desk.Contacts, contact(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := e.emu.Realism()
+	for _, f := range []realism.Fault{{Method: "PATCH", Kind: realism.FaultStatus, Status: 503, Count: 1}, {Method: "PATCH", Kind: realism.FaultLost, Count: 1}} {
+		if _, err := eng.AddFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := e.client.Update(ctx, desk.Contacts, rec.ID, desk.Record{Fields: map[string]any{"firstName": "Retried"}})
+	if err != nil || got.Fields["firstName"] != "Retried" {
+		t.Fatalf("update after a 503 and a lost response: %v %+v", err, got.Fields)
+	}
+	if n := eng.Count("PATCH /api/v1/contacts/{id}"); n != 3 {
+		t.Fatalf("update sent %d times, want 3 (two transient failures, then the write)", n)
+	}
+}
+
 func TestLostCreateIsAmbiguousAndRecoverable(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
@@ -289,7 +313,7 @@ func TestLostCreateIsAmbiguousAndRecoverable(t *testing.T) {
 	}
 }
 
-func TestReadsRetryOn5xxAnd429WritesDoNot(t *testing.T) {
+func TestReadsRetryOn5xxAnd429CreatesDoNot(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	rec, err := e.client.Create(ctx, desk.Contacts, contact(1))
@@ -314,15 +338,15 @@ func TestReadsRetryOn5xxAnd429WritesDoNot(t *testing.T) {
 		t.Fatalf("RateLimited = %d, want 1", got)
 	}
 	eng.ClearFaults()
-	if _, err := eng.AddFault(realism.Fault{Method: "PATCH", Kind: realism.FaultStatus, Status: 500, Count: 1}); err != nil {
+	if _, err := eng.AddFault(realism.Fault{Method: "POST", Kind: realism.FaultStatus, Status: 500, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.client.Update(ctx, desk.Contacts, rec.ID, desk.Record{Fields: map[string]any{"firstName": "B"}})
+	_, err = e.client.Create(ctx, desk.Contacts, contact(99))
 	if err == nil || !zoho.IsTransient(err) || zoho.FailureCode(err) != zoho.CodeServerError {
-		t.Fatalf("500 on PATCH: %v", err)
+		t.Fatalf("500 on POST: %v", err)
 	}
 	if f := eng.Faults(); f[0].Injected != 1 {
-		t.Fatalf("PATCH retried: fault fired %d times", f[0].Injected)
+		t.Fatalf("POST retried: fault fired %d times", f[0].Injected)
 	}
 }
 

@@ -93,8 +93,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 
 	auth := zohoauth.NewStore(zohoauth.Config{})
-	// search lag off until the engine confirms creates (issue 11.4)
-	e.CRM = crmemu.New(crmemu.Config{Auth: auth, SearchLag: crmemu.NoSearchLag, Realism: realism.Config{Latency: o.Latency,
+	// CRM's search index lags behind writes as Zoho's does (the emulator's default).
+	e.CRM = crmemu.New(crmemu.Config{Auth: auth, Realism: realism.Config{Latency: o.Latency,
 		Limits: realism.Limits{MaxInFlight: o.CRMConcurrency, MaxComplexInFlight: 10}}})
 	e.DeskEngine = realism.New(realism.Config{Latency: o.Latency, Limits: realism.Limits{MaxInFlight: o.DeskConcurrency}})
 	e.Desk = deskemu.New(deskemu.Config{Auth: auth, Realism: e.DeskEngine})
@@ -146,6 +146,8 @@ type Worker struct {
 	cmd  *exec.Cmd
 	log  string
 	Addr string // its HTTP address
+	// DatabaseURL is its Postgres database.
+	DatabaseURL string
 }
 
 // StartWorker runs the worker against this world with a fresh database, plus extra
@@ -159,7 +161,7 @@ func (e *Env) StartWorker(ctx context.Context, extraEnv ...string) (*Worker, err
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	w := &Worker{Addr: fmt.Sprintf("127.0.0.1:%d", port), DatabaseURL: dbURL}
 	w.cmd = exec.CommandContext(ctx, e.Opts.Worker)
 	w.cmd.Env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+e.TemporalAt, "DATABASE_URL="+dbURL,

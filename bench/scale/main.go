@@ -1,0 +1,173 @@
+// Command scale benchmarks the first sync at scale: both emulators seeded with N contacts and
+// N/10 accounts per side (30% overlap, the usual mix), no added latency and the Enterprise
+// concurrency limits (CRM 20 with the complex sub-limit 10, Desk 25), so the machine rather
+// than the emulated network is measured. The whole first sync runs through the real worker
+// (a separate process), Postgres and the dev server. For each size it prints the wall time,
+// records per second, API calls and credits against the minimum, the worker's peak RSS, the
+// Postgres database's size, the largest workflow run in events, time per step, and the days
+// the same sync takes at each edition's daily credits. Run it with `make bench-scale`
+// (SIZES=100000,1000000 by default).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"deskcrm/activities"
+	"deskcrm/bench/internal/benchenv"
+	"deskcrm/emulator/seed"
+	"deskcrm/workflows"
+)
+
+func main() {
+	sizes := flag.String("sizes", "100000,1000000", "contacts per side of each run, comma-separated (accounts: a tenth)")
+	crmConc := flag.Int("crm-concurrency", 20, "CRM concurrency limit (Enterprise: 20, complex sub-limit 10)")
+	deskConc := flag.Int("desk-concurrency", 25, "Desk concurrency limit (Enterprise: 25)")
+	users := flag.Int("users", 10, "users (CRM) and agents (Desk) the daily credit allowances are computed for")
+	workerBin := flag.String("worker", "bin/worker", "worker binary")
+	devBin := flag.String("temporal-dev", "bin/temporal-dev", "dev server binary")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulators) to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-scale:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var results []result
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 10 {
+			fmt.Fprintf(os.Stderr, "bench-scale: size %q: want a number of contacts ≥ 10\n", s)
+			os.Exit(2)
+		}
+		r, err := run(n, *crmConc, *deskConc, *users, *workerBin, *devBin)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-scale:", err)
+			pprof.StopCPUProfile()
+			os.Exit(1)
+		}
+		results = append(results, r)
+	}
+	if len(results) > 1 {
+		fmt.Printf("\ngrowth\n")
+		a := results[0]
+		for _, b := range results[1:] {
+			size, wall := float64(b.records)/float64(a.records), b.wall.Seconds()/a.wall.Seconds()
+			fmt.Printf("  %d → %d records: size ×%.1f, wall time ×%.1f (%.2f of linear)\n", a.records, b.records, size, wall, wall/size)
+		}
+	}
+}
+
+type result struct {
+	records int
+	wall    time.Duration
+}
+
+func run(contacts, crmConc, deskConc, users int, workerBin, devBin string) (result, error) {
+	accounts := contacts / 10
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
+	defer cancel()
+	env, err := benchenv.Start(ctx, benchenv.Options{CRMConcurrency: crmConc, DeskConcurrency: deskConc, TemporalDev: devBin, Worker: workerBin})
+	if err != nil {
+		return result{}, err
+	}
+	defer env.Close()
+	t0 := time.Now()
+	sum, err := seed.Generate(seed.Options{Seed: 42, Desk: env.Desk, CRM: env.CRM, DeskContacts: contacts, DeskAccounts: accounts,
+		CRMContacts: contacts, CRMAccounts: accounts, Tickets: 100, Activities: 100, ChunkSize: 5000})
+	if err != nil {
+		return result{}, fmt.Errorf("seed: %w", err)
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("\nseeded %d contacts + %d accounts per side in %s (overlap: %d contacts, %d accounts); emulators hold %d MiB\n",
+		contacts, accounts, time.Since(t0).Round(time.Millisecond), sum.OverlapContacts, sum.OverlapAccounts, ms.HeapAlloc>>20)
+	env.CRM.Realism().ResetCalls()
+	env.DeskEngine.ResetCalls()
+
+	worker, err := env.StartWorker(ctx, "DESKCRM_WEBHOOKS=false")
+	if err != nil {
+		return result{}, err
+	}
+	defer worker.Stop()
+	start := time.Now()
+	if err := env.StartSync(ctx, workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
+		return result{}, err
+	}
+	st, err := env.WaitInitial(ctx, "bench", worker)
+	if err != nil {
+		return result{}, err
+	}
+	wall := time.Since(start)
+	peak := worker.PeakRSS()
+	id := workflows.WorkflowID("bench")
+	_ = env.Temporal.TerminateWorkflow(ctx, id, "", "bench over")
+	maxEvents, runs, err := benchenv.LargestHistory(ctx, env.Temporal, id)
+	if err != nil {
+		return result{}, err
+	}
+	steps, err := benchenv.StepTimes(ctx, env.Temporal, id)
+	if err != nil {
+		return result{}, err
+	}
+	dbSize, err := databaseSize(ctx, worker.DatabaseURL)
+	if err != nil {
+		return result{}, err
+	}
+	crmCalls, deskCalls := benchenv.APICalls(env.CRM.Realism().Calls()), benchenv.APICalls(env.DeskEngine.Calls())
+	crmMin, deskMin := benchenv.MinimumCalls(st, activities.DefaultCRMBulkReadThreshold)
+	indexed, moved := 0, 0
+	for _, p := range st.Progress {
+		indexed += p.Desk.Indexed + p.CRM.Indexed
+		moved += p.CRM.Added + p.Desk.Added + p.CRM.Updated + p.Desk.Updated
+	}
+
+	fmt.Printf("first sync of %d contacts + %d accounts per side, no added latency, concurrency CRM %d / Desk %d\n",
+		contacts, accounts, crmConc, deskConc)
+	fmt.Printf("  wall time                 %s\n", wall.Round(time.Millisecond))
+	fmt.Printf("  records indexed           %d (%.0f/s)\n", indexed, float64(indexed)/wall.Seconds())
+	fmt.Printf("  records written           %d created or updated (%.0f/s)\n", moved, float64(moved)/wall.Seconds())
+	for _, m := range []string{"accounts", "contacts"} {
+		p := st.Progress[m]
+		fmt.Printf("  %-9s linked %d; to CRM: %d added, %d updated, %d failed; to Desk: %d added, %d updated, %d failed\n",
+			m, p.Linked, p.CRM.Added, p.CRM.Updated, p.CRM.Failed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed)
+	}
+	fmt.Printf("  CRM API calls             %d (minimum %d, ratio %.3f), %d credits; %s\n", crmCalls.Total, crmMin, benchenv.Ratio(crmCalls.Total, crmMin), crmCalls.Credits, crmCalls.Detail)
+	fmt.Printf("  Desk API calls            %d (minimum %d, ratio %.3f), %d credits; %s\n", deskCalls.Total, deskMin, benchenv.Ratio(deskCalls.Total, deskMin), deskCalls.Credits, deskCalls.Detail)
+	fmt.Printf("  days at each edition      %s (%d users and agents, 20%% of each day's credits kept in reserve)\n",
+		benchenv.CreditDays(crmCalls.Credits, deskCalls.Credits, users, 20), users)
+	fmt.Printf("  open failures             %d\n", st.OpenFailures)
+	fmt.Printf("  largest workflow run      %d events (%d runs)\n", maxEvents, runs)
+	fmt.Printf("  worker peak RSS           %s\n", peak)
+	fmt.Printf("  Postgres database size    %d MiB\n", dbSize>>20)
+	fmt.Printf("  time per activity type    %s\n", steps)
+	return result{records: 2 * (contacts + accounts), wall: wall}, nil
+}
+
+// databaseSize is pg_database_size of the worker's database, in bytes.
+func databaseSize(ctx context.Context, url string) (int64, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int64
+	err = conn.QueryRow(ctx, "select pg_database_size(current_database())").Scan(&n)
+	return n, err
+}
