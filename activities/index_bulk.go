@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"deskcrm/mapping"
@@ -48,24 +47,21 @@ func (a *Activities) countCRM(ctx context.Context, module string, from, to time.
 // indexCRMByBulkRead reads the module's records created in [from, to] with Bulk Read: one job
 // per 200,000 records, each job's zipped CSV streamed from a spool file into Postgres with
 // COPY, bulkLoadBatch rows at a time, so no page is held in memory. prog.BulkPage is the last
-// page fully loaded; a retried attempt starts at the next one. A page is one job's export
+// page fully loaded; a retried attempt starts at the next one (while a job runs nothing
+// progresses, and KeepAlive heartbeats). A page is one job's export
 // at the time it runs: a record deleted while later pages wait moves one record across the
 // boundary, which the existence lookups before any create find again.
 func (a *Activities) indexCRMByBulkRead(ctx context.Context, sc store.Scope, m mapping.Mapping, from, to time.Time, prog *crmScanProgress) error {
-	var mu sync.Mutex
-	snapshot := func() crmScanProgress { mu.Lock(); defer mu.Unlock(); return *prog }
-	stop := keepHeartbeating(ctx, func() any { return snapshot() })
-	defer stop()
 	crit := &crm.BulkCriterion{Field: &crm.BulkField{APIName: "Created_Time"}, Comparator: "between",
 		Value: []string{crm.FormatTime(from), crm.FormatTime(to)}}
 	q := crm.BulkReadQuery{Module: crmModule(sc.Module), Fields: crmFieldsFor(m), Criteria: crit}
-	for page := snapshot().BulkPage + 1; ; page++ {
+	for page := prog.BulkPage + 1; ; page++ {
 		q.Page = page
-		job, err := retryAfter429(ctx, snapshot(), func() (crm.BulkJob, error) { return a.CRM.CreateBulkRead(ctx, q, "") })
+		job, err := retryAfter429(ctx, *prog, func() (crm.BulkJob, error) { return a.CRM.CreateBulkRead(ctx, q, "") })
 		if err != nil {
 			return err
 		}
-		job, err = retryAfter429(ctx, snapshot(), func() (crm.BulkJob, error) { return a.CRM.WaitBulkRead(ctx, job.ID, bulkPoll) })
+		job, err = retryAfter429(ctx, *prog, func() (crm.BulkJob, error) { return a.CRM.WaitBulkRead(ctx, job.ID, bulkPoll) })
 		if err != nil {
 			return err
 		}
@@ -74,10 +70,8 @@ func (a *Activities) indexCRMByBulkRead(ctx context.Context, sc store.Scope, m m
 				return err
 			}
 		}
-		mu.Lock()
 		prog.BulkPage, prog.Indexed = page, prog.Indexed+job.Count
-		mu.Unlock()
-		heartbeat(ctx, snapshot())
+		heartbeat(ctx, *prog)
 		if !job.MoreRecords {
 			return nil
 		}
@@ -157,28 +151,4 @@ func (c bulkColumns) record(row []string) (crm.Record, error) {
 		}
 	}
 	return r, nil
-}
-
-// keepHeartbeating heartbeats progress() every 2 s until stop is called, for the waits in
-// which no page arrives (a Bulk Read job running, its file downloading).
-func keepHeartbeating(ctx context.Context, progress func() any) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				heartbeat(ctx, progress())
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }

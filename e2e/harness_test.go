@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap/zaptest"
 
@@ -70,7 +71,7 @@ func (h *harness) startWorkerWith(adjust func(*activities.Activities)) {
 	if adjust != nil {
 		adjust(acts)
 	}
-	w := worker.New(h.tc, h.taskQueue, worker.Options{})
+	w := worker.New(h.tc, h.taskQueue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.KeepAlive{}}})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {

@@ -14,10 +14,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,6 +50,9 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// Ctrl-C ends the run (and still writes the CPU profile).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -55,7 +60,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench-scale: size %q: want a number of contacts ≥ 10\n", s)
 			os.Exit(2)
 		}
-		r, err := run(n, *crmConc, *deskConc, *users, *workerBin, *devBin)
+		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench-scale:", err)
 			pprof.StopCPUProfile()
@@ -78,9 +83,9 @@ type result struct {
 	wall    time.Duration
 }
 
-func run(contacts, crmConc, deskConc, users int, workerBin, devBin string) (result, error) {
+func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin, devBin string) (result, error) {
 	accounts := contacts / 10
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
+	ctx, cancel := context.WithTimeout(ctx, 6*time.Hour)
 	defer cancel()
 	env, err := benchenv.Start(ctx, benchenv.Options{CRMConcurrency: crmConc, DeskConcurrency: deskConc, TemporalDev: devBin, Worker: workerBin})
 	if err != nil {

@@ -22,11 +22,43 @@ func (s *Server) candidates(m *module, c *criteria) ([]uint64, bool) {
 		conds = c.children
 	}
 	for _, cc := range conds {
-		if cc.op == "" && cc.operator == "equals" && cc.k >= 0 && fieldKind(cc.f) == "text" {
-			if ids, ok := m.lookupIDs(cc.k, cc.values[0]); ok {
-				return ids, true
-			}
+		if ids, ok := indexedIDs(m, cc); ok {
+			return ids, true
 		}
+	}
+	return nil, false
+}
+
+// indexedIDs returns the ids an index names for a condition on an indexed text field
+// (equals, or in: the union of its values), or an or-group of such conditions; ok is false
+// when the condition cannot be answered from indexes (the caller scans).
+func indexedIDs(m *module, c *criteria) ([]uint64, bool) {
+	switch {
+	case c.op == "or":
+		var ids []uint64
+		for _, ch := range c.children {
+			more, ok := indexedIDs(m, ch)
+			if !ok {
+				return nil, false
+			}
+			ids = append(ids, more...)
+		}
+		slices.Sort(ids)
+		return slices.Compact(ids), true
+	case c.op == "" && (c.operator == "equals" || c.operator == "in") && c.k >= 0 && fieldKind(c.f) == "text":
+		var ids []uint64
+		for _, v := range c.values {
+			more, ok := m.lookupIDs(c.k, v)
+			if !ok {
+				return nil, false
+			}
+			ids = append(ids, more...)
+		}
+		if len(c.values) > 1 {
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+		}
+		return ids, true
 	}
 	return nil, false
 }

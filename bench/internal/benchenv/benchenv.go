@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,9 +142,11 @@ func (e *Env) NewDatabase(ctx context.Context) (string, error) {
 
 // Worker is the worker binary running as a child process.
 type Worker struct {
-	cmd  *exec.Cmd
-	log  string
-	Addr string // its HTTP address
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once the process has exited
+	waitErr error
+	log     string
+	Addr    string // its HTTP address
 	// DatabaseURL is its Postgres database.
 	DatabaseURL string
 }
@@ -178,6 +179,8 @@ func (e *Env) StartWorker(ctx context.Context, extraEnv ...string) (*Worker, err
 	if err := w.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start worker %s (run `make build`): %w", e.Opts.Worker, err)
 	}
+	w.exited = make(chan struct{})
+	go func() { w.waitErr = w.cmd.Wait(); close(w.exited) }()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + w.Addr + "/healthz"); err == nil {
@@ -197,10 +200,12 @@ func (e *Env) StartWorker(ctx context.Context, extraEnv ...string) (*Worker, err
 
 // Alive reports an error with the worker's log if it has exited.
 func (w *Worker) Alive() error {
-	if err := w.cmd.Process.Signal(syscall.Signal(0)); err != nil {
-		return fmt.Errorf("worker exited: %w\n%s", err, w.Log())
+	select {
+	case <-w.exited:
+		return fmt.Errorf("worker exited (%v):\n%s", w.waitErr, w.Log())
+	default:
+		return nil
 	}
-	return nil
 }
 
 // Log returns what the worker printed.
@@ -226,7 +231,7 @@ func (w *Worker) PeakRSS() string {
 // Stop interrupts the worker and waits for it.
 func (w *Worker) Stop() {
 	_ = w.cmd.Process.Signal(os.Interrupt)
-	_ = w.cmd.Wait()
+	<-w.exited
 	os.Remove(w.log)
 }
 
