@@ -96,12 +96,13 @@ func dayChart(lines []store.RunLine, now time.Time) chart {
 	height := chartBase - chartTop
 	for i := range c.Days {
 		d := &c.Days[i]
-		d.FailedH = d.Failed * height / scale
-		d.UpdatedH = d.Updated * height / scale
-		d.AddedH = d.Added * height / scale
-		d.FailedY = chartBase - d.FailedH
-		d.UpdatedY = d.FailedY - d.UpdatedH
-		d.AddedY = d.UpdatedY - d.AddedH
+		// Tops from the running sums, so that the segments meet and the highest bar reaches
+		// the top whatever the rounding.
+		top := func(sum int) int { return chartBase - sum*height/scale }
+		d.FailedY = top(d.Failed)
+		d.UpdatedY = top(d.Failed + d.Updated)
+		d.AddedY = top(d.Failed + d.Updated + d.Added)
+		d.FailedH, d.UpdatedH, d.AddedH = chartBase-d.FailedY, d.FailedY-d.UpdatedY, d.UpdatedY-d.AddedY
 	}
 	for _, f := range []int{0, 1, 2} {
 		v := scale * f / 2

@@ -132,7 +132,10 @@ func (d *overviewData) describe() {
 	case st.Phase == workflows.PhasePreflight:
 		d.State, d.StateClass, d.Why = "Checking the mapping", "busy", "the preflight checks the mapping against both sides' fields"
 	case st.Phase == workflows.PhaseIdle:
-		d.State, d.StateClass, d.Why = "Idle", "ok", "waiting for "+orDash(st.WaitingFor)
+		d.State, d.StateClass, d.Why = "Idle", "ok", "between passes"
+		if st.WaitingFor != "" {
+			d.Why = "waiting for " + st.WaitingFor
+		}
 	default:
 		d.State, d.StateClass = st.Phase, "busy"
 	}
