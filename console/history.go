@@ -21,9 +21,9 @@ type historyData struct {
 // the template from these numbers.
 type chart struct {
 	Width, Height, Base int
-	Days              []chartDay
-	Max               int
-	Ticks             []chartTick
+	Days                []chartDay
+	Max                 int
+	Ticks               []chartTick
 }
 
 // chartDay is one day's stacked bar: failed at the bottom, then updated, then added.

@@ -289,7 +289,7 @@ func postedMapping(r *http.Request, module string) (mapping.Mapping, error) {
 		}
 		dir, pol := mapping.Direction(r.PostForm.Get("dir."+desk)), mapping.Policy(r.PostForm.Get("pol."+desk))
 		if !dir.Valid() || !pol.Valid() {
-			return m, fmt.Errorf("Desk %s: direction %q or policy %q is not one the console offers", desk, dir, pol)
+			return m, fmt.Errorf("the direction %q or policy %q of Desk %s is not one the console offers", dir, pol, desk)
 		}
 		m.Fields = append(m.Fields, mapping.FieldMap{Desk: desk, CRM: crm, Direction: orDirection(dir), Policy: orPolicy(pol)})
 	}

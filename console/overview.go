@@ -45,12 +45,12 @@ type overviewData struct {
 	Closed string
 	Status workflows.Status
 	// State and Why are the state in words (initial sync, idle, paused, blocked, ...).
-	State, StateClass, Why string
-	Mode, ModeLabel        string
-	Legacy                 bool
-	StepsDone, StepsTotal  int
-	Modules                []moduleProgress
-	OpenFailures           int
+	State, StateClass, Why  string
+	Mode, ModeLabel         string
+	Legacy                  bool
+	StepsDone, StepsTotal   int
+	Modules                 []moduleProgress
+	OpenFailures            int
 	WorkflowID, WorkflowURL string
 }
 
@@ -190,7 +190,7 @@ func joinProblems(a, b string) string {
 
 // syncRunning reports whether the integration's sync workflow runs, and how it ended if not.
 func (h *handler) syncRunning(ctx context.Context, id string) (running bool, closed string, err error) {
-	desc, err := h.cfg.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
+	desc, err := h.cfg.Temporal.DescribeWorkflow(ctx, workflows.WorkflowID(id), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return false, "", nil
@@ -198,11 +198,10 @@ func (h *handler) syncRunning(ctx context.Context, id string) (running bool, clo
 	if err != nil {
 		return false, "", err
 	}
-	s := desc.GetWorkflowExecutionInfo().GetStatus()
-	if s == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return true, "", nil
 	}
-	return false, statusWord(s), nil
+	return false, statusWord(desc.Status), nil
 }
 
 // statusWord names a closed workflow's status in lower case ("terminated").

@@ -121,7 +121,7 @@ func workflowURL(ui, namespace, workflowID string) string {
 func (h *handler) planState(ctx context.Context, id string) (planProgress, error) {
 	p := planProgress{Total: len(planSteps)}
 	wid := workflows.PlanWorkflowID(id)
-	desc, err := h.cfg.Temporal.DescribeWorkflowExecution(ctx, wid, "")
+	desc, err := h.cfg.Temporal.DescribeWorkflow(ctx, wid, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return p, nil
@@ -129,23 +129,25 @@ func (h *handler) planState(ctx context.Context, id string) (planProgress, error
 	if err != nil {
 		return p, err
 	}
-	info := desc.GetWorkflowExecutionInfo()
-	switch info.GetStatus() {
+	runID := desc.WorkflowExecution.RunID
+	switch desc.Status {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 		return p, nil
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 	default:
-		p.ClosedAt = info.GetCloseTime().AsTime()
+		if desc.WorkflowCloseTime != nil {
+			p.ClosedAt = *desc.WorkflowCloseTime
+		}
 		var rep activities.PlanReport
-		if err := h.cfg.Temporal.GetWorkflow(ctx, wid, info.GetExecution().GetRunId()).Get(ctx, &rep); err != nil {
+		if err := h.cfg.Temporal.GetWorkflow(ctx, wid, runID).Get(ctx, &rep); err != nil {
 			p.Failed = refusal(err)
 		} else {
-			p.Failed = "the plan " + statusWord(info.GetStatus())
+			p.Failed = "the plan " + statusWord(desc.Status)
 		}
 		return p, nil
 	}
 	p.Running = true
-	it := h.cfg.Temporal.GetWorkflowHistory(ctx, wid, info.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := h.cfg.Temporal.GetWorkflowHistory(ctx, wid, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	deskemu "deskcrm/emulator/desk"
 	"deskcrm/store"
+	"deskcrm/workflows"
 )
 
 // TestConsoleInBrowser drives the admin console in headless Chromium against the worker as
@@ -110,6 +111,22 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if status, body := w.panel(deskemu.AgentLight, w.anaDesk); status != http.StatusNotFound {
 		t.Errorf("the agent panel after delete: %d %s", status, body)
+	}
+
+	// The legacy import's one-time switch to sync, on a second integration: the console's
+	// links keep ?integration=.
+	w.start("legacy", workflows.ModeLegacyImport, false)
+	b.waitFor("/console/?integration=legacy", `document.querySelector("#state").innerText === "Idle"`, "the legacy import's first import", 2*time.Minute)
+	if href := eval[string](b, `document.querySelector("#nav-failures").href`); !strings.HasSuffix(href, "/console/failures?integration=legacy") {
+		t.Errorf("the console's links lose the integration: %q", href)
+	}
+	if warn := b.text("#switch-warning"); !strings.Contains(warn, "cannot go back") || !strings.Contains(b.text("#mode"), "Legacy") {
+		t.Errorf("the legacy import's switch: warning %q, mode %q", warn, b.text("#mode"))
+	}
+	b.do("confirm the switch", chromedpClick("#switch-confirm"))
+	b.submit("#switch")
+	if !strings.Contains(b.text("#notice"), "cannot be reverted") || b.text("#mode") != "Two-way" || b.has("#switch") {
+		t.Errorf("after the switch: notice %q, mode %q, problem %q", b.text("#notice"), b.text("#mode"), b.text("#problem"))
 	}
 }
 

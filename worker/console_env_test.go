@@ -60,9 +60,8 @@ type consoleWorld struct {
 
 // newConsoleWorld starts the world. Ana Souza and Carla Dias are on both sides (same email);
 // Bruno Lima is in Desk only, with Carla's phone, and CRM's Phone field is unique: his create
-// in CRM is refused (DUPLICATE_DATA) until the field is made not unique. The sync is started
-// with a pause signal in its first task, so it waits in its first sync until resumed, and
-// with an hour between polls and no webhooks, so that passes run when the test asks.
+// in CRM is refused (DUPLICATE_DATA) until the field is made not unique. The sync of
+// "default" is started paused, so it waits in its first sync until resumed.
 func newConsoleWorld(t *testing.T) *consoleWorld {
 	t.Helper()
 	tc, addr := temporaltest.StartWithAddress(t)
@@ -129,17 +128,27 @@ func newConsoleWorld(t *testing.T) *consoleWorld {
 	t.Cleanup(st.Close)
 	w.st = st
 
-	// The test's client holds no payload key: what it sends is plain, which the worker reads.
-	_, err = tc.SignalWithStartWorkflow(context.Background(), workflows.WorkflowID("default"), workflows.SignalPause, nil,
-		client.StartWorkflowOptions{ID: workflows.WorkflowID("default"), TaskQueue: config.TaskQueue},
-		workflows.WorkflowName, workflows.SyncInput{IntegrationID: "default", PollInterval: "1h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = tc.TerminateWorkflow(context.Background(), workflows.WorkflowID("default"), "", "test over")
-	})
+	w.start("default", "", true)
 	return w
+}
+
+// start starts an integration's sync (mode "" is two-way), with a pause signal in its first
+// task when paused, an hour between polls and no webhooks, so that passes run when the test
+// asks. The test's client holds no payload key: what it sends is plain, which the worker reads.
+func (w *consoleWorld) start(id, mode string, paused bool) {
+	w.t.Helper()
+	opts := client.StartWorkflowOptions{ID: workflows.WorkflowID(id), TaskQueue: config.TaskQueue}
+	in := workflows.SyncInput{IntegrationID: id, Mode: mode, PollInterval: "1h"}
+	var err error
+	if paused {
+		_, err = w.tc.SignalWithStartWorkflow(context.Background(), opts.ID, workflows.SignalPause, nil, opts, workflows.WorkflowName, in)
+	} else {
+		_, err = w.tc.ExecuteWorkflow(context.Background(), opts, workflows.WorkflowName, in)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { _ = w.tc.TerminateWorkflow(context.Background(), opts.ID, "", "test over") })
 }
 
 // stop ends the worker and waits for it.
@@ -341,11 +350,6 @@ func contains(s string, subs ...string) bool {
 // chromedpClick is a click on the first element matching a CSS selector.
 func chromedpClick(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Click(chromedp.CSS(sel))
-}
-
-// chromedpWait waits until a JavaScript condition holds on the page.
-func chromedpWait(cond string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](cond)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
