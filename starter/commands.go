@@ -539,14 +539,11 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return w.Flush()
 	}
 	for _, mp := range maps {
-		rows := make([]store.MappingRow, 0, len(mp.Fields))
-		for _, f := range mp.Fields {
-			rows = append(rows, store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: orString(string(f.Direction), "both"), Policy: orString(string(f.Policy), "newest")})
-		}
-		if err := st.ReplaceMapping(ctx, c.integration, string(mp.Module), rows); err != nil {
+		n, err := activities.ImportMapping(ctx, st, c.integration, mp)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "imported %d %s field(s); run `starter preflight` to check them against Zoho\n", len(rows), mp.Module)
+		fmt.Fprintf(stdout, "imported %d %s field(s); run `starter preflight` to check them against Zoho\n", n, mp.Module)
 	}
 	return nil
 }

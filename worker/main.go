@@ -1,6 +1,6 @@
 // Command worker is deskcrm's Temporal worker: it runs the sync workflows and their
-// activities on task queue "deskcrm-sync", and serves HTTP for webhooks, the agent panel,
-// health and metrics.
+// activities on task queue "deskcrm-sync", and serves HTTP for webhooks, the agent panel, the
+// admin console (/console/), health and metrics.
 package main
 
 import (
@@ -30,6 +30,7 @@ import (
 	"deskcrm/activities"
 	"deskcrm/codec"
 	"deskcrm/config"
+	"deskcrm/console"
 	"deskcrm/internal/tclient"
 	"deskcrm/logging"
 	"deskcrm/panel"
@@ -170,7 +171,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 		logger.Info("payloads encrypted; codec server at "+codec.Prefix, zap.String("keyId", payloads.KeyID()),
 			zap.Strings("origins", cfg.CodecOrigins))
 	}
-	mux.Handle("/", panel.New(panel.Config{
+	adminAPI := panel.New(panel.Config{
 		Store: st, CRM: acts.CRM, Desk: acts.Desk, Logger: logger,
 		AdminToken: cfg.AdminToken, LinkKey: cfg.PanelLinkKey, FrameAncestors: []string{origin(acts.DeskURL)},
 		Deleter: func(ctx context.Context, integrationID string) error {
@@ -179,11 +180,13 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 			}
 			return subs.Unsubscribe(ctx, integrationID)
 		},
-	}))
+	})
+	mux.Handle(console.Prefix, consoleHandler(cfg, st, tc, acts, adminAPI, logger))
+	mux.Handle("/", adminAPI)
 	srv := newHTTPServer(mux, defaultTimeouts)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("http serving", zap.String("addr", ln.Addr().String()))
+	logger.Info("http serving", zap.String("addr", ln.Addr().String()), zap.String("console", "http://"+ln.Addr().String()+console.Prefix))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
