@@ -67,6 +67,9 @@ func (a *Activities) PlanFirstSync(ctx context.Context, in StepInput) (ModulePla
 	if p.CRMIndexed, err = a.Store.IndexCount(ctx, storeScope(in.IntegrationID, m.Module, mapping.CRM)); err != nil {
 		return p, err
 	}
+	if p.LinkedAlready, err = a.Store.LinkCount(ctx, in.IntegrationID, in.Module); err != nil {
+		return p, err
+	}
 	var sample []store.PlanSample
 	if err := a.planMatches(ctx, in, m, mode, &p, &sample); err != nil {
 		return p, err

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,21 @@ func TestPlanMatchesWhatTheFirstSyncDoes(t *testing.T) {
 	}
 	if plans["contacts"].Failures["AMBIGUOUS_MATCH"] != 3 || plans["contacts"].Matches < 3 {
 		t.Errorf("contacts plan %+v: want the twins ambiguous and Ann, Ben and Elder matched", plans["contacts"])
+	}
+	if plans["contacts"].LinkedAlready != 0 {
+		t.Errorf("before the first sync the plan counts %d pairs linked already", plans["contacts"].LinkedAlready)
+	}
+	// After the first sync, a plan counts its pairs as linked already and plans no match.
+	in := activities.StepInput{IntegrationID: "it", Module: activities.Contacts, Mode: w.mode, Lookback: 24 * time.Hour, Now: start}
+	again, err := w.a.PlanFirstSync(w.ctx, in)
+	must(t, err)
+	links := 0
+	for _, l := range w.linkPairs() {
+		if strings.HasPrefix(l, "contacts ") {
+			links++
+		}
+	}
+	if again.LinkedAlready != links || links == 0 || again.Matches != 0 {
+		t.Errorf("after the first sync (%d contact links) the plan says %+v", links, again)
 	}
 }

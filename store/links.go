@@ -346,3 +346,14 @@ func (s *Store) ClearCounterpartsDue(ctx context.Context, sc Scope, ids []string
 	}
 	return nil
 }
+
+// LinkCount counts the linked pairs of a module (pending creates left out).
+func (s *Store) LinkCount(ctx context.Context, integrationID, module string) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `select count(*) from links where integration_id = $1 and module = $2 and state = 'linked'`,
+		integrationID, module).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count the links of %s %s: %w", integrationID, module, err)
+	}
+	return n, nil
+}
