@@ -45,6 +45,8 @@ type deskWindow struct {
 // deskScanProgress is heartbeated by IndexDesk: how far each window has reached.
 type deskScanProgress struct {
 	Windows []deskWindow `json:"windows"`
+	// Since is when the scan began, on Postgres's clock (see endScan).
+	Since time.Time `json:"since,omitempty"`
 }
 
 // splitWindows cuts [from, to] into n windows of equal length.
@@ -70,11 +72,19 @@ func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, e
 		return StepResult{}, err
 	}
 	sc := store.Scope{IntegrationID: in.IntegrationID, Module: in.Module, Side: "desk"}
+	ctx, meter := withMeter(ctx)
 	var prog deskScanProgress
 	if !lastHeartbeat(ctx, &prog) || len(prog.Windows) == 0 {
-		prog.Windows = splitWindows(in.Now.Add(-in.Lookback), in.Now, a.Desk.Limiter().Max())
+		reused, since, err := a.beginScan(ctx, sc, in)
+		if err != nil {
+			return StepResult{}, err
+		}
+		if reused {
+			return a.indexResult(ctx, sc, meter)
+		}
+		prog = deskScanProgress{Windows: splitWindows(in.Now.Add(-in.Lookback), in.Now, a.Desk.Limiter().Max()), Since: since}
+		heartbeat(ctx, prog)
 	}
-	ctx, meter := withMeter(ctx)
 	var mu sync.Mutex
 	// One scan per window, all at once: as many windows as the pipe is wide.
 	g, gctx := newPipe(ctx, len(prog.Windows))
@@ -115,9 +125,17 @@ func (a *Activities) IndexDesk(ctx context.Context, in StepInput) (StepResult, e
 	if err := g.Wait(); err != nil {
 		return StepResult{}, apiError("index Desk "+in.Module, err)
 	}
+	if err := a.endScan(ctx, sc, in, prog.Since); err != nil {
+		return StepResult{}, err
+	}
+	return a.indexResult(ctx, sc, meter)
+}
+
+// indexResult reports an index step: the records indexed and the credits spent.
+func (a *Activities) indexResult(ctx context.Context, sc store.Scope, meter creditMeter) (StepResult, error) {
 	n, err := a.Store.IndexCount(ctx, sc)
-	_, deskCredits := meter.used()
-	res := StepResult{Indexed: n, DeskCredits: deskCredits}
+	crmCredits, deskCredits := meter.used()
+	res := StepResult{Indexed: n, CRMCredits: crmCredits, DeskCredits: deskCredits}
 	a.creditsLeft(&res)
 	return res, err
 }
@@ -136,6 +154,8 @@ type crmScanProgress struct {
 	Counted  bool `json:"counted,omitempty"`
 	Bulk     bool `json:"bulk,omitempty"`
 	BulkPage int  `json:"bulkPage,omitempty"`
+	// Since is when the scan began, on Postgres's clock (see endScan).
+	Since time.Time `json:"since,omitempty"`
 }
 
 // IndexCRM reads every CRM record of the module created within the lookback into the index.
@@ -151,9 +171,19 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 	}
 	sc := store.Scope{IntegrationID: in.IntegrationID, Module: in.Module, Side: "crm"}
 	cutoff := in.Now.Add(-in.Lookback)
-	var prog crmScanProgress
-	lastHeartbeat(ctx, &prog)
 	ctx, meter := withMeter(ctx)
+	var prog crmScanProgress
+	if !lastHeartbeat(ctx, &prog) {
+		reused, since, err := a.beginScan(ctx, sc, in)
+		if err != nil {
+			return StepResult{}, err
+		}
+		if reused {
+			return a.indexResult(ctx, sc, meter)
+		}
+		prog.Since = since
+		heartbeat(ctx, prog)
+	}
 	if threshold := a.crmBulkReadThreshold(); !prog.Counted && threshold >= 0 {
 		n, err := a.countCRM(ctx, in.Module, cutoff, in.Now, prog)
 		if err != nil {
@@ -219,11 +249,10 @@ func (a *Activities) IndexCRM(ctx context.Context, in StepInput) (StepResult, er
 			return StepResult{}, apiError("index CRM "+in.Module+" past the page-token limit", err)
 		}
 	}
-	n, err := a.Store.IndexCount(ctx, sc)
-	crmCredits, _ := meter.used()
-	res := StepResult{Indexed: n, CRMCredits: crmCredits}
-	a.creditsLeft(&res)
-	return res, err
+	if err := a.endScan(ctx, sc, in, prog.Since); err != nil {
+		return StepResult{}, err
+	}
+	return a.indexResult(ctx, sc, meter)
 }
 
 // pageTokensExhausted reports whether a listing stopped at CRM's page-token reach.

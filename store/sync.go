@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -136,7 +137,7 @@ func encodeIndexRows(sc Scope, rows []IndexRow) (indexBatch, error) {
 
 // indexUpsert is the conflict clause both index writes end with.
 const indexUpsert = `
-	on conflict (integration_id, module, side, record_id) do update set match_key = excluded.match_key,
+	on conflict (integration_id, module, side, record_id) do update set indexed_at = now(), match_key = excluded.match_key,
 		created_time = excluded.created_time, modified_time = excluded.modified_time, vals = excluded.vals,
 		counterpart_id = excluded.counterpart_id, problems = excluded.problems, raw_refs = excluded.raw_refs`
 
@@ -323,4 +324,83 @@ func (s *Store) IndexRows(ctx context.Context, sc Scope, ids []string) (map[stri
 		out[r.RecordID] = r
 	}
 	return out, nil
+}
+
+// IndexScan is the last complete scan of one side of a module into the index.
+type IndexScan struct {
+	// ScannedAt is the scan's "now": records created after it were left to the sync.
+	ScannedAt      time.Time
+	Lookback       time.Duration
+	MappingVersion int64
+	Mode           string
+}
+
+// SaveIndexScan records a complete scan of sc, replacing the one before.
+func (s *Store) SaveIndexScan(ctx context.Context, sc Scope, scan IndexScan) error {
+	_, err := s.Pool.Exec(ctx, `
+		insert into index_scans (integration_id, module, side, scanned_at, lookback, mapping_version, mode)
+		values ($1, $2, $3, $4, $5, $6, $7)
+		on conflict (integration_id, module, side) do update set scanned_at = excluded.scanned_at,
+			lookback = excluded.lookback, mapping_version = excluded.mapping_version, mode = excluded.mode`,
+		sc.IntegrationID, sc.Module, sc.Side, scan.ScannedAt, scan.Lookback, scan.MappingVersion, scan.Mode)
+	if err != nil {
+		return fmt.Errorf("record the scan of %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return nil
+}
+
+// ForgetIndexScan removes the record of sc's last scan (a new scan is under way: until it
+// completes, the index is not one scan's).
+func (s *Store) ForgetIndexScan(ctx context.Context, sc Scope) error {
+	_, err := s.Pool.Exec(ctx, `delete from index_scans where integration_id = $1 and module = $2 and side = $3`,
+		sc.IntegrationID, sc.Module, sc.Side)
+	if err != nil {
+		return fmt.Errorf("forget the scan of %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return nil
+}
+
+// LastIndexScan returns sc's last complete scan; ok is false when there is none.
+func (s *Store) LastIndexScan(ctx context.Context, sc Scope) (scan IndexScan, ok bool, err error) {
+	err = s.Pool.QueryRow(ctx, `select scanned_at, lookback, mapping_version, mode from index_scans
+		where integration_id = $1 and module = $2 and side = $3`, sc.IntegrationID, sc.Module, sc.Side).
+		Scan(&scan.ScannedAt, &scan.Lookback, &scan.MappingVersion, &scan.Mode)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return scan, false, nil
+	}
+	if err != nil {
+		return scan, false, fmt.Errorf("read the scan of %s %s: %w", sc.Side, sc.Module, err)
+	}
+	return scan, true, nil
+}
+
+// Now returns Postgres's clock (the time index rows are stamped with).
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := s.Pool.QueryRow(ctx, `select now()`).Scan(&t); err != nil {
+		return t, fmt.Errorf("read the database clock: %w", err)
+	}
+	return t, nil
+}
+
+// PruneIndex removes sc's index rows last written before since: at the end of a complete scan
+// that started at since (Store.Now), the records the scan no longer found.
+func (s *Store) PruneIndex(ctx context.Context, sc Scope, since time.Time) (int64, error) {
+	tag, err := s.Pool.Exec(ctx, `delete from index_records where integration_id = $1 and module = $2 and side = $3 and indexed_at < $4`,
+		sc.IntegrationID, sc.Module, sc.Side, since)
+	if err != nil {
+		return 0, fmt.Errorf("prune the %s %s index: %w", sc.Side, sc.Module, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DropIndexCreatedBefore removes sc's index rows created before cutoff (they fell out of the
+// look-back since the scan).
+func (s *Store) DropIndexCreatedBefore(ctx context.Context, sc Scope, cutoff time.Time) error {
+	_, err := s.Pool.Exec(ctx, `delete from index_records where integration_id = $1 and module = $2 and side = $3 and created_time < $4`,
+		sc.IntegrationID, sc.Module, sc.Side, cutoff)
+	if err != nil {
+		return fmt.Errorf("drop %s %s index rows older than the look-back: %w", sc.Side, sc.Module, err)
+	}
+	return nil
 }
