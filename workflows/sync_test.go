@@ -467,7 +467,7 @@ func TestStatusJSONNamesStayTheSame(t *testing.T) {
 		Progress: twoWayProgress(), CRMCredits: 1, DeskCredits: 1, LastSync: at, OpenFailures: 1, RetryIDs: []int64{1}, RetryAll: true,
 		SyncRequested: true, Cursors: map[string]activities.Cursor{"k": {}}, Pending: map[string][]string{"k": {"1"}},
 		PendingOverflow: true, ChangesSignals: 1, Passes: 1, RetryMarked: true, CatchUp: true, DeskRewind: at, OneWaySince: at,
-		SwitchedToSync: true}
+		SwitchedToSync: true, RunningSteps: []string{"a"}, Hinted: []string{"crm/contacts"}, Estimate: &Estimate{}}
 	b, err := json.Marshal(full)
 	require.NoError(t, err)
 	var m map[string]any
@@ -475,7 +475,7 @@ func TestStatusJSONNamesStayTheSame(t *testing.T) {
 	assert.ElementsMatch(t, []string{"integrationId", "mode", "phase", "step", "steps", "currentStep", "initialDone", "initialStart",
 		"paused", "pausedReason", "waitingFor", "problems", "progress", "crmCreditsUsed", "deskCreditsUsed", "lastSync",
 		"openFailures", "retryIds", "retryAll", "syncRequested", "cursors", "pending", "pendingOverflow", "changesSignals",
-		"passes", "retryMarked", "catchUp", "deskRewind", "oneWaySince", "switchedToSync"}, mapKeys(m))
+		"passes", "retryMarked", "catchUp", "deskRewind", "oneWaySince", "switchedToSync", "runningSteps", "hinted", "estimate"}, mapKeys(m))
 }
 
 // Entering idle subscribes the integration to webhooks once per run; a legacy import, which
