@@ -175,7 +175,7 @@ func waitInitial(ctx context.Context, tc client.Client, id string, out io.Writer
 			}
 			if bar != nil {
 				_ = bar.Set(st.Step)
-				bar.Describe(fmt.Sprintf("%-24s", orDash(st.CurrentStep)))
+				bar.Describe(fmt.Sprintf("%-27s", orDash(runningShort(st))))
 			}
 			if st.InitialDone {
 				if bar != nil {
@@ -252,52 +252,6 @@ func notRunning(integration string, err error) error {
 		return fmt.Errorf("integration %q has no running sync; start one with `starter start --integration %s`", integration, integration)
 	}
 	return err
-}
-
-func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c common
-	fs := newFlags("status", &c, stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	var st workflows.Status
-	if err := query(ctx, c.integration, workflows.QueryStatus, &st); err != nil {
-		return err
-	}
-	if c.json {
-		return printJSON(stdout, st)
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "integration\t%s\n", st.IntegrationID)
-	fmt.Fprintf(w, "phase\t%s\n", st.Phase)
-	fmt.Fprintf(w, "mode\t%s\n", st.Mode)
-	fmt.Fprintf(w, "paused\t%v %s\n", st.Paused, st.PausedReason)
-	if st.CurrentStep != "" {
-		fmt.Fprintf(w, "step\t%s (%d of %d)\n", st.CurrentStep, st.Step+1, len(st.Steps))
-	}
-	fmt.Fprintf(w, "waiting for\t%s\n", orDash(st.WaitingFor))
-	if !st.LastSync.IsZero() {
-		fmt.Fprintf(w, "last sync\t%s\n", st.LastSync.Local().Format(time.RFC1123))
-	}
-	fmt.Fprintf(w, "credits used\tCRM %d, Desk %d\n", st.CRMCredits, st.DeskCredits)
-	fmt.Fprintf(w, "open failures\t%d\n", st.OpenFailures)
-	w.Flush()
-	fmt.Fprintln(stdout)
-	w = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "module\tlinked\tdesk indexed\tdesk added\tdesk updated\tto desk failed\tcrm indexed\tcrm added\tcrm updated\tto crm failed\t")
-	for _, m := range []string{activities.Accounts, activities.Contacts} {
-		p := st.Progress[m]
-		if p == nil {
-			continue
-		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m, p.Linked, p.Desk.Indexed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed,
-			p.CRM.Indexed, p.CRM.Added, p.CRM.Updated, p.CRM.Failed)
-	}
-	w.Flush()
-	for _, p := range st.Problems {
-		fmt.Fprintf(stdout, "problem: %s %s: %s\n", p.Code, p.Module, p.Message)
-	}
-	return nil
 }
 
 // cmdHistory prints the sync runs of the last seven days from Postgres, which holds every run

@@ -32,7 +32,7 @@ Commands:
   start        start the sync workflow of an integration (--wait shows the first sync's progress)
   pause        pause the sync: no API calls until resume
   resume       resume a paused sync where it stopped
-  status       phase, mode, progress per module and side, credits, what it waits for
+  status       phase, mode, steps running, progress, credits, the first sync's estimated end, what it waits for
   history      sync runs of the last seven days, from Postgres (--all: every run, not day totals)
   failures     open failures: time, module, direction, ids, code, message, attempts
   retry        retry failed records: ids as arguments, or none for all

@@ -67,9 +67,12 @@ func (g signals) all() []workflow.ReceiveChannel {
 // setup reads the run's version and registers the queries, signals and updates.
 func (s *syncImpl) setup(ctx workflow.Context) error {
 	s.stored = workflow.GetVersion(ctx, storedStateVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	s.overlap = workflow.GetVersion(ctx, overlapVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	s.hinted = workflow.GetVersion(ctx, hintedPassVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) {
-		return s.status(), nil
-	}, workflow.QueryHandlerOptions{Description: "Phase, mode, paused, progress per module and side, credits used, what the sync waits for"}); err != nil {
+		return s.status(workflow.Now(ctx)), nil
+	}, workflow.QueryHandlerOptions{Description: "Phase, mode, paused, progress per module and side, the steps running, credits used and " +
+		"an estimate of the first sync's end (daily credit resets included), what the sync waits for"}); err != nil {
 		return err
 	}
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryHistory, func() ([]RunSummary, error) {
@@ -160,12 +163,51 @@ func (s *syncImpl) drainSignals(ctx workflow.Context) {
 	}
 }
 
-// addChanges records a changes signal: it requests a pass (coalesced with any other
-// request) and keeps the ids, deduplicated and bounded.
+// addChanges records a changes signal: it keeps the ids, deduplicated and bounded, and
+// requests a pass of the hinted module and side (hintedPassVersion; before it, and for a
+// malformed hint, a full pass), coalesced with any other request.
 func (s *syncImpl) addChanges(ch ChangesSignal) {
 	s.st.ChangesSignals++
-	s.st.SyncRequested = true
 	s.st.Pending = addPending(s.st.Pending, ch, &s.st.PendingOverflow)
+	if s.hinted && validHint(ch) {
+		s.addHinted(ch.Module, []string{ch.Source})
+		return
+	}
+	s.st.SyncRequested = true
+}
+
+// validHint reports whether a changes signal names a known side and module.
+func validHint(ch ChangesSignal) bool {
+	return (ch.Source == activities.SideCRM || ch.Source == activities.SideDesk) &&
+		(ch.Module == activities.Contacts || ch.Module == activities.Accounts)
+}
+
+// addHinted requests a hinted pass of module's sides.
+func (s *syncImpl) addHinted(module string, sides []string) {
+	for _, side := range sides {
+		key := side + "/" + module
+		if i, found := slices.BinarySearch(s.st.Hinted, key); !found {
+			s.st.Hinted = slices.Insert(s.st.Hinted, i, key)
+		}
+	}
+}
+
+// passSides returns the sides one module's pass reads, and whether it runs at all: a full
+// pass reads both (nil), a hinted pass the sides hinted until the module's turn (CRM first).
+// The module's hints are taken either way: the pass reads them.
+func (s *syncImpl) passSides(module string, p pass) ([]string, bool) {
+	var sides []string
+	for _, side := range []string{activities.SideCRM, activities.SideDesk} {
+		key := side + "/" + module
+		if i, found := slices.BinarySearch(s.st.Hinted, key); found {
+			sides = append(sides, side)
+			s.st.Hinted = slices.Delete(s.st.Hinted, i, i+1)
+		}
+	}
+	if p.full {
+		return nil, true
+	}
+	return sides, len(sides) > 0
 }
 
 // addPending merges a signal's ids into pending, keyed "source/module", keeping each list
@@ -175,8 +217,7 @@ func addPending(pending map[string][]string, ch ChangesSignal, overflow *bool) m
 	if ch.Operation == "delete" || len(ch.IDs) == 0 {
 		return pending
 	}
-	if (ch.Source != activities.SideCRM && ch.Source != activities.SideDesk) ||
-		(ch.Module != activities.Contacts && ch.Module != activities.Accounts) {
+	if !validHint(ch) {
 		return pending // a malformed hint still triggers the pass, which reads every change
 	}
 	if pending == nil {
@@ -199,10 +240,14 @@ func addPending(pending map[string][]string, ch ChangesSignal, overflow *bool) m
 	return pending
 }
 
-// takeHints removes and returns the pending ids of one module, per side.
-func (s *syncImpl) takeHints(module string) map[string][]string {
+// takeHints removes and returns the pending ids of one module, per side, of the given sides
+// (nil: both).
+func (s *syncImpl) takeHints(module string, sides []string) map[string][]string {
 	var out map[string][]string
 	for _, side := range []string{activities.SideCRM, activities.SideDesk} {
+		if sides != nil && !slices.Contains(sides, side) {
+			continue
+		}
 		key := side + "/" + module
 		if ids := s.st.Pending[key]; len(ids) > 0 {
 			if out == nil {

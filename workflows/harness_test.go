@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -81,6 +82,13 @@ type started struct {
 	At    time.Time
 	Key   string // "Activity/module" for steps, "Activity" otherwise
 	Input any    // the decoded argument
+	// ID is the activity's id: the test environment numbers activities in the order the
+	// workflow schedules them, so the starts are listed in that order (the environment runs
+	// activities on goroutines, which may report their starts in another).
+	ID int
+	// End is when the activity ended (zero: it had not), Canceled whether by cancellation.
+	End      time.Time
+	Canceled bool
 }
 
 // acts is the receiver of the activity methods the tests mock by reference: the worker
@@ -131,7 +139,11 @@ func newHarnessWith(t *testing.T, real *activities.Activities) *harness {
 	}
 	h := &harness{t: t, env: env, real: real, lastSA: map[string]any{}}
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		s := started{At: env.Now().UTC(), Key: info.ActivityType.Name}
+		id, err := strconv.Atoi(info.ActivityID)
+		if err != nil {
+			t.Errorf("activity id %q is not the environment's sequence number", info.ActivityID)
+		}
+		s := started{At: env.Now().UTC(), Key: info.ActivityType.Name, ID: id}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		// Bookkeeping activities are kept apart from the sync's own steps, which the tests
@@ -189,6 +201,7 @@ func newHarnessWith(t *testing.T, real *activities.Activities) *harness {
 		h.starts = append(h.starts, s)
 	})
 	env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
+		h.ended(info, false)
 		if info.ActivityType.Name != "IncrementalPass" || err != nil {
 			return
 		}
@@ -209,6 +222,7 @@ func newHarnessWith(t *testing.T, real *activities.Activities) *harness {
 		}
 	})
 	env.SetOnActivityCanceledListener(func(info *activity.Info) {
+		h.ended(info, true)
 		h.mu.Lock()
 		h.canceled = append(h.canceled, info.ActivityType.Name)
 		h.mu.Unlock()
@@ -234,6 +248,25 @@ func newHarnessWith(t *testing.T, real *activities.Activities) *harness {
 		}
 	}).Return(nil)
 	return h
+}
+
+// ended records the end of an activity's latest start.
+func (h *harness) ended(info *activity.Info, canceled bool) {
+	id, _ := strconv.Atoi(info.ActivityID)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := len(h.starts) - 1; i >= 0; i-- {
+		if h.starts[i].ID == id && h.starts[i].End.IsZero() {
+			h.starts[i].End, h.starts[i].Canceled = h.env.Now().UTC(), canceled
+			return
+		}
+	}
+}
+
+// pin makes the workflow take version v of a change, e.g. the path of runs that began
+// before it (workflow.DefaultVersion).
+func (h *harness) pin(changeID string, v workflow.Version) {
+	h.env.OnGetVersion(changeID, workflow.DefaultVersion, 1).Return(v)
 }
 
 // fakeHistory answers RunHistory from the fake run table as store.RunHistory does: the
@@ -360,12 +393,20 @@ func (h *harness) query(name string, out any) {
 	}
 }
 
-// keys returns the recorded activity starts' keys, optionally only those in [from, to).
-func (h *harness) keys() []string {
+// ordered returns the recorded starts in the order the workflow scheduled the activities
+// (attempts of one activity in the order they started).
+func (h *harness) ordered() []started {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.starts))
-	for _, s := range h.starts {
+	out := slices.Clone(h.starts)
+	slices.SortStableFunc(out, func(a, b started) int { return a.ID - b.ID })
+	return out
+}
+
+// keys returns the recorded activity starts' keys, in the order the workflow scheduled them.
+func (h *harness) keys() []string {
+	var out []string
+	for _, s := range h.ordered() {
 		out = append(out, s.Key)
 	}
 	return out
@@ -373,11 +414,21 @@ func (h *harness) keys() []string {
 
 // startsBetween returns the keys of the activities started in [t0+from, t0+to).
 func (h *harness) startsBetween(from, to time.Duration) []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var out []string
-	for _, s := range h.starts {
+	for _, s := range h.ordered() {
 		if !s.At.Before(t0.Add(from)) && s.At.Before(t0.Add(to)) {
+			out = append(out, s.Key)
+		}
+	}
+	return out
+}
+
+// inFlight returns the keys of the activities running at t0+at: started at or before it and
+// ended after it.
+func (h *harness) inFlight(at time.Duration) []string {
+	var out []string
+	for _, s := range h.ordered() {
+		if !s.At.After(t0.Add(at)) && (s.End.IsZero() || s.End.After(t0.Add(at))) {
 			out = append(out, s.Key)
 		}
 	}
@@ -386,10 +437,8 @@ func (h *harness) startsBetween(from, to time.Duration) []string {
 
 // startsOf returns the recorded starts of one key.
 func (h *harness) startsOf(key string) []started {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var out []started
-	for _, s := range h.starts {
+	for _, s := range h.ordered() {
 		if s.Key == key {
 			out = append(out, s)
 		}

@@ -26,39 +26,41 @@ type pass struct {
 	retry      bool      // failures were marked for retry
 	catchUp    bool      // the mode became two-way
 	deskRewind time.Time // with catchUp: where Desk changes are read again from
+	// full: the pass reads both sides of both modules; else (hintedPassVersion) only the
+	// modules and sides changes signals hinted.
+	full bool
 }
 
-func (s *syncImpl) beginPass(ctx workflow.Context) pass {
+func (s *syncImpl) beginPass(ctx workflow.Context, full bool) pass {
 	p := pass{start: workflow.Now(ctx), mode: s.st.Mode, steps: s.steps, retry: s.st.RetryMarked,
-		catchUp: s.st.CatchUp, deskRewind: s.st.DeskRewind}
+		catchUp: s.st.CatchUp, deskRewind: s.st.DeskRewind, full: full || !s.hinted}
 	if s.stored {
 		s.st.RetryMarked, s.st.CatchUp, s.st.DeskRewind = false, false, time.Time{}
 		s.st.PendingOverflow = false
+	}
+	if s.hinted && p.full {
+		s.st.LastFullPass = p.start
 	}
 	return p
 }
 
 // incrementalPass brings the changes since the cursors to the other side, accounts before
-// contacts (contacts point at accounts), one IncrementalPass activity per module. Failures
-// marked for retry, and a switch to two-way, also re-run the first sync's create and
-// reconcile steps, which pick those records up. Runs started before incremental passes
-// existed keep re-running only those steps.
-func (s *syncImpl) incrementalPass(ctx workflow.Context) error {
+// contacts (contacts point at accounts), one IncrementalPass activity per module: of both
+// sides of both modules when full, else of the modules and sides changes signals hinted.
+// Failures marked for retry, and a switch to two-way, also re-run the first sync's create and
+// reconcile steps, which pick those records up (overlapping, in runs with overlapVersion).
+// Runs started before incremental passes existed keep re-running only those steps.
+func (s *syncImpl) incrementalPass(ctx workflow.Context, full bool) error {
 	v := workflow.GetVersion(ctx, incrementalVersion, workflow.DefaultVersion, 1)
-	p := s.beginPass(ctx)
+	p := s.beginPass(ctx, full)
 	log := workflow.GetLogger(ctx)
 	before := s.progressSnapshot()
 	var lines []RunSummary
 	if v == workflow.DefaultVersion || p.retry || p.catchUp {
 		log.Info("pass runs the first sync's create and reconcile steps again", "integration", s.st.IntegrationID,
 			"retry", p.retry, "catchUp", p.catchUp)
-		for _, x := range p.steps {
-			if x.indexes() {
-				continue
-			}
-			if err := s.runStep(ctx, x, p.mode); err != nil {
-				return err
-			}
+		if err := s.rerunSteps(ctx, p); err != nil {
+			return err
 		}
 		if !s.stored {
 			s.st.RetryMarked = false
@@ -76,11 +78,19 @@ func (s *syncImpl) incrementalPass(ctx workflow.Context) error {
 	if v != workflow.DefaultVersion {
 		more := false
 		for _, m := range modules {
-			res, err := s.runIncremental(ctx, m, p)
+			sides, ok := s.passSides(m, p)
+			if !ok {
+				continue
+			}
+			res, err := s.runIncremental(ctx, m, p, sides)
 			if err != nil {
 				return err
 			}
-			more = more || res.More
+			if res.More && !p.full {
+				s.addHinted(m, sides) // the rest of the hinted sides' changes: another hinted pass
+			} else {
+				more = more || res.More
+			}
 		}
 		if !s.stored {
 			s.st.CatchUp, s.st.DeskRewind = false, time.Time{}
@@ -102,18 +112,41 @@ func (s *syncImpl) incrementalPass(ctx workflow.Context) error {
 	return nil
 }
 
-// runIncremental runs one module's IncrementalPass, cancelling it when the sync is paused and
-// running it again on resume (a pass commits its cursors only at its end, so a cancelled
-// pass is simply read again).
-func (s *syncImpl) runIncremental(ctx workflow.Context, module string, p pass) (activities.IncrementalResult, error) {
-	hints := s.takeHints(module)
+// rerunSteps runs the first sync's create and reconcile steps again, overlapping in runs with
+// overlapVersion, one at a time before.
+func (s *syncImpl) rerunSteps(ctx workflow.Context, p pass) error {
+	if s.overlap {
+		done := map[string]bool{}
+		for _, x := range p.steps {
+			if x.indexes() {
+				done[x.name()] = true
+			}
+		}
+		return s.runOverlapping(ctx, p.steps, done, p.mode, false)
+	}
+	for _, x := range p.steps {
+		if x.indexes() {
+			continue
+		}
+		if err := s.runStep(ctx, x, p.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runIncremental runs one module's IncrementalPass over sides (nil: both), cancelling it when
+// the sync is paused and running it again on resume (a pass commits its cursors only at its
+// end, so a cancelled pass is simply read again).
+func (s *syncImpl) runIncremental(ctx workflow.Context, module string, p pass, sides []string) (activities.IncrementalResult, error) {
+	hints := s.takeHints(module, sides)
 	name := "incremental-" + module
 	for {
 		if err := s.awaitUnpaused(ctx); err != nil {
 			return activities.IncrementalResult{}, err
 		}
 		in := activities.IncrementalInput{IntegrationID: s.st.IntegrationID, Module: module, Mode: activityMode(p.mode),
-			Since: s.st.InitialStart, Hints: hints}
+			Since: s.st.InitialStart, Hints: hints, Sides: sides}
 		if p.catchUp {
 			in.DeskFrom = p.deskRewind
 		}

@@ -14,8 +14,18 @@ import (
 	"deskcrm/activities"
 )
 
-// rerunSteps are the first-sync steps a two-way pass runs again for a retry or a catch-up.
+// rerunSteps are the first-sync steps a two-way pass runs again for a retry or a catch-up,
+// in the order they start: both matches at once (the contacts' match needs no account), then
+// the accounts' writes, then the contacts'.
 var rerunSteps = []string{
+	"Match/accounts", "Match/contacts",
+	"CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
+	"CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
+}
+
+// sequentialRerunSteps are the steps a pass runs again in runs that began before
+// overlapVersion, one at a time.
+var sequentialRerunSteps = []string{
 	"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
 	"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
 }
@@ -70,9 +80,9 @@ func TestRetryDuringAPassTakesEffectOnTheNextPass(t *testing.T) {
 				h.env.OnActivity(acts.Match, mock.Anything, stepMatching(activities.Accounts)).
 					Return(stepResults["Match/accounts"], nil).After(5 * time.Minute).Once()
 			},
-			// The second retry is marked before the next step; the pass goes on, and the next
-			// pass runs the steps again.
-			concat([]string{"MarkRetry", "Match/accounts", "MarkRetry"}, rerunSteps[1:], []string{"RecordRuns"}, passOrder,
+			// The second retry is marked before the next steps start (the accounts' writes, once
+			// their match is done); the pass goes on, and the next pass runs the steps again.
+			concat([]string{"MarkRetry"}, rerunSteps[:2], []string{"MarkRetry"}, rerunSteps[2:], []string{"RecordRuns"}, passOrder,
 				rerunSteps, []string{"RecordRuns"}, passOrder)},
 		{"during the incremental pass",
 			func(h *harness) {

@@ -2,15 +2,12 @@ package workflows
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -22,8 +19,7 @@ import (
 // savedIncrementalHistory is a run recorded against the dev server on the versioned path of
 // idle syncs: the first sync, the webhook subscription (ensure-webhooks), a set-mode update,
 // incremental passes on sync-now signals until the run continued as new. Its replay catches
-// changes that would break running idle syncs. Regenerate it as savedHistory says, after an
-// intended incompatible change (and version the change instead, if workflows are running).
+// changes that would break running idle syncs. It is frozen, as savedHistory is.
 const savedIncrementalHistory = "testdata/incremental.history.json"
 
 // EnsureWebhooks stands in for the webhook subscription.
@@ -98,14 +94,6 @@ func TestDevServerIncrementalReplays(t *testing.T) {
 	require.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, last.GetEventType())
 	require.NoError(t, newReplayer(t).ReplayWorkflowHistory(quietLogger(), hist), "replay the history just recorded")
 	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "test done"))
-
-	if os.Getenv("DESKCRM_UPDATE_HISTORY") == "1" {
-		b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Dir(savedIncrementalHistory), 0o755))
-		require.NoError(t, os.WriteFile(savedIncrementalHistory, append(b, '\n'), 0o644))
-		t.Logf("wrote %s (%d events)", savedIncrementalHistory, len(hist.Events))
-	}
 }
 
 // TestSavedIncrementalHistoryReplays replays the committed idle-sync history with today's

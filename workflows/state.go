@@ -111,6 +111,37 @@ type State struct {
 	OneWaySince time.Time `json:"oneWaySince,omitzero"`
 	// SwitchedToSync is set once a legacy import was switched to sync (it cannot be reverted).
 	SwitchedToSync bool `json:"switchedToSync,omitempty"`
+	// Done names the first sync's steps done, in runs with overlapVersion (Step then counts
+	// them; runs before it counted in Step the steps done in order).
+	Done []string `json:"done,omitempty"`
+	// Measured is what the first sync's steps measured, by step name, for the estimate.
+	Measured map[string]StepMeasure `json:"measured,omitempty"`
+	// Credits is the newest view of the day's credits the activities reported.
+	Credits CreditsView `json:"credits,omitzero"`
+	// Hinted lists the sides and modules ("side/module") changes signals named that no pass
+	// has read since, sorted (hintedPassVersion; at most four).
+	Hinted []string `json:"hinted,omitempty"`
+	// LastFullPass is when the last pass of both modules and sides began (hintedPassVersion).
+	LastFullPass time.Time `json:"lastFullPass,omitzero"`
+}
+
+// StepMeasure is what one first-sync step measured: how long its attempts ran, the credits
+// its successful attempt spent, and (match) the pairs it linked.
+type StepMeasure struct {
+	Ran         time.Duration `json:"ran"`
+	CRMCredits  int           `json:"crmCredits,omitempty"`
+	DeskCredits int           `json:"deskCredits,omitempty"`
+	Linked      int           `json:"linked,omitempty"`
+}
+
+// CreditsView is the day's credits as the activities last reported them: what the servers
+// said is left (0: not said) and the configured daily allowances (0: unknown), and when.
+type CreditsView struct {
+	CRMLeft   int64     `json:"crmLeft,omitempty"`
+	DeskLeft  int64     `json:"deskLeft,omitempty"`
+	CRMDaily  int64     `json:"crmDaily,omitempty"`
+	DeskDaily int64     `json:"deskDaily,omitempty"`
+	At        time.Time `json:"at,omitzero"`
 }
 
 // newState returns the state a run starts from: the carried one, made whole and cut to the
@@ -141,11 +172,14 @@ var modules = []string{activities.Accounts, activities.Contacts}
 // Status is the answer to the status query: what a person or the starter wants to see. It is
 // its own type, so that the state's fields can change without changing the query's JSON.
 type Status struct {
-	IntegrationID string                        `json:"integrationId"`
-	Mode          string                        `json:"mode"`
-	Phase         string                        `json:"phase"`
-	Step          int                           `json:"step"`
-	Steps         []string                      `json:"steps"`
+	IntegrationID string   `json:"integrationId"`
+	Mode          string   `json:"mode"`
+	Phase         string   `json:"phase"`
+	Step          int      `json:"step"`
+	Steps         []string `json:"steps"`
+	// RunningSteps are the steps under way: in flight, or, while the first sync is paused or
+	// waits for credits, those that run when it goes on. CurrentStep is the first of them.
+	RunningSteps  []string                      `json:"runningSteps,omitempty"`
 	CurrentStep   string                        `json:"currentStep,omitempty"`
 	InitialDone   bool                          `json:"initialDone"`
 	InitialStart  time.Time                     `json:"initialStart"`
@@ -175,10 +209,15 @@ type Status struct {
 	DeskRewind     time.Time `json:"deskRewind,omitzero"`
 	OneWaySince    time.Time `json:"oneWaySince,omitzero"`
 	SwitchedToSync bool      `json:"switchedToSync,omitempty"`
+	// Hinted are the sides and modules webhooks reported changes of, waiting for their pass.
+	Hinted []string `json:"hinted,omitempty"`
+	// Estimate is when the first sync should end, daily credit resets included, and what that
+	// is based on; only while the first sync runs.
+	Estimate *Estimate `json:"estimate,omitempty"`
 }
 
-// status answers the status query.
-func (s *syncImpl) status() Status {
+// status answers the status query; now is the workflow's time.
+func (s *syncImpl) status(now time.Time) Status {
 	st := s.st
 	out := Status{IntegrationID: st.IntegrationID, Mode: st.Mode, Phase: st.Phase, Step: st.Step, InitialDone: st.InitialDone,
 		InitialStart: st.InitialStart, Paused: st.Paused, PausedReason: st.PausedReason, WaitingFor: st.WaitingFor,
@@ -186,12 +225,21 @@ func (s *syncImpl) status() Status {
 		OpenFailures: st.OpenFailures, RetryIDs: st.RetryIDs, RetryAll: st.RetryAll, SyncRequested: st.SyncRequested,
 		Cursors: st.Cursors, Pending: st.Pending, PendingOverflow: st.PendingOverflow, ChangesSignals: st.ChangesSignals,
 		Passes: st.Passes, RetryMarked: st.RetryMarked, CatchUp: st.CatchUp, DeskRewind: st.DeskRewind,
-		OneWaySince: st.OneWaySince, SwitchedToSync: st.SwitchedToSync}
+		OneWaySince: st.OneWaySince, SwitchedToSync: st.SwitchedToSync, Hinted: st.Hinted}
 	for _, x := range s.steps {
 		out.Steps = append(out.Steps, x.name())
 	}
-	if !st.InitialDone && st.Step < len(s.steps) {
-		out.CurrentStep = s.steps[st.Step].name()
+	if s.overlap {
+		out.RunningSteps = s.nextSteps()
+	} else if !st.InitialDone && st.Step < len(s.steps) {
+		out.RunningSteps = []string{s.steps[st.Step].name()}
+	}
+	if len(out.RunningSteps) > 0 {
+		out.CurrentStep = out.RunningSteps[0]
+	}
+	if !st.InitialDone && st.Phase != PhasePreflight && st.Phase != PhaseBlocked {
+		e := estimate(s.estimateInput(now))
+		out.Estimate = &e
 	}
 	if st.Paused {
 		out.WaitingFor = "resume signal"

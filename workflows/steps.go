@@ -164,18 +164,33 @@ func creditsExhausted(err error) (time.Duration, bool) {
 	return wait, true
 }
 
+// pauseForCredits pauses the sync until the daily credits return, wait from now, and waits.
 func (s *syncImpl) pauseForCredits(ctx workflow.Context, wait time.Duration) {
-	until := workflow.Now(ctx).Add(wait)
-	reason := "Zoho daily API credits exhausted; resuming at " + until.UTC().Format(time.RFC3339)
-	workflow.GetLogger(ctx).Warn("pausing until the daily API credits return", "integration", s.st.IntegrationID, "until", until)
+	s.beginCreditsPause(ctx, wait)
+	s.waitForCredits(ctx)
+}
+
+// beginCreditsPause pauses the sync until the daily credits return, wait from now (a later
+// return found while other steps end moves it later).
+func (s *syncImpl) beginCreditsPause(ctx workflow.Context, wait time.Duration) {
+	if until := workflow.Now(ctx).Add(wait); until.After(s.creditsUntil) {
+		s.creditsUntil = until
+	}
+	s.creditsReason = "Zoho daily API credits exhausted; resuming at " + s.creditsUntil.UTC().Format(time.RFC3339)
+	workflow.GetLogger(ctx).Warn("pausing until the daily API credits return", "integration", s.st.IntegrationID, "until", s.creditsUntil)
 	s.st.Paused = true
-	s.st.PausedReason = reason
+	s.st.PausedReason = s.creditsReason
 	s.upsertSearchAttributes(ctx)
-	_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return !s.st.Paused }) // cancellation ends the wait, and the next await returns it
-	// A pause signal during the wait replaced the reason: that pause lasts until resume.
-	if s.st.Paused && s.st.PausedReason == reason {
+}
+
+// waitForCredits waits until the credits return or a resume signal, and ends the credits
+// pause; a pause signal during the wait replaced the reason, and that pause lasts until resume.
+func (s *syncImpl) waitForCredits(ctx workflow.Context) {
+	_, _ = workflow.AwaitWithTimeout(ctx, s.creditsUntil.Sub(workflow.Now(ctx)), func() bool { return !s.st.Paused }) // cancellation ends the wait, and the next await returns it
+	if s.st.Paused && s.st.PausedReason == s.creditsReason {
 		s.st.Paused, s.st.PausedReason = false, ""
 	}
+	s.creditsUntil, s.creditsReason = time.Time{}, ""
 	s.upsertSearchAttributes(ctx)
 }
 
@@ -203,6 +218,7 @@ func (s *syncImpl) addCounts(ctx workflow.Context, p *ModuleProgress, r activiti
 	p.Desk.Failed += r.FailedToDesk
 	s.st.CRMCredits += r.CRMCredits
 	s.st.DeskCredits += r.DeskCredits
+	s.noteCredits(ctx, r)
 	s.reportFailures(ctx, r.Failures)
 }
 

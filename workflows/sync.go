@@ -49,6 +49,17 @@ const (
 	// during a pass for the next pass; marks a retry during the first sync for a pass after it;
 	// and fails a step that ends with an error while paused instead of running it again.
 	storedStateVersion = "stored-state"
+	// overlapVersion, read once when a run starts: the first sync's steps overlap as
+	// waitsFor says (both indexes at once; a module's creates and reconcile at once; the
+	// contacts indexed and matched while the accounts are written), and so do the create and
+	// reconcile steps a retry or catch-up pass runs again (runOverlapping). Runs before it
+	// take the steps one at a time.
+	overlapVersion = "overlapping-steps"
+	// hintedPassVersion, read once when a run starts: a changes signal runs a pass of the
+	// hinted modules and sides only (IncrementalInput.Sides), and a full pass of both runs at
+	// least every poll interval however often webhooks hint. Runs before it ran a full pass on
+	// every changes signal.
+	hintedPassVersion = "hinted-passes"
 )
 
 // WorkflowID is the id of the one sync workflow of an integration.
@@ -137,6 +148,14 @@ type syncImpl struct {
 	sigs  signals
 	// stored: the run has the storedStateVersion changes (false when it began before them).
 	stored bool
+	// overlap and hinted: the run has the overlapVersion and hintedPassVersion changes.
+	overlap, hinted bool
+	// running are the first-sync steps in flight (the status shows them); creditsUntil is when
+	// the daily credits return while the sync waits for them (zero: not waiting), and
+	// creditsReason the paused reason that wait gave.
+	running       []runningStep
+	creditsUntil  time.Time
+	creditsReason string
 }
 
 func newSyncImpl(in SyncInput) *syncImpl {
@@ -162,7 +181,16 @@ func (s *syncImpl) run(ctx workflow.Context) error {
 		if err := s.preflight(ctx); err != nil {
 			return err
 		}
-		for s.st.Step < len(s.steps) {
+		if s.overlap {
+			err := s.runOverlapping(ctx, s.steps, s.firstSyncDone(), s.st.Mode, true)
+			if errors.Is(err, errContinueAsNew) {
+				return s.continueAsNew(ctx)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for !s.overlap && s.st.Step < len(s.steps) {
 			if err := s.runStep(ctx, s.steps[s.st.Step], s.st.Mode); err != nil {
 				return err
 			}
@@ -215,20 +243,34 @@ func (s *syncImpl) idle(ctx workflow.Context) error {
 	for {
 		s.setPhase(ctx, PhaseIdle)
 		s.st.WaitingFor = "changes, sync-now or the poll timer (" + s.poll.String() + ")"
-		_, err := workflow.AwaitWithTimeout(ctx, s.poll, func() bool {
-			return !s.st.Paused && (s.st.SyncRequested || s.st.RetryAll || len(s.st.RetryIDs) > 0)
-		})
-		if err != nil {
-			return err
+		wait := s.poll
+		if s.hinted {
+			// Hinted passes leave the other sides for a full pass, which runs at least every
+			// poll interval however often webhooks hint.
+			if s.st.LastFullPass.IsZero() {
+				s.st.LastFullPass = workflow.Now(ctx)
+			}
+			wait = s.st.LastFullPass.Add(s.poll).Sub(workflow.Now(ctx))
+		}
+		timedOut := wait <= 0
+		if !timedOut {
+			ok, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
+				return !s.st.Paused && (s.st.SyncRequested || s.st.RetryAll || len(s.st.RetryIDs) > 0 || len(s.st.Hinted) > 0)
+			})
+			if err != nil {
+				return err
+			}
+			timedOut = !ok
 		}
 		if err := s.awaitUnpaused(ctx); err != nil {
 			return err
 		}
+		full := timedOut || s.st.SyncRequested || s.st.RetryAll || len(s.st.RetryIDs) > 0
 		if err := s.applyRetries(ctx); err != nil {
 			return err
 		}
 		s.st.SyncRequested = false
-		if err := s.incrementalPass(ctx); err != nil {
+		if err := s.incrementalPass(ctx, full); err != nil {
 			return err
 		}
 		if s.shouldContinueAsNew(ctx) {

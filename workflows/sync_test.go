@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -84,97 +85,105 @@ func TestFirstSyncRunsEveryStepInOrder(t *testing.T) {
 			twoWayCRMCredits - 2},
 	}
 	for _, tt := range tests {
-		t.Run(tt.mode, func(t *testing.T) {
-			h := newHarness(t)
-			var st Status
-			var runs []RunSummary
-			var statusJSON, historyJSON []map[string]any
-			h.at(time.Minute, func() {
-				st = h.status()
-				h.query(QueryHistory, &runs)
-				var s map[string]any
-				h.query(QueryStatus, &s)
-				statusJSON = append(statusJSON, s)
-				h.query(QueryHistory, &historyJSON)
-				h.env.CancelWorkflow()
+		// Activities that end at once start in the list's order on both paths: a step of the
+		// overlapping schedule starts as soon as those it waits for are done, and the list is
+		// in an order they allow (TestStepsOverlapAsTheAPIsAllow pins the overlap itself).
+		for _, version := range []workflow.Version{1, workflow.DefaultVersion} {
+			t.Run(fmt.Sprintf("%s/overlapping-steps=%d", tt.mode, version), func(t *testing.T) {
+				h := newHarness(t)
+				h.pin(overlapVersion, version)
+				var st Status
+				var runs []RunSummary
+				var statusJSON, historyJSON []map[string]any
+				h.at(time.Minute, func() {
+					st = h.status()
+					h.query(QueryHistory, &runs)
+					var s map[string]any
+					h.query(QueryStatus, &s)
+					statusJSON = append(statusJSON, s)
+					h.query(QueryHistory, &historyJSON)
+					h.env.CancelWorkflow()
+				})
+				h.run(SyncInput{IntegrationID: "acme", Mode: tt.mode, LookbackDays: 30, PollInterval: "1h"})
+
+				assert.Equal(t, tt.order, h.keys())
+				for _, s := range h.startsOf("IndexDesk/contacts") {
+					assert.Equal(t, activities.StepInput{IntegrationID: "acme", Module: activities.Contacts, Mode: tt.mode,
+						Lookback: 30 * 24 * time.Hour, Now: t0}, s.Input)
+				}
+				pre := h.startsOf("Preflight")
+				require.Len(t, pre, 1)
+				assert.Equal(t, activities.PreflightInput{IntegrationID: "acme", Mode: tt.mode, LookbackDays: 30}, pre[0].Input,
+					"the preflight checks the mapping in the sync's mode and records its lookback")
+
+				assert.Equal(t, PhaseIdle, st.Phase)
+				assert.True(t, st.InitialDone)
+				assert.False(t, st.Paused)
+				assert.Equal(t, tt.mode, st.Mode)
+				assert.Equal(t, tt.progress, st.Progress)
+				assert.Equal(t, tt.crmCredits, st.CRMCredits)
+				assert.Equal(t, twoWayDeskCredits, st.DeskCredits)
+				assert.Equal(t, t0, st.LastSync.UTC())
+				assert.Empty(t, st.CurrentStep)
+				assert.Empty(t, st.RunningSteps)
+				assert.Nil(t, st.Estimate, "no estimate once the first sync is done")
+				assert.Contains(t, st.WaitingFor, "poll timer (1h0m0s)")
+				wantSteps := []string{}
+				for _, k := range tt.order[1 : len(tt.order)-1] {
+					a, m, _ := strings.Cut(k, "/")
+					wantSteps = append(wantSteps, map[string]string{"IndexDesk": "index-desk-", "IndexCRM": "index-crm-", "Match": "match-",
+						"CreateInCRM": "create-in-crm-", "CreateInDesk": "create-in-desk-", "ReconcilePairs": "reconcile-"}[a]+m)
+				}
+				assert.Equal(t, wantSteps, st.Steps)
+
+				// One history line per module and direction, from the summed progress.
+				var want []RunSummary
+				for _, m := range []string{activities.Accounts, activities.Contacts} {
+					p := tt.progress[m]
+					want = append(want,
+						RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.DeskToCRM, Added: p.CRM.Added, Updated: p.CRM.Updated, Failed: p.CRM.Failed, Runs: 1},
+						RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.CRMToDesk, Added: p.Desk.Added, Updated: p.Desk.Updated, Failed: p.Desk.Failed, Runs: 1})
+				}
+				for i := range runs {
+					runs[i].Time = runs[i].Time.UTC()
+				}
+				assert.ElementsMatch(t, want, runs)
+				rec := h.startsOf("RecordRuns")
+				require.Len(t, rec, 1)
+				in := rec[0].Input.(activities.RunsInput)
+				assert.Equal(t, "acme", in.IntegrationID)
+				require.Len(t, in.Runs, 4)
+				for _, r := range in.Runs {
+					assert.Equal(t, "initial", r.Kind)
+					assert.Equal(t, t0, r.StartedAt.UTC())
+					require.NotNil(t, r.FinishedAt)
+					assert.NotEmpty(t, r.WorkflowID)
+				}
+
+				// Shapes as JSON clients (the UI, the starter) see them.
+				require.Len(t, statusJSON, 1)
+				for _, k := range []string{"integrationId", "mode", "phase", "step", "initialDone", "paused", "progress",
+					"crmCreditsUsed", "deskCreditsUsed", "openFailures", "lastSync", "steps", "waitingFor"} {
+					assert.Contains(t, statusJSON[0], k)
+				}
+				for _, k := range []string{"runs", "failures", "currentStep", "retryIds"} {
+					assert.NotContains(t, statusJSON[0], k, "status must stay small")
+				}
+				acc := statusJSON[0]["progress"].(map[string]any)["accounts"].(map[string]any)
+				assert.Equal(t, map[string]any{"indexed": 12.0, "added": float64(tt.progress["accounts"].CRM.Added),
+					"updated": 4.0, "failed": float64(tt.progress["accounts"].CRM.Failed)}, acc["crm"])
+				require.Len(t, historyJSON, 4)
+				for _, r := range historyJSON {
+					assert.ElementsMatch(t, []string{"time", "kind", "module", "direction", "added", "updated", "failed", "runs"}, mapKeys(r))
+				}
+
+				assert.Equal(t, []string{"preflight", "initial-sync", "idle"}, h.states)
+				assert.Equal(t, tt.mode, h.lastSA[ModeKey.GetName()])
+				assert.Equal(t, t0, h.lastSA[LastSyncKey.GetName()].(time.Time).UTC())
+				var canceled *temporal.CanceledError
+				assert.True(t, errors.As(h.env.GetWorkflowError(), &canceled), "ended by the test's cancel: %v", h.env.GetWorkflowError())
 			})
-			h.run(SyncInput{IntegrationID: "acme", Mode: tt.mode, LookbackDays: 30, PollInterval: "1h"})
-
-			assert.Equal(t, tt.order, h.keys())
-			for _, s := range h.startsOf("IndexDesk/contacts") {
-				assert.Equal(t, activities.StepInput{IntegrationID: "acme", Module: activities.Contacts, Mode: tt.mode,
-					Lookback: 30 * 24 * time.Hour, Now: t0}, s.Input)
-			}
-			pre := h.startsOf("Preflight")
-			require.Len(t, pre, 1)
-			assert.Equal(t, activities.PreflightInput{IntegrationID: "acme", Mode: tt.mode, LookbackDays: 30}, pre[0].Input,
-				"the preflight checks the mapping in the sync's mode and records its lookback")
-
-			assert.Equal(t, PhaseIdle, st.Phase)
-			assert.True(t, st.InitialDone)
-			assert.False(t, st.Paused)
-			assert.Equal(t, tt.mode, st.Mode)
-			assert.Equal(t, tt.progress, st.Progress)
-			assert.Equal(t, tt.crmCredits, st.CRMCredits)
-			assert.Equal(t, twoWayDeskCredits, st.DeskCredits)
-			assert.Equal(t, t0, st.LastSync.UTC())
-			assert.Empty(t, st.CurrentStep)
-			assert.Contains(t, st.WaitingFor, "poll timer (1h0m0s)")
-			wantSteps := []string{}
-			for _, k := range tt.order[1 : len(tt.order)-1] {
-				a, m, _ := strings.Cut(k, "/")
-				wantSteps = append(wantSteps, map[string]string{"IndexDesk": "index-desk-", "IndexCRM": "index-crm-", "Match": "match-",
-					"CreateInCRM": "create-in-crm-", "CreateInDesk": "create-in-desk-", "ReconcilePairs": "reconcile-"}[a]+m)
-			}
-			assert.Equal(t, wantSteps, st.Steps)
-
-			// One history line per module and direction, from the summed progress.
-			var want []RunSummary
-			for _, m := range []string{activities.Accounts, activities.Contacts} {
-				p := tt.progress[m]
-				want = append(want,
-					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.DeskToCRM, Added: p.CRM.Added, Updated: p.CRM.Updated, Failed: p.CRM.Failed, Runs: 1},
-					RunSummary{Time: t0, Kind: "initial", Module: m, Direction: activities.CRMToDesk, Added: p.Desk.Added, Updated: p.Desk.Updated, Failed: p.Desk.Failed, Runs: 1})
-			}
-			for i := range runs {
-				runs[i].Time = runs[i].Time.UTC()
-			}
-			assert.ElementsMatch(t, want, runs)
-			rec := h.startsOf("RecordRuns")
-			require.Len(t, rec, 1)
-			in := rec[0].Input.(activities.RunsInput)
-			assert.Equal(t, "acme", in.IntegrationID)
-			require.Len(t, in.Runs, 4)
-			for _, r := range in.Runs {
-				assert.Equal(t, "initial", r.Kind)
-				assert.Equal(t, t0, r.StartedAt.UTC())
-				require.NotNil(t, r.FinishedAt)
-				assert.NotEmpty(t, r.WorkflowID)
-			}
-
-			// Shapes as JSON clients (the UI, the starter) see them.
-			require.Len(t, statusJSON, 1)
-			for _, k := range []string{"integrationId", "mode", "phase", "step", "initialDone", "paused", "progress",
-				"crmCreditsUsed", "deskCreditsUsed", "openFailures", "lastSync", "steps", "waitingFor"} {
-				assert.Contains(t, statusJSON[0], k)
-			}
-			for _, k := range []string{"runs", "failures", "currentStep", "retryIds"} {
-				assert.NotContains(t, statusJSON[0], k, "status must stay small")
-			}
-			acc := statusJSON[0]["progress"].(map[string]any)["accounts"].(map[string]any)
-			assert.Equal(t, map[string]any{"indexed": 12.0, "added": float64(tt.progress["accounts"].CRM.Added),
-				"updated": 4.0, "failed": float64(tt.progress["accounts"].CRM.Failed)}, acc["crm"])
-			require.Len(t, historyJSON, 4)
-			for _, r := range historyJSON {
-				assert.ElementsMatch(t, []string{"time", "kind", "module", "direction", "added", "updated", "failed", "runs"}, mapKeys(r))
-			}
-
-			assert.Equal(t, []string{"preflight", "initial-sync", "idle"}, h.states)
-			assert.Equal(t, tt.mode, h.lastSA[ModeKey.GetName()])
-			assert.Equal(t, t0, h.lastSA[LastSyncKey.GetName()].(time.Time).UTC())
-			var canceled *temporal.CanceledError
-			assert.True(t, errors.As(h.env.GetWorkflowError(), &canceled), "ended by the test's cancel: %v", h.env.GetWorkflowError())
-		})
+		}
 	}
 }
 
@@ -211,8 +220,9 @@ func TestRetrySignalsDuringAStepAreMergedAndAppliedBeforeTheNextStep(t *testing.
 			h.run(SyncInput{IntegrationID: "acme", PollInterval: "1h"})
 
 			keys := h.keys()
-			require.GreaterOrEqual(t, len(keys), 4)
-			assert.Equal(t, []string{"Preflight", "IndexDesk/accounts", "MarkRetry", "IndexCRM/accounts"}, keys[:4])
+			require.GreaterOrEqual(t, len(keys), 5)
+			assert.Equal(t, []string{"Preflight", "IndexDesk/accounts", "IndexCRM/accounts", "MarkRetry", "Match/accounts"}, keys[:5],
+				"the retry is marked once the indexes are done, before the match starts")
 			calls := h.startsOf("MarkRetry")
 			require.Len(t, calls, 1)
 			assert.Equal(t, activities.RetryInput{IntegrationID: "acme", IDs: tt.wantIDs}, calls[0].Input)
@@ -224,28 +234,37 @@ func TestRetrySignalsDuringAStepAreMergedAndAppliedBeforeTheNextStep(t *testing.
 }
 
 func TestRetrySignalWhileIdleRunsAPass(t *testing.T) {
-	h := newHarness(t)
-	h.signal(10*time.Minute, SignalRetry, RetrySignal{IDs: []int64{7}})
-	var done Status
-	h.at(20*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
-	h.run(SyncInput{IntegrationID: "acme", PollInterval: "1h"})
+	for _, tt := range []struct {
+		name    string
+		version workflow.Version
+		steps   []string
+	}{
+		{"overlapping", 1, rerunSteps},
+		{"one at a time, before overlapping-steps", workflow.DefaultVersion, sequentialRerunSteps},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.pin(overlapVersion, tt.version)
+			h.signal(10*time.Minute, SignalRetry, RetrySignal{IDs: []int64{7}})
+			var done Status
+			h.at(20*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
+			h.run(SyncInput{IntegrationID: "acme", PollInterval: "1h"})
 
-	assert.Equal(t, append([]string{"MarkRetry",
-		"Match/accounts", "CreateInCRM/accounts", "CreateInDesk/accounts", "ReconcilePairs/accounts",
-		"Match/contacts", "CreateInCRM/contacts", "CreateInDesk/contacts", "ReconcilePairs/contacts",
-		"RecordRuns",
-	}, passOrder...), h.startsBetween(10*time.Minute, 20*time.Minute), "the marked records are picked up at once, not at the next poll")
-	assert.Equal(t, activities.RetryInput{IntegrationID: "acme", IDs: []int64{7}}, h.startsOf("MarkRetry")[0].Input)
-	rec := h.startsOf("RecordRuns")
-	require.Len(t, rec, 2)
-	retried := rec[1].Input.(activities.RunsInput).Runs
-	require.NotEmpty(t, retried)
-	for _, r := range retried {
-		assert.Equal(t, "retry", r.Kind, "the steps a retry runs again are recorded as a retry run")
-		assert.Equal(t, t0.Add(10*time.Minute), r.StartedAt.UTC())
+			assert.Equal(t, concat([]string{"MarkRetry"}, tt.steps, []string{"RecordRuns"}, passOrder),
+				h.startsBetween(10*time.Minute, 20*time.Minute), "the marked records are picked up at once, not at the next poll")
+			assert.Equal(t, activities.RetryInput{IntegrationID: "acme", IDs: []int64{7}}, h.startsOf("MarkRetry")[0].Input)
+			rec := h.startsOf("RecordRuns")
+			require.Len(t, rec, 2)
+			retried := rec[1].Input.(activities.RunsInput).Runs
+			require.NotEmpty(t, retried)
+			for _, r := range retried {
+				assert.Equal(t, "retry", r.Kind, "the steps a retry runs again are recorded as a retry run")
+				assert.Equal(t, t0.Add(10*time.Minute), r.StartedAt.UTC())
+			}
+			assert.Equal(t, t0.Add(10*time.Minute), done.LastSync.UTC())
+			assert.False(t, done.SyncRequested)
+		})
 	}
-	assert.Equal(t, t0.Add(10*time.Minute), done.LastSync.UTC())
-	assert.False(t, done.SyncRequested)
 }
 
 func TestSyncNowAndChangesSignalsRunAPass(t *testing.T) {
@@ -348,19 +367,23 @@ func TestContinueAsNewDuringTheFirstSyncKeepsTheState(t *testing.T) {
 	h.run(SyncInput{IntegrationID: "acme", LookbackDays: 30, PollInterval: "1h"})
 
 	in := canInput(t, h.env.GetWorkflowError())
-	assert.Equal(t, []string{"Preflight", "IndexDesk/accounts"}, h.keys())
+	assert.Equal(t, []string{"Preflight", "IndexDesk/accounts", "IndexCRM/accounts"}, h.keys(),
+		"the steps in flight end; no other starts before the run continues as new")
 	assert.Equal(t, "acme", in.IntegrationID)
 	assert.Equal(t, 30, in.LookbackDays)
 	assert.Equal(t, "1h", in.PollInterval)
 	assert.Equal(t, activities.ModeTwoWay, in.Mode)
 	st := in.State
-	assert.Equal(t, 1, st.Step)
+	assert.Equal(t, 2, st.Step)
+	assert.ElementsMatch(t, []string{"index-desk-accounts", "index-crm-accounts"}, st.Done)
 	assert.False(t, st.InitialDone)
 	assert.Equal(t, t0, st.InitialStart.UTC())
 	assert.Equal(t, 10, st.Progress[activities.Accounts].Desk.Indexed)
+	assert.Equal(t, 12, st.Progress[activities.Accounts].CRM.Indexed)
 	assert.Equal(t, 1, st.DeskCredits)
+	assert.Equal(t, 2, st.CRMCredits)
 
-	// The next run carries on with the second step and ends with the same sums as one run.
+	// The next run carries on with the steps after them and ends with the same sums as one run.
 	h2 := newHarness(t)
 	h2.env.SetStartTime(t0.Add(time.Hour))
 	var done Status
@@ -371,7 +394,7 @@ func TestContinueAsNewDuringTheFirstSyncKeepsTheState(t *testing.T) {
 		h2.env.CancelWorkflow()
 	}, time.Minute)
 	h2.run(in)
-	assert.Equal(t, append([]string{"Preflight"}, twoWayOrder[2:]...), h2.keys())
+	assert.Equal(t, append([]string{"Preflight"}, twoWayOrder[3:]...), h2.keys())
 	for _, s := range h2.starts {
 		if si, ok := s.Input.(activities.StepInput); ok {
 			assert.Equal(t, t0, si.Now.UTC(), "the lookback counts from the first run's start")
@@ -444,7 +467,7 @@ func TestStatusJSONNamesStayTheSame(t *testing.T) {
 		Progress: twoWayProgress(), CRMCredits: 1, DeskCredits: 1, LastSync: at, OpenFailures: 1, RetryIDs: []int64{1}, RetryAll: true,
 		SyncRequested: true, Cursors: map[string]activities.Cursor{"k": {}}, Pending: map[string][]string{"k": {"1"}},
 		PendingOverflow: true, ChangesSignals: 1, Passes: 1, RetryMarked: true, CatchUp: true, DeskRewind: at, OneWaySince: at,
-		SwitchedToSync: true}
+		SwitchedToSync: true, RunningSteps: []string{"a"}, Hinted: []string{"crm/contacts"}, Estimate: &Estimate{}}
 	b, err := json.Marshal(full)
 	require.NoError(t, err)
 	var m map[string]any
@@ -452,7 +475,7 @@ func TestStatusJSONNamesStayTheSame(t *testing.T) {
 	assert.ElementsMatch(t, []string{"integrationId", "mode", "phase", "step", "steps", "currentStep", "initialDone", "initialStart",
 		"paused", "pausedReason", "waitingFor", "problems", "progress", "crmCreditsUsed", "deskCreditsUsed", "lastSync",
 		"openFailures", "retryIds", "retryAll", "syncRequested", "cursors", "pending", "pendingOverflow", "changesSignals",
-		"passes", "retryMarked", "catchUp", "deskRewind", "oneWaySince", "switchedToSync"}, mapKeys(m))
+		"passes", "retryMarked", "catchUp", "deskRewind", "oneWaySince", "switchedToSync", "runningSteps", "hinted", "estimate"}, mapKeys(m))
 }
 
 // Entering idle subscribes the integration to webhooks once per run; a legacy import, which

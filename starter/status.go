@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"deskcrm/activities"
+	"deskcrm/workflows"
+)
+
+// cmdStatus prints the status query's answer: phase, mode, the steps running, the first
+// sync's estimate, progress per module and side.
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("status", &c, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var st workflows.Status
+	if err := query(ctx, c.integration, workflows.QueryStatus, &st); err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(stdout, st)
+	}
+	printStatus(stdout, st, time.Now())
+	return nil
+}
+
+// printStatus writes a status for people; now is the wall clock, for "in 3h0m".
+func printStatus(stdout io.Writer, st workflows.Status, now time.Time) {
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "integration\t%s\n", st.IntegrationID)
+	fmt.Fprintf(w, "phase\t%s\n", st.Phase)
+	fmt.Fprintf(w, "mode\t%s\n", st.Mode)
+	fmt.Fprintf(w, "paused\t%v %s\n", st.Paused, st.PausedReason)
+	if len(st.RunningSteps) > 0 {
+		what := "steps"
+		if st.Paused {
+			what = "steps on resume"
+		}
+		done := ""
+		if !st.InitialDone {
+			done = fmt.Sprintf(" (%d of %d done)", st.Step, len(st.Steps))
+		}
+		fmt.Fprintf(w, "%s\t%s%s\n", what, strings.Join(st.RunningSteps, ", "), done)
+	}
+	fmt.Fprintf(w, "waiting for\t%s\n", orDash(st.WaitingFor))
+	if len(st.Hinted) > 0 {
+		fmt.Fprintf(w, "hinted\t%s (a pass of these sides follows)\n", strings.Join(st.Hinted, ", "))
+	}
+	if !st.LastSync.IsZero() {
+		fmt.Fprintf(w, "last sync\t%s\n", st.LastSync.Local().Format(time.RFC1123))
+	}
+	fmt.Fprintf(w, "credits used\tCRM %d, Desk %d\n", st.CRMCredits, st.DeskCredits)
+	if e := st.Estimate; e != nil {
+		printEstimate(w, e, now)
+	}
+	fmt.Fprintf(w, "open failures\t%d\n", st.OpenFailures)
+	w.Flush()
+	fmt.Fprintln(stdout)
+	w = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "module\tlinked\tdesk indexed\tdesk added\tdesk updated\tto desk failed\tcrm indexed\tcrm added\tcrm updated\tto crm failed\t")
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		p := st.Progress[m]
+		if p == nil {
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m, p.Linked, p.Desk.Indexed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed,
+			p.CRM.Indexed, p.CRM.Added, p.CRM.Updated, p.CRM.Failed)
+	}
+	w.Flush()
+	for _, p := range st.Problems {
+		fmt.Fprintf(stdout, "problem: %s %s: %s\n", p.Code, p.Module, p.Message)
+	}
+}
+
+// printEstimate writes the first sync's estimate: when it should end, the credit resets it
+// waits for, the credits it needs, and what that is based on.
+func printEstimate(w io.Writer, e *workflows.Estimate, now time.Time) {
+	end := "not known yet"
+	if !e.Finish.IsZero() {
+		end = fmt.Sprintf("by %s (in %s)", e.Finish.Local().Format(time.RFC1123), max(0, e.Finish.Sub(now)).Round(time.Minute))
+	}
+	if e.CreditResets > 0 {
+		end += fmt.Sprintf(", after %d daily credit reset(s)", e.CreditResets)
+	}
+	fmt.Fprintf(w, "first sync ends\t%s\n", end)
+	if e.CRM != nil && e.Desk != nil {
+		fmt.Fprintf(w, "credits to spend\tCRM %s, Desk %s\n", creditsLine(e.CRM), creditsLine(e.Desk))
+	}
+	fmt.Fprintf(w, "estimate based on\t%s\n", e.Basis)
+}
+
+func creditsLine(c *workflows.EstimateCredits) string {
+	if c.PerDay == 0 {
+		return fmt.Sprintf("%d (no daily limit known)", c.Needed)
+	}
+	return fmt.Sprintf("%d (%d a day, %d today)", c.Needed, c.PerDay, c.Today)
+}
+
+// runningShort names the steps running for the progress bar: the first, and how many more.
+func runningShort(st workflows.Status) string {
+	if len(st.RunningSteps) <= 1 {
+		return st.CurrentStep
+	}
+	return fmt.Sprintf("%s +%d", st.RunningSteps[0], len(st.RunningSteps)-1)
+}
