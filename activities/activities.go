@@ -58,6 +58,9 @@ type Activities struct {
 	// CRMDailyCredits and DeskDailyCredits are the editions' daily allowances (0: unknown),
 	// reported with each result for the workflow's estimate of the days a first sync takes.
 	CRMDailyCredits, DeskDailyCredits int64
+	// CRMCreditReserve and DeskCreditReserve are the credits of each day left untouched for
+	// the org's other integrations (reported with each result, like the allowances).
+	CRMCreditReserve, DeskCreditReserve int64
 	// CRMBulkReadThreshold is how many CRM records of a module in the look-back make the
 	// first sync read them with Bulk Read (0: DefaultCRMBulkReadThreshold; negative: never).
 	CRMBulkReadThreshold int
@@ -130,7 +133,8 @@ func New(ctx context.Context, cfg Config) (*Activities, error) {
 	}
 	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Logger: logger, DefaultMapping: defaultMapping,
 		DeskURL: zoho.BaseURL(z.DeskURL, ep.Desk), DeskOrgID: z.DeskOrgID,
-		CRMDailyCredits: z.CRMDailyCredits, DeskDailyCredits: z.DeskDailyCredits, CRMBulkReadThreshold: z.CRMBulkReadThreshold}, nil
+		CRMDailyCredits: z.CRMDailyCredits, DeskDailyCredits: z.DeskDailyCredits, CRMBulkReadThreshold: z.CRMBulkReadThreshold,
+		CRMCreditReserve: z.Reserve(z.CRMDailyCredits), DeskCreditReserve: z.Reserve(z.DeskDailyCredits)}, nil
 }
 
 // creditsLeft fills a result's view of the day's credits: what the servers last said is left
@@ -143,6 +147,7 @@ func (a *Activities) creditsLeft(r *StepResult) {
 		r.DeskCreditsLeft = c.Remaining
 	}
 	r.CRMDailyCredits, r.DeskDailyCredits = a.CRMDailyCredits, a.DeskDailyCredits
+	r.CRMCreditReserve, r.DeskCreditReserve = a.CRMCreditReserve, a.DeskCreditReserve
 }
 
 // SourceID is the id deskcrm sends with its Desk writes and registers as the webhooks'

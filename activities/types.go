@@ -57,6 +57,11 @@ type StepResult struct {
 	DeskCreditsLeft  int64 `json:"deskCreditsLeft,omitempty"`
 	CRMDailyCredits  int64 `json:"crmDailyCredits,omitempty"`
 	DeskDailyCredits int64 `json:"deskDailyCredits,omitempty"`
+	// CRMCreditReserve and DeskCreditReserve are the credits of each day the sync leaves to
+	// the org's other integrations (DESKCRM_CREDIT_RESERVE percent of the allowance; 0 with
+	// no allowance known).
+	CRMCreditReserve  int64 `json:"crmCreditReserve,omitempty"`
+	DeskCreditReserve int64 `json:"deskCreditReserve,omitempty"`
 }
 
 // PreflightInput names the integration whose mapping is checked.

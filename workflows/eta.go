@@ -34,7 +34,7 @@ import (
 //     credits wait ends, while the sync waits): the finish is an upper bound.
 
 // creditReservePercent is the share of a daily allowance the sync leaves to the org's other
-// integrations: the default of DESKCRM_CREDIT_RESERVE, which the activities do not report.
+// integrations when the activities have not reported theirs: DESKCRM_CREDIT_RESERVE's default.
 const creditReservePercent = 20
 
 // defaultCredits are the credits one record costs on each API in a step of a kind no step
@@ -74,6 +74,17 @@ type etaStep struct {
 // the server last said is left today (0: not said).
 type etaCredits struct {
 	Daily, Left int64
+	// Reserve is the credits of each day left to other integrations (0: unknown, then
+	// creditReservePercent of Daily).
+	Reserve int64
+}
+
+// reserve returns the credits of each day the sync leaves untouched.
+func (c etaCredits) reserve() int64 {
+	if c.Reserve > 0 {
+		return c.Reserve
+	}
+	return c.Daily * creditReservePercent / 100
 }
 
 // etaInput is everything the estimate is made from.
@@ -225,7 +236,7 @@ func measuredRates(steps []etaStep) map[stepKind]rate {
 // and per day, and counts the resets to wait for.
 func dailyCredits(needed int64, c etaCredits, waiting bool) *EstimateCredits {
 	out := &EstimateCredits{Needed: needed}
-	reserve := c.Daily * creditReservePercent / 100
+	reserve := c.reserve()
 	out.PerDay = max(0, c.Daily-reserve)
 	if out.PerDay == 0 {
 		return out
@@ -268,8 +279,8 @@ func basis(matched bool, defaulted, untimed []string, e Estimate) string {
 			parts = append(parts, fmt.Sprintf("no daily %s allowance known (%s): no wait for its resets counted", a.name, a.env))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s allows %d credits a day (the allowance less a %d%% reserve), %d today",
-			a.name, a.c.PerDay, creditReservePercent, a.c.Today))
+		parts = append(parts, fmt.Sprintf("%s allows %d credits a day (the allowance less the reserve left to other integrations), %d today",
+			a.name, a.c.PerDay, a.c.Today))
 	}
 	if e.CreditResets > 0 {
 		parts = append(parts, "each credit reset counted as a whole day")
@@ -292,7 +303,8 @@ func (s *syncImpl) estimateInput(now time.Time) etaInput {
 		}
 	}
 	in := etaInput{Now: now, CreditsUntil: s.creditsUntil,
-		CRM: etaCredits{Daily: s.st.Credits.CRMDaily}, Desk: etaCredits{Daily: s.st.Credits.DeskDaily}}
+		CRM:  etaCredits{Daily: s.st.Credits.CRMDaily, Reserve: s.st.Credits.CRMReserve},
+		Desk: etaCredits{Daily: s.st.Credits.DeskDaily, Reserve: s.st.Credits.DeskReserve}}
 	if now.Sub(s.st.Credits.At) < day {
 		in.CRM.Left, in.Desk.Left = s.st.Credits.CRMLeft, s.st.Credits.DeskLeft
 	}
@@ -361,6 +373,12 @@ func (s *syncImpl) noteCredits(ctx workflow.Context, r activities.StepResult) {
 	}
 	if r.DeskDailyCredits > 0 {
 		c.DeskDaily = r.DeskDailyCredits
+	}
+	if r.CRMCreditReserve > 0 {
+		c.CRMReserve = r.CRMCreditReserve
+	}
+	if r.DeskCreditReserve > 0 {
+		c.DeskReserve = r.DeskCreditReserve
 	}
 	if r.CRMCreditsLeft > 0 || r.DeskCreditsLeft > 0 {
 		c.CRMLeft, c.DeskLeft, c.At = r.CRMCreditsLeft, r.DeskCreditsLeft, workflow.Now(ctx)

@@ -89,7 +89,7 @@ func TestEstimate(t *testing.T) {
 			finish: now.Add(2*day + work), resets: 2,
 			crm:  &EstimateCredits{Needed: 55, PerDay: 40, Today: 40, Resets: 1},
 			desk: &EstimateCredits{Needed: 130, PerDay: 80, Today: 30, Resets: 2},
-			basis: []string{"CRM allows 40 credits a day (the allowance less a 20% reserve), 40 today",
+			basis: []string{"CRM allows 40 credits a day (the allowance less the reserve left to other integrations), 40 today",
 				"Desk allows 80 credits a day", "each credit reset counted as a whole day"}},
 		{name: "enough credits today: no reset",
 			state:  measuredAccounts(),
@@ -190,6 +190,8 @@ func TestDailyCredits(t *testing.T) {
 		{"waiting: nothing today", 1, etaCredits{Daily: 100, Left: 90}, true, EstimateCredits{Needed: 1, PerDay: 80, Resets: 1}},
 		{"a million records at Desk Professional's 75,000 a day", 1_030_000, etaCredits{Daily: 75_000}, false,
 			EstimateCredits{Needed: 1_030_000, PerDay: 60_000, Today: 60_000, Resets: 17}},
+		{"the reserve the activities reported (DESKCRM_CREDIT_RESERVE=50)", 100, etaCredits{Daily: 100, Left: 70, Reserve: 50}, false,
+			EstimateCredits{Needed: 100, PerDay: 50, Today: 20, Resets: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -142,6 +142,10 @@ type CreditsView struct {
 	CRMDaily  int64     `json:"crmDaily,omitempty"`
 	DeskDaily int64     `json:"deskDaily,omitempty"`
 	At        time.Time `json:"at,omitzero"`
+	// CRMReserve and DeskReserve are the credits of each day left to the org's other
+	// integrations, as configured (0: not reported, then creditReservePercent is assumed).
+	CRMReserve  int64 `json:"crmReserve,omitempty"`
+	DeskReserve int64 `json:"deskReserve,omitempty"`
 }
 
 // newState returns the state a run starts from: the carried one, made whole and cut to the
