@@ -21,11 +21,15 @@ type reader struct {
 	m       mapping.Mapping
 	crmCur  Cursor
 	deskCur Cursor
+	// changed holds the changes read and not planned yet (CRM's stream in chunks and leave
+	// none here); seen every record read, planned or not.
 	changed map[reconcile.SideID]reconcile.Record
+	seen    map[reconcile.SideID]bool
 	deleted []reconcile.Deletion
 	// more is set when a side had more changes than MaxChangesPerPass.
 	more bool
 	read int
+	mu   sync.Mutex // changed, seen and read, while CRM's stream runs beside the planning
 }
 
 func (p *reader) scope(s mapping.Side) store.Scope {
@@ -57,24 +61,20 @@ func (p *reader) cursor(ctx context.Context, s mapping.Side) (Cursor, error) {
 	return Cursor{Position: c.Position, Deleted: c.Deleted}, nil
 }
 
-// readAll reads deletions before modifications (a modification made after the deletion read
-// is then newer than anything the deletion cursor passed), then the records webhooks reported
-// or the admin asked to retry that the reads of changes did not return.
-func (p *reader) readAll(ctx context.Context) error {
-	crm, desk := p.reads(mapping.CRM), len(p.in.Sides) == 0 || slices.Contains(p.in.Sides, SideDesk)
-	if crm {
+// readFirst reads what the pass needs before it plans anything: the deletions on both sides
+// before the modifications (a modification made after the deletion read is then newer than
+// anything the deletion cursor passed), and Desk's changes, so that a pair changed on both
+// sides is planned with both changes whichever CRM chunk brings the CRM one. CRM's changes
+// are streamed next (readCRM), then the records asked for by id (readExtra).
+func (p *reader) readFirst(ctx context.Context) error {
+	if p.reads(mapping.CRM) {
 		if err := p.readCRMDeleted(ctx); err != nil {
 			return apiError("read CRM deleted "+p.in.Module, err)
 		}
 	}
-	if desk {
+	if len(p.in.Sides) == 0 || slices.Contains(p.in.Sides, SideDesk) {
 		if err := p.readDeskDeleted(ctx); err != nil {
 			return apiError("read Desk recycle bin", err)
-		}
-	}
-	if crm {
-		if err := p.readCRM(ctx); err != nil {
-			return apiError("read CRM changes of "+p.in.Module, err)
 		}
 	}
 	if p.reads(mapping.Desk) {
@@ -82,7 +82,7 @@ func (p *reader) readAll(ctx context.Context) error {
 			return apiError("read Desk changes of "+p.in.Module, err)
 		}
 	}
-	return p.readExtra(ctx)
+	return nil
 }
 
 // readCRMDeleted reads CRM's deleted records since the deletion cursor.
@@ -140,8 +140,9 @@ func (p *reader) readDeskDeleted(ctx context.Context) error {
 	return nil
 }
 
-// readCRM reads CRM's changed records since the cursor, oldest first, 200 per call.
-func (p *reader) readCRM(ctx context.Context) error {
+// readCRM reads CRM's changed records since the cursor, oldest first, 200 per call, and
+// hands each page to emit (the records are indexed, not kept).
+func (p *reader) readCRM(ctx context.Context, emit func([]reconcile.Record) error) error {
 	opts := crm.ListOptions{Fields: crmFieldsFor(p.m), SortBy: "Modified_Time", SortOrder: "asc", PerPage: crm.MaxPerPage,
 		ModifiedSince: p.crmCur.Position.Add(-CursorOverlap)}
 	newest := p.crmCur.Position
@@ -155,7 +156,10 @@ func (p *reader) readCRM(ctx context.Context) error {
 					newest = r.ModifiedTime.UTC()
 				}
 			}
-			if err := p.add(ctx, mapping.CRM, recs); err != nil {
+			if err := p.index(ctx, mapping.CRM, recs); err != nil {
+				return err
+			}
+			if err := emit(recs); err != nil {
 				return err
 			}
 			opts.Start = pg.Next // a retry after a 429 goes on from here
@@ -169,7 +173,7 @@ func (p *reader) readCRM(ctx context.Context) error {
 		})
 	})
 	if err != nil {
-		return err
+		return apiError("read CRM changes of "+p.in.Module, err)
 	}
 	p.crmCur.Position = newest
 	return nil
@@ -213,15 +217,78 @@ func (p *reader) readDesk(ctx context.Context) error {
 	return nil
 }
 
-// add takes records read on side s as changes and keeps them in the index.
+// add takes records read on side s as changes to plan and keeps them in the index.
 func (p *reader) add(ctx context.Context, s mapping.Side, recs []reconcile.Record) error {
+	for _, r := range recs {
+		p.changed[reconcile.SideID{Side: s, ID: r.ID}] = r
+	}
+	return p.index(ctx, s, recs)
+}
+
+// index keeps records read on side s in the index and counts them as read.
+func (p *reader) index(ctx context.Context, s mapping.Side, recs []reconcile.Record) error {
+	p.mu.Lock()
 	rows := make([]store.IndexRow, len(recs))
 	for i, r := range recs {
-		p.changed[reconcile.SideID{Side: s, ID: r.ID}] = r
+		p.seen[reconcile.SideID{Side: s, ID: r.ID}] = true
 		rows[i] = indexRow(r)
 	}
 	p.read += len(recs)
+	p.mu.Unlock()
 	return p.a.Store.UpsertIndex(ctx, p.scope(s), rows)
+}
+
+// takeCounterpartChanges removes from the changes not planned yet, and returns, the changes
+// of the counterparts of recs (records of side s) and, for those not linked, of the records
+// of the other side carrying their match key: a pair changed on both sides, or matched by
+// key, is planned with both changes, as in one plan of everything.
+func (p *reader) takeCounterpartChanges(ctx context.Context, s mapping.Side, recs []reconcile.Record) ([]reconcile.Record, error) {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	links, err := p.a.Store.LinksOf(ctx, p.scope(s), ids)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []reconcile.Record
+	take := func(id reconcile.SideID) {
+		if r, ok := p.changed[id]; ok {
+			out = append(out, r)
+			delete(p.changed, id)
+		}
+	}
+	for _, l := range links {
+		take(reconcile.SideID{Side: s.Other(), ID: linkOf(l).IDOf(s.Other())})
+	}
+	keys := map[string]bool{}
+	for _, r := range recs {
+		if _, linked := links[r.ID]; !linked && r.Key != "" {
+			keys[r.Key] = true
+		}
+	}
+	if len(keys) > 0 {
+		for id, r := range p.changed {
+			if id.Side == s.Other() && keys[r.Key] {
+				take(id)
+			}
+		}
+	}
+	return out, nil
+}
+
+// takeChanges removes and returns the changes not planned yet.
+func (p *reader) takeChanges() []reconcile.Record {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]reconcile.Record, 0, len(p.changed))
+	for _, r := range p.changed {
+		out = append(out, r)
+	}
+	clear(p.changed)
+	return out
 }
 
 // readExtra reads by id the records webhooks reported that the reads of changes did not
@@ -253,7 +320,7 @@ func (p *reader) unread(s mapping.Side, ids []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, id := range ids {
-		if _, ok := p.changed[reconcile.SideID{Side: s, ID: id}]; ok || seen[id] || id == "" {
+		if p.seen[reconcile.SideID{Side: s, ID: id}] || seen[id] || id == "" {
 			continue
 		}
 		seen[id] = true

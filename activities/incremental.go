@@ -6,10 +6,12 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
 	"deskcrm/store"
+	"deskcrm/zoho/crm"
 )
 
 // CursorOverlap is how far before its cursor each read of changes starts, so that records
@@ -45,7 +47,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 		return IncrementalResult{}, err
 	}
 	ctx, meter := withMeter(ctx)
-	p := &reader{a: a, in: in, m: m, changed: map[reconcile.SideID]reconcile.Record{}}
+	p := &reader{a: a, in: in, m: m, changed: map[reconcile.SideID]reconcile.Record{}, seen: map[reconcile.SideID]bool{}}
 	if p.crmCur, err = p.cursor(ctx, mapping.CRM); err != nil {
 		return IncrementalResult{}, err
 	}
@@ -87,7 +89,14 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	return res, nil
 }
 
-// runPass settles the creates an earlier attempt left pending, reads, plans and writes.
+// passChunk is how many CRM changes a pass plans and writes at a time while it reads on.
+const passChunk = 1000
+
+// runPass settles the creates an earlier attempt left pending, then reads, plans and writes
+// in a pipeline: the deletions and Desk's changes first; then CRM's changes, planned and
+// written passChunk at a time while the next pages are read (each chunk with the Desk changes
+// of its pairs, the deletions with the first); then the rest of Desk's changes and the
+// records asked for by id. A bulk update of CRM is thus written while it is still being read.
 func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	if p.twoWay() {
 		if err := w.recoverCreates(ctx, mapping.Desk); err != nil {
@@ -97,33 +106,83 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	if err := w.recoverCreates(ctx, mapping.CRM); err != nil {
 		return err
 	}
-	if err := p.readAll(ctx); err != nil {
+	if err := p.readFirst(ctx); err != nil {
 		return err
 	}
-	heartbeat(ctx, "plan")
-	in, err := a.changesInput(ctx, p)
-	if err != nil {
+	deleted := p.deleted
+	planWrite := func(changed []reconcile.Record) error {
+		if len(changed) == 0 && len(deleted) == 0 {
+			return nil
+		}
+		heartbeat(ctx, "plan")
+		in, err := a.changesInput(ctx, p, changed, deleted)
+		if err != nil {
+			return err
+		}
+		deleted = nil // recorded on the links by the first plan
+		pl := reconcile.PlanChanges(in)
+		w.o.count(&w.o.echoes, pl.Echoes)
+		w.o.count(&w.o.skipped, pl.Skipped)
+		return w.apply(ctx, pl, in.Refs)
+	}
+	if p.reads(mapping.CRM) {
+		pages := make(chan []reconcile.Record, passChunk/crm.MaxPerPage)
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			defer close(pages)
+			return p.readCRM(gctx, func(recs []reconcile.Record) error {
+				select {
+				case pages <- recs:
+					return nil
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			})
+		})
+		g.Go(func() error {
+			var chunk []reconcile.Record
+			flush := func() error {
+				both, err := p.takeCounterpartChanges(gctx, mapping.CRM, chunk)
+				if err == nil {
+					err = planWrite(append(chunk, both...))
+				}
+				chunk = nil
+				return err
+			}
+			for recs := range pages {
+				if chunk = append(chunk, recs...); len(chunk) >= passChunk {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			if gctx.Err() != nil {
+				return nil // the reader failed: its error is the one to report
+			}
+			return flush()
+		})
+		if err := g.Wait(); err != nil {
+			return err
+		}
+	}
+	if err := p.readExtra(ctx); err != nil {
 		return err
 	}
-	pl := reconcile.PlanChanges(in)
-	w.o.count(&w.o.echoes, pl.Echoes)
-	w.o.count(&w.o.skipped, pl.Skipped)
-	return w.apply(ctx, pl, in.Refs)
+	return planWrite(p.takeChanges())
 }
 
-// changesInput gathers what PlanChanges decides from: the records read, their links, the
-// counterparts and account links the decisions need, the match candidates of unlinked
-// records, and the versions that already failed.
-func (a *Activities) changesInput(ctx context.Context, p *reader) (reconcile.ChangesInput, error) {
-	in := reconcile.ChangesInput{Mapping: p.m, Mode: modeOf(p.in.Mode), Deleted: p.deleted,
+// changesInput gathers what PlanChanges decides from: the records changed and deleted, their
+// links, the counterparts and account links the decisions need, the match candidates of
+// unlinked records, and the versions that already failed.
+func (a *Activities) changesInput(ctx context.Context, p *reader, changed []reconcile.Record, deleted []reconcile.Deletion) (reconcile.ChangesInput, error) {
+	in := reconcile.ChangesInput{Mapping: p.m, Mode: modeOf(p.in.Mode), Deleted: deleted, Changed: changed,
 		Links: map[reconcile.SideID]reconcile.Link{}, Counterparts: map[reconcile.SideID]reconcile.Record{},
 		FailedAt: map[reconcile.SideID]time.Time{}}
 	ids := map[mapping.Side][]string{}
-	for id, r := range p.changed {
-		in.Changed = append(in.Changed, r)
-		ids[id.Side] = append(ids[id.Side], id.ID)
+	for _, r := range changed {
+		ids[r.Side] = append(ids[r.Side], r.ID)
 	}
-	for _, d := range p.deleted {
+	for _, d := range deleted {
 		ids[d.Side] = append(ids[d.Side], d.ID)
 	}
 	var bases []reconcile.Base

@@ -188,3 +188,50 @@ func CreditDays(crm, desk int64, users int, reserve int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Timeline lists the activities the workflow's latest run scheduled after since: each one's
+// type, when it was scheduled, started and closed (seconds after since).
+func Timeline(ctx context.Context, tc client.Client, id string, since time.Time) (string, error) {
+	type row struct {
+		name                       string
+		scheduled, started, closed float64
+	}
+	rows := map[int64]*row{}
+	var order []int64
+	off := func(t time.Time) float64 { return t.Sub(since).Seconds() }
+	it := tc.GetWorkflowHistory(ctx, id, "", false, 0)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return "", err
+		}
+		at := ev.GetEventTime().AsTime()
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && at.After(since) {
+			rows[ev.GetEventId()] = &row{name: a.GetActivityType().GetName(), scheduled: off(at)}
+			order = append(order, ev.GetEventId())
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && rows[a.GetScheduledEventId()] != nil {
+			rows[a.GetScheduledEventId()].started = off(at)
+		}
+		var sched int64
+		switch {
+		case ev.GetActivityTaskCompletedEventAttributes() != nil:
+			sched = ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+		case ev.GetActivityTaskFailedEventAttributes() != nil:
+			sched = ev.GetActivityTaskFailedEventAttributes().GetScheduledEventId()
+		case ev.GetActivityTaskCanceledEventAttributes() != nil:
+			sched = ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId()
+		case ev.GetActivityTaskTimedOutEventAttributes() != nil:
+			sched = ev.GetActivityTaskTimedOutEventAttributes().GetScheduledEventId()
+		}
+		if r := rows[sched]; r != nil {
+			r.closed = off(at)
+		}
+	}
+	var b strings.Builder
+	for _, id := range order {
+		r := rows[id]
+		fmt.Fprintf(&b, "    %-18s scheduled %7.3fs  started %7.3fs  closed %7.3fs\n", r.name, r.scheduled, r.started, r.closed)
+	}
+	return b.String(), nil
+}
