@@ -170,6 +170,13 @@ func (s *syncImpl) addChanges(ch ChangesSignal) {
 	s.st.ChangesSignals++
 	s.st.Pending = addPending(s.st.Pending, ch, &s.st.PendingOverflow)
 	if s.hinted && validHint(ch) {
+		if ch.Module == activities.Contacts {
+			// The contacts may point at accounts of their side that changed too and whose
+			// hint has not come yet: that side's accounts go first (a read that finds nothing
+			// most times), so that the references are carried at once, not when the contact
+			// next changes.
+			s.addHinted(activities.Accounts, []string{ch.Source})
+		}
 		s.addHinted(ch.Module, []string{ch.Source})
 		return
 	}

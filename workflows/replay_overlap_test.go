@@ -190,10 +190,12 @@ func TestDevServerOverlapReplays(t *testing.T) {
 	signal(SignalChanges, ChangesSignal{Source: activities.SideCRM, Module: activities.Contacts, IDs: []string{"c1"}, Operation: "update"})
 	eventually("the hinted pass", func(s Status) bool { return s.Passes > passes })
 	hinted := fakes.passInputs()[before:]
-	require.Len(t, hinted, 1)
-	assert.Equal(t, activities.Contacts, hinted[0].Module)
+	require.Len(t, hinted, 2, "the contact's side's accounts, then the contact")
+	assert.Equal(t, activities.Accounts, hinted[0].Module)
 	assert.Equal(t, []string{activities.SideCRM}, hinted[0].Sides)
-	assert.Equal(t, map[string][]string{activities.SideCRM: {"c1"}}, hinted[0].Hints)
+	assert.Equal(t, activities.Contacts, hinted[1].Module)
+	assert.Equal(t, []string{activities.SideCRM}, hinted[1].Sides)
+	assert.Equal(t, map[string][]string{activities.SideCRM: {"c1"}}, hinted[1].Hints)
 	passes = status().Passes
 	signal(SignalSyncNow, nil)
 	eventually("the full pass", func(s Status) bool { return s.Passes > passes })
