@@ -137,6 +137,8 @@ func run(opts benchenv.Options, webhooks bool, records, singles int, poll time.D
 	// Bulk update of every contact in CRM, 100 per call, as fast as CRM takes them.
 	written := make(map[string]time.Time, len(crmIDs))
 	var mu sync.Mutex
+	env.CRM.Realism().ResetCalls()
+	env.DeskEngine.ResetCalls()
 	bulkStart := time.Now()
 	sem := make(chan struct{}, 10)
 	var wg sync.WaitGroup
@@ -197,6 +199,10 @@ func run(opts benchenv.Options, webhooks bool, records, singles int, poll time.D
 	fmt.Printf("  bulk API-bound time         %s (%d Desk PATCHes at concurrency %d, %s each) → visible / bound = %.2f\n",
 		bound.Round(time.Millisecond), len(crmIDs), opts.DeskConcurrency, opts.Latency, all.Seconds()/bound.Seconds())
 	report("bulk, per record", lat)
+	crmCalls, deskCalls := benchenv.APICalls(env.CRM.Realism().Calls()), benchenv.APICalls(env.DeskEngine.Calls())
+	fmt.Printf("  bulk API calls              CRM %d (%d of them the bulk update itself): %s\n", crmCalls.Total,
+		(len(crmIDs)+crm.MaxWriteBatch-1)/crm.MaxWriteBatch, crmCalls.Detail)
+	fmt.Printf("  bulk API calls              Desk %d (minimum %d, one PATCH per contact): %s\n", deskCalls.Total, len(crmIDs), deskCalls.Detail)
 	if os.Getenv("BENCH_TIMELINE") != "" {
 		tl, err := benchenv.Timeline(ctx, env.Temporal, workflows.WorkflowID("bench"), bulkStart)
 		if err != nil {
