@@ -333,53 +333,9 @@ func (p *reader) unread(s mapping.Side, ids []string) []string {
 	return out
 }
 
-// byID reads records of side s by id: CRM 100 per call, Desk one per call with the pipe
-// full. Records gone since are left out (the deletion reads tell).
+// byID reads records of side s by id (see recordsByID).
 func (p *reader) byID(ctx context.Context, s mapping.Side, ids []string) ([]reconcile.Record, error) {
-	if s == mapping.CRM {
-		var out []reconcile.Record
-		for start := 0; start < len(ids); start += crm.MaxWriteBatch {
-			opts := crm.ListOptions{Fields: crmFieldsFor(p.m), IDs: ids[start:min(start+crm.MaxWriteBatch, len(ids))], PerPage: crm.MaxPerPage}
-			recs, err := retryAfter429(ctx, "crm by id", func() ([]crm.Record, error) {
-				var recs []crm.Record
-				err := p.a.CRM.List(ctx, crmModule(p.in.Module), opts, func(pg crm.Page) error {
-					recs = append(recs, pg.Records...)
-					return nil
-				})
-				return recs, err
-			})
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range recs {
-				out = append(out, crmRecord(p.m, r))
-			}
-		}
-		return out, nil
-	}
-	var mu sync.Mutex
-	var got []desk.Record
-	g, gctx := p.a.deskPipe(ctx)
-	for _, id := range ids {
-		g.Go(func() error {
-			r, err := retryAfter429(gctx, id, func() (desk.Record, error) { return p.a.Desk.Get(gctx, p.in.Module, id) })
-			if recordGone(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			got = append(got, r)
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(got, func(a, b desk.Record) int { return compareStrings(a.ID, b.ID) })
-	return p.a.deskRecords(ctx, p.in.IntegrationID, p.m, got)
+	return p.a.recordsByID(ctx, p.in.IntegrationID, p.m, s, ids)
 }
 
 func compareStrings(a, b string) int {

@@ -108,17 +108,9 @@ func (a *Activities) estimate(ctx context.Context, meter creditMeter, crmCalls, 
 func (a *Activities) planMatches(ctx context.Context, in StepInput, m mapping.Mapping, mode mapping.Mode, p *ModulePlan, sample *[]store.PlanSample) error {
 	var after string
 	for {
-		members, err := a.Store.KeyGroups(ctx, in.IntegrationID, in.Module, after, stepBatch)
-		if err != nil || len(members) == 0 {
+		groups, err := a.keyGroups(ctx, in, after)
+		if err != nil || len(groups) == 0 {
 			return err
-		}
-		var groups []reconcile.KeyGroup
-		for _, x := range members {
-			if len(groups) == 0 || groups[len(groups)-1].Key != x.Key {
-				groups = append(groups, reconcile.KeyGroup{Key: x.Key})
-			}
-			g := &groups[len(groups)-1]
-			g.Candidates = append(g.Candidates, reconcile.Candidate{Side: mapping.Side(x.Side), ID: x.ID, Linked: x.Linked})
 		}
 		after = groups[len(groups)-1].Key
 		pl := reconcile.PlanMatch(m.Module, groups)

@@ -48,17 +48,9 @@ func (a *Activities) Match(ctx context.Context, in StepInput) (StepResult, error
 		var after string
 		lastHeartbeat(ctx, &after)
 		for {
-			members, err := a.Store.KeyGroups(ctx, in.IntegrationID, in.Module, after, stepBatch)
-			if err != nil || len(members) == 0 {
+			groups, err := a.keyGroups(ctx, in, after)
+			if err != nil || len(groups) == 0 {
 				return err
-			}
-			var groups []reconcile.KeyGroup
-			for _, x := range members {
-				if len(groups) == 0 || groups[len(groups)-1].Key != x.Key {
-					groups = append(groups, reconcile.KeyGroup{Key: x.Key})
-				}
-				g := &groups[len(groups)-1]
-				g.Candidates = append(g.Candidates, reconcile.Candidate{Side: mapping.Side(x.Side), ID: x.ID, Linked: x.Linked})
 			}
 			if err := w.apply(ctx, reconcile.PlanMatch(w.m.Module, groups), nil); err != nil {
 				return err
@@ -67,6 +59,24 @@ func (a *Activities) Match(ctx context.Context, in StepInput) (StepResult, error
 			heartbeat(ctx, after)
 		}
 	})
+}
+
+// keyGroups returns the next key groups after key after (stepBatch records at most): every
+// match key both sides carry, with its records and whether each is linked.
+func (a *Activities) keyGroups(ctx context.Context, in StepInput, after string) ([]reconcile.KeyGroup, error) {
+	members, err := a.Store.KeyGroups(ctx, in.IntegrationID, in.Module, after, stepBatch)
+	if err != nil {
+		return nil, err
+	}
+	var groups []reconcile.KeyGroup
+	for _, x := range members {
+		if len(groups) == 0 || groups[len(groups)-1].Key != x.Key {
+			groups = append(groups, reconcile.KeyGroup{Key: x.Key})
+		}
+		g := &groups[len(groups)-1]
+		g.Candidates = append(g.Candidates, reconcile.Candidate{Side: mapping.Side(x.Side), ID: x.ID, Linked: x.Linked})
+	}
+	return groups, nil
 }
 
 // CreateInCRM creates in CRM, 100 per call with the concurrency pipe full, every indexed

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
@@ -226,4 +227,54 @@ func (a *Activities) refsFor(ctx context.Context, integrationID string, m mappin
 		vals = append(vals, b.Desk, b.CRM)
 	}
 	return a.crmRefs(ctx, integrationID, lookupIDs(m, vals...))
+}
+
+// recordsByID reads records of side s by id in the engine's form: CRM 100 per call, Desk one
+// per call with the pipe full (sorted by id), each waiting out 429s. Records gone since are
+// left out (the deletion reads tell).
+func (a *Activities) recordsByID(ctx context.Context, integrationID string, m mapping.Mapping, s mapping.Side, ids []string) ([]reconcile.Record, error) {
+	if s == mapping.CRM {
+		var out []reconcile.Record
+		for start := 0; start < len(ids); start += crm.MaxWriteBatch {
+			opts := crm.ListOptions{Fields: crmFieldsFor(m), IDs: ids[start:min(start+crm.MaxWriteBatch, len(ids))], PerPage: crm.MaxPerPage}
+			recs, err := retryAfter429(ctx, "crm by id", func() ([]crm.Record, error) {
+				var recs []crm.Record
+				err := a.CRM.List(ctx, crmModule(string(m.Module)), opts, func(pg crm.Page) error {
+					recs = append(recs, pg.Records...)
+					return nil
+				})
+				return recs, err
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range recs {
+				out = append(out, crmRecord(m, r))
+			}
+		}
+		return out, nil
+	}
+	var mu sync.Mutex
+	var got []desk.Record
+	g, gctx := a.deskPipe(ctx)
+	for _, id := range ids {
+		g.Go(func() error {
+			r, err := retryAfter429(gctx, id, func() (desk.Record, error) { return a.Desk.Get(gctx, string(m.Module), id) })
+			if recordGone(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			got = append(got, r)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(got, func(a, b desk.Record) int { return compareStrings(a.ID, b.ID) })
+	return a.deskRecords(ctx, integrationID, m, got)
 }

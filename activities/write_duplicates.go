@@ -9,8 +9,6 @@ import (
 	"deskcrm/reconcile"
 	"deskcrm/store"
 	"deskcrm/zoho"
-	"deskcrm/zoho/crm"
-	"deskcrm/zoho/desk"
 )
 
 // dupe is a create the target refused because one of its unique fields already holds the
@@ -201,49 +199,16 @@ func fieldNamed(m mapping.Mapping, s mapping.Side, name string) (mapping.FieldMa
 	return mapping.FieldMap{}, false
 }
 
-// readByID reads records of side s by id (CRM 100 per call, Desk one per call with the pipe
-// full), keyed by id; records not found are absent.
+// readByID reads records of side s by id (see recordsByID), keyed by id; records not found
+// are absent.
 func (w *writer) readByID(ctx context.Context, s mapping.Side, ids []string) (map[string]reconcile.Record, error) {
-	out := map[string]reconcile.Record{}
-	if s == mapping.CRM {
-		for start := 0; start < len(ids); start += crm.MaxWriteBatch {
-			opts := crm.ListOptions{Fields: crmFieldsFor(w.m), IDs: ids[start:min(start+crm.MaxWriteBatch, len(ids))], PerPage: crm.MaxPerPage}
-			err := w.a.CRM.List(ctx, crmModule(w.module), opts, func(p crm.Page) error {
-				for _, r := range p.Records {
-					out[r.ID] = crmRecord(w.m, r)
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, apiError("read CRM records", err)
-			}
-		}
-		return out, nil
+	recs, err := w.a.recordsByID(ctx, w.integrationID, w.m, s, ids)
+	if err != nil {
+		return nil, apiError("read "+s.Label()+" records", err)
 	}
-	var mu sync.Mutex
-	var got []desk.Record
-	g, gctx := w.a.deskPipe(ctx)
-	for _, id := range ids {
-		g.Go(func() error {
-			r, err := retryAfter429(gctx, id, func() (desk.Record, error) { return w.a.Desk.Get(gctx, w.module, id) })
-			if recordGone(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			got = append(got, r)
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, apiError("read Desk records", err)
-	}
-	recs, err := w.a.deskRecords(ctx, w.integrationID, w.m, got)
+	out := make(map[string]reconcile.Record, len(recs))
 	for _, r := range recs {
 		out[r.ID] = r
 	}
-	return out, err
+	return out, nil
 }

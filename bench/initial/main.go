@@ -12,10 +12,8 @@ import (
 	"os"
 	"time"
 
-	"deskcrm/activities"
 	"deskcrm/bench/internal/benchenv"
 	"deskcrm/emulator/seed"
-	"deskcrm/workflows"
 )
 
 func main() {
@@ -61,64 +59,16 @@ func run(contacts, accounts int, latency time.Duration, crmConc, deskConc int, w
 	}
 	defer worker.Stop()
 
-	start := time.Now()
-	if err := env.StartSync(ctx, workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
-		return err
-	}
-	st, err := env.WaitInitial(ctx, "bench", worker)
+	f, err := env.RunFirstSync(ctx, worker)
 	if err != nil {
 		return err
 	}
-	wall := time.Since(start)
-	peak := worker.PeakRSS()
-	id := workflows.WorkflowID("bench")
-	tc := env.Temporal
-	_ = tc.TerminateWorkflow(ctx, id, "", "bench over")
-
-	maxEvents, runs, err := benchenv.LargestHistory(ctx, tc, id)
-	if err != nil {
-		return err
-	}
-	steps, err := benchenv.StepTimes(ctx, tc, id)
-	if err != nil {
-		return err
-	}
-	crmSrv, deskEngine := env.CRM, env.DeskEngine
-	crmCalls := benchenv.APICalls(crmSrv.Realism().Calls())
-	deskCalls := benchenv.APICalls(deskEngine.Calls())
-	crmMin, deskMin := benchenv.MinimumCalls(st, activities.DefaultCRMBulkReadThreshold)
-	crmBound := time.Duration(float64(crmMin) * float64(latency) / float64(crmConc))
-	deskBound := time.Duration(float64(deskMin) * float64(latency) / float64(deskConc))
-	bound := max(crmBound, deskBound)
-	moved := 0
-	for _, m := range []string{"accounts", "contacts"} {
-		p := st.Progress[m]
-		moved += p.CRM.Added + p.Desk.Added + p.CRM.Updated + p.Desk.Updated
-	}
-	indexed := 0
-	for _, p := range st.Progress {
-		indexed += p.Desk.Indexed + p.CRM.Indexed
-	}
-
+	crmBound := time.Duration(float64(f.CRMMin) * float64(latency) / float64(crmConc))
+	deskBound := time.Duration(float64(f.DeskMin) * float64(latency) / float64(deskConc))
 	fmt.Printf("\nfirst sync of %d contacts + %d accounts per side, %s latency, concurrency CRM %d / Desk %d\n",
 		contacts, accounts, latency, crmConc, deskConc)
-	fmt.Printf("  wall time                 %s\n", wall.Round(time.Millisecond))
-	fmt.Printf("  records indexed           %d (%.0f/s)\n", indexed, float64(indexed)/wall.Seconds())
-	fmt.Printf("  records written           %d created or updated (%.0f/s)\n", moved, float64(moved)/wall.Seconds())
-	for _, m := range []string{"accounts", "contacts"} {
-		p := st.Progress[m]
-		fmt.Printf("  %-9s linked %d; to CRM: %d added, %d updated, %d failed; to Desk: %d added, %d updated, %d failed\n",
-			m, p.Linked, p.CRM.Added, p.CRM.Updated, p.CRM.Failed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed)
-	}
-	fmt.Printf("  CRM API calls             %d (minimum %d, ratio %.3f), %d credits; %s\n", crmCalls.Total, crmMin, benchenv.Ratio(crmCalls.Total, crmMin), crmCalls.Credits, crmCalls.Detail)
-	fmt.Printf("  Desk API calls            %d (minimum %d, ratio %.3f), %d credits; %s\n", deskCalls.Total, deskMin, benchenv.Ratio(deskCalls.Total, deskMin), deskCalls.Credits, deskCalls.Detail)
-	fmt.Printf("  days at each edition      %s (10 users and agents, 20%% of each day's credits kept in reserve)\n",
-		benchenv.CreditDays(crmCalls.Credits, deskCalls.Credits, 10, 20))
-	fmt.Printf("  API-bound time            CRM %s, Desk %s → wall / bound = %.2f\n", crmBound.Round(time.Millisecond), deskBound.Round(time.Millisecond), wall.Seconds()/bound.Seconds())
-	fmt.Printf("  max in flight seen        CRM %d, Desk %d\n", crmSrv.Realism().Calls().MaxInFlight, deskEngine.Calls().MaxInFlight)
-	fmt.Printf("  open failures             %d\n", st.OpenFailures)
-	fmt.Printf("  largest workflow history  %d events (%d runs)\n", maxEvents, runs)
-	fmt.Printf("  worker peak RSS           %s\n", peak)
-	fmt.Printf("  time per activity type    %s\n", steps)
+	f.Print(os.Stdout, 10)
+	fmt.Printf("  API-bound time            CRM %s, Desk %s (the minimum calls at the concurrency limits) → wall / bound = %.2f\n",
+		crmBound.Round(time.Millisecond), deskBound.Round(time.Millisecond), f.Wall.Seconds()/max(crmBound, deskBound).Seconds())
 	return nil
 }

@@ -24,10 +24,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"deskcrm/activities"
 	"deskcrm/bench/internal/benchenv"
 	"deskcrm/emulator/seed"
-	"deskcrm/workflows"
 )
 
 func main() {
@@ -111,23 +109,7 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 		return result{}, err
 	}
 	defer worker.Stop()
-	start := time.Now()
-	if err := env.StartSync(ctx, workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
-		return result{}, err
-	}
-	st, err := env.WaitInitial(ctx, "bench", worker)
-	if err != nil {
-		return result{}, err
-	}
-	wall := time.Since(start)
-	peak := worker.PeakRSS()
-	id := workflows.WorkflowID("bench")
-	_ = env.Temporal.TerminateWorkflow(ctx, id, "", "bench over")
-	maxEvents, runs, err := benchenv.LargestHistory(ctx, env.Temporal, id)
-	if err != nil {
-		return result{}, err
-	}
-	steps, err := benchenv.StepTimes(ctx, env.Temporal, id)
+	f, err := env.RunFirstSync(ctx, worker)
 	if err != nil {
 		return result{}, err
 	}
@@ -135,33 +117,11 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 	if err != nil {
 		return result{}, err
 	}
-	crmCalls, deskCalls := benchenv.APICalls(env.CRM.Realism().Calls()), benchenv.APICalls(env.DeskEngine.Calls())
-	crmMin, deskMin := benchenv.MinimumCalls(st, activities.DefaultCRMBulkReadThreshold)
-	indexed, moved := 0, 0
-	for _, p := range st.Progress {
-		indexed += p.Desk.Indexed + p.CRM.Indexed
-		moved += p.CRM.Added + p.Desk.Added + p.CRM.Updated + p.Desk.Updated
-	}
-
 	fmt.Printf("first sync of %d contacts + %d accounts per side, no added latency, concurrency CRM %d / Desk %d\n",
 		contacts, accounts, crmConc, deskConc)
-	fmt.Printf("  wall time                 %s\n", wall.Round(time.Millisecond))
-	fmt.Printf("  records indexed           %d (%.0f/s)\n", indexed, float64(indexed)/wall.Seconds())
-	fmt.Printf("  records written           %d created or updated (%.0f/s)\n", moved, float64(moved)/wall.Seconds())
-	for _, m := range []string{"accounts", "contacts"} {
-		p := st.Progress[m]
-		fmt.Printf("  %-9s linked %d; to CRM: %d added, %d updated, %d failed; to Desk: %d added, %d updated, %d failed\n",
-			m, p.Linked, p.CRM.Added, p.CRM.Updated, p.CRM.Failed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed)
-	}
-	fmt.Printf("  CRM API calls             %d (minimum %d, ratio %.3f), %d credits; %s\n", crmCalls.Total, crmMin, benchenv.Ratio(crmCalls.Total, crmMin), crmCalls.Credits, crmCalls.Detail)
-	fmt.Printf("  Desk API calls            %d (minimum %d, ratio %.3f), %d credits; %s\n", deskCalls.Total, deskMin, benchenv.Ratio(deskCalls.Total, deskMin), deskCalls.Credits, deskCalls.Detail)
-	fmt.Printf("  days at each edition      %s (%d users and agents, 20%% of each day's credits kept in reserve)\n",
-		benchenv.CreditDays(crmCalls.Credits, deskCalls.Credits, users, 20), users)
-	fmt.Printf("  open failures             %d\n", st.OpenFailures)
-	fmt.Printf("  largest workflow run      %d events (%d runs)\n", maxEvents, runs)
-	fmt.Printf("  worker peak RSS           %s\n", peak)
+	f.Print(os.Stdout, users)
 	fmt.Printf("  Postgres database size    %d MiB\n", dbSize>>20)
-	fmt.Printf("  time per activity type    %s\n", steps)
+	wall := f.Wall
 	return result{records: 2 * (contacts + accounts), wall: wall}, nil
 }
 

@@ -1,0 +1,83 @@
+package benchenv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"deskcrm/activities"
+	"deskcrm/workflows"
+)
+
+// FirstSync is what a benchmark measured of one first sync.
+type FirstSync struct {
+	Status           workflows.Status
+	Wall             time.Duration
+	PeakRSS          string
+	MaxEvents, Runs  int
+	Steps            string // time per activity type
+	CRMCalls         Calls
+	DeskCalls        Calls
+	CRMMin, DeskMin  int // MinimumCalls
+	CRMMaxInFlight   int
+	DeskMaxInFlight  int
+	Indexed, Written int
+}
+
+// RunFirstSync starts integration "bench" on the worker, waits for its first sync, stops the
+// workflow and gathers the measures. Call counts start from the emulators' last reset.
+func (e *Env) RunFirstSync(ctx context.Context, w *Worker) (FirstSync, error) {
+	var f FirstSync
+	start := time.Now()
+	if err := e.StartSync(ctx, workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
+		return f, err
+	}
+	st, err := e.WaitInitial(ctx, "bench", w)
+	if err != nil {
+		return f, err
+	}
+	f.Status, f.Wall, f.PeakRSS = st, time.Since(start), w.PeakRSS()
+	id := workflows.WorkflowID("bench")
+	_ = e.Temporal.TerminateWorkflow(ctx, id, "", "bench over")
+	if f.MaxEvents, f.Runs, err = LargestHistory(ctx, e.Temporal, id); err != nil {
+		return f, err
+	}
+	if f.Steps, err = StepTimes(ctx, e.Temporal, id); err != nil {
+		return f, err
+	}
+	crm, desk := e.CRM.Realism().Calls(), e.DeskEngine.Calls()
+	f.CRMCalls, f.DeskCalls = APICalls(crm), APICalls(desk)
+	f.CRMMaxInFlight, f.DeskMaxInFlight = crm.MaxInFlight, desk.MaxInFlight
+	f.CRMMin, f.DeskMin = MinimumCalls(st, activities.DefaultCRMBulkReadThreshold)
+	for _, p := range st.Progress {
+		f.Indexed += p.Desk.Indexed + p.CRM.Indexed
+		f.Written += p.CRM.Added + p.Desk.Added + p.CRM.Updated + p.Desk.Updated
+	}
+	return f, nil
+}
+
+// Print writes the measures every first-sync benchmark reports; users is the users (CRM)
+// and agents (Desk) the days at each edition's allowance are computed for.
+func (f FirstSync) Print(w io.Writer, users int) {
+	secs := f.Wall.Seconds()
+	fmt.Fprintf(w, "  wall time                 %s\n", f.Wall.Round(time.Millisecond))
+	fmt.Fprintf(w, "  records indexed           %d (%.0f/s)\n", f.Indexed, float64(f.Indexed)/secs)
+	fmt.Fprintf(w, "  records written           %d created or updated (%.0f/s)\n", f.Written, float64(f.Written)/secs)
+	for _, m := range []string{"accounts", "contacts"} {
+		p := f.Status.Progress[m]
+		fmt.Fprintf(w, "  %-9s linked %d; to CRM: %d added, %d updated, %d failed; to Desk: %d added, %d updated, %d failed\n",
+			m, p.Linked, p.CRM.Added, p.CRM.Updated, p.CRM.Failed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed)
+	}
+	fmt.Fprintf(w, "  CRM API calls             %d (minimum %d, ratio %.3f), %d credits; %s\n",
+		f.CRMCalls.Total, f.CRMMin, Ratio(f.CRMCalls.Total, f.CRMMin), f.CRMCalls.Credits, f.CRMCalls.Detail)
+	fmt.Fprintf(w, "  Desk API calls            %d (minimum %d, ratio %.3f), %d credits; %s\n",
+		f.DeskCalls.Total, f.DeskMin, Ratio(f.DeskCalls.Total, f.DeskMin), f.DeskCalls.Credits, f.DeskCalls.Detail)
+	fmt.Fprintf(w, "  days at each edition      %s (%d users and agents, 20%% of each day's credits kept in reserve)\n",
+		CreditDays(f.CRMCalls.Credits, f.DeskCalls.Credits, users, 20), users)
+	fmt.Fprintf(w, "  max in flight seen        CRM %d, Desk %d\n", f.CRMMaxInFlight, f.DeskMaxInFlight)
+	fmt.Fprintf(w, "  open failures             %d\n", f.Status.OpenFailures)
+	fmt.Fprintf(w, "  largest workflow run      %d events (%d runs)\n", f.MaxEvents, f.Runs)
+	fmt.Fprintf(w, "  worker peak RSS           %s\n", f.PeakRSS)
+	fmt.Fprintf(w, "  time per activity type    %s\n", f.Steps)
+}
