@@ -20,12 +20,6 @@ import (
 	"deskcrm/workflows"
 )
 
-// planSteps name PlanWorkflow's activities in the order it runs them (workflows/plan.go): the
-// preflight, then per module, accounts before contacts, both index steps and the plan, then
-// saving the report. The progress shown is how many of them completed.
-var planSteps = []string{"checking the mapping", "indexing Desk accounts", "indexing CRM accounts", "planning accounts",
-	"indexing Desk contacts", "indexing CRM contacts", "planning contacts", "saving the report"}
-
 // planProgress is the state of the integration's plan workflow (JSON for the page's script).
 type planProgress struct {
 	Running bool   `json:"running"`
@@ -116,10 +110,10 @@ func workflowURL(ui, namespace, workflowID string) string {
 	return ui + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(workflowID)
 }
 
-// planState reads the plan workflow's state from Temporal: running (with how many of its
-// steps completed, from its event history), failed (and why), or neither.
+// planState reads the plan workflow's state from Temporal: running (with its progress query's
+// answer), failed (and why), or neither.
 func (h *handler) planState(ctx context.Context, id string) (planProgress, error) {
-	p := planProgress{Total: len(planSteps)}
+	var p planProgress
 	wid := workflows.PlanWorkflowID(id)
 	desc, err := h.cfg.Temporal.DescribeWorkflow(ctx, wid, "")
 	var nf *serviceerror.NotFound
@@ -147,20 +141,15 @@ func (h *handler) planState(ctx context.Context, id string) (planProgress, error
 		return p, nil
 	}
 	p.Running = true
-	it := h.cfg.Temporal.GetWorkflowHistory(ctx, wid, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return p, err
-		}
-		if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED {
-			p.Done++
-		}
+	v, err := h.cfg.Temporal.QueryWorkflow(ctx, wid, runID, workflows.QueryPlanProgress)
+	if err != nil {
+		return p, err
 	}
-	p.Done = min(p.Done, p.Total)
-	if p.Done < p.Total {
-		p.Step = planSteps[p.Done]
+	var q workflows.PlanProgress
+	if err := v.Get(&q); err != nil {
+		return p, err
 	}
+	p.Done, p.Total, p.Step = q.Done, q.Total, q.Step
 	return p, nil
 }
 

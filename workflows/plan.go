@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -11,6 +12,19 @@ import (
 
 // PlanWorkflowName is the dry-run plan workflow, as typed in the Temporal UI or the starter.
 const PlanWorkflowName = "PlanWorkflow"
+
+// QueryPlanProgress is the plan's progress query: PlanProgress.
+const QueryPlanProgress = "progress"
+
+// planIndexVersion: the plan indexes Desk and CRM side by side (before it, one after the other).
+const planIndexVersion = "plan-index-side-by-side"
+
+// PlanProgress is how far a plan is: Done of Total steps, and what it does now.
+type PlanProgress struct {
+	Step  string `json:"step,omitempty"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
 
 // PlanWorkflowID is the id of an integration's dry-run plan.
 func PlanWorkflowID(integrationID string) string { return "deskcrm-plan-" + integrationID }
@@ -38,22 +52,43 @@ func PlanWorkflow(ctx workflow.Context, req PlanRequest) (activities.PlanReport,
 	short := workflow.WithActivityOptions(ctx, planOptions(2*time.Minute))
 	long := workflow.WithActivityOptions(ctx, planOptions(0))
 	var a *activities.Activities
+	sideBySide := workflow.GetVersion(ctx, planIndexVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	progress := PlanProgress{Step: "checking the mapping", Total: 2 + 3*len(modules)}
+	if err := workflow.SetQueryHandler(ctx, QueryPlanProgress, func() (PlanProgress, error) { return progress, nil }); err != nil {
+		return rep, err
+	}
+	// done counts n more steps done; the plan is now doing step.
+	done := func(n int, step string) { progress.Done, progress.Step = progress.Done+n, step }
 	var pre activities.PreflightResult
 	if err := workflow.ExecuteActivity(short, a.Preflight, activities.PreflightInput{IntegrationID: in.IntegrationID, Mode: mode,
 		LookbackDays: in.LookbackDays}).Get(ctx, &pre); err != nil {
 		return rep, err
 	}
 	rep.Problems = pre.Problems
+	done(1, "")
 	if len(pre.Problems) == 0 {
 		for _, m := range modules {
 			step := activities.StepInput{IntegrationID: in.IntegrationID, Module: m, Mode: mode,
 				Lookback: time.Duration(in.LookbackDays) * 24 * time.Hour, Now: rep.Started}
 			var desk, crm activities.StepResult
-			if err := workflow.ExecuteActivity(long, a.IndexDesk, step).Get(ctx, &desk); err != nil {
-				return rep, err
-			}
-			if err := workflow.ExecuteActivity(long, a.IndexCRM, step).Get(ctx, &crm); err != nil {
-				return rep, err
+			if sideBySide {
+				done(0, "indexing "+m+" in Desk and CRM")
+				fd, fc := workflow.ExecuteActivity(long, a.IndexDesk, step), workflow.ExecuteActivity(long, a.IndexCRM, step)
+				errD, errC := fd.Get(ctx, &desk), fc.Get(ctx, &crm)
+				if err := errors.Join(errD, errC); err != nil {
+					return rep, err
+				}
+				done(2, "planning "+m)
+			} else {
+				done(0, "indexing "+m+" in Desk")
+				if err := workflow.ExecuteActivity(long, a.IndexDesk, step).Get(ctx, &desk); err != nil {
+					return rep, err
+				}
+				done(1, "indexing "+m+" in CRM")
+				if err := workflow.ExecuteActivity(long, a.IndexCRM, step).Get(ctx, &crm); err != nil {
+					return rep, err
+				}
+				done(1, "planning "+m)
 			}
 			rep.IndexDeskCredits += desk.DeskCredits
 			rep.IndexCRMCredits += crm.CRMCredits
@@ -61,6 +96,7 @@ func PlanWorkflow(ctx workflow.Context, req PlanRequest) (activities.PlanReport,
 			if err := workflow.ExecuteActivity(long, a.PlanFirstSync, step).Get(ctx, &mp); err != nil {
 				return rep, err
 			}
+			done(1, "")
 			rep.Modules = append(rep.Modules, mp)
 			rep.CRMCalls += mp.CRMCalls
 			rep.DeskCalls += mp.DeskCalls
@@ -68,9 +104,11 @@ func PlanWorkflow(ctx workflow.Context, req PlanRequest) (activities.PlanReport,
 		}
 	}
 	rep.Finished = workflow.Now(ctx)
+	progress.Done, progress.Step = progress.Total-1, "saving the report" // a blocked plan skips the modules
 	if err := workflow.ExecuteActivity(short, a.SavePlan, rep).Get(ctx, nil); err != nil {
 		return rep, err
 	}
+	done(1, "")
 	workflow.GetLogger(ctx).Info("plan made", "integration", in.IntegrationID, "modules", len(rep.Modules), "problems", len(rep.Problems))
 	return rep, nil
 }
