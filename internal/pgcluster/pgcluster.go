@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -59,6 +60,35 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// FreeStablePort returns a free TCP port on 127.0.0.1 below the kernel's ephemeral port range,
+// for a server that is stopped and started again on the same port. A port from FreePort (or
+// any listener on port 0, such as httptest's) comes from the ephemeral range, and while the
+// server is down the kernel may hand it to another test's listener; ports below the range are
+// only ever taken by someone who asks for them by number.
+func FreeStablePort() (int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const floor = 10000
+	if low <= floor+100 {
+		return FreePort() // an unusual range: settle for an ephemeral port
+	}
+	for range 200 {
+		port := floor + rand.IntN(low-floor)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port found between %d and %d", floor, low)
+}
+
 // Start initialises dir if it holds no cluster yet and starts the server on 127.0.0.1:port.
 // PostgreSQL refuses to run as root, so as root it runs as the "postgres" system user.
 func Start(ctx context.Context, dir string, port int) (*Cluster, error) {
@@ -89,11 +119,18 @@ func Start(ctx context.Context, dir string, port int) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-	if err := c.run(ctx, "pg_ctl", "-D", dir, "-o", opts, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "start"); err != nil {
+	if err := c.Restart(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Restart starts the server of a stopped cluster again, on the same data directory and port,
+// and waits until it accepts connections (after crash recovery, when it was stopped
+// immediately).
+func (c *Cluster) Restart(ctx context.Context) error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.Port, c.Dir)
+	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-o", opts, "-l", filepath.Join(c.Dir, "server.log"), "-w", "-t", "60", "start")
 }
 
 // URL returns a connection URL for the named database.
@@ -101,11 +138,27 @@ func (c *Cluster) URL(database string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", User, c.Port, database)
 }
 
+// StopMode is a shutdown mode of pg_ctl stop.
+type StopMode string
+
+// The shutdown modes (PostgreSQL docs, pg_ctl): smart waits for every client to disconnect;
+// fast rolls back open transactions, disconnects the clients and shuts down cleanly;
+// immediate aborts every server process at once, like a crash, so the next start runs
+// crash recovery.
+const (
+	StopSmart     StopMode = "smart"
+	StopFast      StopMode = "fast"
+	StopImmediate StopMode = "immediate"
+)
+
 // Stop shuts the server down fast (open connections are closed).
-func (c *Cluster) Stop() error {
+func (c *Cluster) Stop() error { return c.StopWith(StopFast) }
+
+// StopWith shuts the server down in the given mode and waits until it has exited.
+func (c *Cluster) StopWith(mode StopMode) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "stop")
+	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", string(mode), "-w", "stop")
 }
 
 func (c *Cluster) run(ctx context.Context, name string, args ...string) error {
