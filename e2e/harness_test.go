@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -24,7 +25,12 @@ import (
 	"deskcrm/workflows"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(childWorkerEnv); cfg != "" {
+		os.Exit(runChildWorker(cfg)) // this process is a test's worker (faults_child_test.go)
+	}
+	pgtest.Main(m)
+}
 
 // harness is one world: both emulators, Postgres, a dev server and a worker.
 type harness struct {

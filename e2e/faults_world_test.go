@@ -1,0 +1,259 @@
+package e2e
+
+// The fault matrix's world: both emulators with latency behind a tap that lets a test act at
+// the sync's nth call of an endpoint, Postgres and a dev server that the test may own (to stop
+// and restart them), and a worker in this process or in a child process (to SIGKILL it).
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	crmemu "deskcrm/emulator/crm"
+	deskemu "deskcrm/emulator/desk"
+	"deskcrm/emulator/realism"
+	"deskcrm/emulator/seed"
+	"deskcrm/emulator/zohoauth"
+	"deskcrm/internal/pgtest"
+	"deskcrm/internal/temporaltest"
+	"deskcrm/schema"
+	"deskcrm/store"
+	"deskcrm/workflows"
+)
+
+// bigFaultsEnv turns on the few-thousand-record variants of the fault matrix (make test-faults).
+const bigFaultsEnv = "DESKCRM_FAULTS"
+
+// worldSize is how much data a fault-matrix world holds and how slow its APIs answer.
+type worldSize struct {
+	name               string
+	contacts, accounts int // per side, before the ambiguous duplicates
+	latency, jitter    time.Duration
+	newRecords         int           // contacts each side gains during the bulk update
+	outage             time.Duration // how long a killed or stopped server stays down
+	timeout            time.Duration // how long the first sync and the bulk update may take
+}
+
+var (
+	smallWorld = worldSize{name: "small", contacts: 200, accounts: 50, latency: 10 * time.Millisecond, jitter: 5 * time.Millisecond,
+		newRecords: 20, outage: 3 * time.Second, timeout: 4 * time.Minute}
+	bigWorld = worldSize{name: "big", contacts: 3000, accounts: 600, latency: 50 * time.Millisecond, jitter: 20 * time.Millisecond,
+		newRecords: 200, outage: 12 * time.Second, timeout: 20 * time.Minute}
+)
+
+// seedNow is the reference time of every world's seed, so that the clean run and a faulted
+// run hold the same records.
+var seedNow = time.Now().UTC().Truncate(time.Second)
+
+// forEachSize runs body for the small world, and for the big one when bigFaultsEnv is "big";
+// otherwise the big variant is skipped saying how to run it.
+func forEachSize(t *testing.T, body func(t *testing.T, size worldSize)) {
+	t.Run(smallWorld.name, func(t *testing.T) { body(t, smallWorld) })
+	t.Run(bigWorld.name, func(t *testing.T) {
+		if os.Getenv(bigFaultsEnv) != "big" {
+			t.Skipf("the %d+%d-records-per-side variant takes minutes: run it with `make test-faults` (%s=big)",
+				bigWorld.contacts, bigWorld.accounts, bigFaultsEnv)
+		}
+		body(t, bigWorld)
+	})
+}
+
+// worldOptions say which parts of a world the test owns.
+type worldOptions struct {
+	ownPostgres bool // a cluster of the test's own, which it may stop
+	ownTemporal bool // a dev server on an SQLite file, which it may kill
+	latency     bool // the size's latency on both APIs
+}
+
+// world is one fault-matrix world. Its embedded harness gives the workflow helpers (start,
+// status, waitInitial, passes, failures, startWorker).
+type world struct {
+	*harness
+	size         worldSize
+	dbURL        string
+	temporalAddr string
+	pg           *pgtest.Server       // set with ownPostgres
+	dev          *temporaltest.Server // set with ownTemporal
+	auth         *zohoauth.Store      // the OAuth token store both emulators check
+	crmTap       *tap                 // in front of the CRM emulator and the accounts server
+	deskTap      *tap                 // in front of the Desk emulator
+	bg           sync.WaitGroup       // fault actions still running
+	mu           sync.Mutex
+	child        *childWorker // the worker process, when the test runs one (guarded by mu)
+}
+
+// newWorld builds a world of the given size, seeds both emulators and returns it; no worker
+// runs yet.
+func newWorld(t *testing.T, size worldSize, o worldOptions) *world {
+	t.Helper()
+	w := &world{size: size}
+	var tc client.Client
+	if o.ownTemporal {
+		w.dev = temporaltest.StartPersistent(t)
+		tc, w.temporalAddr = w.dev.Client(), w.dev.Address()
+	} else {
+		tc, w.temporalAddr = temporaltest.StartWithAddress(t)
+	}
+	var pool *pgxpool.Pool
+	if o.ownPostgres {
+		w.pg = pgtest.Own(t)
+		w.dbURL, pool = w.pg.URL(), w.pg.Pool()
+	} else {
+		w.dbURL = pgtest.URL(t)
+		var err error
+		if pool, err = pgxpool.New(context.Background(), w.dbURL); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		if _, err := schema.Migrate(context.Background(), pool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lat, jit time.Duration
+	if o.latency {
+		lat, jit = size.latency, size.jitter
+	}
+	w.auth = zohoauth.NewStore(zohoauth.Config{})
+	c := crmemu.New(crmemu.Config{Auth: w.auth, SearchLag: crmemu.NoSearchLag, NotifyWindow: 50 * time.Millisecond,
+		Realism: realism.Config{Latency: lat, Jitter: jit, Seed: 7}})
+	d := deskemu.New(deskemu.Config{Auth: w.auth, Realism: realism.New(realism.Config{Latency: lat, Jitter: jit, Seed: 11})})
+	w.crmTap, w.deskTap = newTap(c), newTap(d)
+	cs, ds := httptest.NewServer(w.crmTap), httptest.NewServer(w.deskTap)
+	t.Cleanup(cs.Close)
+	t.Cleanup(ds.Close)
+	w.harness = &harness{t: t, tc: tc, st: store.New(pool), crm: c, desk: d, crmURL: cs.URL, deskURL: ds.URL,
+		taskQueue: fmt.Sprintf("faults-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())}
+	t.Cleanup(w.bg.Wait) // before the servers go: a fault action may still be restarting one
+	if _, err := seed.Generate(seed.Options{Seed: 13, Now: seedNow, Desk: d, CRM: c,
+		DeskContacts: size.contacts, DeskAccounts: size.accounts, CRMContacts: size.contacts, CRMAccounts: size.accounts}); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	return w
+}
+
+// background runs a fault action (kill, wait, restart) without holding up the call that
+// triggered it; settle waits for every action to end.
+func (w *world) background(what string, action func()) {
+	w.bg.Add(1)
+	go func() {
+		defer w.bg.Done()
+		w.t.Logf("fault: %s", what)
+		action()
+		w.t.Logf("fault over: %s", what)
+	}()
+}
+
+// settle waits for the fault actions still running.
+func (w *world) settle() { w.bg.Wait() }
+
+// startSync starts the integration's sync ("e2e") with a poll interval of a second.
+func (w *world) startSync() {
+	w.start(workflows.SyncInput{IntegrationID: "e2e", PollInterval: "1s"})
+}
+
+// userHeader marks the calls of the test's users, which the taps neither count nor refuse.
+const userHeader = "X-E2e-User"
+
+// tap sits in front of an emulator. It counts the sync's calls (not the users') per trigger
+// and runs the trigger's action at the nth, and it can take the OAuth token endpoint down.
+type tap struct {
+	next     http.Handler
+	mu       sync.Mutex
+	triggers []*trigger
+	// accountsDown makes the token endpoint fail: 503s and cut connections by turns.
+	accountsDown atomic.Bool
+	refused      atomic.Int64
+}
+
+// trigger fires once, at the nth call of the sync matching method and path (a path pattern
+// as in realism.Fault: "{x}" matches one segment).
+type trigger struct {
+	method, path string
+	n            int
+	seen         int
+	fire         func()
+	fired        bool
+}
+
+func newTap(next http.Handler) *tap { return &tap{next: next} }
+
+// at arms a trigger; fire runs in the request's goroutine, so it should hand long work to
+// world.background.
+func (tp *tap) at(method, path string, n int, fire func()) *trigger {
+	tr := &trigger{method: method, path: path, n: n, fire: fire}
+	tp.mu.Lock()
+	tp.triggers = append(tp.triggers, tr)
+	tp.mu.Unlock()
+	return tr
+}
+
+// Fired reports whether the trigger has fired.
+func (tp *tap) firedAll() (bool, []string) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	var missing []string
+	for _, tr := range tp.triggers {
+		if !tr.fired {
+			missing = append(missing, fmt.Sprintf("%s %s #%d (seen %d)", tr.method, tr.path, tr.n, tr.seen))
+		}
+	}
+	return len(missing) == 0, missing
+}
+
+func (tp *tap) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	user := r.Header.Get(userHeader) != ""
+	if strings.HasPrefix(r.URL.Path, zohoauth.TokenPath) && tp.accountsDown.Load() && !user {
+		if tp.refused.Add(1)%2 == 0 {
+			if hj, ok := rw.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+		}
+		http.Error(rw, `{"error":"service unavailable"}`, http.StatusServiceUnavailable)
+		return
+	}
+	if !user {
+		var fire []func()
+		tp.mu.Lock()
+		for _, tr := range tp.triggers {
+			if !tr.fired && tr.method == r.Method && pathMatches(tr.path, r.URL.Path) {
+				tr.seen++
+				if tr.seen >= tr.n {
+					tr.fired = true
+					fire = append(fire, tr.fire)
+				}
+			}
+		}
+		tp.mu.Unlock()
+		for _, f := range fire {
+			f()
+		}
+	}
+	tp.next.ServeHTTP(rw, r)
+}
+
+// pathMatches matches a path against a pattern whose "{x}" segments match any one segment.
+func pathMatches(pattern, path string) bool {
+	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i, p := range ps {
+		if !strings.HasPrefix(p, "{") && p != xs[i] {
+			return false
+		}
+	}
+	return true
+}
