@@ -99,21 +99,24 @@ func (w *world) startChild() {
 	w.mu.Unlock()
 }
 
-// killChild SIGKILLs the world's worker process and, right away, starts another, as a
-// supervisor would. It may run in any goroutine (failures are reported with t.Errorf).
+// killChild SIGKILLs the world's worker process, waits until it is gone, and starts another
+// in the background, as a supervisor would. It may run in any goroutine.
 func (w *world) killChild() {
 	w.mu.Lock()
 	old := w.child
 	w.mu.Unlock()
+	w.t.Logf("fault: SIGKILL the worker process %d", old.cmd.Process.Pid)
 	old.kill()
-	cw, err := w.spawnChild()
-	if err != nil {
-		w.t.Errorf("restart the worker: %v", err)
-		return
-	}
-	w.mu.Lock()
-	w.child = cw
-	w.mu.Unlock()
+	w.background("start a new worker process", func() {
+		cw, err := w.spawnChild()
+		if err != nil {
+			w.t.Errorf("restart the worker: %v", err)
+			return
+		}
+		w.mu.Lock()
+		w.child = cw
+		w.mu.Unlock()
+	})
 }
 
 // spawnChild starts a worker process and waits until it polls.

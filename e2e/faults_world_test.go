@@ -182,22 +182,32 @@ type trigger struct {
 	n            int
 	seen         int
 	fire         func()
+	drop         bool // the call that fires it is dropped unanswered, after fire returns
 	fired        bool
 }
 
 func newTap(next http.Handler) *tap { return &tap{next: next} }
 
-// at arms a trigger; fire runs in the request's goroutine, so it should hand long work to
-// world.background.
-func (tp *tap) at(method, path string, n int, fire func()) *trigger {
-	tr := &trigger{method: method, path: path, n: n, fire: fire}
+// at arms a trigger whose call goes on to the emulator; fire runs in the request's goroutine,
+// so it should hand long work to world.background.
+func (tp *tap) at(method, path string, n int, fire func()) {
+	tp.arm(&trigger{method: method, path: path, n: n, fire: fire})
+}
+
+// dropAt arms a trigger whose call never reaches the emulator: fire runs first (it kills the
+// caller), then the connection is cut. Where a kill lands is then exact: the killed worker
+// got no answer to its nth call, and made no other call after it.
+func (tp *tap) dropAt(method, path string, n int, fire func()) {
+	tp.arm(&trigger{method: method, path: path, n: n, fire: fire, drop: true})
+}
+
+func (tp *tap) arm(tr *trigger) {
 	tp.mu.Lock()
 	tp.triggers = append(tp.triggers, tr)
 	tp.mu.Unlock()
-	return tr
 }
 
-// Fired reports whether the trigger has fired.
+// firedAll reports whether every trigger armed has fired, naming those that have not.
 func (tp *tap) firedAll() (bool, []string) {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
@@ -214,34 +224,47 @@ func (tp *tap) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	user := r.Header.Get(userHeader) != ""
 	if strings.HasPrefix(r.URL.Path, zohoauth.TokenPath) && tp.accountsDown.Load() && !user {
 		if tp.refused.Add(1)%2 == 0 {
-			if hj, ok := rw.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
-			}
+			cutConnection(rw)
+			return
 		}
 		http.Error(rw, `{"error":"service unavailable"}`, http.StatusServiceUnavailable)
 		return
 	}
 	if !user {
-		var fire []func()
+		var fire []*trigger
 		tp.mu.Lock()
 		for _, tr := range tp.triggers {
 			if !tr.fired && tr.method == r.Method && pathMatches(tr.path, r.URL.Path) {
 				tr.seen++
 				if tr.seen >= tr.n {
 					tr.fired = true
-					fire = append(fire, tr.fire)
+					fire = append(fire, tr)
 				}
 			}
 		}
 		tp.mu.Unlock()
-		for _, f := range fire {
-			f()
+		drop := false
+		for _, tr := range fire {
+			tr.fire()
+			drop = drop || tr.drop
+		}
+		if drop {
+			cutConnection(rw)
+			return
 		}
 	}
 	tp.next.ServeHTTP(rw, r)
+}
+
+// cutConnection closes the client's connection without an answer.
+func cutConnection(rw http.ResponseWriter) {
+	if hj, ok := rw.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // pathMatches matches a path against a pattern whose "{x}" segments match any one segment.
