@@ -6,6 +6,7 @@ package e2e
 // failure logged that the clean run did not log.
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -86,7 +87,9 @@ func (w *world) runPhases(initial, bulk func(w *world), withBulk bool) (afterIni
 		bulk(w)
 	}
 	p := w.bulkUpdate(w.newFaultUsers())
-	waitFor(w.t, w.size.timeout, "the bulk update reaches the other side", func() (bool, string) { return w.arrived(p) })
+	if err := waitFor(w.size.timeout, func() (bool, string) { return w.arrived(p) }); err != nil {
+		w.t.Errorf("the bulk update did not reach the other side: %v", err) // the comparison says more
+	}
 	w.settle()
 	w.passes(w.t, 2)
 	return afterInitial, w.state()
@@ -118,23 +121,21 @@ func runFaultScenario(t *testing.T, size worldSize, sc faultScenario) {
 	t.Logf("%s: %d record lines compared after each half (%s)", t.Name(), len(gotBulk.Records), time.Since(began).Round(time.Second))
 }
 
-// waitFor polls cond every half second until it holds, failing with its last explanation
-// after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
+// waitFor polls cond every half second until it holds, and returns an error with its last
+// explanation if it does not within timeout.
+func waitFor(timeout time.Duration, cond func() (bool, string)) error {
 	deadline := time.Now().Add(timeout)
 	why := ""
 	for time.Now().Before(deadline) {
 		ok, w := cond()
 		if ok {
-			return
+			return nil
 		}
 		why = w
 		time.Sleep(500 * time.Millisecond)
 	}
-	t.Fatalf("%s: not within %s (%s)", what, timeout, why)
+	return fmt.Errorf("not within %s (%s)", timeout, why)
 }
-
 // TestFaultsControl runs the matrix's world with latency and no fault: it must end exactly
 // as the clean run (it checks the comparison itself).
 func TestFaultsControl(t *testing.T) {

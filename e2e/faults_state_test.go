@@ -23,6 +23,9 @@ type worldState struct {
 	// Keys counts the records per side, module and match key (email, account name), to name
 	// duplicates plainly.
 	Keys map[string]int
+	// Messages are the failures' messages by line, shown with a difference (not compared:
+	// they carry ids).
+	Messages map[string]string
 }
 
 // volatile are the fields whose values differ between two runs of the same data: ids, times,
@@ -63,7 +66,7 @@ func (w *world) state() worldState {
 		}
 		return identity(module, r)
 	}
-	st := worldState{Keys: map[string]int{}}
+	st := worldState{Keys: map[string]int{}, Messages: map[string]string{}}
 	for _, module := range []string{"contacts", "accounts"} {
 		for _, side := range []string{"desk", "crm"} {
 			recs, other := desk[module], "crm"
@@ -96,22 +99,23 @@ func (w *world) state() worldState {
 		w.t.Fatal(err)
 	}
 	rows, err = w.st.Pool.Query(ctx, `select module, direction, coalesce(desk_id, ''), coalesce(crm_id, ''), code,
-		resolved_at is not null from sync_failures where integration_id = 'e2e'`)
+		resolved_at is not null, message from sync_failures where integration_id = 'e2e'`)
 	if err != nil {
 		w.t.Fatalf("read failures: %v", err)
 	}
 	for rows.Next() {
-		var module, dir, deskID, crmID, code string
+		var module, dir, deskID, crmID, code, msg string
 		var resolved bool
-		if err := rows.Scan(&module, &dir, &deskID, &crmID, &code, &resolved); err != nil {
+		if err := rows.Scan(&module, &dir, &deskID, &crmID, &code, &resolved, &msg); err != nil {
 			w.t.Fatal(err)
 		}
 		open := "open"
 		if resolved {
 			open = "resolved"
 		}
-		st.Failures = append(st.Failures, fmt.Sprintf("failure %s %s desk[%s] crm[%s] %s %s", module, dir,
-			who("desk", module, deskID), who("crm", module, crmID), code, open))
+		line := fmt.Sprintf("failure %s %s desk[%s] crm[%s] %s %s", module, dir, who("desk", module, deskID), who("crm", module, crmID), code, open)
+		st.Failures = append(st.Failures, line)
+		st.Messages[line] = msg
 	}
 	if err := rows.Err(); err != nil {
 		w.t.Fatal(err)
@@ -214,6 +218,11 @@ func compareStates(t *testing.T, what string, got, want worldState) bool {
 		extra, missing := multisetDiff(part.got, part.want)
 		if len(extra)+len(missing) == 0 {
 			continue
+		}
+		if part.name == "failures" {
+			for i, l := range extra {
+				extra[i] = l + ": " + got.Messages[l]
+			}
 		}
 		ok = false
 		t.Errorf("%s: %s differ from the clean run (%d vs %d):\n only in this run (%d):\n%s\n only in the clean run (%d):\n%s",

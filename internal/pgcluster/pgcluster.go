@@ -27,8 +27,20 @@ const User = "deskcrm"
 type Cluster struct {
 	Dir    string
 	Port   int
+	opts   Options
 	bindir string
 	cred   *syscall.Credential
+}
+
+// Options tune a cluster. The zero value is the fastest: no fsync, and commits acknowledged
+// before their WAL is written (synchronous_commit=off), so a crash of the server — a stop
+// with StopImmediate — loses the last fraction of a second of commits.
+type Options struct {
+	// DurableCommits makes every acknowledged commit survive a crash of the server
+	// (synchronous_commit=on, PostgreSQL's default), as a production server does; fsync stays
+	// off, so they would not survive a crash of the machine. A test that crashes the server
+	// under the code it tests needs it.
+	DurableCommits bool
 }
 
 // BinDir finds the directory holding initdb, pg_ctl and postgres.
@@ -89,14 +101,20 @@ func FreeStablePort() (int, error) {
 	return 0, fmt.Errorf("no free port found between %d and %d", floor, low)
 }
 
-// Start initialises dir if it holds no cluster yet and starts the server on 127.0.0.1:port.
-// PostgreSQL refuses to run as root, so as root it runs as the "postgres" system user.
+// Start initialises dir if it holds no cluster yet and starts the server on 127.0.0.1:port,
+// with the zero Options. PostgreSQL refuses to run as root, so as root it runs as the
+// "postgres" system user.
 func Start(ctx context.Context, dir string, port int) (*Cluster, error) {
+	return StartWith(ctx, dir, port, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, dir string, port int, opts Options) (*Cluster, error) {
 	bindir, err := BinDir()
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, Port: port, bindir: bindir}
+	c := &Cluster{Dir: dir, Port: port, opts: opts, bindir: bindir}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -129,7 +147,12 @@ func Start(ctx context.Context, dir string, port int) (*Cluster, error) {
 // and waits until it accepts connections (after crash recovery, when it was stopped
 // immediately).
 func (c *Cluster) Restart(ctx context.Context) error {
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.Port, c.Dir)
+	commit := "off"
+	if c.opts.DurableCommits {
+		commit = "on"
+	}
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=%s -c full_page_writes=off -c max_connections=200",
+		c.Port, c.Dir, commit)
 	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-o", opts, "-l", filepath.Join(c.Dir, "server.log"), "-w", "-t", "60", "start")
 }
 

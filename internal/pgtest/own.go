@@ -23,8 +23,8 @@ type Server struct {
 
 // Own starts a cluster for t alone, from the server binaries installed on the machine (also
 // when DATABASE_URL is set: a server the test does not own cannot be stopped), on a port that
-// stays free while it is down. The cluster is stopped and removed when t ends. Without server
-// binaries the test is skipped, saying why.
+// stays free while it is down, with durable commits (pgcluster.Options). The cluster is
+// stopped and removed when t ends. Without server binaries the test is skipped, saying why.
 func Own(t testing.TB) *Server {
 	t.Helper()
 	if _, err := pgcluster.BinDir(); err != nil {
@@ -41,7 +41,8 @@ func Own(t testing.TB) *Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, err := pgcluster.Start(ctx, dir, port)
+	// Acknowledged commits survive -m immediate, as with a production server.
+	c, err := pgcluster.StartWith(ctx, dir, port, pgcluster.Options{DurableCommits: true})
 	if err != nil {
 		t.Fatalf("pgtest: start own cluster: %v", err)
 	}
