@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"deskcrm/workflows"
 )
 
 // faultScenario is one row of the matrix.
@@ -76,7 +78,11 @@ func (w *world) runPhases(initial, bulk func(w *world), withBulk bool) (afterIni
 		initial(w)
 	}
 	w.startSync()
-	w.waitInitial("e2e", w.size.timeout, nil)
+	w.waitInitial("e2e", w.size.timeout, func(workflows.Status) {
+		if stuck, why := w.livelocked(); stuck {
+			w.t.Fatalf("first sync: %s", why)
+		}
+	})
 	w.settle()
 	w.passes(w.t, 2)
 	afterInitial = w.state()
@@ -87,7 +93,12 @@ func (w *world) runPhases(initial, bulk func(w *world), withBulk bool) (afterIni
 		bulk(w)
 	}
 	p := w.bulkUpdate(w.newFaultUsers())
-	if err := waitFor(w.size.timeout, func() (bool, string) { return w.arrived(p) }); err != nil {
+	if err := waitFor(w.size.timeout, func() (bool, string) {
+		if stuck, why := w.livelocked(); stuck {
+			w.t.Fatalf("bulk update: %s", why)
+		}
+		return w.arrived(p)
+	}); err != nil {
 		w.t.Errorf("the bulk update did not reach the other side: %v", err) // the comparison says more
 	}
 	w.settle()
@@ -136,6 +147,7 @@ func waitFor(timeout time.Duration, cond func() (bool, string)) error {
 	}
 	return fmt.Errorf("not within %s (%s)", timeout, why)
 }
+
 // TestFaultsControl runs the matrix's world with latency and no fault: it must end exactly
 // as the clean run (it checks the comparison itself).
 func TestFaultsControl(t *testing.T) {

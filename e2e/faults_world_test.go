@@ -7,6 +7,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -161,6 +162,23 @@ func (w *world) startSync() {
 	w.start(workflows.SyncInput{IntegrationID: "e2e", PollInterval: "1s"})
 }
 
+// maxWritesPerRecord bounds how often the sync may write one Desk record during a phase of
+// the matrix. A retried write (lost response, a transient error) writes a record twice, rarely
+// three times; a step that starts its whole batch again after every error writes each record
+// once per attempt, for ever. Past the bound the run fails at once, naming the record, rather
+// than waiting out its timeout.
+const maxWritesPerRecord = 8
+
+// livelocked reports a Desk record the sync has written more than maxWritesPerRecord times.
+func (w *world) livelocked() (bool, string) {
+	for call, n := range w.deskTap.callsPerPath() {
+		if n > maxWritesPerRecord && strings.HasPrefix(call, "PATCH ") {
+			return true, fmt.Sprintf("the sync sent %s %d times: a step or pass starts its whole batch again after each error and makes no progress", call, n)
+		}
+	}
+	return false, ""
+}
+
 // userHeader marks the calls of the test's users, which the taps neither count nor refuse.
 const userHeader = "X-E2e-User"
 
@@ -173,6 +191,20 @@ type tap struct {
 	// accountsDown makes the token endpoint fail: 503s and cut connections by turns.
 	accountsDown atomic.Bool
 	refused      atomic.Int64
+	// failing answers every nth sync call of an endpoint with an error (see failEvery).
+	failing []*failRule
+	// perPath counts the sync's calls by method and path (see callsPerPath).
+	perPath map[string]int
+}
+
+// failRule answers every nth sync call matching method and path with status, without passing
+// it on: a transient error that comes back at a fixed pace, so a test's outcome cannot hang on
+// a random draw.
+type failRule struct {
+	method, path string
+	every, seen  int
+	limit, done  int // at most limit failures (0: no limit)
+	status       int
 }
 
 // trigger fires once, at the nth call of the sync matching method and path (a path pattern
@@ -199,6 +231,21 @@ func (tp *tap) at(method, path string, n int, fire func()) {
 // got no answer to its nth call, and made no other call after it.
 func (tp *tap) dropAt(method, path string, n int, fire func()) {
 	tp.arm(&trigger{method: method, path: path, n: n, fire: fire, drop: true})
+}
+
+// failEvery answers every nth sync call of method and path with status, at most limit times
+// (0: every nth call for ever).
+func (tp *tap) failEvery(method, path string, n, limit, status int) {
+	tp.mu.Lock()
+	tp.failing = append(tp.failing, &failRule{method: method, path: path, every: n, limit: limit, status: status})
+	tp.mu.Unlock()
+}
+
+// callsPerPath returns how many calls the sync made per "METHOD /path" (ids included).
+func (tp *tap) callsPerPath() map[string]int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return maps.Clone(tp.perPath)
 }
 
 func (tp *tap) arm(tr *trigger) {
@@ -232,7 +279,20 @@ func (tp *tap) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	if !user {
 		var fire []*trigger
+		fail := 0
 		tp.mu.Lock()
+		if tp.perPath == nil {
+			tp.perPath = map[string]int{}
+		}
+		tp.perPath[r.Method+" "+r.URL.Path]++
+		for _, f := range tp.failing {
+			if f.method == r.Method && pathMatches(f.path, r.URL.Path) {
+				if f.seen++; f.seen%f.every == 0 && (f.limit == 0 || f.done < f.limit) {
+					f.done++
+					fail = f.status
+				}
+			}
+		}
 		for _, tr := range tp.triggers {
 			if !tr.fired && tr.method == r.Method && pathMatches(tr.path, r.URL.Path) {
 				tr.seen++
@@ -243,6 +303,10 @@ func (tp *tap) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 		tp.mu.Unlock()
+		if fail != 0 {
+			http.Error(rw, `{"errorCode":"INTERNAL_SERVER_ERROR","message":"injected by the test"}`, fail)
+			return
+		}
 		drop := false
 		for _, tr := range fire {
 			tr.fire()
