@@ -169,11 +169,29 @@ func (w *world) startSync() {
 // than waiting out its timeout.
 const maxWritesPerRecord = 8
 
-// livelocked reports a Desk record the sync has written more than maxWritesPerRecord times.
+// maxAttempts bounds the attempts of one activity during the matrix. The faults cost a step a
+// few attempts (a kill, an outage of a few seconds, an unlucky run of errors); by the 8th the
+// retry interval has grown past a minute and the step is not going to end on its own.
+const maxAttempts = 8
+
+// livelocked reports a Desk record the sync has written more than maxWritesPerRecord times, or
+// an activity past maxAttempts, with what its last attempt failed with.
 func (w *world) livelocked() (bool, string) {
 	for call, n := range w.deskTap.callsPerPath() {
 		if n > maxWritesPerRecord && strings.HasPrefix(call, "PATCH ") {
 			return true, fmt.Sprintf("the sync sent %s %d times: a step or pass starts its whole batch again after each error and makes no progress", call, n)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := w.tc.DescribeWorkflowExecution(ctx, workflows.WorkflowID("e2e"), "")
+	if err != nil {
+		return false, "" // the server may be down on purpose
+	}
+	for _, a := range d.GetPendingActivities() {
+		if a.GetAttempt() >= maxAttempts {
+			return true, fmt.Sprintf("activity %s is on attempt %d; the last failed with: %s", a.GetActivityType().GetName(),
+				a.GetAttempt(), a.GetLastFailure().GetMessage())
 		}
 	}
 	return false, ""
