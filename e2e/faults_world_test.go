@@ -42,14 +42,15 @@ type worldSize struct {
 	latency, jitter    time.Duration
 	newRecords         int           // contacts each side gains during the bulk update
 	outage             time.Duration // how long a killed or stopped server stays down
+	hooksDown          time.Duration // how long the webhook receiver stays down
 	timeout            time.Duration // how long the first sync and the bulk update may take
 }
 
 var (
 	smallWorld = worldSize{name: "small", contacts: 200, accounts: 50, latency: 10 * time.Millisecond, jitter: 5 * time.Millisecond,
-		newRecords: 20, outage: 3 * time.Second, timeout: 4 * time.Minute}
+		newRecords: 20, outage: 3 * time.Second, hooksDown: 10 * time.Second, timeout: 4 * time.Minute}
 	bigWorld = worldSize{name: "big", contacts: 3000, accounts: 600, latency: 50 * time.Millisecond, jitter: 20 * time.Millisecond,
-		newRecords: 200, outage: 12 * time.Second, timeout: 20 * time.Minute}
+		newRecords: 200, outage: 12 * time.Second, hooksDown: time.Minute, timeout: 20 * time.Minute}
 )
 
 // seedNow is the reference time of every world's seed, so that the clean run and a faulted
@@ -71,9 +72,10 @@ func forEachSize(t *testing.T, body func(t *testing.T, size worldSize)) {
 
 // worldOptions say which parts of a world the test owns.
 type worldOptions struct {
-	ownPostgres bool // a cluster of the test's own, which it may stop
-	ownTemporal bool // a dev server on an SQLite file, which it may kill
-	latency     bool // the size's latency on both APIs
+	ownPostgres bool   // a cluster of the test's own, which it may stop
+	ownTemporal bool   // a dev server on an SQLite file, which it may kill
+	latency     bool   // the size's latency on both APIs
+	poll        string // the sync's poll interval (default 1s)
 }
 
 // world is one fault-matrix world. Its embedded harness gives the workflow helpers (start,
@@ -81,6 +83,7 @@ type worldOptions struct {
 type world struct {
 	*harness
 	size         worldSize
+	opts         worldOptions
 	dbURL        string
 	temporalAddr string
 	pg           *pgtest.Server       // set with ownPostgres
@@ -97,7 +100,7 @@ type world struct {
 // runs yet.
 func newWorld(t *testing.T, size worldSize, o worldOptions) *world {
 	t.Helper()
-	w := &world{size: size}
+	w := &world{size: size, opts: o}
 	var tc client.Client
 	if o.ownTemporal {
 		w.dev = temporaltest.StartPersistent(t)
@@ -157,9 +160,14 @@ func (w *world) background(what string, action func()) {
 // settle waits for the fault actions still running.
 func (w *world) settle() { w.bg.Wait() }
 
-// startSync starts the integration's sync ("e2e") with a poll interval of a second.
+// startSync starts the integration's sync ("e2e"), polling every second unless the world's
+// options say otherwise.
 func (w *world) startSync() {
-	w.start(workflows.SyncInput{IntegrationID: "e2e", PollInterval: "1s"})
+	poll := w.opts.poll
+	if poll == "" {
+		poll = "1s"
+	}
+	w.start(workflows.SyncInput{IntegrationID: "e2e", PollInterval: poll})
 }
 
 // maxWritesPerRecord bounds how often the sync may write one Desk record during a phase of
