@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test test-deps build devserver clean bench-initial bench-incremental bench-clients vet
+.PHONY: run test test-faults test-deps build devserver clean bench-initial bench-incremental bench-clients vet
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -30,6 +30,11 @@ test: $(BIN)/temporal-dev test-deps
 	DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 20m ./...
 	cd devserver && $(GO) test -count=1 -timeout 10m ./...
 	$(GO) test -race -count=1 -timeout 10m $(UNIT)
+
+# The fault matrix (e2e/faults_*_test.go) with its few-thousand-records-per-side variants too:
+# make test runs only the small ones. Each fault gets a world of its own; allow half an hour.
+test-faults: $(BIN)/temporal-dev
+	DESKCRM_FAULTS=big DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 90m -run '^TestFaults' ./e2e/
 
 # Node.js and Zoho's official CRM Node SDK (pinned) for the SDK conformance test; a no-op when
 # they are installed. Not root and something missing: it prints the command to run.
