@@ -68,3 +68,27 @@ func TestTransientWriteErrorRestartsReconcileFromScratch(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoveringCreatesOutlastsHeartbeatTimeout kills the worker (SIGKILL) at its 100th create
+// of a Desk contact, with Desk's search answering in 150 ms. The retried CreateInDesk first
+// settles the ~100 creates the dead worker left pending: one Desk search per pending record,
+// one after another, with no heartbeat between them (activities/write_recover.go
+// recoverCreates, writer_desk.go findCreatedInDesk) — ~17 s here, longer than the 10 s
+// heartbeat timeout (at Zoho's real latency, 100 searches take 20-50 s). So Temporal times the
+// live attempt out and starts another beside it, which recovers the same records while the
+// first goes on. Fixed (a heartbeat per search), the step ends on its second attempt.
+func TestRecoveringCreatesOutlastsHeartbeatTimeout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, smallWorld, worldOptions{latency: true})
+	w.deskTap.slowDown("GET", deskContactsScan, 150*time.Millisecond)
+	w.deskTap.dropAt("POST", deskContacts, 100, w.killChild)
+	w.startChild()
+	w.startSync()
+	w.waitInitial("e2e", 3*time.Minute, func(workflows.Status) {
+		if a := w.pendingActivity("CreateInDesk"); a != nil && a.GetAttempt() >= 3 {
+			t.Fatalf("CreateInDesk is on attempt %d after one kill; the last attempt failed with: %s",
+				a.GetAttempt(), a.GetLastFailure().GetMessage())
+		}
+	})
+	w.settle()
+}

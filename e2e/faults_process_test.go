@@ -42,15 +42,17 @@ func TestFaultsWorkerKilled(t *testing.T) {
 
 // TestFaultsTemporalKilled kills the Temporal dev server with SIGKILL while the first sync
 // creates contacts in Desk and again while the bulk update is carried to Desk; it is started
-// again on the same SQLite file after the size's outage. The worker stays up throughout.
+// again on the same SQLite file after the size's outage (small: 1 s, so that it is back before
+// the running step's heartbeat timeout; big: 10 s, so that the step times out on the server
+// while its worker still runs it, and runs again beside it).
 func TestFaultsTemporalKilled(t *testing.T) {
 	t.Parallel()
 	forEachSize(t, func(t *testing.T, size worldSize) {
 		outage := func(w *world) func() {
 			return func() {
-				w.background("SIGKILL the Temporal server, restart it on its file after "+size.outage.String(), func() {
+				w.background("SIGKILL the Temporal server, restart it on its file after "+size.temporalOutage.String(), func() {
 					w.dev.Kill()
-					time.Sleep(size.outage)
+					time.Sleep(size.temporalOutage)
 					w.dev.Restart()
 				})
 			}

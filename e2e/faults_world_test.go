@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
 	crmemu "deskcrm/emulator/crm"
@@ -41,16 +42,17 @@ type worldSize struct {
 	contacts, accounts int // per side, before the ambiguous duplicates
 	latency, jitter    time.Duration
 	newRecords         int           // contacts each side gains during the bulk update
-	outage             time.Duration // how long a killed or stopped server stays down
+	outage             time.Duration // how long Postgres or the OAuth server stays down
+	temporalOutage     time.Duration // how long the killed Temporal server stays down
 	hooksDown          time.Duration // how long the webhook receiver stays down
 	timeout            time.Duration // how long the first sync and the bulk update may take
 }
 
 var (
 	smallWorld = worldSize{name: "small", contacts: 200, accounts: 50, latency: 10 * time.Millisecond, jitter: 5 * time.Millisecond,
-		newRecords: 20, outage: 3 * time.Second, hooksDown: 10 * time.Second, timeout: 4 * time.Minute}
+		newRecords: 20, outage: 3 * time.Second, temporalOutage: time.Second, hooksDown: 10 * time.Second, timeout: 4 * time.Minute}
 	bigWorld = worldSize{name: "big", contacts: 3000, accounts: 600, latency: 50 * time.Millisecond, jitter: 20 * time.Millisecond,
-		newRecords: 200, outage: 12 * time.Second, hooksDown: time.Minute, timeout: 20 * time.Minute}
+		newRecords: 200, outage: 12 * time.Second, temporalOutage: 10 * time.Second, hooksDown: time.Minute, timeout: 20 * time.Minute}
 )
 
 // seedNow is the reference time of every world's seed, so that the clean run and a faulted
@@ -205,6 +207,22 @@ func (w *world) livelocked() (bool, string) {
 	return false, ""
 }
 
+// pendingActivity describes the running activity of the given type, if any.
+func (w *world) pendingActivity(activityType string) *workflowpb.PendingActivityInfo {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := w.tc.DescribeWorkflowExecution(ctx, workflows.WorkflowID("e2e"), "")
+	if err != nil {
+		return nil
+	}
+	for _, a := range d.GetPendingActivities() {
+		if a.GetActivityType().GetName() == activityType {
+			return a
+		}
+	}
+	return nil
+}
+
 // userHeader marks the calls of the test's users, which the taps neither count nor refuse.
 const userHeader = "X-E2e-User"
 
@@ -221,6 +239,22 @@ type tap struct {
 	failing []*failRule
 	// perPath counts the sync's calls by method and path (see callsPerPath).
 	perPath map[string]int
+	// slow holds the sync's calls matching a rule back before passing them on (see slowDown).
+	slow []*slowRule
+}
+
+// slowRule delays the sync's calls matching method and path by d.
+type slowRule struct {
+	method, path string
+	d            time.Duration
+}
+
+// slowDown holds every sync call of method and path back by d before passing it on, as a slow
+// endpoint of a busy API would answer.
+func (tp *tap) slowDown(method, path string, d time.Duration) {
+	tp.mu.Lock()
+	tp.slow = append(tp.slow, &slowRule{method: method, path: path, d: d})
+	tp.mu.Unlock()
 }
 
 // failRule answers every nth sync call matching method and path with status, without passing
@@ -311,6 +345,12 @@ func (tp *tap) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			tp.perPath = map[string]int{}
 		}
 		tp.perPath[r.Method+" "+r.URL.Path]++
+		var delay time.Duration
+		for _, sr := range tp.slow {
+			if sr.method == r.Method && pathMatches(sr.path, r.URL.Path) {
+				delay += sr.d
+			}
+		}
 		for _, f := range tp.failing {
 			if f.method == r.Method && pathMatches(f.path, r.URL.Path) {
 				if f.seen++; f.seen%f.every == 0 && (f.limit == 0 || f.done < f.limit) {
@@ -329,6 +369,7 @@ func (tp *tap) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 		tp.mu.Unlock()
+		time.Sleep(delay)
 		if fail != 0 {
 			http.Error(rw, `{"errorCode":"INTERNAL_SERVER_ERROR","message":"injected by the test"}`, fail)
 			return
