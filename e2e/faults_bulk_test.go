@@ -209,49 +209,70 @@ func (w *world) loadNewRecords(crmAccounts, deskAccounts []string) (newCRM, newD
 }
 
 // arrived reports whether every change of the plan shows on the other side, and if not, the
-// first few still missing.
+// first few still missing. Counterparts are found through the links in Postgres (a record's
+// counterpart-id field is compared later, with everything else).
 func (w *world) arrived(p bulkPlan) (bool, string) {
 	var missing []string
-	deskByID, crmByID := map[string]map[string]any{}, map[string]map[string]any{}
-	deskByEmail, crmByEmail := map[string]bool{}, map[string]bool{}
-	for _, r := range w.desk.Records("contacts") {
-		deskByID[str(r["id"])] = r
-		deskByEmail[str(r["email"])] = true
+	deskOf := func(module string) map[string]string { // CRM id → Desk id
+		out := map[string]string{}
+		rows, err := w.st.Pool.Query(context.Background(), `select coalesce(desk_id, ''), coalesce(crm_id, '') from links
+			where integration_id = 'e2e' and module = $1`, module)
+		if err != nil {
+			return out // Postgres may be down on purpose: not arrived yet
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d, c string
+			if rows.Scan(&d, &c) == nil {
+				out[c] = d
+			}
+		}
+		return out
 	}
-	for _, r := range w.crm.Records("Contacts") {
-		crmByID[str(r["id"])] = r
-		crmByEmail[str(r["Email"])] = true
+	contactLinks, accountLinks := deskOf("contacts"), deskOf("accounts")
+	crmOf := map[string]string{}
+	for c, d := range contactLinks {
+		crmOf[d] = c
 	}
-	deskAccounts := map[string]map[string]any{}
-	for _, r := range w.desk.Records("accounts") {
-		deskAccounts[str(r["id"])] = r
+	byID := func(recs []map[string]any) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, r := range recs {
+			out[str(r["id"])] = r
+		}
+		return out
 	}
+	deskContacts, crmContacts := byID(w.desk.Records("contacts")), byID(w.crm.Records("Contacts"))
+	deskAccounts := byID(w.desk.Records("accounts"))
+	emails := func(recs map[string]map[string]any, field string) map[string]bool {
+		out := map[string]bool{}
+		for _, r := range recs {
+			out[str(r[field])] = true
+		}
+		return out
+	}
+	deskEmails, crmEmails := emails(deskContacts, "email"), emails(crmContacts, "Email")
 	for id, title := range p.titles {
-		if r := deskByID[counterpartID(crmByID[id])]; r == nil || str(r["title"]) != title {
+		if r := deskContacts[contactLinks[id]]; r == nil || str(r["title"]) != title {
 			missing = append(missing, "title "+title)
 		}
 	}
 	for id, mobile := range p.mobiles {
-		if r := crmByID[counterpartID(deskByID[id])]; r == nil || str(r["Mobile"]) != mobile {
+		if r := crmContacts[crmOf[id]]; r == nil || str(r["Mobile"]) != mobile {
 			missing = append(missing, "mobile "+mobile)
 		}
 	}
-	crmAccounts := map[string]map[string]any{}
-	for _, r := range w.crm.Records("Accounts") {
-		crmAccounts[str(r["id"])] = r
-	}
 	for id, site := range p.websites {
-		if r := deskAccounts[counterpartID(crmAccounts[id])]; r == nil || str(r["website"]) != site {
+		if r := deskAccounts[accountLinks[id]]; r == nil || str(r["website"]) != site {
 			missing = append(missing, "website "+site)
 		}
 	}
 	for _, e := range p.newCRM {
-		if !deskByEmail[e] {
+		if !deskEmails[e] {
 			missing = append(missing, "new CRM contact "+e)
 		}
 	}
 	for _, e := range p.newDesk {
-		if !crmByEmail[e] {
+		if !crmEmails[e] {
 			missing = append(missing, "new Desk contact "+e)
 		}
 	}
