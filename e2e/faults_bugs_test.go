@@ -4,10 +4,14 @@ package e2e
 // (see the lead's notes for where the fix belongs).
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"deskcrm/workflows"
 )
@@ -91,4 +95,75 @@ func TestRecoveringCreatesOutlastsHeartbeatTimeout(t *testing.T) {
 		}
 	})
 	w.settle()
+}
+
+// TestPauseDuringCreatesLosesCounterpartIDs pauses the sync while the first sync creates
+// contacts in Desk (each create answered in a second, so the step is surely running when the
+// cancellation reaches it), waits until the step has stopped, and resumes. The cancelled
+// attempt settles the creates that finished, then fails to write their CRM sources' Desk ids
+// (its context is cancelled), and the step run again on resume has nothing left to do: the
+// defect of TestWorkerKilledAfterCreatesLosesCounterpartIDs, reached by an admin's pause.
+func TestPauseDuringCreatesLosesCounterpartIDs(t *testing.T) {
+	t.Parallel()
+	runFaultScenario(t, smallWorld, faultScenario{
+		opts: worldOptions{latency: true},
+		initial: func(w *world) {
+			w.deskTap.slowDown("POST", deskContacts, time.Second)
+			w.deskTap.at("POST", deskContacts, 30, func() {
+				w.background("pause the sync, resume it once its step stopped", func() { w.pauseAndResume(true) })
+			})
+		},
+		initialOnly: true,
+	})
+}
+
+// TestResumeWhileStepCancelsEndsTheSync pauses the sync while the first sync creates contacts
+// in Desk (each create answered in a second) and resumes it as soon as the status query says
+// it is paused and waits for the resume signal — which it says at once, while the running
+// step is still being cancelled. When the cancelled activity then ends, the sync is no longer
+// paused, so workflows/steps.go endOfStep (`paused && errors.As(err, &canceled)`, judged
+// after the activity ended) does not take the cancellation for the pause's: the step "fails"
+// with a CanceledError and the whole workflow ends as Canceled. The sync is gone until someone
+// starts it again. Incremental passes (runIncremental, same executePausable) alike.
+func TestResumeWhileStepCancelsEndsTheSync(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, smallWorld, worldOptions{latency: true})
+	w.deskTap.slowDown("POST", deskContacts, time.Second)
+	w.deskTap.at("POST", deskContacts, 30, func() {
+		w.background("pause the sync, resume it once the status says paused", func() { w.pauseAndResume(false) })
+	})
+	w.startWorker()
+	w.startSync()
+	w.waitInitial("e2e", 2*time.Minute, func(workflows.Status) {
+		d, err := w.tc.DescribeWorkflow(context.Background(), workflows.WorkflowID("e2e"), "")
+		if err == nil && d.RawResponse.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Fatalf("the sync workflow ended (%v) after a pause and a resume during its first sync",
+				d.RawResponse.GetWorkflowExecutionInfo().GetStatus())
+		}
+	})
+	w.settle()
+}
+
+// pauseAndResume signals pause, waits until the status says the sync is paused (and, with
+// stopped, until its running step has ended), and signals resume. Failures are reported with
+// t.Errorf (it runs in a background goroutine).
+func (w *world) pauseAndResume(stopped bool) {
+	ctx := context.Background()
+	if err := w.tc.SignalWorkflow(ctx, workflows.WorkflowID("e2e"), "", workflows.SignalPause, nil); err != nil {
+		w.t.Errorf("pause: %v", err)
+		return
+	}
+	if err := waitFor(time.Minute, func() (bool, string) {
+		st, err := w.status("e2e")
+		paused := err == nil && st.Paused && st.WaitingFor == "resume signal"
+		if stopped && len(w.pendingActivities()) > 0 {
+			return false, "a step still runs"
+		}
+		return paused, fmt.Sprintf("%+v %v", st.WaitingFor, err)
+	}); err != nil {
+		w.t.Errorf("the sync did not pause: %v", err)
+	}
+	if err := w.tc.SignalWorkflow(ctx, workflows.WorkflowID("e2e"), "", workflows.SignalResume, nil); err != nil {
+		w.t.Errorf("resume: %v", err)
+	}
 }
