@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: run test setup build devserver clean bench-initial bench-incremental bench-scale bench-clients vet fuzz
+.PHONY: run test test-faults setup build devserver clean bench-initial bench-incremental bench-scale bench-clients vet fuzz
 
 build: $(BIN)/temporal-dev
 	$(GO) build -o $(BIN)/worker ./worker
@@ -49,6 +49,11 @@ setup:
 FUZZTIME ?= 30s
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+# The fault matrix (e2e/faults_*_test.go) with its few-thousand-records-per-side variants too:
+# make test runs only the small ones. Each fault gets a world of its own; allow half an hour.
+test-faults: $(BIN)/temporal-dev
+	DESKCRM_FAULTS=big DESKCRM_TEMPORAL_DEV=$(CURDIR)/$(BIN)/temporal-dev $(GO) test -count=1 -timeout 90m -run '^TestFaults' ./e2e/
 
 # go vet and staticcheck (pinned in go.mod as a tool).
 vet:

@@ -20,9 +20,15 @@ import (
 // heartbeat); when those cannot be read back it waits for the activity's own.
 //
 // Install it on every worker that runs these activities: worker.Options{Interceptors:
-// []interceptor.WorkerInterceptor{&activities.KeepAlive{}}}.
+// activities.WorkerInterceptors()}.
 type KeepAlive struct {
 	interceptor.WorkerInterceptorBase
+}
+
+// WorkerInterceptors are the interceptors every worker running these activities installs
+// (worker.Options.Interceptors): KeepAlive.
+func WorkerInterceptors() []interceptor.WorkerInterceptor {
+	return []interceptor.WorkerInterceptor{&KeepAlive{}}
 }
 
 // InterceptActivity implements interceptor.WorkerInterceptor.

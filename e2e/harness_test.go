@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap/zaptest"
 
@@ -25,7 +25,12 @@ import (
 	"deskcrm/workflows"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(childWorkerEnv); cfg != "" {
+		os.Exit(runChildWorker(cfg)) // this process is a test's worker (faults_child_test.go)
+	}
+	pgtest.Main(m)
+}
 
 // harness is one world: both emulators, Postgres, a dev server and a worker.
 type harness struct {
@@ -71,7 +76,7 @@ func (h *harness) startWorkerWith(adjust func(*activities.Activities)) {
 	if adjust != nil {
 		adjust(acts)
 	}
-	w := worker.New(h.tc, h.taskQueue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.KeepAlive{}}})
+	w := worker.New(h.tc, h.taskQueue, worker.Options{Interceptors: activities.WorkerInterceptors()})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {

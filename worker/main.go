@@ -23,7 +23,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
-	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -146,7 +145,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 		logger.Info("webhooks off (DESKCRM_WEBHOOKS=false): changes arrive by polling")
 	}
 
-	w := worker.New(tc, config.TaskQueue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.KeepAlive{}}})
+	w := worker.New(tc, config.TaskQueue, worker.Options{Interceptors: activities.WorkerInterceptors()})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {

@@ -311,6 +311,13 @@ func (s *syncImpl) awaitUnpaused(ctx workflow.Context) error {
 	return err
 }
 
+// stepHeartbeatTimeout is how long a long activity (a first-sync step, an incremental pass)
+// may go without a heartbeat before Temporal gives it up and retries it on another worker:
+// what a killed worker's work costs before it resumes elsewhere. The activities heartbeat
+// after every page, API call and batch, and every second while they wait for a rate limit,
+// well within it at Zoho's latencies; the SDK sends a heartbeat at most every 0.8 × this.
+const stepHeartbeatTimeout = 10 * time.Second
+
 // activityCtx sets the options of the sync's activities: long steps heartbeat, and retries
 // are unlimited with backoff except for errors retrying cannot fix.
 func (s *syncImpl) activityCtx(ctx workflow.Context, timeout time.Duration) workflow.Context {
@@ -325,7 +332,7 @@ func (s *syncImpl) activityCtx(ctx workflow.Context, timeout time.Duration) work
 	}
 	if timeout == 0 {
 		opts.StartToCloseTimeout = 24 * time.Hour
-		opts.HeartbeatTimeout = time.Minute
+		opts.HeartbeatTimeout = stepHeartbeatTimeout
 		opts.WaitForCancellation = true
 	}
 	return workflow.WithActivityOptions(ctx, opts)

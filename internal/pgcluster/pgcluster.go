@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -26,8 +27,20 @@ const User = "deskcrm"
 type Cluster struct {
 	Dir    string
 	Port   int
+	opts   Options
 	bindir string
 	cred   *syscall.Credential
+}
+
+// Options tune a cluster. The zero value is the fastest: no fsync, and commits acknowledged
+// before their WAL is written (synchronous_commit=off), so a crash of the server — a stop
+// with StopImmediate — loses the last fraction of a second of commits.
+type Options struct {
+	// DurableCommits makes every acknowledged commit survive a crash of the server
+	// (synchronous_commit=on, PostgreSQL's default), as a production server does; fsync stays
+	// off, so they would not survive a crash of the machine. A test that crashes the server
+	// under the code it tests needs it.
+	DurableCommits bool
 }
 
 // BinDir finds the directory holding initdb, pg_ctl and postgres.
@@ -59,14 +72,49 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Start initialises dir if it holds no cluster yet and starts the server on 127.0.0.1:port.
-// PostgreSQL refuses to run as root, so as root it runs as the "postgres" system user.
+// FreeStablePort returns a free TCP port on 127.0.0.1 below the kernel's ephemeral port range,
+// for a server that is stopped and started again on the same port. A port from FreePort (or
+// any listener on port 0, such as httptest's) comes from the ephemeral range, and while the
+// server is down the kernel may hand it to another test's listener; ports below the range are
+// only ever taken by someone who asks for them by number.
+func FreeStablePort() (int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const floor = 10000
+	if low <= floor+100 {
+		return FreePort() // an unusual range: settle for an ephemeral port
+	}
+	for range 200 {
+		port := floor + rand.IntN(low-floor)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port found between %d and %d", floor, low)
+}
+
+// Start initialises dir if it holds no cluster yet and starts the server on 127.0.0.1:port,
+// with the zero Options. PostgreSQL refuses to run as root, so as root it runs as the
+// "postgres" system user.
 func Start(ctx context.Context, dir string, port int) (*Cluster, error) {
+	return StartWith(ctx, dir, port, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, dir string, port int, opts Options) (*Cluster, error) {
 	bindir, err := BinDir()
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, Port: port, bindir: bindir}
+	c := &Cluster{Dir: dir, Port: port, opts: opts, bindir: bindir}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -89,11 +137,23 @@ func Start(ctx context.Context, dir string, port int) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-	if err := c.run(ctx, "pg_ctl", "-D", dir, "-o", opts, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "start"); err != nil {
+	if err := c.Restart(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Restart starts the server of a stopped cluster again, on the same data directory and port,
+// and waits until it accepts connections (after crash recovery, when it was stopped
+// immediately).
+func (c *Cluster) Restart(ctx context.Context) error {
+	commit := "off"
+	if c.opts.DurableCommits {
+		commit = "on"
+	}
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=%s -c full_page_writes=off -c max_connections=200",
+		c.Port, c.Dir, commit)
+	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-o", opts, "-l", filepath.Join(c.Dir, "server.log"), "-w", "-t", "60", "start")
 }
 
 // URL returns a connection URL for the named database.
@@ -101,11 +161,27 @@ func (c *Cluster) URL(database string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", User, c.Port, database)
 }
 
+// StopMode is a shutdown mode of pg_ctl stop.
+type StopMode string
+
+// The shutdown modes (PostgreSQL docs, pg_ctl): smart waits for every client to disconnect;
+// fast rolls back open transactions, disconnects the clients and shuts down cleanly;
+// immediate aborts every server process at once, like a crash, so the next start runs
+// crash recovery.
+const (
+	StopSmart     StopMode = "smart"
+	StopFast      StopMode = "fast"
+	StopImmediate StopMode = "immediate"
+)
+
 // Stop shuts the server down fast (open connections are closed).
-func (c *Cluster) Stop() error {
+func (c *Cluster) Stop() error { return c.StopWith(StopFast) }
+
+// StopWith shuts the server down in the given mode and waits until it has exited.
+func (c *Cluster) StopWith(mode StopMode) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "stop")
+	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", string(mode), "-w", "stop")
 }
 
 func (c *Cluster) run(ctx context.Context, name string, args ...string) error {
