@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
 	"deskcrm/store"
@@ -14,7 +16,8 @@ const recoverBatch = 100
 
 // recoverCreates settles the pending links an attempt that did not finish left on side
 // source: records found on the other side by their counterpart-id field are linked, the
-// others are released to be created again. Their bases are computed from the index.
+// others are released to be created again — once creates still in flight would have landed
+// (waitForLanding). Their bases are computed from the index.
 func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error {
 	sc := w.scope(source)
 	if err := w.loadDue(ctx, source); err != nil {
@@ -31,6 +34,15 @@ func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error 
 		found, err := w.findCreated(ctx, source.Other(), ids, since)
 		if err != nil {
 			return err
+		}
+		if len(found) < len(ids) && waitForLanding(ctx) {
+			if ctx.Err() != nil {
+				return ctx.Err() // the pending links stay for the next attempt
+			}
+			// Creates the ended attempt sent may land still: look again once they would have.
+			if found, err = w.findCreated(ctx, source.Other(), ids, since); err != nil {
+				return err
+			}
 		}
 		rows, err := w.a.Store.IndexRows(ctx, sc, ids)
 		if err != nil {
@@ -74,6 +86,33 @@ func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error 
 			return err
 		}
 	}
+}
+
+// landingWindow is how long after an attempt ended a create it sent may still land: the
+// attempt gave up on the answer (cancelled by a pause, its worker killed, timed out) while the
+// request was under way or queued at Zoho, which completes it anyway. Released before it
+// lands, the record would be created twice.
+const landingWindow = 30 * time.Second
+
+// waitForLanding waits, when ctx is an activity's that started less than landingWindow ago,
+// until that much time has passed since it started (an earlier attempt ended before this one
+// started), and reports whether it waited (the wait ends early when ctx does). It waits at most once per activity attempt.
+func waitForLanding(ctx context.Context) bool {
+	if !activity.IsActivity(ctx) {
+		return false
+	}
+	wait := time.Until(activity.GetInfo(ctx).StartedTime.Add(landingWindow))
+	if wait <= 0 {
+		return false
+	}
+	heartbeat(ctx, "waiting for creates in flight to land")
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return true
 }
 
 // searchLag is how long a new record may be missing from Zoho's search ("newly created

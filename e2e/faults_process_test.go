@@ -32,7 +32,7 @@ func TestFaultsWorkerKilled(t *testing.T) {
 			initial: func(w *world) {
 				w.deskTap.dropAt("GET", deskContactsScan, 3, w.killChild)
 				// The fifth create: before the first hundred are settled (see
-				// TestWorkerKilledAfterCreatesLosesCounterpartIDs for a kill after).
+				// TestWorkerKilledAfterCreatesKeepsCounterpartIDs for a kill after).
 				w.deskTap.dropAt("POST", deskContacts, 5, w.killChild)
 			},
 			bulk: func(w *world) { w.crmTap.dropAt("GET", crmContacts, 3, w.killChild) },

@@ -49,7 +49,13 @@ func (w *world) startHookedWorker() *hooked {
 		DeskOrgID: w.desk.OrgID(), Logger: zap.NewNop(), FlushInterval: 50 * time.Millisecond,
 		Signal: func(ctx context.Context, id string, p webhooks.Changes) error {
 			return w.tc.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalChanges, p)
-		}})
+		},
+		// The subscriber below is built with the worker's clients; deliveries come after it is.
+		WebhookIntegration: func(ctx context.Context, webhookID string) (string, error) {
+			return h.subs.DeskWebhookIntegration(ctx, webhookID)
+		},
+		ChannelExpiry: func(id string) (time.Time, bool) { return h.subs.Expiry(id) },
+	})
 	if err != nil {
 		w.t.Fatal(err)
 	}

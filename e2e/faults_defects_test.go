@@ -1,7 +1,6 @@
 package e2e
 
-// Engine defects the fault matrix found, each pinned by a test that fails until it is fixed
-// (see the lead's notes for where the fix belongs).
+// Engine defects the fault matrix found, each kept as a regression test of its fix.
 
 import (
 	"context"
@@ -16,15 +15,13 @@ import (
 	"deskcrm/workflows"
 )
 
-// TestWorkerKilledAfterCreatesLosesCounterpartIDs kills the worker (SIGKILL) at its first
+// TestWorkerKilledAfterCreatesKeepsCounterpartIDs kills the worker (SIGKILL) at its first
 // write of Desk ids into CRM contacts, the counterpart ids of the contacts the first sync just
-// created in Desk. The creates are settled (their links complete) 100 at a time as they
-// finish, but the counterpart ids are written only after every create of the batch, and
-// nothing writes them again: the retried step finds no pending link and no unlinked record.
-// The CRM contacts whose Desk ids were not written keep none (DESIGN 5: every linked pair
-// carries its counterpart's id on both sides). Same window: CreateInCRM (links completed per
-// insert, cf_crm_id written at the end) and the creates of incremental passes.
-func TestWorkerKilledAfterCreatesLosesCounterpartIDs(t *testing.T) {
+// created in Desk. Found by the fault matrix: the links were completed before the ids were
+// written, and nothing wrote them again. Now a settled create leaves its counterpart id due
+// (store counterpart_due) until it is written, and the retried step writes what is due
+// (writer.loadDue), so every pair carries both ids as in the clean run.
+func TestWorkerKilledAfterCreatesKeepsCounterpartIDs(t *testing.T) {
 	t.Parallel()
 	runFaultScenario(t, smallWorld, faultScenario{
 		opts:        worldOptions{latency: true},
@@ -34,13 +31,11 @@ func TestWorkerKilledAfterCreatesLosesCounterpartIDs(t *testing.T) {
 	})
 }
 
-// TestTransientWriteErrorLosesCounterpartIDs answers one write — the 50th PATCH of a Desk
+// TestTransientWriteErrorKeepsCounterpartIDs answers one write — the 50th PATCH of a Desk
 // contact, while the first sync gives the Desk sources of the contacts it created in CRM their
-// cf_crm_id — with a 503. The step fails and is retried, but the retry has nothing left to do:
-// the links were completed before the counterpart ids were written, so the Desk contacts after
-// the failed call never get their cf_crm_id (the defect of
-// TestWorkerKilledAfterCreatesLosesCounterpartIDs, without any kill).
-func TestTransientWriteErrorLosesCounterpartIDs(t *testing.T) {
+// cf_crm_id — with a 503: the defect of TestWorkerKilledAfterCreatesKeepsCounterpartIDs
+// without any kill. The ids still due are written by the retried step.
+func TestTransientWriteErrorKeepsCounterpartIDs(t *testing.T) {
 	t.Parallel()
 	runFaultScenario(t, smallWorld, faultScenario{
 		opts:        worldOptions{latency: true},
@@ -49,16 +44,13 @@ func TestTransientWriteErrorLosesCounterpartIDs(t *testing.T) {
 	})
 }
 
-// TestTransientWriteErrorRestartsReconcileFromScratch answers every 20th PATCH the first
-// sync sends a Desk contact with a 503. ReconcilePairs plans a batch of up to 1,000 pairs from
-// the index and stores no pair's base until every write of the batch has succeeded, so the
-// attempt that meets the 503 leaves nothing done, and the retried attempt plans the same
-// batch from the same (now stale) index and writes every pair again — meeting the next 503 in
-// turn. With a steady rate of transient errors (5% of calls: TestFaultsAPIChaos) a batch of n
-// writes succeeds with probability 0.95^n, ~0 for n in the hundreds, so the first sync never
-// ends. Fixed (transient errors retried in place, or the written pairs settled), each contact
-// is written at most twice.
-func TestTransientWriteErrorRestartsReconcileFromScratch(t *testing.T) {
+// TestTransientWriteErrorsDoNotRestartReconcile answers every 20th PATCH the first sync sends
+// a Desk contact with a 503. Found by the fault matrix: ReconcilePairs stored no pair's base
+// until every write of its batch had succeeded, so each retried attempt wrote the whole batch
+// again and met the next 503 (with 5% of calls failing, a batch of hundreds never ends). Now
+// updates by id are idempotent and retried in the client (zoho.Request.Idempotent), and an
+// attempt that fails settles the pairs it wrote: each contact is written at most twice.
+func TestTransientWriteErrorsDoNotRestartReconcile(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, smallWorld, worldOptions{latency: true})
 	w.deskTap.failEvery("PATCH", deskContact, 20, 0, http.StatusServiceUnavailable)
@@ -73,15 +65,12 @@ func TestTransientWriteErrorRestartsReconcileFromScratch(t *testing.T) {
 	})
 }
 
-// TestRecoveringCreatesOutlastsHeartbeatTimeout kills the worker (SIGKILL) at its 100th create
+// TestRecoveringCreatesWithinHeartbeatTimeout kills the worker (SIGKILL) at its 100th create
 // of a Desk contact, with Desk's search answering in 150 ms. The retried CreateInDesk first
-// settles the ~100 creates the dead worker left pending: one Desk search per pending record,
-// one after another, with no heartbeat between them (activities/write_recover.go
-// recoverCreates, writer_desk.go findCreatedInDesk) — ~17 s here, longer than the 10 s
-// heartbeat timeout (at Zoho's real latency, 100 searches take 20-50 s). So Temporal times the
-// live attempt out and starts another beside it, which recovers the same records while the
-// first goes on. Fixed (a heartbeat per search), the step ends on its second attempt.
-func TestRecoveringCreatesOutlastsHeartbeatTimeout(t *testing.T) {
+// settles the creates the dead worker left pending, which takes longer than the 10 s heartbeat
+// timeout; activities.KeepAlive heartbeats it meanwhile, so Temporal does not time the live
+// attempt out and start another beside it: the step ends on its second attempt.
+func TestRecoveringCreatesWithinHeartbeatTimeout(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, smallWorld, worldOptions{latency: true})
 	w.deskTap.slowDown("GET", deskContactsScan, 150*time.Millisecond)
@@ -97,13 +86,14 @@ func TestRecoveringCreatesOutlastsHeartbeatTimeout(t *testing.T) {
 	w.settle()
 }
 
-// TestPauseDuringCreatesLosesCounterpartIDs pauses the sync while the first sync creates
+// TestPauseDuringCreatesKeepsEveryRecordOnce pauses the sync while the first sync creates
 // contacts in Desk (each create answered in a second, so the step is surely running when the
 // cancellation reaches it), waits until the step has stopped, and resumes. The cancelled
-// attempt settles the creates that finished, then fails to write their CRM sources' Desk ids
-// (its context is cancelled), and the step run again on resume has nothing left to do: the
-// defect of TestWorkerKilledAfterCreatesLosesCounterpartIDs, reached by an admin's pause.
-func TestPauseDuringCreatesLosesCounterpartIDs(t *testing.T) {
+// attempt's counterpart ids stay due (TestWorkerKilledAfterCreatesKeepsCounterpartIDs), and
+// the creates it sent that land after it ended — the tap passes a held request on after the
+// client gave up on it, as a busy server does — are found by the recovery, which waits
+// activities.landingWindow before creating anything again: no record is created twice.
+func TestPauseDuringCreatesKeepsEveryRecordOnce(t *testing.T) {
 	t.Parallel()
 	runFaultScenario(t, smallWorld, faultScenario{
 		opts: worldOptions{latency: true},
@@ -117,15 +107,13 @@ func TestPauseDuringCreatesLosesCounterpartIDs(t *testing.T) {
 	})
 }
 
-// TestResumeWhileStepCancelsEndsTheSync pauses the sync while the first sync creates contacts
-// in Desk (each create answered in a second) and resumes it as soon as the status query says
-// it is paused and waits for the resume signal — which it says at once, while the running
-// step is still being cancelled. When the cancelled activity then ends, the sync is no longer
-// paused, so workflows/steps.go endOfStep (`paused && errors.As(err, &canceled)`, judged
-// after the activity ended) does not take the cancellation for the pause's: the step "fails"
-// with a CanceledError and the whole workflow ends as Canceled. The sync is gone until someone
-// starts it again. Incremental passes (runIncremental, same executePausable) alike.
-func TestResumeWhileStepCancelsEndsTheSync(t *testing.T) {
+// TestResumeWhileStepCancelsKeepsTheSync pauses the sync while the first sync creates
+// contacts in Desk (each create answered in a second) and resumes it as soon as the status
+// query says it is paused — at once, while the running step is still being cancelled. Found
+// by the fault matrix: the step judged its cancellation after the activity ended, when the
+// sync was no longer paused, took it for a failure and ended the workflow as Canceled. The
+// workflow must stay running and finish the first sync.
+func TestResumeWhileStepCancelsKeepsTheSync(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, smallWorld, worldOptions{latency: true})
 	w.deskTap.slowDown("POST", deskContacts, time.Second)
