@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -40,4 +41,44 @@ func sideBySide(ctx context.Context, crmWork, deskWork func(context.Context) err
 	g.Go(func() error { return crmWork(gctx) })
 	g.Go(func() error { return deskWork(gctx) })
 	return g.Wait()
+}
+
+// softErrors collects the transient errors of creates that let the other calls go on: a lost
+// answer or a 5xx of one create neither cancels the creates in flight (an aborted request can
+// still land after the attempt gave up on it, and be created twice) nor stops the ones after
+// it, until limit errors have come. The step then fails with the first error once every call
+// has ended, and its retry settles the uncertain records (recoverCreates).
+type softErrors struct {
+	mu    sync.Mutex
+	first error
+	n     int
+	limit int
+}
+
+// softErrorLimit is how many transient errors a create step lets past before it stops
+// sending (the calls in flight still end): beyond it the API is more likely down than flaky.
+const softErrorLimit = 20
+
+// add records a transient error.
+func (s *softErrors) add(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.first == nil {
+		s.first = err
+	}
+	s.n++
+}
+
+// exhausted reports whether no more calls should be sent.
+func (s *softErrors) exhausted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n >= max(1, s.limit)
+}
+
+// err is the first error recorded (nil: none).
+func (s *softErrors) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first
 }

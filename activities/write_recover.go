@@ -94,11 +94,15 @@ func (w *writer) recoverCreates(ctx context.Context, source mapping.Side) error 
 // lands, the record would be created twice.
 const landingWindow = 30 * time.Second
 
-// waitForLanding waits, when ctx is an activity's that started less than landingWindow ago,
-// until that much time has passed since it started (an earlier attempt ended before this one
-// started), and reports whether it waited (the wait ends early when ctx does). It waits at most once per activity attempt.
+// waitForLanding waits, when ctx is the first attempt of an activity that started less than
+// landingWindow ago, until that much time has passed since it started, and reports whether it
+// waited (the wait ends early when ctx does). Pending links a first attempt finds were left by
+// another activity, cancelled (a pause) with its requests under way. A later attempt does not
+// wait: the attempt before it either returned its error once its calls had ended (a create's
+// transient error cancels no other call, see softErrors) or its worker died a heartbeat
+// timeout ago.
 func waitForLanding(ctx context.Context) bool {
-	if !activity.IsActivity(ctx) {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt > 1 {
 		return false
 	}
 	wait := time.Until(activity.GetInfo(ctx).StartedTime.Add(landingWindow))

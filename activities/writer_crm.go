@@ -4,6 +4,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"deskcrm/mapping"
@@ -17,12 +18,20 @@ import (
 // retried attempt finds what a lost response created (recoverCreates) instead of creating it
 // twice.
 func (w *writer) createInCRM(ctx context.Context, todo []reconcile.Create) error {
+	soft := softErrors{limit: softErrorLimit}
 	g, gctx := w.a.crmPipe(ctx)
-	for start := 0; start < len(todo); start += crm.MaxWriteBatch {
+	for start := 0; start < len(todo) && !soft.exhausted(); start += crm.MaxWriteBatch {
 		batch := todo[start:min(start+crm.MaxWriteBatch, len(todo))]
-		g.Go(func() error { return w.createCRMBatch(gctx, batch) })
+		g.Go(func() error {
+			err := w.createCRMBatch(gctx, batch)
+			if err != nil && gctx.Err() == nil && mustRetry(gctx, err) {
+				soft.add(err) // the batch's pending links stay; the retried attempt recovers them
+				return nil
+			}
+			return err
+		})
 	}
-	return g.Wait()
+	return errors.Join(g.Wait(), soft.err())
 }
 
 // createCRMBatch creates up to 100 records in one insert call.

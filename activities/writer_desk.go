@@ -21,9 +21,10 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 	sc := w.scope(mapping.CRM)
 	st := newSettler(ctx, w, sc)
 	var ds dupes
+	soft := softErrors{limit: softErrorLimit}
 	g, gctx := w.a.deskPipe(ctx)
 	var err error
-	for start := 0; start < len(todo) && err == nil; start += desk.MaxLimit {
+	for start := 0; start < len(todo) && err == nil && !soft.exhausted(); start += desk.MaxLimit {
 		chunk := todo[start:min(start+desk.MaxLimit, len(todo))]
 		ids := make([]string, len(chunk))
 		for i, c := range chunk {
@@ -32,7 +33,11 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 		if err = w.a.Store.AddPendingLinks(gctx, sc, ids); err != nil {
 			break
 		}
-		for _, c := range chunk {
+		for i, c := range chunk {
+			if soft.exhausted() {
+				st.release(ids[i:]) // never sent: created by the next attempt
+				break
+			}
 			g.Go(func() error {
 				created, c, err := w.createDeskRecord(gctx, c)
 				heartbeat(gctx, "desk creates")
@@ -40,8 +45,10 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 				case err == nil:
 					st.done(completion(c, created.ID, created.ModifiedTime))
 					w.created(c, created.ID)
+				case gctx.Err() != nil:
+					return err // cancelled: the pending link stays for the next attempt
 				case mustRetry(gctx, err):
-					return err // the pending link stays; the retried attempt recovers it
+					soft.add(err) // the pending link stays; the retried attempt recovers it
 				case ds.add(c, err):
 					// Desk's unique account name holds the value already: linked below.
 				default:
@@ -52,7 +59,7 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 			})
 		}
 	}
-	werr := errors.Join(err, g.Wait())
+	werr := errors.Join(err, g.Wait(), soft.err())
 	// What succeeded is recorded even when a call failed transiently.
 	_, serr := st.close()
 	if werr != nil || serr != nil {
@@ -120,10 +127,13 @@ func (s *settler) done(c store.Completion) {
 }
 
 // drop records a record whose create failed for good: its pending link goes.
-func (s *settler) drop(id string) {
+func (s *settler) drop(id string) { s.release([]string{id}) }
+
+// release lets the pending links of ids go (their creates failed for good, or were never sent).
+func (s *settler) release(ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.released = append(s.released, id)
+	s.released = append(s.released, ids...)
 	s.flushFull()
 }
 
