@@ -32,6 +32,8 @@ type tap struct {
 	failing []*failRule
 	// perPath counts the sync's calls by method and path (see callsPerPath).
 	perPath map[string]int
+	// passed counts those of them passed on to the emulator (not failed or dropped here).
+	passed map[string]int
 	// slow holds the sync's calls matching a rule back before passing them on (see slowDown).
 	slow []*slowRule
 }
@@ -99,6 +101,14 @@ func (tp *tap) callsPerPath() map[string]int {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	return maps.Clone(tp.perPath)
+}
+
+// passedPerPath counts the sync's calls passed on to the emulator, by method and path: those
+// the tap neither failed nor dropped.
+func (tp *tap) passedPerPath() map[string]int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return maps.Clone(tp.passed)
 }
 
 func (tp *tap) arm(tr *trigger) {
@@ -176,6 +186,12 @@ func (tp *tap) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			cutConnection(rw)
 			return
 		}
+		tp.mu.Lock()
+		if tp.passed == nil {
+			tp.passed = map[string]int{}
+		}
+		tp.passed[r.Method+" "+r.URL.Path]++
+		tp.mu.Unlock()
 	}
 	tp.next.ServeHTTP(rw, r)
 }
