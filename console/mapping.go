@@ -309,6 +309,20 @@ func (h *handler) preflight(ctx context.Context, id string, m mapping.Mapping) (
 	return mapping.PreflightMode(mode, m, deskMeta, crmMeta), nil
 }
 
+// postedIntegrationMapping reads the integration and the mapping of the module posted.
+func postedIntegrationMapping(r *http.Request) (string, mapping.Mapping, error) {
+	id, err := integrationOf(r)
+	if err != nil {
+		return "", mapping.Mapping{}, err
+	}
+	module, err := mappingModule(r)
+	if err != nil {
+		return "", mapping.Mapping{}, err
+	}
+	m, err := postedMapping(r, module)
+	return id, m, err
+}
+
 // mappingCheck answers the page's script: the preflight of the mapping as edited (JSON).
 func (h *handler) mappingCheck(w http.ResponseWriter, r *http.Request) {
 	out := struct {
@@ -317,15 +331,7 @@ func (h *handler) mappingCheck(w http.ResponseWriter, r *http.Request) {
 		Error    string        `json:"error,omitempty"`
 	}{Problems: []problemView{}}
 	status := http.StatusOK
-	id, err := integrationOf(r)
-	var module string
-	if err == nil {
-		module, err = mappingModule(r)
-	}
-	var m mapping.Mapping
-	if err == nil {
-		m, err = postedMapping(r, module)
-	}
+	id, m, err := postedIntegrationMapping(r)
 	if err != nil {
 		status, out.Error = http.StatusBadRequest, err.Error()
 	} else {
@@ -346,15 +352,7 @@ func (h *handler) mappingCheck(w http.ResponseWriter, r *http.Request) {
 // mappingSubmit checks the posted mapping (action "check") or saves it (action "save") once
 // the preflight finds nothing wrong; a mapping with problems is shown with them and not saved.
 func (h *handler) mappingSubmit(w http.ResponseWriter, r *http.Request) {
-	id, err := integrationOf(r)
-	var module string
-	if err == nil {
-		module, err = mappingModule(r)
-	}
-	var m mapping.Mapping
-	if err == nil {
-		m, err = postedMapping(r, module)
-	}
+	id, m, err := postedIntegrationMapping(r)
 	if err != nil {
 		h.showMapping(w, r, http.StatusBadRequest, nil, false, err.Error())
 		return
@@ -380,6 +378,6 @@ func (h *handler) mappingSubmit(w http.ResponseWriter, r *http.Request) {
 		h.showMapping(w, r, http.StatusInternalServerError, &m, true, h.fail("save the mapping", err, zap.String("integration", id)))
 		return
 	}
-	h.log.Info("console: mapping saved", zap.String("integration", id), zap.String("module", module), zap.Int("fields", n))
-	h.redirect(w, r, Prefix+"mapping", "mapping", "module", module)
+	h.log.Info("console: mapping saved", zap.String("integration", id), zap.String("module", string(m.Module)), zap.Int("fields", n))
+	h.redirect(w, r, Prefix+"mapping", "mapping", "module", string(m.Module))
 }

@@ -312,6 +312,12 @@ func (h *handler) storeProblem(err error, what string) *problem {
 	return &problem{status: http.StatusInternalServerError, code: "internal", msg: what + " failed"}
 }
 
+// writeStoreProblem answers a store error (see storeProblem).
+func (h *handler) writeStoreProblem(w http.ResponseWriter, err error, what string) {
+	p := h.storeProblem(err, what)
+	writeJSON(w, p.status, p.body())
+}
+
 func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !integrationIDPattern.MatchString(id) {
@@ -320,8 +326,7 @@ func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := h.cfg.Store.Integration(r.Context(), id)
 	if err != nil {
-		p := h.storeProblem(err, "read integration")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "read integration")
 		return
 	}
 	if in.State != "deleted" && h.cfg.Deleter != nil {
@@ -334,8 +339,7 @@ func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 	}
 	already, err := h.cfg.Store.DeleteIntegration(r.Context(), id)
 	if err != nil {
-		p := h.storeProblem(err, "delete integration")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "delete integration")
 		return
 	}
 	h.cache.forget(id)

@@ -56,8 +56,7 @@ func (h *handler) listPermissions(w http.ResponseWriter, r *http.Request) {
 	}
 	all, err := h.cfg.Store.AllPermissions(r.Context(), id)
 	if err != nil {
-		p := h.storeProblem(err, "list permissions")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "list permissions")
 		return
 	}
 	if all == nil {
@@ -68,29 +67,20 @@ func (h *handler) listPermissions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getPermissions(w http.ResponseWriter, r *http.Request) {
-	profile, ok := profileParam(w, r)
-	if !ok {
-		return
-	}
-	id, ok := h.liveIntegrationParam(w, r)
+	profile, id, ok := h.profileAndIntegration(w, r)
 	if !ok {
 		return
 	}
 	perm, err := h.cfg.Store.Permissions(r.Context(), id, profile)
 	if err != nil {
-		p := h.storeProblem(err, "read permissions")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "read permissions")
 		return
 	}
 	writeJSON(w, http.StatusOK, perm)
 }
 
 func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
-	profile, ok := profileParam(w, r)
-	if !ok {
-		return
-	}
-	id, ok := h.liveIntegrationParam(w, r)
+	profile, id, ok := h.profileAndIntegration(w, r)
 	if !ok {
 		return
 	}
@@ -107,8 +97,7 @@ func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
 	}
 	cur, err := h.cfg.Store.Permissions(r.Context(), id, profile)
 	if err != nil {
-		p := h.storeProblem(err, "read permissions")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "read permissions")
 		return
 	}
 	next := patch.Apply(cur)
@@ -119,8 +108,7 @@ func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
 	}
 	saved, err := h.cfg.Store.SetPermissions(r.Context(), id, next)
 	if err != nil {
-		p := h.storeProblem(err, "store permissions")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "store permissions")
 		return
 	}
 	writeJSON(w, http.StatusOK, saved)
@@ -133,8 +121,7 @@ func (h *handler) getHandshake(w http.ResponseWriter, r *http.Request) {
 	}
 	hs, err := h.cfg.Store.Handshake(r.Context(), id)
 	if err != nil {
-		p := h.storeProblem(err, "read handshake settings")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "read handshake settings")
 		return
 	}
 	writeJSON(w, http.StatusOK, hs)
@@ -160,8 +147,7 @@ func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
 	}
 	cur, err := h.cfg.Store.Handshake(r.Context(), id)
 	if err != nil {
-		p := h.storeProblem(err, "read handshake settings")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "read handshake settings")
 		return
 	}
 	if in.Enabled != nil {
@@ -176,9 +162,20 @@ func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
 	}
 	saved, err := h.cfg.Store.SetHandshake(r.Context(), id, cur)
 	if err != nil {
-		p := h.storeProblem(err, "store handshake settings")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "store handshake settings")
 		return
 	}
 	writeJSON(w, http.StatusOK, saved)
+}
+
+// profileAndIntegration reads the request's profile and live integration, answering the
+// caller itself when either is invalid (ok false).
+func (h *handler) profileAndIntegration(w http.ResponseWriter, r *http.Request) (profile, id string, ok bool) {
+	if profile, ok = profileParam(w, r); !ok {
+		return "", "", false
+	}
+	if id, ok = h.liveIntegrationParam(w, r); !ok {
+		return "", "", false
+	}
+	return profile, id, true
 }

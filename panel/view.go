@@ -280,8 +280,7 @@ func (h *handler) panelLink(w http.ResponseWriter, r *http.Request, agent Agent)
 	module := r.PathValue("module")
 	perm, err := h.cfg.Store.Permissions(r.Context(), integration, agent.Profile)
 	if err != nil {
-		p := h.storeProblem(err, "read permissions")
-		writeJSON(w, p.status, p.body())
+		h.writeStoreProblem(w, err, "read permissions")
 		return
 	}
 	if ok, why := Allowed(perm, module); !ok {
