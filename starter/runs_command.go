@@ -1,0 +1,144 @@
+package main
+
+// The commands that read what the sync did and act on it: history, failures, retry.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"deskcrm/activities"
+	"deskcrm/store"
+	"deskcrm/workflows"
+)
+
+// cmdHistory prints the sync runs of the last seven days from Postgres, which holds every run
+// (the sync need not be running): the newest runs one line each and the older ones summed per
+// day, as the history query answers; --all lists every run.
+func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("history", &c, stderr)
+	all := fs.Bool("all", false, "list every run of the seven days instead of summing the older ones per day")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st, _, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runs, err := readHistory(ctx, st, c.integration, time.Now(), *all)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(stdout, runs)
+	}
+	printHistory(stdout, runs)
+	return nil
+}
+
+// readHistory reads the runs of the seven days before now, newest first, in the history
+// query's shape.
+func readHistory(ctx context.Context, st *store.Store, integration string, now time.Time, all bool) ([]workflows.RunSummary, error) {
+	since := now.Add(-workflows.HistoryKeep)
+	out := []workflows.RunSummary{}
+	if all {
+		runs, err := st.RecentRuns(ctx, integration, since)
+		for _, r := range runs {
+			out = append(out, workflows.RunSummary{Time: r.StartedAt, Kind: r.Kind, Module: r.Module, Direction: r.Direction,
+				Added: r.Added, Updated: r.Updated, Failed: r.Failed, Runs: 1})
+		}
+		return out, err
+	}
+	lines, err := st.RunHistory(ctx, integration, since, workflows.HistoryNewest)
+	for _, l := range lines {
+		out = append(out, workflows.RunSummary{Time: l.Time, Kind: l.Kind, Module: l.Module, Direction: l.Direction,
+			Added: l.Added, Updated: l.Updated, Failed: l.Failed, Runs: l.Runs, DayTotal: l.DayTotal})
+	}
+	return out, err
+}
+
+// printHistory prints run lines as a table; a day's total shows its UTC date and run count.
+func printHistory(w io.Writer, runs []workflows.RunSummary) {
+	if len(runs) == 0 {
+		fmt.Fprintln(w, "no sync runs in the last seven days")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "date\tkind\tsource → destination\tmodule\truns\tadded\tupdated\tfailed")
+	for _, r := range runs {
+		date := r.Time.Local().Format("2006-01-02 15:04")
+		if r.DayTotal {
+			date = r.Time.UTC().Format("2006-01-02") + " (UTC day)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", date, r.Kind, arrow(r.Direction), r.Module, max(r.Runs, 1), r.Added, r.Updated, r.Failed)
+	}
+	tw.Flush()
+}
+
+func arrow(direction string) string {
+	if direction == activities.DeskToCRM {
+		return "Desk → CRM"
+	}
+	return "CRM → Desk"
+}
+
+// cmdFailures prints the open failures of the failure log: module, code, both ids and the
+// reason.
+func cmdFailures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("failures", &c, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var list []store.Failure
+	if err := query(ctx, c.integration, workflows.QueryFailures, &list); err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(stdout, list)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "id\ttime\tmodule\tdirection\tdesk id\tcrm id\tcode\tattempts\tmessage")
+	for _, f := range list {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", f.ID, f.LastAt.Local().Format("2006-01-02 15:04:05"), f.Module, arrow(f.Direction),
+			orDash(f.DeskID), orDash(f.CRMID), f.Code, f.Attempts, f.Message)
+	}
+	return w.Flush()
+}
+
+// cmdRetry sends the retry signal: the failures named by id, or every open one when none is;
+// the next pass writes those records again.
+func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("retry", &c, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var ids []int64
+	for _, a := range fs.Args() {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || id <= 0 {
+			return usageError{fmt.Sprintf("failure id %q must be a positive number from `starter failures`", a)}
+		}
+		ids = append(ids, id)
+	}
+	tc, _, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := tc.SignalWorkflow(ctx, workflows.WorkflowID(c.integration), "", workflows.SignalRetry, workflows.RetrySignal{IDs: ids}); err != nil {
+		return notRunning(c.integration, err)
+	}
+	if len(ids) == 0 {
+		fmt.Fprintln(stdout, "retrying every open failure")
+	} else {
+		fmt.Fprintf(stdout, "retrying %d failure(s)\n", len(ids))
+	}
+	return nil
+}
