@@ -229,7 +229,12 @@ func (a *Activities) planCreates(ctx context.Context, in StepInput, m mapping.Ma
 		if err != nil {
 			return err
 		}
-		pl := reconcile.PlanUnlinked(reconcile.UnlinkedInput{Mapping: m, Mode: mode, Refs: refs, Records: recs, Candidates: cands})
+		claimed, err := a.claimedLinks(ctx, in.IntegrationID, m, recs)
+		if err != nil {
+			return err
+		}
+		pl := reconcile.PlanUnlinked(reconcile.UnlinkedInput{Mapping: m, Mode: mode, Refs: refs, Records: recs,
+			Candidates: cands, Claimed: claimed})
 		countFailures(p, pl.Failures)
 		p.Matches += pl.Matched
 		for _, c := range pl.Creates {

@@ -130,7 +130,12 @@ func (a *Activities) createUnlinked(ctx context.Context, in StepInput, w *writer
 		if err != nil {
 			return err
 		}
-		pl := reconcile.PlanUnlinked(reconcile.UnlinkedInput{Mapping: w.m, Mode: modeOf(in.Mode), Refs: refs, Records: recs, Candidates: cands})
+		claimed, err := a.claimedLinks(ctx, in.IntegrationID, w.m, recs)
+		if err != nil {
+			return err
+		}
+		pl := reconcile.PlanUnlinked(reconcile.UnlinkedInput{Mapping: w.m, Mode: modeOf(in.Mode), Refs: refs, Records: recs,
+			Candidates: cands, Claimed: claimed})
 		if err := w.apply(ctx, pl, refs); err != nil {
 			return err
 		}

@@ -232,6 +232,9 @@ func (a *Activities) changesInput(ctx context.Context, p *reader, changed []reco
 	if in.Candidates, err = a.matchCandidates(ctx, p.in.IntegrationID, p.m, unlinked); err != nil {
 		return in, err
 	}
+	if in.Claimed, err = a.claimedLinks(ctx, p.in.IntegrationID, p.m, unlinked); err != nil {
+		return in, err
+	}
 	all := append([]reconcile.Record(nil), in.Changed...)
 	for _, r := range in.Counterparts {
 		all = append(all, r)

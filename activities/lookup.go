@@ -166,3 +166,29 @@ func matchWhat(m mapping.Module) string {
 	}
 	return "email"
 }
+
+// claimedLinks returns the links of the records that recs name in their counterpart-id field
+// (CRM Desk_ID, Desk cf_crm_id), keyed by that record's side and id (reconcile.UnlinkedInput's
+// Claimed).
+func (a *Activities) claimedLinks(ctx context.Context, integrationID string, m mapping.Mapping, recs []reconcile.Record) (map[reconcile.SideID]reconcile.Link, error) {
+	ids := map[mapping.Side][]string{}
+	for _, r := range recs {
+		if r.Counterpart != "" {
+			ids[r.Side.Other()] = append(ids[r.Side.Other()], r.Counterpart)
+		}
+	}
+	out := map[reconcile.SideID]reconcile.Link{}
+	for _, s := range []mapping.Side{mapping.CRM, mapping.Desk} {
+		if len(ids[s]) == 0 {
+			continue
+		}
+		links, err := a.Store.LinksOf(ctx, storeScope(integrationID, m.Module, s), ids[s])
+		if err != nil {
+			return nil, err
+		}
+		for id, l := range links {
+			out[reconcile.SideID{Side: s, ID: id}] = linkOf(l)
+		}
+	}
+	return out, nil
+}

@@ -35,6 +35,9 @@ type ChangesInput struct {
 	Deleted []Deletion
 	// Links holds the links of the changed and deleted records, keyed by their side and id.
 	Links map[SideID]Link
+	// Claimed holds the links of the records unlinked changed records name in their
+	// counterpart-id field (see UnlinkedInput.Claimed).
+	Claimed map[SideID]Link
 	// Counterparts holds the current values of the counterparts CounterpartsNeeded asked for.
 	Counterparts map[SideID]Record
 	// Candidates lists, per match key of an unlinked changed record, every record known to
@@ -150,7 +153,7 @@ func PlanChanges(in ChangesInput) Plan {
 		pl.Add(planLinked(in, x))
 	}
 	pl.Add(PlanUnlinked(UnlinkedInput{Mapping: in.Mapping, Mode: in.Mode, Refs: in.Refs, Records: unlinked,
-		Candidates: in.Candidates, Changed: changed}))
+		Candidates: in.Candidates, Changed: changed, Claimed: in.Claimed}))
 	return pl
 }
 

@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"fmt"
+
 	"deskcrm/mapping"
 )
 
@@ -19,6 +21,9 @@ type UnlinkedInput struct {
 	// Changed holds the records changed in the same pass (their current values win over a
 	// candidate's older ones), keyed by side and id; may be nil.
 	Changed map[SideID]Record
+	// Claimed holds the links of the records that Records name in their counterpart-id
+	// field (CRM Desk_ID, Desk cf_crm_id), keyed by that record's side and id; may be nil.
+	Claimed map[SideID]Link
 }
 
 // PlanUnlinked decides, with Match, each record that has no link: linked to the one record
@@ -36,6 +41,10 @@ func PlanUnlinked(in UnlinkedInput) Plan {
 		}
 		if in.Mode == mapping.OneWay && r.Side == mapping.Desk {
 			pl.Echoes++ // Desk records are not sent in one-way mode
+			continue
+		}
+		if f, ok := copyOfLinked(in.Mapping.Module, r, in.Claimed); ok {
+			pl.Failures = append(pl.Failures, f)
 			continue
 		}
 		pl.readProblems(r)
@@ -60,6 +69,34 @@ func PlanUnlinked(in UnlinkedInput) Plan {
 		}
 	}
 	return pl
+}
+
+// copyOfLinked reports an unlinked record whose counterpart-id field names a record already
+// linked to another one: a copy of that pair's record (a create whose answer was lost and
+// that landed after the sync created the record again, or a record copied by hand), which
+// must not be created on the other side as a new record (CRM_ID_ALREADY_MAPPED).
+func copyOfLinked(module mapping.Module, r Record, claimed map[SideID]Link) (Failure, bool) {
+	if r.Counterpart == "" {
+		return Failure{}, false
+	}
+	l, ok := claimed[SideID{r.Side.Other(), r.Counterpart}]
+	if !ok || !l.Linked || l.IDOf(r.Side) == r.ID {
+		return Failure{}, false
+	}
+	f := Failure{To: r.Side.Other(), Code: CodeAlreadyMapped}
+	if r.Side == mapping.Desk {
+		f.DeskID = r.ID
+	} else {
+		f.CRMID = r.ID
+	}
+	field := "cf_crm_id"
+	if r.Side == mapping.CRM {
+		field = "Desk_ID"
+	}
+	f.Message = fmt.Sprintf("%s ID is already mapped with another entity: this %s record of %s holds %s %s, the %s record linked to %s record %s, so it is a copy and was not synced (merge it into %s or delete it, then retry)",
+		r.Side.Other().Label(), r.Side.Label(), module, field, r.Counterpart, r.Side.Other().Label(), r.Side.Label(),
+		l.IDOf(r.Side), l.IDOf(r.Side))
+	return f, true
 }
 
 // planMatched links r with other, the one record of the other side with its key, and merges

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -328,5 +329,49 @@ func TestPlanRelink(t *testing.T) {
 	}
 	if want := []string{"d4", "d5", "d6", "c5", "c7"}; !reflect.DeepEqual(conflicts, want) {
 		t.Errorf("conflicts %v, want %v", conflicts, want)
+	}
+}
+
+// An unlinked record whose counterpart-id field names a record linked to another one is a
+// copy of that pair's record: logged as CRM_ID_ALREADY_MAPPED, never created on the other
+// side. One naming a record that is unlinked, pending or linked to it is decided as usual.
+func TestPlanUnlinkedRefusesCopiesOfLinkedRecords(t *testing.T) {
+	l := linked() // d1 ⇄ c1
+	pending := Link{ID: 8, DeskID: "d8", CRMID: "c8"}
+	for _, tc := range []struct {
+		name    string
+		r       Record
+		want    []string
+		failure bool
+	}{
+		{"a Desk copy naming a linked CRM record", rec(mapping.Desk, "d2", planBase, newer, "c1"), nil, true},
+		{"a CRM copy naming a linked Desk record", rec(mapping.CRM, "c2", planBase, newer, "d1"), nil, true},
+		{"naming an unknown record", rec(mapping.Desk, "d3", planBase, newer, "c404"), []string{"create crm from d3"}, false},
+		{"naming a pending link", rec(mapping.Desk, "d4", planBase, newer, "c8"), []string{"create crm from d4"}, false},
+		{"naming nothing", rec(mapping.Desk, "d5", planBase, newer, ""), []string{"create crm from d5"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pl := PlanUnlinked(UnlinkedInput{Mapping: testMapping(), Mode: mapping.TwoWay, Refs: testRefs(),
+				Records: []Record{tc.r}, Claimed: linksOf(l, pending)})
+			var creates []string
+			for _, c := range pl.Creates {
+				creates = append(creates, fmt.Sprintf("create %s from %s", c.Target, c.Source.ID))
+			}
+			if !reflect.DeepEqual(creates, tc.want) {
+				t.Errorf("creates %v, want %v", creates, tc.want)
+			}
+			if got := len(pl.Failures) == 1 && pl.Failures[0].Code == CodeAlreadyMapped; got != tc.failure {
+				t.Errorf("failures %+v, want a CRM_ID_ALREADY_MAPPED: %v", pl.Failures, tc.failure)
+			}
+			if tc.failure && !strings.Contains(pl.Failures[0].Message, "copy") {
+				t.Errorf("message %q does not say it is a copy", pl.Failures[0].Message)
+			}
+		})
+	}
+	// Through an incremental pass too.
+	pl := PlanChanges(ChangesInput{Mapping: testMapping(), Mode: mapping.TwoWay, Refs: testRefs(),
+		Changed: []Record{rec(mapping.Desk, "d2", planBase, newer, "c1")}, Links: map[SideID]Link{}, Claimed: linksOf(l)})
+	if len(pl.Creates) != 0 || len(pl.Failures) != 1 {
+		t.Errorf("incremental plan: creates %v, failures %+v", pl.Creates, pl.Failures)
 	}
 }
