@@ -127,6 +127,12 @@ type searchQuery struct {
 	render   renderOpts
 }
 
+// usesTimeIndex reports whether the search selects its candidates by a modified or created
+// time range (see searchLocked).
+func (sq *searchQuery) usesTimeIndex() bool {
+	return !sq.hasIDs && sq.index == "" && (sq.modRange != nil || sq.crtRange != nil)
+}
+
 // parseSearch validates a search request. Caller holds s.mu (read).
 func (s *Server) parseSearch(q url.Values, ms *moduleStore) (*searchQuery, *apiError) {
 	sq := &searchQuery{}
@@ -266,7 +272,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, m string) 
 		s.mu.RUnlock()
 		return e
 	}
-	if !s.mods[m].indexesClean() {
+	// The time indexes are brought up to date (an O(n) sort or compaction after writes) only
+	// for a search that reads them: lookups by id or by an indexed value do not.
+	if sq.usesTimeIndex() && !s.mods[m].indexesClean() {
 		s.mu.RUnlock()
 		s.mu.Lock()
 		s.mods[m].ensureIndexes()
