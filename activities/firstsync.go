@@ -52,13 +52,56 @@ func (a *Activities) Match(ctx context.Context, in StepInput) (StepResult, error
 			if err != nil || len(groups) == 0 {
 				return err
 			}
-			if err := w.apply(ctx, reconcile.PlanMatch(w.m.Module, groups), nil); err != nil {
+			pl := reconcile.PlanMatch(w.m.Module, groups)
+			if pl.Failures, err = a.newFailures(ctx, w, pl.Failures); err != nil {
+				return err
+			}
+			if err := w.apply(ctx, pl, nil); err != nil {
 				return err
 			}
 			after = groups[len(groups)-1].Key
 			heartbeat(ctx, after)
 		}
 	})
+}
+
+// newFailures drops the failures of records that have an open failure already, not marked
+// for retry: Match runs again in retry passes (and retried attempts), and would log every
+// ambiguous record once more, counting it failed again, when the admin retried another one.
+// The create and reconcile steps leave such records out when they read the index
+// (store.Unlinked, store.UnreconciledPairs); a changed record is the incremental pass's.
+func (a *Activities) newFailures(ctx context.Context, w *writer, fs []reconcile.Failure) ([]reconcile.Failure, error) {
+	ids := map[mapping.Side][]string{}
+	for _, f := range fs {
+		s, id := failedRecord(f)
+		ids[s] = append(ids[s], id)
+	}
+	open := map[reconcile.SideID]bool{}
+	for s, list := range ids {
+		failed, err := a.Store.FailedSince(ctx, w.scope(s), list)
+		if err != nil {
+			return nil, err
+		}
+		for id := range failed {
+			open[reconcile.SideID{Side: s, ID: id}] = true
+		}
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if s, id := failedRecord(f); !open[reconcile.SideID{Side: s, ID: id}] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// failedRecord is the record a failure is logged for: its source, the side it was not
+// written from.
+func failedRecord(f reconcile.Failure) (mapping.Side, string) {
+	if f.To == mapping.CRM {
+		return mapping.Desk, f.DeskID
+	}
+	return mapping.CRM, f.CRMID
 }
 
 // keyGroups returns the next key groups after key after (stepBatch records at most): every
