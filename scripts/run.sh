@@ -114,7 +114,15 @@ echo "[run] Ctrl-C stops everything"
 # Wait until Ctrl-C or until one of the processes exits on its own.
 while true; do
   for pid in "${pids[@]}"; do
-    if ! kill -0 "$pid" 2>/dev/null; then echo "[run] process $pid exited; stopping the rest"; exit 1; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rc=0
+      wait "$pid" 2>/dev/null || rc=$?
+      # Ctrl-C reaches the whole process group: a process that stopped on it (0 after a
+      # graceful shutdown, 130/143 killed by SIGINT/SIGTERM) is not a failure.
+      case $rc in 0|130|143) exit 0 ;; esac
+      echo "[run] process $pid exited with status $rc; stopping the rest"
+      exit 1
+    fi
   done
   sleep 1
 done
