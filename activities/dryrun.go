@@ -51,11 +51,8 @@ const planSampleSize = 20
 // keys up across the other side), the merge of matched pairs, predicted failures, and the API
 // calls all that takes. The sample of merged pairs is stored with the plan (store.SavePlan).
 func (a *Activities) PlanFirstSync(ctx context.Context, in StepInput) (ModulePlan, error) {
-	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
+	m, err := a.stepMapping(ctx, in)
 	if err != nil {
-		return ModulePlan{}, err
-	}
-	if err := a.Store.Analyze(ctx); err != nil {
 		return ModulePlan{}, err
 	}
 	ctx, meter := withMeter(ctx)

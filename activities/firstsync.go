@@ -21,11 +21,8 @@ const stepBatch = 1000
 // statistics, a credit meter, the writer; body works the batches; the failures are recorded
 // whatever happens.
 func (a *Activities) runStep(ctx context.Context, in StepInput, body func(context.Context, *writer) error) (StepResult, error) {
-	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
+	m, err := a.stepMapping(ctx, in)
 	if err != nil {
-		return StepResult{}, err
-	}
-	if err := a.Store.Analyze(ctx); err != nil {
 		return StepResult{}, err
 	}
 	ctx, meter := withMeter(ctx)
@@ -37,6 +34,16 @@ func (a *Activities) runStep(ctx context.Context, in StepInput, body func(contex
 		err = ferr
 	}
 	return res, err
+}
+
+// stepMapping resolves the module's mapping for a step that plans from the index, and
+// refreshes the planner's statistics (the index steps just filled the tables).
+func (a *Activities) stepMapping(ctx context.Context, in StepInput) (mapping.Mapping, error) {
+	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
+	if err != nil {
+		return m, err
+	}
+	return m, a.Store.Analyze(ctx)
 }
 
 // Match links the indexed records whose match key (email for contacts, account name for
