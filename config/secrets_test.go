@@ -191,3 +191,19 @@ func TestCodecOrigins(t *testing.T) {
 		t.Error("an origin with a path must be refused")
 	}
 }
+
+// Every output of `openssl rand -base64 32` is strong, including the rare one with no digit
+// (about one in 1,500) or no upper case: it was refused as "about 256 bits" by a class rule.
+func TestRandomBase64WithoutADigitIsStrong(t *testing.T) {
+	for _, s := range []string{
+		"abcdefghijklmnABCDEFGHIJKLMabcdefghijklmnAB=", // no digit, 28 distinct characters
+		"abcdefghijklmn0123456789abcdefghijklmn01234=", // no upper case
+	} {
+		if got := SecretBits(s); got < MinSecretBits {
+			t.Errorf("SecretBits(%q) = %.0f, want at least %d", s, got, MinSecretBits)
+		}
+	}
+	if got := SecretBits("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa="); got >= MinSecretBits {
+		t.Errorf("a repeated letter scores %.0f bits", got)
+	}
+}
