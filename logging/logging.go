@@ -5,6 +5,7 @@ package logging
 import (
 	"fmt"
 	"log/slog"
+	"os"
 
 	"go.temporal.io/sdk/log"
 	"go.uber.org/zap"
@@ -25,12 +26,21 @@ func New(cfg config.Log) (*zap.Logger, error) {
 		zc = zap.NewProductionConfig()
 	} else {
 		zc = zap.NewDevelopmentConfig()
-		zc.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		zc.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+		if isTerminal(os.Stderr) {
+			zc.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder // no escape codes in files and pipes
+		}
 		zc.DisableStacktrace = true
 	}
 	zc.Level = zap.NewAtomicLevelAt(level)
 	zc.OutputPaths = []string{"stderr"}
 	return zc.Build()
+}
+
+// isTerminal reports whether f is a terminal (a character device), not a file or a pipe.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // Temporal adapts a zap logger to the SDK's logger through zap's slog bridge, so the SDK's

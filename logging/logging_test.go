@@ -2,6 +2,7 @@ package logging
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -32,5 +33,23 @@ func TestReportedFailuresAreInfo(t *testing.T) {
 	}
 	if entries[2].Level != zapcore.ErrorLevel {
 		t.Errorf("a real activity error logged at %v, want error", entries[2].Level)
+	}
+}
+
+// Colours are for terminals: a log written to a file or a pipe carries no escape codes.
+func TestNoColourOutsideATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if isTerminal(f) || isTerminal(w) {
+		t.Error("a file or a pipe taken for a terminal")
 	}
 }
