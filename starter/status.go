@@ -37,7 +37,7 @@ func printStatus(stdout io.Writer, st workflows.Status, now time.Time) {
 	fmt.Fprintf(w, "integration\t%s\n", st.IntegrationID)
 	fmt.Fprintf(w, "phase\t%s\n", st.Phase)
 	fmt.Fprintf(w, "mode\t%s\n", st.Mode)
-	fmt.Fprintf(w, "paused\t%v %s\n", st.Paused, st.PausedReason)
+	fmt.Fprintf(w, "paused\t%s\n", strings.TrimSpace(fmt.Sprintf("%v %s", st.Paused, st.PausedReason)))
 	if len(st.RunningSteps) > 0 {
 		what := "steps"
 		if st.Paused {
