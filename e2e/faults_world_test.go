@@ -85,12 +85,12 @@ type world struct {
 	opts         worldOptions
 	dbURL        string
 	temporalAddr string
-	pg           *pgtest.Server       // set with ownPostgres
+	pg           *pgtest.Server                 // set with ownPostgres
 	dev          *temporaltest.PersistentServer // set with ownTemporal
-	auth         *zohoauth.Store      // the OAuth token store both emulators check
-	crmTap       *tap                 // in front of the CRM emulator and the accounts server
-	deskTap      *tap                 // in front of the Desk emulator
-	bg           sync.WaitGroup       // fault actions still running
+	auth         *zohoauth.Store                // the OAuth token store both emulators check
+	crmTap       *tap                           // in front of the CRM emulator and the accounts server
+	deskTap      *tap                           // in front of the Desk emulator
+	bg           sync.WaitGroup                 // fault actions still running
 	mu           sync.Mutex
 	child        *childWorker // the worker process, when the test runs one (guarded by mu)
 }
