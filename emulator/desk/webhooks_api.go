@@ -165,14 +165,8 @@ func (m *hookManager) serve(w http.ResponseWriter, r *http.Request, rt route) *a
 	}
 	switch r.Method {
 	case http.MethodGet:
-		m.mu.Lock()
-		h := m.hooks[rt.sub]
-		var wh Webhook
-		if h != nil {
-			wh = h.Webhook
-		}
-		m.mu.Unlock()
-		if h == nil {
+		wh, ok := m.webhook(rt.sub)
+		if !ok {
 			return errNotFound()
 		}
 		writeJSON(w, http.StatusOK, wh)
@@ -272,14 +266,8 @@ func (m *hookManager) update(w http.ResponseWriter, r *http.Request, id string) 
 	if e != nil {
 		return e
 	}
-	m.mu.Lock()
-	h := m.hooks[id]
-	var cur Webhook
-	if h != nil {
-		cur = h.Webhook
-	}
-	m.mu.Unlock()
-	if h == nil {
+	cur, ok := m.webhook(id)
+	if !ok {
 		return errNotFound()
 	}
 	var errs []FieldError
@@ -303,7 +291,7 @@ func (m *hookManager) update(w http.ResponseWriter, r *http.Request, id string) 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h = m.hooks[id]
+	h := m.hooks[id]
 	if h == nil {
 		return errNotFound()
 	}
@@ -331,4 +319,14 @@ func (m *hookManager) update(w http.ResponseWriter, r *http.Request, id string) 
 	h.ModifiedTime = formatTime(m.s.nowMS())
 	writeJSON(w, http.StatusOK, h.Webhook)
 	return nil
+}
+
+// webhook returns a copy of the webhook with this id, and whether it exists.
+func (m *hookManager) webhook(id string) (Webhook, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h := m.hooks[id]; h != nil {
+		return h.Webhook, true
+	}
+	return Webhook{}, false
 }
