@@ -287,11 +287,16 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, m string) 
 		// candidate selection, which falls back to the record map.
 		sq.modRange, sq.crtRange = nil, nil
 	}
-	matched := s.searchLocked(ms, sq)
-	total := len(matched)
+	page, total, ok := windowPage(ms, sq)
+	if !ok {
+		matched := s.searchLocked(ms, sq)
+		total = len(matched)
+		if sq.from < total {
+			page = matched[sq.from:min(total, sq.from+sq.limit)]
+		}
+	}
 	var body []byte
-	if sq.from < total {
-		page := matched[sq.from:min(total, sq.from+sq.limit)]
+	if len(page) > 0 {
 		body = s.renderList(ms, page, sq.render, func(o *jsonObj) { o.raw("count", strconv.Itoa(total)) })
 	}
 	s.mu.RUnlock()
@@ -301,6 +306,38 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, m string) 
 	}
 	writeRaw(w, http.StatusOK, body)
 	return nil
+}
+
+// windowPage answers a search that is only a time window sorted by its own field (the scan
+// a sync reads a module with) straight from the clean time index, in O(log n + limit) as
+// Desk's own index does: without it every page of a scan would collect and sort the whole
+// rest of the module, and reading a million records would take time quadratic in their
+// number. ok is false when sq is not such a search. Caller holds s.mu.
+func windowPage(ms *moduleStore, sq *searchQuery) (page []*record, total int, ok bool) {
+	if !sq.usesTimeIndex() || !ms.indexesClean() || len(sq.conds) != 1 {
+		return nil, 0, false
+	}
+	var x *timeIndex
+	var rg *[2]int64
+	switch {
+	case sq.modRange != nil && sq.crtRange == nil && sq.sortBy == "modifiedTime":
+		x, rg = &ms.byMod, sq.modRange
+	case sq.crtRange != nil && sq.modRange == nil && sq.sortBy == "createdTime":
+		x, rg = &ms.byCrt, sq.crtRange
+	default:
+		return nil, 0, false
+	}
+	// A clean index holds exactly the live records, in ascending order.
+	lo, hi := x.rangeOf(rg[0], rg[1])
+	total = hi - lo
+	for i := sq.from; i < min(total, sq.from+sq.limit); i++ {
+		k := x.keys[lo+i]
+		if sq.desc {
+			k = x.keys[hi-1-i]
+		}
+		page = append(page, ms.recs[k.id])
+	}
+	return page, total, true
 }
 
 // searchLocked returns the live records matching sq in result order. Caller

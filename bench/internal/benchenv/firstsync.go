@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"deskcrm/activities"
@@ -23,12 +24,15 @@ type FirstSync struct {
 	CRMMaxInFlight   int
 	DeskMaxInFlight  int
 	Indexed, Written int
+	// CPU is the processor time each part of the world used during the sync.
+	CPU CPUTimes
 }
 
 // RunFirstSync starts integration "bench" on the worker, waits for its first sync, stops the
 // workflow and gathers the measures. Call counts start from the emulators' last reset.
 func (e *Env) RunFirstSync(ctx context.Context, w *Worker) (FirstSync, error) {
 	var f FirstSync
+	cpu0 := ReadCPUTimes()
 	start := time.Now()
 	if err := e.StartSync(ctx, workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
 		return f, err
@@ -38,6 +42,7 @@ func (e *Env) RunFirstSync(ctx context.Context, w *Worker) (FirstSync, error) {
 		return f, err
 	}
 	f.Status, f.Wall, f.PeakRSS = st, time.Since(start), w.PeakRSS()
+	f.CPU = ReadCPUTimes().Sub(cpu0)
 	id := workflows.WorkflowID("bench")
 	_ = e.Temporal.TerminateWorkflow(ctx, id, "", "bench over")
 	if f.MaxEvents, f.Runs, err = LargestHistory(ctx, e.Temporal, id); err != nil {
@@ -80,4 +85,5 @@ func (f FirstSync) Print(w io.Writer, users int) {
 	fmt.Fprintf(w, "  largest workflow run      %d events (%d runs)\n", f.MaxEvents, f.Runs)
 	fmt.Fprintf(w, "  worker peak RSS           %s\n", f.PeakRSS)
 	fmt.Fprintf(w, "  time per activity type    %s\n", f.Steps)
+	fmt.Fprintf(w, "  processor time            %s\n", f.CPU.String(f.Wall, runtime.NumCPU()))
 }
