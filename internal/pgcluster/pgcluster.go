@@ -41,6 +41,9 @@ type Options struct {
 	// off, so they would not survive a crash of the machine. A test that crashes the server
 	// under the code it tests needs it.
 	DurableCommits bool
+	// Settings are extra server settings, each "name=value" (passed as -c name=value), such
+	// as the shared_buffers and max_wal_size a large database needs.
+	Settings []string
 }
 
 // BinDir finds the directory holding initdb, pg_ctl and postgres.
@@ -153,6 +156,9 @@ func (c *Cluster) Restart(ctx context.Context) error {
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=%s -c full_page_writes=off -c max_connections=200",
 		c.Port, c.Dir, commit)
+	for _, kv := range c.opts.Settings {
+		opts += " -c " + kv
+	}
 	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-o", opts, "-l", filepath.Join(c.Dir, "server.log"), "-w", "-t", "60", "start")
 }
 

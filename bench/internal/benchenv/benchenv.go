@@ -73,7 +73,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.pg, err = pgcluster.Start(ctx, dir, port); err != nil {
+	// Sized as the README advises for a production server holding a large org: buffers for
+	// the working set of links and merge bases, and checkpoints spaced for bulk writes
+	// (PostgreSQL docs, "Populating a Database" and "WAL Configuration").
+	settings := []string{"shared_buffers=2GB", "max_wal_size=8GB", "work_mem=64MB", "maintenance_work_mem=512MB"}
+	if e.pg, err = pgcluster.StartWith(ctx, dir, port, pgcluster.Options{Settings: settings}); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, func() { _ = e.pg.Stop() })
