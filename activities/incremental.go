@@ -92,11 +92,20 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 // passChunk is how many CRM changes a pass plans and writes at a time while it reads on.
 const passChunk = 1000
 
+// plannedChunk is a chunk of changes with the plan made for it.
+type plannedChunk struct {
+	in reconcile.ChangesInput
+	pl reconcile.Plan
+}
+
 // runPass settles the creates an earlier attempt left pending, then reads, plans and writes
-// in a pipeline: the deletions and Desk's changes first; then CRM's changes, planned and
-// written passChunk at a time while the next pages are read (each chunk with the Desk changes
-// of its pairs, the deletions with the first); then the rest of Desk's changes and the
-// records asked for by id. A bulk update of CRM is thus written while it is still being read.
+// in a pipeline: the deletions and Desk's changes first; then CRM's changes, passChunk at a
+// time, read, planned and written by three goroutines, so that while one chunk is written the
+// next is planned and the pages after it are read (each chunk with the Desk changes of its
+// pairs, the deletions with the first); then the rest of Desk's changes and the records asked
+// for by id. A bulk update of CRM is thus written while it is still being read, and the Desk
+// pipe does not idle while a chunk is planned. A chunk planned ahead is planned again after
+// the writes before it when it may depend on them (see dependsOn).
 func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	if p.twoWay() {
 		if err := w.recoverCreates(ctx, mapping.Desk); err != nil {
@@ -110,23 +119,22 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 		return err
 	}
 	deleted := p.deleted
-	planWrite := func(changed []reconcile.Record) error {
-		if len(changed) == 0 && len(deleted) == 0 {
-			return nil
-		}
+	plan := func(ctx context.Context, changed []reconcile.Record, deleted []reconcile.Deletion) (plannedChunk, error) {
 		heartbeat(ctx, "plan")
 		in, err := a.changesInput(ctx, p, changed, deleted)
 		if err != nil {
-			return err
+			return plannedChunk{}, err
 		}
-		deleted = nil // recorded on the links by the first plan
-		pl := reconcile.PlanChanges(in)
-		w.o.count(&w.o.echoes, pl.Echoes)
-		w.o.count(&w.o.skipped, pl.Skipped)
-		return w.apply(ctx, pl, in.Refs)
+		return plannedChunk{in: in, pl: reconcile.PlanChanges(in)}, nil
+	}
+	write := func(ctx context.Context, c plannedChunk) error {
+		w.o.count(&w.o.echoes, c.pl.Echoes)
+		w.o.count(&w.o.skipped, c.pl.Skipped)
+		return w.apply(ctx, c.pl, c.in.Refs)
 	}
 	if p.reads(mapping.CRM) {
 		pages := make(chan []reconcile.Record, passChunk/crm.MaxPerPage)
+		plans := make(chan plannedChunk, 1)
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
 			defer close(pages)
@@ -140,18 +148,30 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 			})
 		})
 		g.Go(func() error {
+			defer close(plans)
 			var chunk []reconcile.Record
-			flush := func() error {
+			send := func() error {
 				both, err := p.takeCounterpartChanges(gctx, mapping.CRM, chunk)
-				if err == nil {
-					err = planWrite(append(chunk, both...))
+				chunk = append(chunk, both...)
+				if err != nil || (len(chunk) == 0 && len(deleted) == 0) {
+					chunk = nil
+					return err
 				}
-				chunk = nil
-				return err
+				c, err := plan(gctx, chunk, deleted)
+				chunk, deleted = nil, nil // deletions are recorded on the links by the first plan
+				if err != nil {
+					return err
+				}
+				select {
+				case plans <- c:
+					return nil
+				case <-gctx.Done():
+					return gctx.Err()
+				}
 			}
 			for recs := range pages {
 				if chunk = append(chunk, recs...); len(chunk) >= passChunk {
-					if err := flush(); err != nil {
+					if err := send(); err != nil {
 						return err
 					}
 				}
@@ -159,7 +179,23 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 			if gctx.Err() != nil {
 				return nil // the reader failed: its error is the one to report
 			}
-			return flush()
+			return send()
+		})
+		g.Go(func() error {
+			var prev *plannedChunk
+			for c := range plans {
+				if prev != nil && dependsOn(c.in, prev.in) {
+					var err error
+					if c, err = plan(gctx, c.in.Changed, c.in.Deleted); err != nil {
+						return err
+					}
+				}
+				if err := write(gctx, c); err != nil {
+					return err
+				}
+				prev = &c
+			}
+			return nil
 		})
 		if err := g.Wait(); err != nil {
 			return err
@@ -168,7 +204,55 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	if err := p.readExtra(ctx); err != nil {
 		return err
 	}
-	return planWrite(p.takeChanges())
+	if changed := p.takeChanges(); len(changed) > 0 || len(deleted) > 0 {
+		c, err := plan(ctx, changed, deleted)
+		if err != nil {
+			return err
+		}
+		return write(ctx, c)
+	}
+	return nil
+}
+
+// dependsOn reports whether a chunk planned while prev was being written may have been
+// planned differently after prev's writes, so that it must be planned again: when it has
+// records that are not linked (their matching reads the index and the links of the whole
+// module, which prev's writes change), or when the two share a record or a pair. A chunk of
+// changes of linked pairs of its own — a bulk update — depends on nothing before it.
+func dependsOn(c, prev reconcile.ChangesInput) bool {
+	ids, unlinked := recordsAndPairs(c)
+	if unlinked {
+		return true
+	}
+	before, _ := recordsAndPairs(prev)
+	for id := range ids {
+		if before[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// recordsAndPairs returns the records a chunk changes or deletes with their linked counterparts, and
+// whether any of its records is not linked.
+func recordsAndPairs(in reconcile.ChangesInput) (map[reconcile.SideID]bool, bool) {
+	out := make(map[reconcile.SideID]bool, 2*(len(in.Changed)+len(in.Deleted)))
+	unlinked := false
+	add := func(id reconcile.SideID) {
+		out[id] = true
+		if l, ok := in.Links[id]; ok && l.Linked {
+			out[reconcile.SideID{Side: id.Side.Other(), ID: l.IDOf(id.Side.Other())}] = true
+		} else {
+			unlinked = true
+		}
+	}
+	for _, r := range in.Changed {
+		add(reconcile.SideID{Side: r.Side, ID: r.ID})
+	}
+	for _, d := range in.Deleted {
+		add(reconcile.SideID{Side: d.Side, ID: d.ID})
+	}
+	return out, unlinked
 }
 
 // changesInput gathers what PlanChanges decides from: the records changed and deleted, their
