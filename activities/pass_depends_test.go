@@ -12,7 +12,9 @@ import (
 func TestAChunkDependsOnThePreviousOneOnlyThroughSharedPairsOrMatching(t *testing.T) {
 	crm := func(id string) reconcile.Record { return reconcile.Record{Side: mapping.CRM, ID: id} }
 	desk := func(id string) reconcile.Record { return reconcile.Record{Side: mapping.Desk, ID: id} }
-	link := func(crmID, deskID string) reconcile.Link { return reconcile.Link{CRMID: crmID, DeskID: deskID, Linked: true} }
+	link := func(crmID, deskID string) reconcile.Link {
+		return reconcile.Link{CRMID: crmID, DeskID: deskID, Linked: true}
+	}
 	chunk := func(recs []reconcile.Record, links ...reconcile.Link) reconcile.ChangesInput {
 		in := reconcile.ChangesInput{Changed: recs, Links: map[reconcile.SideID]reconcile.Link{}}
 		for _, l := range links {
