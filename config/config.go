@@ -80,6 +80,10 @@ type Worker struct {
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://deskcrm@127.0.0.1:5433/deskcrm?sslmode=disable"`
 	// HTTPAddr serves webhooks, the agent panel, /healthz and /metrics.
 	HTTPAddr string `env:"DESKCRM_HTTP_ADDR" envDefault:"127.0.0.1:8090"`
+	// CPUProfile, when set, is a file the worker writes a CPU profile of its whole run to
+	// (runtime/pprof, written when it stops on SIGINT or SIGTERM): how make bench-scale
+	// learns where the worker's processor time goes.
+	CPUProfile string `env:"DESKCRM_CPU_PROFILE"`
 	// PublicURL is how Zoho reaches HTTPAddr (webhook callbacks); empty means http://HTTPAddr.
 	PublicURL string `env:"DESKCRM_PUBLIC_URL"`
 	// Webhooks turns change notifications on: the receiver and the subscriptions. Off, changes

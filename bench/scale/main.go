@@ -36,6 +36,7 @@ func main() {
 	workerBin := flag.String("worker", "bin/worker", "worker binary")
 	devBin := flag.String("temporal-dev", "bin/temporal-dev", "dev server binary")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulators) to this file")
+	workerProfile := flag.String("worker-cpuprofile", "", "write a CPU profile of each size's worker to this file, suffixed with the size")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -58,7 +59,11 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench-scale: size %q: want a number of contacts ≥ 10\n", s)
 			os.Exit(2)
 		}
-		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin)
+		prof := ""
+		if *workerProfile != "" {
+			prof = fmt.Sprintf("%s.%d", *workerProfile, n)
+		}
+		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin, prof)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench-scale:", err)
 			pprof.StopCPUProfile()
@@ -81,7 +86,7 @@ type result struct {
 	wall    time.Duration
 }
 
-func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin, devBin string) (result, error) {
+func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin, devBin, workerProfile string) (result, error) {
 	accounts := contacts / 10
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Hour)
 	defer cancel()
@@ -104,7 +109,7 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 	env.CRM.Realism().ResetCalls()
 	env.DeskEngine.ResetCalls()
 
-	worker, err := env.StartWorker(ctx, "DESKCRM_WEBHOOKS=false")
+	worker, err := env.StartWorker(ctx, "DESKCRM_WEBHOOKS=false", "DESKCRM_CPU_PROFILE="+workerProfile)
 	if err != nil {
 		return result{}, err
 	}
