@@ -71,6 +71,7 @@ func (s *Server) loadRecord(m *module, in map[string]any, now int64) (*rec, erro
 	}
 	sort.Strings(keys)
 	se, _ := in["$se_module"].(string)
+	var sets []fieldValue
 	for _, key := range keys {
 		if key == "id" || key == "Created_Time" || key == "Modified_Time" || strings.HasPrefix(key, "$") ||
 			key == "Created_By" || key == "Modified_By" || key == "Full_Name" || key == "Tag" {
@@ -90,8 +91,9 @@ func (s *Server) loadRecord(m *module, in map[string]any, now int64) (*rec, erro
 			}
 			continue
 		}
-		r.set(k, v)
+		sets = append(sets, fieldValue{k, v})
 	}
+	r.setAll(sets)
 	return r, nil
 }
 

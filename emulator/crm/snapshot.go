@@ -152,9 +152,10 @@ func (s *Server) saveData(enc *gob.Encoder) error {
 func toSnap(r *rec, out *snapRec) error {
 	*out = snapRec{ID: r.id, Created: r.created, Modified: r.modified, CSeq: r.cseq, Seq: r.seq, Owner: r.owner,
 		Creator: r.creator, Modifier: r.modifier, Written: r.written, Vals: out.Vals[:0]}
-	for _, v := range r.vals {
-		sv := snapVal{K: v.k}
-		switch x := v.v.(type) {
+	var err error
+	r.vals.each(func(k uint16, e string) bool {
+		sv := snapVal{K: k}
+		switch x := decodeEntry(e).(type) {
 		case string:
 			sv.Kind, sv.S = kindString, x
 		case int64:
@@ -175,18 +176,24 @@ func toSnap(r *rec, out *snapRec) error {
 		case uint16:
 			sv.Kind, sv.I = kindUser, int64(x)
 		default:
-			return fmt.Errorf("record %d field %d: value of type %T cannot be saved", r.id, v.k, v.v)
+			err = fmt.Errorf("record %d field %d: value of type %T cannot be saved", r.id, k, x)
+			return false
 		}
 		out.Vals = append(out.Vals, sv)
-	}
-	return nil
+		return true
+	})
+	return err
 }
 
 // fromSnap rebuilds a record.
 func fromSnap(sr *snapRec) (*rec, error) {
 	r := &rec{id: sr.ID, created: sr.Created, modified: sr.Modified, cseq: sr.CSeq, seq: sr.Seq, owner: sr.Owner,
-		creator: sr.Creator, modifier: sr.Modifier, written: sr.Written, vals: make([]fv, 0, len(sr.Vals))}
-	for _, sv := range sr.Vals {
+		creator: sr.Creator, modifier: sr.Modifier, written: sr.Written}
+	var b []byte
+	for i, sv := range sr.Vals {
+		if i > 0 && sv.K <= sr.Vals[i-1].K {
+			return nil, fmt.Errorf("record %d: field values out of order", sr.ID)
+		}
 		var v any
 		switch sv.Kind {
 		case kindString:
@@ -211,11 +218,9 @@ func fromSnap(sr *snapRec) (*rec, error) {
 		default:
 			return nil, fmt.Errorf("record %d field %d: unknown value kind %d", sr.ID, sv.K, sv.Kind)
 		}
-		r.vals = append(r.vals, fv{k: sv.K, v: v})
+		b = appendEntry(b, sv.K, v)
 	}
-	if !slices.IsSortedFunc(r.vals, func(a, b fv) int { return int(a.k) - int(b.k) }) {
-		return nil, fmt.Errorf("record %d: field values out of order", sr.ID)
-	}
+	r.vals = packed(b)
 	return r, nil
 }
 

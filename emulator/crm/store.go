@@ -20,14 +20,7 @@ type rec struct {
 	creator  uint16 // user index of Created_By
 	modifier uint16 // user index of Modified_By
 	written  int64  // unix nanoseconds of the last API write (0 = loaded): search lag
-	vals     []fv
-}
-
-// fv is one field value. v is a string, int64, float64, bool, dateTime,
-// lookupRef or []string, by the field's data type.
-type fv struct {
-	k uint16
-	v any
+	vals     packed // the set fields' values
 }
 
 // dateTime is a datetime field value in unix seconds.
@@ -40,31 +33,70 @@ type lookupRef struct {
 	mod uint8
 }
 
+// get returns the value of field k: a string, int64, float64, bool, dateTime, lookupRef,
+// []string or uint16, by the field's data type.
 func (r *rec) get(k int) (any, bool) {
-	i, ok := slices.BinarySearchFunc(r.vals, uint16(k), func(a fv, k uint16) int { return int(a.k) - int(k) })
-	if !ok {
-		return nil, false
-	}
-	return r.vals[i].v, true
+	var out any
+	found := false
+	r.vals.each(func(f uint16, e string) bool {
+		if int(f) >= k {
+			if int(f) == k {
+				out, found = decodeEntry(e), true
+			}
+			return false
+		}
+		return true
+	})
+	return out, found
 }
 
-// set stores v (nil deletes the value).
-func (r *rec) set(k int, v any) {
-	i, ok := slices.BinarySearchFunc(r.vals, uint16(k), func(a fv, k uint16) int { return int(a.k) - int(k) })
-	switch {
-	case v == nil && ok:
-		r.vals = slices.Delete(r.vals, i, i+1)
-	case v == nil:
-	case ok:
-		r.vals[i].v = v
-	default:
-		r.vals = slices.Insert(r.vals, i, fv{k: uint16(k), v: v})
+// set stores v as field k's value (nil deletes the value).
+func (r *rec) set(k int, v any) { r.setAll([]fieldValue{{k, v}}) }
+
+// fieldValue is a field index with a value to store (nil: delete the value).
+type fieldValue struct {
+	k int
+	v any
+}
+
+// setAll stores every value of fvs (the last one of a field wins) in one rebuild of the
+// packed values. It sorts fvs.
+func (r *rec) setAll(fvs []fieldValue) {
+	if len(fvs) == 0 {
+		return
 	}
+	slices.SortStableFunc(fvs, func(a, b fieldValue) int { return a.k - b.k })
+	b := make([]byte, 0, len(r.vals)+64)
+	i := 0
+	// put writes the new values of fields below limit (all of them for limit < 0) and
+	// reports whether field limit got one.
+	put := func(limit int) bool {
+		got := false
+		for i < len(fvs) && (limit < 0 || fvs[i].k <= limit) {
+			if i+1 < len(fvs) && fvs[i+1].k == fvs[i].k {
+				i++ // a later value of the same field wins
+				continue
+			}
+			if fvs[i].v != nil {
+				b = appendEntry(b, uint16(fvs[i].k), fvs[i].v)
+			}
+			got = got || fvs[i].k == limit
+			i++
+		}
+		return got
+	}
+	r.vals.each(func(f uint16, e string) bool {
+		if !put(int(f)) {
+			b = append(b, e...)
+		}
+		return true
+	})
+	put(-1)
+	r.vals = packed(b)
 }
 
 func (r *rec) clone() *rec {
 	c := *r
-	c.vals = slices.Clone(r.vals)
 	return &c
 }
 

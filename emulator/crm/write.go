@@ -233,11 +233,7 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 	}
 	sort.Strings(keys)
 	seModule, _ := obj["$se_module"].(string)
-	type setVal struct {
-		k int
-		v any
-	}
-	var sets []setVal
+	var sets []fieldValue
 	owner, hasOwner := uint16(0), false
 	for _, key := range keys {
 		k, f, known := m.fields.get(key)
@@ -262,7 +258,7 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 			return recordError(&fieldError{code: "MANDATORY_NOT_FOUND", message: "required field not found",
 				details: map[string]any{"api_name": key, "json_path": path + "." + key}}), nil
 		}
-		sets = append(sets, setVal{k, v})
+		sets = append(sets, fieldValue{k, v})
 	}
 
 	// Find the target record.
@@ -330,14 +326,16 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 		nr.owner = owner
 	}
 	var affected []string
+	changes := sets[:0]
 	for _, sv := range sets {
 		prev, had := nr.get(sv.k)
 		if !had && sv.v == nil || had && sv.v != nil && s.valueString(prev) == s.valueString(sv.v) {
 			continue
 		}
-		nr.set(sv.k, sv.v)
+		changes = append(changes, sv)
 		affected = append(affected, m.fields.list[sv.k].APIName)
 	}
+	nr.setAll(changes)
 	if old == nil {
 		for k, f := range m.fields.list {
 			if f.Mandatory {

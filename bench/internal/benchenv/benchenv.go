@@ -76,7 +76,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	// Sized as the README advises for a production server holding a large org: buffers for
 	// the working set of links and merge bases, and checkpoints spaced for bulk writes
 	// (PostgreSQL docs, "Populating a Database" and "WAL Configuration").
-	settings := []string{"shared_buffers=2GB", "max_wal_size=8GB", "work_mem=64MB", "maintenance_work_mem=512MB"}
+	settings := []string{"shared_buffers=2GB", "max_wal_size=8GB", "maintenance_work_mem=512MB"}
 	if e.pg, err = pgcluster.StartWith(ctx, dir, port, pgcluster.Options{Settings: settings}); err != nil {
 		return nil, err
 	}
