@@ -253,20 +253,14 @@ func (s *Store) KeyGroups(ctx context.Context, integrationID, module, afterKey s
 // are plain anti-joins, probed through their indexes for each row of the id-ordered scan, so
 // a batch costs the same at any size: written as "match_key is null or not exists (…)" the
 // last one became a subplan, which Postgres hashes over every key of the other side when
-// work_mem holds them — a scan of the whole side per batch.
+// work_mem holds them — a scan of the whole side per batch. (store.Open turns parallel
+// plans off: with them this batch cost twice as much on a 2-core server.)
 func (s *Store) Unlinked(ctx context.Context, sc Scope, afterID string, limit int) ([]IndexRow, error) {
 	idCol, otherSide := "desk_id", "crm"
 	if sc.Side == "crm" {
 		idCol, otherSide = "crm_id", "desk"
 	}
-	var out []IndexRow
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// A batch stops after limit rows of the id order: a parallel plan only adds its
-		// workers' start-up, which doubled the batch's cost on a 2-core server.
-		if _, err := tx.Exec(ctx, "set local max_parallel_workers_per_gather = 0"); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `
+	rows, err := s.Pool.Query(ctx, `
 		select `+indexColumns+` from index_records i
 		where i.integration_id = $1 and i.module = $2 and i.side = $3 and i.record_id > $4
 		  and not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and l.`+idCol+` = i.record_id)
@@ -275,15 +269,10 @@ func (s *Store) Unlinked(ctx context.Context, sc Scope, afterID string, limit in
 		  and not exists (select 1 from index_records o where o.integration_id = $1 and o.module = $2
 		      and o.side = $5 and o.match_key = i.match_key)
 		order by i.record_id limit $6`, sc.IntegrationID, sc.Module, sc.Side, afterID, otherSide, limit)
-		if err == nil {
-			out, err = pgx.CollectRows(rows, scanIndexRow)
-		}
-		return err
-	})
 	if err != nil {
 		return nil, fmt.Errorf("unlinked %s %s: %w", sc.Side, sc.Module, err)
 	}
-	return out, nil
+	return pgx.CollectRows(rows, scanIndexRow)
 }
 
 // indexColumns are the columns scanIndexRow reads, of index_records aliased i.
