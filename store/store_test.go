@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,5 +161,31 @@ func TestCopyIndexWritesWhatUpsertIndexWrites(t *testing.T) {
 				t.Errorf("r002 = %+v, want its raw references", got["r002"])
 			}
 		})
+	}
+}
+
+// The worker's connections run without parallel query unless DATABASE_URL asks for it.
+func TestOpenTurnsParallelQueryOffUnlessTheURLSetsIt(t *testing.T) {
+	for _, c := range []struct{ params, want string }{{"", "0"}, {"max_parallel_workers_per_gather=2", "2"}} {
+		url := pgtest.URL(t)
+		if c.params != "" {
+			sep := "?"
+			if strings.Contains(url, "?") {
+				sep = "&"
+			}
+			url += sep + c.params
+		}
+		st, err := store.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := st.Pool.QueryRow(t.Context(), "show max_parallel_workers_per_gather").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if got != c.want {
+			t.Errorf("URL params %q: max_parallel_workers_per_gather = %s, want %s", c.params, got, c.want)
+		}
 	}
 }
