@@ -45,7 +45,8 @@ type Config struct {
 	Version string
 	// Tokens supplies access tokens (required).
 	Tokens *zoho.TokenSource
-	// HTTPClient sends requests (default: a client with a 60 s timeout).
+	// HTTPClient sends requests (default: zoho.NewHTTPClient with a 60 s timeout, keeping a
+	// kept-alive connection per call the limiter allows in flight).
 	HTTPClient *http.Client
 	// Limiter bounds concurrent calls; share one per org. Default: a new
 	// limiter with Concurrency and ComplexConcurrency.
@@ -109,7 +110,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: defaultTimeout}
+		hc = zoho.NewHTTPClient(defaultTimeout, lim.Max())
 	}
 	cr := zoho.NewCredits()
 	c := &Client{

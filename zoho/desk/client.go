@@ -51,7 +51,8 @@ type Config struct {
 	OrgID string
 	// Tokens supplies access tokens (required).
 	Tokens *zoho.TokenSource
-	// HTTPClient sends requests (default: a client with a 60 s timeout).
+	// HTTPClient sends requests (default: zoho.NewHTTPClient with a 60 s timeout, keeping a
+	// kept-alive connection per call the limiter allows in flight).
 	HTTPClient *http.Client
 	// Limiter bounds concurrent calls; share one per org. Default: a new
 	// limiter of Concurrency (default zoho.DefaultDeskConcurrency).
@@ -108,7 +109,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		hc = zoho.NewHTTPClient(60*time.Second, lim.Max())
 	}
 	cr := zoho.NewCredits()
 	c := &Client{base: strings.TrimRight(host, "/") + "/api/v1", orgID: cfg.OrgID, sourceID: cfg.SourceID, credits: cr, limiter: lim}
