@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	// Sized as the README advises for a production server holding a large org: buffers for
 	// the working set of links and merge bases, and checkpoints spaced for bulk writes
 	// (PostgreSQL docs, "Populating a Database" and "WAL Configuration").
-	settings := []string{"shared_buffers=2GB", "max_wal_size=8GB", "maintenance_work_mem=512MB"}
+	settings := []string{fmt.Sprintf("shared_buffers=%dMB", sharedBuffersMB()), "max_wal_size=8GB", "maintenance_work_mem=512MB"}
 	if e.pg, err = pgcluster.StartWith(ctx, dir, port, pgcluster.Options{Settings: settings}); err != nil {
 		return nil, err
 	}
@@ -263,4 +264,21 @@ func (e *Env) WaitInitial(ctx context.Context, integrationID string, w *Worker) 
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// sharedBuffersMB is a quarter of the machine's memory (PostgreSQL docs, "Resource
+// Consumption": "a reasonable starting value for shared_buffers is 25% of the memory in your
+// system"), at least 128 MB.
+func sharedBuffersMB() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					return max(128, kb/1024/4)
+				}
+			}
+		}
+	}
+	return 128
 }
