@@ -67,34 +67,45 @@ func StartWith(t testing.TB, o Options) (client.Client, Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	copts := o.ClientOptions
 	copts.Namespace = "default"
 	copts.Logger = log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	opts := testsuite.DevServerOptions{
-		ExistingPath: path,
-		LogLevel:     "error",
-		// Registered at start: registering them afterwards races the first workflow task.
-		SearchAttributes: workflows.SearchAttributeDeclarations(),
-		ClientOptions:    &copts,
-	}
 	var out Server
-	if o.HTTP {
-		out.HTTP = "127.0.0.1:" + freePort(t)
-		opts.ExtraArgs = append(opts.ExtraArgs, "--http-port", out.HTTP[len("127.0.0.1:"):])
-	}
-	if o.UI {
-		opts.EnableUI, opts.UIPort = true, freePort(t)
-		out.UI = "127.0.0.1:" + opts.UIPort
-		if o.CodecEndpoint != "" {
-			opts.ExtraArgs = append(opts.ExtraArgs, "--ui-codec-endpoint", o.CodecEndpoint)
+	start := func() (*testsuite.DevServer, error) {
+		opts := testsuite.DevServerOptions{
+			ExistingPath: path,
+			LogLevel:     "error",
+			// Registered at start: registering them afterwards races the first workflow task.
+			SearchAttributes: workflows.SearchAttributeDeclarations(),
+			ClientOptions:    &copts,
 		}
-		if o.IncludeCredentials {
-			opts.ExtraArgs = append(opts.ExtraArgs, "--ui-codec-include-credentials")
+		out = Server{}
+		if o.HTTP {
+			out.HTTP = "127.0.0.1:" + freePort(t)
+			opts.ExtraArgs = append(opts.ExtraArgs, "--http-port", out.HTTP[len("127.0.0.1:"):])
 		}
+		if o.UI {
+			opts.EnableUI, opts.UIPort = true, freePort(t)
+			out.UI = "127.0.0.1:" + opts.UIPort
+			if o.CodecEndpoint != "" {
+				opts.ExtraArgs = append(opts.ExtraArgs, "--ui-codec-endpoint", o.CodecEndpoint)
+			}
+			if o.IncludeCredentials {
+				opts.ExtraArgs = append(opts.ExtraArgs, "--ui-codec-include-credentials")
+			}
+		}
+		return testsuite.StartDevServer(ctx, opts)
 	}
-	srv, err := testsuite.StartDevServer(ctx, opts)
+	// Ports are picked free and bound a moment later by the server: with tests of several
+	// packages running at once, another process may take one in between ("bind: address
+	// already in use") and the server exits. A second start picks new ports.
+	srv, err := start()
+	if err != nil {
+		t.Logf("start dev server: %v; starting again on new ports", err)
+		srv, err = start()
+	}
 	if err != nil {
 		t.Fatalf("start dev server: %v", err)
 	}
