@@ -34,11 +34,6 @@ func contactBatch(offset, n int, base time.Time) []map[string]any {
 	return out
 }
 
-func heapMiB() float64 {
-	mib, _ := heap()
-	return mib
-}
-
 // heap returns the live heap in MiB and its number of objects, after two collections.
 func heap() (float64, uint64) {
 	runtime.GC()
