@@ -80,10 +80,12 @@ func TestLimiterBoundsConcurrency(t *testing.T) {
 				c := curComplex.Add(1)
 				for p := peakComplex.Load(); c > p && !peakComplex.CompareAndSwap(p, c); p = peakComplex.Load() {
 				}
-				defer curComplex.Add(-1)
 			}
 			time.Sleep(time.Millisecond)
 			cur.Add(-1)
+			if complex {
+				curComplex.Add(-1) // before the slot is given back, not after (a deferred decrement let the next holder be counted with this one)
+			}
 			release()
 			release() // a second release is a no-op
 		}(i%2 == 0)
