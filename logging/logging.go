@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
 
 	"deskcrm/config"
 )
@@ -27,7 +28,7 @@ func New(cfg config.Log) (*zap.Logger, error) {
 	} else {
 		zc = zap.NewDevelopmentConfig()
 		zc.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
-		if isTerminal(os.Stderr) {
+		if term.IsTerminal(int(os.Stderr.Fd())) {
 			zc.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder // no escape codes in files and pipes
 		}
 		zc.DisableStacktrace = true
@@ -35,12 +36,6 @@ func New(cfg config.Log) (*zap.Logger, error) {
 	zc.Level = zap.NewAtomicLevelAt(level)
 	zc.OutputPaths = []string{"stderr"}
 	return zc.Build()
-}
-
-// isTerminal reports whether f is a terminal (a character device), not a file or a pipe.
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // Temporal adapts a zap logger to the SDK's logger through zap's slog bridge, so the SDK's

@@ -9,6 +9,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"deskcrm/config"
 )
 
 func TestReportedFailuresAreInfo(t *testing.T) {
@@ -43,13 +45,20 @@ func TestNoColourOutsideATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, w, err := os.Pipe()
+	stderr := os.Stderr
+	os.Stderr = f // the logger writes to "stderr": here a file, as when the worker's output is redirected
+	l, err := New(config.Log{Format: "console", Level: "info"})
+	os.Stderr = stderr
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	defer w.Close()
-	if isTerminal(f) || isTerminal(w) {
-		t.Error("a file or a pipe taken for a terminal")
+	l.Warn("hello")
+	_ = l.Sync()
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "WARN") || strings.Contains(string(b), "\x1b[") {
+		t.Errorf("log written to a file = %q, want WARN without escape codes", b)
 	}
 }
