@@ -152,20 +152,10 @@ func appendEntry(b []byte, k uint16, v any) []byte {
 	return b
 }
 
-// uvarint decodes an unsigned varint at the start of s: the value and the bytes read (0 when
-// malformed).
+// uvarint decodes an unsigned varint at the start of s with binary.Uvarint: the value and the
+// bytes read (≤ 0 when malformed).
 func uvarint(s string) (uint64, int) {
-	var x uint64
-	var shift uint
-	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
-		c := s[i]
-		if c < 0x80 {
-			return x | uint64(c)<<shift, i + 1
-		}
-		x |= uint64(c&0x7f) << shift
-		shift += 7
-	}
-	return 0, 0
+	return binary.Uvarint([]byte(s[:min(len(s), binary.MaxVarintLen64)])) // at most 10 bytes copied, on the stack
 }
 
 func le16(s string) uint16 { return uint16(s[0]) | uint16(s[1])<<8 }
