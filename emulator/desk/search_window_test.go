@@ -2,6 +2,7 @@ package desk
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/url"
 	"slices"
@@ -70,5 +71,46 @@ func TestWindowPageAgreesWithTheFullSearch(t *testing.T) {
 		if _, _, ok := windowPage(ms, sq); ok {
 			t.Errorf("%s answered from the index", q)
 		}
+	}
+}
+
+// TestModifiedSinceReturnsTheRecordsChangedSinceAnInstant pins the observer's reader to the
+// records themselves: every live record modified at or after the instant, updated ones with
+// their new values, none of the trashed, none modified before.
+func TestModifiedSinceReturnsTheRecordsChangedSinceAnInstant(t *testing.T) {
+	e := newEnv(t, Config{})
+	old := time.Now().Add(-time.Hour)
+	var recs []map[string]any
+	for i := range 50 {
+		recs = append(recs, map[string]any{"lastName": fmt.Sprintf("L%02d", i), "createdTime": ms(old), "modifiedTime": ms(old)})
+	}
+	ids, err := e.srv.Load(ModuleContacts, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().Add(-time.Second)
+	want := map[string]bool{}
+	for i := 0; i < 50; i += 5 {
+		if r := e.do("PATCH", "/api/v1/contacts/"+ids[i], map[string]any{"firstName": "Moved"}); r.status != 200 {
+			t.Fatalf("update: %d %s", r.status, r.body)
+		}
+		want[ids[i]] = true
+	}
+	if r := e.do("POST", "/api/v1/contacts/moveToTrash", map[string]any{"contactIds": []string{ids[0], ids[1]}}); r.status != 204 {
+		t.Fatalf("trash: %d %s", r.status, r.body)
+	}
+	delete(want, ids[0])
+	got := map[string]bool{}
+	for _, r := range e.srv.ModifiedSince(ModuleContacts, since) {
+		if r["firstName"] != "Moved" {
+			t.Errorf("record %v: firstName %v, want the update's value", r["id"], r["firstName"])
+		}
+		got[fmt.Sprint(r["id"])] = true
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("ModifiedSince = %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+	if n := len(e.srv.ModifiedSince(ModuleContacts, time.Now().Add(time.Hour))); n != 0 {
+		t.Errorf("ModifiedSince(an hour ahead) returned %d records, want none", n)
 	}
 }
