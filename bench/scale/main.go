@@ -35,20 +35,10 @@ func main() {
 	users := flag.Int("users", 10, "users (CRM) and agents (Desk) the daily credit allowances are computed for")
 	workerBin := flag.String("worker", "bin/worker", "worker binary")
 	devBin := flag.String("temporal-dev", "bin/temporal-dev", "dev server binary")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulators) to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulators) for each size to this file, suffixed with the size")
+	pgStatements := flag.Int("pg-statements", 0, "print the N statements Postgres spent the most time on in each size's sync (pg_stat_statements)")
 	workerProfile := flag.String("worker-cpuprofile", "", "write a CPU profile of each size's worker to this file, suffixed with the size")
 	flag.Parse()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench-scale:", err)
-			os.Exit(2)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	// Ctrl-C ends the run (and still writes the CPU profile).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,10 +53,15 @@ func main() {
 		if *workerProfile != "" {
 			prof = fmt.Sprintf("%s.%d", *workerProfile, n)
 		}
-		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin, prof)
+		stopProfile, err := startCPUProfile(*cpuProfile, n)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench-scale:", err)
-			pprof.StopCPUProfile()
+			os.Exit(2)
+		}
+		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin, prof, *pgStatements)
+		stopProfile()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-scale:", err)
 			os.Exit(1)
 		}
 		results = append(results, r)
@@ -86,11 +81,29 @@ type result struct {
 	wall    time.Duration
 }
 
-func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin, devBin, workerProfile string) (result, error) {
+// startCPUProfile profiles this process (the emulators) into path suffixed with the size,
+// until the returned function is called; with no path it does nothing.
+func startCPUProfile(path string, size int) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", path, size))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin, devBin, workerProfile string, pgStatements int) (result, error) {
 	accounts := contacts / 10
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Hour)
 	defer cancel()
-	env, err := benchenv.Start(ctx, benchenv.Options{CRMConcurrency: crmConc, DeskConcurrency: deskConc, TemporalDev: devBin, Worker: workerBin})
+	env, err := benchenv.Start(ctx, benchenv.Options{CRMConcurrency: crmConc, DeskConcurrency: deskConc, TemporalDev: devBin, Worker: workerBin,
+		PGStatements: pgStatements > 0})
 	if err != nil {
 		return result{}, err
 	}
@@ -126,6 +139,13 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 		contacts, accounts, crmConc, deskConc)
 	f.Print(os.Stdout, users)
 	fmt.Printf("  Postgres database size    %d MiB\n", dbSize>>20)
+	if pgStatements > 0 {
+		top, err := topStatements(ctx, worker.DatabaseURL, pgStatements)
+		if err != nil {
+			return result{}, err
+		}
+		fmt.Print(top)
+	}
 	wall := f.Wall
 	return result{records: 2 * (contacts + accounts), wall: wall}, nil
 }
@@ -140,4 +160,40 @@ func databaseSize(ctx context.Context, url string) (int64, error) {
 	var n int64
 	err = conn.QueryRow(ctx, "select pg_database_size(current_database())").Scan(&n)
 	return n, err
+}
+
+// topStatements lists the n statements of the worker's database with the most execution
+// time (pg_stat_statements), with their calls, rows and mean time.
+func topStatements(ctx context.Context, url string, n int) (string, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	// The library collects from the start; the extension only makes its view readable.
+	if _, err := conn.Exec(ctx, "create extension if not exists pg_stat_statements"); err != nil {
+		return "", fmt.Errorf("pg_stat_statements: %w", err)
+	}
+	rows, err := conn.Query(ctx, `select total_exec_time, calls, rows, regexp_replace(query, '\s+', ' ', 'g')
+		from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+		order by total_exec_time desc limit $1`, n)
+	if err != nil {
+		return "", fmt.Errorf("pg_stat_statements: %w", err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	b.WriteString("  Postgres statements by total time\n")
+	for rows.Next() {
+		var total float64
+		var calls, nrows int64
+		var q string
+		if err := rows.Scan(&total, &calls, &nrows, &q); err != nil {
+			return "", err
+		}
+		if len(q) > 160 {
+			q = q[:160] + "…"
+		}
+		fmt.Fprintf(&b, "    %8.1fs %7d calls %9d rows  %s\n", total/1000, calls, nrows, q)
+	}
+	return b.String(), rows.Err()
 }

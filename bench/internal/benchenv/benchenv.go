@@ -40,6 +40,9 @@ type Options struct {
 	DeskConcurrency int
 	TemporalDev     string // dev server binary
 	Worker          string // worker binary
+	// PGStatements loads pg_stat_statements into the benchmark's Postgres, so that a run can
+	// report where Postgres spent its time (TopStatements).
+	PGStatements bool
 }
 
 // Env is a running world. Close stops everything.
@@ -78,6 +81,9 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	// the working set of links and merge bases, and checkpoints spaced for bulk writes
 	// (PostgreSQL docs, "Populating a Database" and "WAL Configuration").
 	settings := []string{fmt.Sprintf("shared_buffers=%dMB", sharedBuffersMB()), "max_wal_size=8GB", "maintenance_work_mem=512MB"}
+	if o.PGStatements {
+		settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
+	}
 	if e.pg, err = pgcluster.StartWith(ctx, dir, port, pgcluster.Options{Settings: settings}); err != nil {
 		return nil, err
 	}
