@@ -17,13 +17,14 @@ type Count struct {
 	N    int
 }
 
-// queue adds the counter update to a batch (sent as one implicit transaction).
+// queue adds the counter update to a batch (sent as one implicit transaction). Counts are
+// appended rows, summed by Counts: concurrent transactions of one activity never wait for
+// each other's commit on a shared counter row.
 func (c Count) queue(b *pgx.Batch) {
 	if c.Key == "" || c.N == 0 {
 		return
 	}
-	b.Queue(`insert into activity_counts (key, name, n) values ($1, $2, $3)
-		on conflict (key, name) do update set n = activity_counts.n + excluded.n`, c.Key, c.Name, c.N)
+	b.Queue(`insert into activity_counts (key, name, n) values ($1, $2, $3)`, c.Key, c.Name, c.N)
 }
 
 // AddCounts adds counts on their own (for what is committed elsewhere).
@@ -43,7 +44,7 @@ func (s *Store) AddCounts(ctx context.Context, counts ...Count) error {
 
 // Counts returns the counters of an activity key, by name.
 func (s *Store) Counts(ctx context.Context, key string) (map[string]int, error) {
-	rows, err := s.Pool.Query(ctx, `select name, n from activity_counts where key = $1`, key)
+	rows, err := s.Pool.Query(ctx, `select name, sum(n)::bigint from activity_counts where key = $1 group by name`, key)
 	if err != nil {
 		return nil, fmt.Errorf("read counts: %w", err)
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"deskcrm/store"
 )
@@ -51,5 +52,39 @@ func TestFailuresAndCountsAreIdempotentUnderRetries(t *testing.T) {
 	}
 	if c["created"] != 1 {
 		t.Errorf("counts %v, want created 1", c)
+	}
+}
+
+// Two transactions counting for one activity do not wait for each other: a count added while
+// another transaction's count of the same name is uncommitted goes through at once (with one
+// counter row per name, it waited for that commit), and both are read back.
+func TestConcurrentCountsOfOneActivityDoNotQueue(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	tx, err := st.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `insert into activity_counts (key, name, n) values ('wf/run/3', 'created', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := st.AddCounts(short, store.Count{Key: "wf/run/3", Name: "created", N: 2}); err != nil {
+		t.Fatalf("a count beside an uncommitted one of the same activity: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddCounts(ctx, store.Count{Key: "wf/run/3", Name: "created", N: 5}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Counts(ctx, "wf/run/3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c["created"] != 8 {
+		t.Errorf("counts %v, want created 8", c)
 	}
 }
