@@ -84,31 +84,3 @@ func (x *timeIndex) rangeOf(from, to int64) (int, int) {
 	}
 	return lo, hi
 }
-
-// idIndex maps a normalised field value to the ids of records holding it.
-type idIndex map[string][]uint64
-
-func (m idIndex) add(key string, id uint64) {
-	if key == "" {
-		return
-	}
-	m[key] = append(m[key], id)
-}
-
-func (m idIndex) remove(key string, id uint64) {
-	if key == "" {
-		return
-	}
-	ids := m[key]
-	for i, v := range ids {
-		if v == id {
-			ids = append(ids[:i], ids[i+1:]...)
-			break
-		}
-	}
-	if len(ids) == 0 {
-		delete(m, key)
-		return
-	}
-	m[key] = ids
-}

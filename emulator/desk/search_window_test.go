@@ -6,8 +6,11 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"deskcrm/emulator/valueindex"
 )
 
 // TestWindowPageAgreesWithTheFullSearch pins the index path of a time-window search (the scan
@@ -113,4 +116,39 @@ func TestModifiedSinceReturnsTheRecordsChangedSinceAnInstant(t *testing.T) {
 	if n := len(e.srv.ModifiedSince(ModuleContacts, time.Now().Add(time.Hour))); n != 0 {
 		t.Errorf("ModifiedSince(an hour ahead) returned %d records, want none", n)
 	}
+}
+
+// A value lookup keeps only the records that hold the value, also when the index's hashes of
+// different values meet (forced here by an index that hashes every value alike).
+func TestLookupKeepsOnlyTheRecordsHoldingTheValue(t *testing.T) {
+	e := newEnv(t, Config{})
+	ids, err := e.srv.Load(ModuleContacts, []map[string]any{
+		{"lastName": "A", "email": "a@example.com"}, {"lastName": "B", "email": "B@Example.com"},
+		{"lastName": "C", "email": "c@example.com"}, {"lastName": "D", "email": "b@example.com "},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := e.srv.mods[ModuleContacts]
+	f := uint16(ms.sch.byName["email"])
+	ms.indexed[f] = valueindex.NewWithHash(func(string) uint64 { return 1 })
+	for _, r := range ms.recs {
+		ms.indexAdd(r)
+	}
+	got, ok := ms.lookup("email", " b@EXAMPLE.com")
+	if !ok {
+		t.Fatal("email is not indexed")
+	}
+	slices.Sort(got)
+	if want := []string{ids[1], ids[3]}; !slices.Equal(formatIDs(got), want) {
+		t.Errorf("lookup(b@example.com) = %v, want %v", formatIDs(got), want)
+	}
+}
+
+func formatIDs(ids []uint64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatUint(id, 10)
+	}
+	return out
 }

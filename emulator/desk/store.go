@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"deskcrm/emulator/valueindex"
 )
 
 // moduleStore holds the records of one module with their indexes. It is
@@ -17,7 +19,7 @@ type moduleStore struct {
 	recs    map[uint64]*record
 	byMod   timeIndex
 	byCrt   timeIndex
-	indexed map[uint16]idIndex // normalised value -> ids (live and trashed)
+	indexed map[uint16]*valueindex.Index // normalised value -> ids (live and trashed)
 	live    int
 	// sortCache keeps the order of live records for a list sortBy field,
 	// valid while version is unchanged.
@@ -34,10 +36,10 @@ var indexedFields = map[string][]string{
 }
 
 func newModuleStore(sch *schema) *moduleStore {
-	ms := &moduleStore{name: sch.module, sch: sch, recs: map[uint64]*record{}, indexed: map[uint16]idIndex{}}
+	ms := &moduleStore{name: sch.module, sch: sch, recs: map[uint64]*record{}, indexed: map[uint16]*valueindex.Index{}}
 	for _, name := range indexedFields[sch.module] {
 		if i, ok := sch.byName[name]; ok {
-			ms.indexed[uint16(i)] = idIndex{}
+			ms.indexed[uint16(i)] = valueindex.New()
 		}
 	}
 	return ms
@@ -77,7 +79,7 @@ func (ms *moduleStore) insert(r *record) {
 func (ms *moduleStore) indexAdd(r *record) {
 	for f, idx := range ms.indexed {
 		if v, ok := r.data.get(f); ok {
-			idx.add(normKey(v.s), r.id)
+			idx.Add(normKey(v.s), r.id)
 		}
 	}
 }
@@ -85,7 +87,7 @@ func (ms *moduleStore) indexAdd(r *record) {
 func (ms *moduleStore) indexRemove(r *record) {
 	for f, idx := range ms.indexed {
 		if v, ok := r.data.get(f); ok {
-			idx.remove(normKey(v.s), r.id)
+			idx.Remove(normKey(v.s), r.id)
 		}
 	}
 }
@@ -147,7 +149,18 @@ func (ms *moduleStore) lookup(field, key string) ([]uint64, bool) {
 	if !ok {
 		return nil, false
 	}
-	return idx[normKey(key)], true
+	key = normKey(key)
+	ids := idx.Lookup(nil, key)
+	// The index answers by hash: keep the records that hold the value.
+	out := ids[:0]
+	for _, id := range ids {
+		if r := ms.recs[id]; r != nil {
+			if v, _ := r.data.get(uint16(i)); normKey(v.s) == key {
+				out = append(out, id)
+			}
+		}
+	}
+	return out, true
 }
 
 // str returns the string value of a field of r ("" when unset).
