@@ -213,6 +213,9 @@ func parseIMS(v string) (time.Time, error) {
 }
 
 // pivot builds a search key positioned at a token's cursor.
+// sortKeys gives each sort order's key of a record (by sortID, sortCreated, sortModified).
+var sortKeys = []func(*rec) treeKey{idKey, createdKey, modifiedKey}
+
 func pivot(sortBy int, primary int64, seq, id uint64) *rec {
 	switch sortBy {
 	case sortCreated:
@@ -260,12 +263,12 @@ func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*re
 				rs = append(rs, r)
 			}
 		}
-		less := []func(a, b *rec) bool{lessID, lessCreated, lessModified}[q.sortBy]
+		key := sortKeys[q.sortBy]
 		slices.SortFunc(rs, func(a, b *rec) int {
-			if less(a, b) {
+			if lessKey(key(a), key(b)) {
 				return -1
 			}
-			if less(b, a) {
+			if lessKey(key(b), key(a)) {
 				return 1
 			}
 			return 0
@@ -322,11 +325,11 @@ func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*re
 // afterCursor reports whether r comes after the token's position.
 func afterCursor(q *listQuery, r *rec) bool {
 	p := pivot(q.sortBy, q.token.primary, q.token.seq, q.token.id)
-	less := []func(a, b *rec) bool{lessID, lessCreated, lessModified}[q.sortBy]
+	key := sortKeys[q.sortBy]
 	if q.desc {
-		return less(r, p)
+		return lessKey(key(r), key(p))
 	}
-	return less(p, r)
+	return lessKey(key(p), key(r))
 }
 
 // pageInfo builds the info block and the next page token.

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/google/btree"
+
+	"deskcrm/emulator/valueindex"
 )
 
 // rec is one stored record in a compact form: ids and times as integers
@@ -121,19 +123,17 @@ const (
 
 var sortNames = []string{"id", "Created_Time", "Modified_Time"}
 
-func lessID(a, b *rec) bool { return a.id < b.id }
-func lessCreated(a, b *rec) bool {
-	if a.created != b.created {
-		return a.created < b.created
-	}
-	if a.cseq != b.cseq {
-		return a.cseq < b.cseq
-	}
-	return a.id < b.id
+// treeKey is a record's place in one of a module's orders: (t, seq, id) ascending, with t and
+// seq zero in the id order.
+type treeKey struct {
+	t   int64
+	seq uint64
+	id  uint64
 }
-func lessModified(a, b *rec) bool {
-	if a.modified != b.modified {
-		return a.modified < b.modified
+
+func lessKey(a, b treeKey) bool {
+	if a.t != b.t {
+		return a.t < b.t
 	}
 	if a.seq != b.seq {
 		return a.seq < b.seq
@@ -141,8 +141,52 @@ func lessModified(a, b *rec) bool {
 	return a.id < b.id
 }
 
-// index is a case-insensitive value index of one field: value -> ids.
-type index map[string][]uint64
+func idKey(r *rec) treeKey       { return treeKey{id: r.id} }
+func createdKey(r *rec) treeKey  { return treeKey{r.created, r.cseq, r.id} }
+func modifiedKey(r *rec) treeKey { return treeKey{r.modified, r.seq, r.id} }
+
+// recTree orders a module's live records by one sort key. Its B-tree holds keys, not record
+// pointers, so that the garbage collector has nothing to trace in it (three orders of a
+// million-record module were three million pointers for every cycle to follow); a visit
+// reads the record from the module's map.
+type recTree struct {
+	t    *btree.BTreeG[treeKey]
+	key  func(*rec) treeKey
+	recs map[uint64]*rec
+}
+
+func newRecTree(key func(*rec) treeKey, recs map[uint64]*rec) *recTree {
+	return &recTree{t: btree.NewG(btreeDegree, lessKey), key: key, recs: recs}
+}
+
+func (x *recTree) insert(r *rec) { x.t.ReplaceOrInsert(x.key(r)) }
+func (x *recTree) delete(r *rec) { x.t.Delete(x.key(r)) }
+
+func (x *recTree) visit(fn func(*rec) bool) func(treeKey) bool {
+	return func(k treeKey) bool { return fn(x.recs[k.id]) }
+}
+
+// Ascend visits the records in order until fn returns false.
+func (x *recTree) Ascend(fn func(*rec) bool) { x.t.Ascend(x.visit(fn)) }
+
+// Descend visits the records in reverse order until fn returns false.
+func (x *recTree) Descend(fn func(*rec) bool) { x.t.Descend(x.visit(fn)) }
+
+// AscendGreaterOrEqual visits, in order, the records from pivot's place on.
+func (x *recTree) AscendGreaterOrEqual(pivot *rec, fn func(*rec) bool) {
+	x.t.AscendGreaterOrEqual(x.key(pivot), x.visit(fn))
+}
+
+// DescendLessOrEqual visits, in reverse order, the records from pivot's place down.
+func (x *recTree) DescendLessOrEqual(pivot *rec, fn func(*rec) bool) {
+	x.t.DescendLessOrEqual(x.key(pivot), x.visit(fn))
+}
+
+// index is a case-insensitive value index of one field: value -> ids (pointer-free, by
+// hash: lookupIDs keeps the records that hold the value).
+type index struct{ ids *valueindex.Index }
+
+func newIndex() index { return index{valueindex.New()} }
 
 func indexKey(v any) (string, bool) {
 	s, ok := v.(string)
@@ -154,23 +198,13 @@ func indexKey(v any) (string, bool) {
 
 func (ix index) add(v any, id uint64) {
 	if k, ok := indexKey(v); ok {
-		ix[k] = append(ix[k], id)
+		ix.ids.Add(k, id)
 	}
 }
 
 func (ix index) remove(v any, id uint64) {
-	k, ok := indexKey(v)
-	if !ok {
-		return
-	}
-	ids := ix[k]
-	if i := slices.Index(ids, id); i >= 0 {
-		ids = slices.Delete(ids, i, i+1)
-	}
-	if len(ids) == 0 {
-		delete(ix, k)
-	} else {
-		ix[k] = ids
+	if k, ok := indexKey(v); ok {
+		ix.ids.Remove(k, id)
 	}
 }
 
@@ -181,9 +215,9 @@ type module struct {
 	fields *fieldSet
 
 	recs       map[uint64]*rec
-	byID       *btree.BTreeG[*rec]
-	byCreated  *btree.BTreeG[*rec]
-	byModified *btree.BTreeG[*rec]
+	byID       *recTree
+	byCreated  *recTree
+	byModified *recTree
 	indexes    map[int]index // field index -> value index
 
 	deleted     map[uint64]*deletedRec
@@ -195,14 +229,15 @@ type module struct {
 const btreeDegree = 32
 
 func newModule(name string, idx uint8, fs *fieldSet) *module {
+	recs := map[uint64]*rec{}
 	m := &module{
 		name:       name,
 		idx:        idx,
 		fields:     fs,
-		recs:       map[uint64]*rec{},
-		byID:       btree.NewG(btreeDegree, lessID),
-		byCreated:  btree.NewG(btreeDegree, lessCreated),
-		byModified: btree.NewG(btreeDegree, lessModified),
+		recs:       recs,
+		byID:       newRecTree(idKey, recs),
+		byCreated:  newRecTree(createdKey, recs),
+		byModified: newRecTree(modifiedKey, recs),
 		indexes:    map[int]index{},
 		deleted:    map[uint64]*deletedRec{},
 	}
@@ -222,7 +257,7 @@ func (m *module) reindexFields() {
 		if _, ok := m.indexes[i]; ok || !m.indexedField(f) {
 			continue
 		}
-		ix := index{}
+		ix := newIndex()
 		for _, r := range m.recs {
 			if v, ok := r.get(i); ok {
 				ix.add(v, r.id)
@@ -235,9 +270,9 @@ func (m *module) reindexFields() {
 // insert adds a new record to the maps, trees and indexes.
 func (m *module) insert(r *rec) {
 	m.recs[r.id] = r
-	m.byID.ReplaceOrInsert(r)
-	m.byCreated.ReplaceOrInsert(r)
-	m.byModified.ReplaceOrInsert(r)
+	m.byID.insert(r)
+	m.byCreated.insert(r)
+	m.byModified.insert(r)
 	for k, ix := range m.indexes {
 		if v, ok := r.get(k); ok {
 			ix.add(v, r.id)
@@ -248,9 +283,9 @@ func (m *module) insert(r *rec) {
 
 // replace swaps the stored version old of a record for nw (same id).
 func (m *module) replace(old, nw *rec) {
-	m.byModified.Delete(old)
-	m.byCreated.Delete(old)
-	m.byID.Delete(old)
+	m.byModified.delete(old)
+	m.byCreated.delete(old)
+	m.byID.delete(old)
 	for k, ix := range m.indexes {
 		if v, ok := old.get(k); ok {
 			ix.remove(v, old.id)
@@ -262,9 +297,9 @@ func (m *module) replace(old, nw *rec) {
 // remove takes a record out of the live set.
 func (m *module) remove(r *rec) {
 	delete(m.recs, r.id)
-	m.byID.Delete(r)
-	m.byCreated.Delete(r)
-	m.byModified.Delete(r)
+	m.byID.delete(r)
+	m.byCreated.delete(r)
+	m.byModified.delete(r)
 	for k, ix := range m.indexes {
 		if v, ok := r.get(k); ok {
 			ix.remove(v, r.id)
@@ -273,7 +308,7 @@ func (m *module) remove(r *rec) {
 }
 
 // tree returns the ordered tree for a sort order.
-func (m *module) tree(sortBy int) *btree.BTreeG[*rec] {
+func (m *module) tree(sortBy int) *recTree {
 	switch sortBy {
 	case sortCreated:
 		return m.byCreated
@@ -290,5 +325,16 @@ func (m *module) lookupIDs(k int, v string) ([]uint64, bool) {
 		return nil, false
 	}
 	key, _ := indexKey(v)
-	return ix[key], true
+	ids := ix.ids.Lookup(nil, key)
+	out := ids[:0]
+	for _, id := range ids {
+		if r := m.recs[id]; r != nil {
+			if rv, ok := r.get(k); ok {
+				if rk, _ := indexKey(rv); rk == key {
+					out = append(out, id)
+				}
+			}
+		}
+	}
+	return out, true
 }

@@ -192,7 +192,7 @@ func (s *Server) dupCheckFields(m *module, names []string) ([]int, *apiError) {
 				details: map[string]any{"api_name": n, "json_path": fmt.Sprintf("$.duplicate_check_fields[%d]", i)}}
 		}
 		if _, indexed := m.indexes[k]; !indexed {
-			m.indexes[k] = index{}
+			m.indexes[k] = newIndex()
 			for _, r := range m.recs {
 				if v, ok := r.get(k); ok {
 					m.indexes[k].add(v, r.id)
