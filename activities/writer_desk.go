@@ -102,7 +102,11 @@ func (w *writer) postDesk(ctx context.Context, c reconcile.Create) (desk.Record,
 }
 
 // settler settles Desk creates as they finish, 100 at a time, so that what was created is
-// recorded even while other calls are still under way (or failed).
+// recorded even while other calls are still under way (or failed). The batches are written
+// by a goroutine of their own, one after the other: the call that fills a batch hands it over
+// and goes on, so the pipe to Desk does not stop while Postgres commits a batch (it stopped
+// for every one, and a batch's transaction grows slower with the org). At most
+// settleQueue batches wait; then Postgres sets the pace.
 type settler struct {
 	w         *writer
 	sc        store.Scope
@@ -110,12 +114,42 @@ type settler struct {
 	mu        sync.Mutex
 	completed []store.Completion
 	released  []string
-	settled   int
-	err       error
+	batches   chan settleBatch
+	finished  chan struct{}
+	settled   int   // written by run; read once finished is closed
+	err       error // the same
+}
+
+// settleQueue is how many full batches may wait for Postgres.
+const settleQueue = 4
+
+// settleBatch is one batch of outcomes: records created, and pending links to let go.
+type settleBatch struct {
+	completed []store.Completion
+	released  []string
 }
 
 func newSettler(ctx context.Context, w *writer, sc store.Scope) *settler {
-	return &settler{w: w, sc: sc, ctx: context.WithoutCancel(ctx)}
+	s := &settler{w: w, sc: sc, ctx: context.WithoutCancel(ctx),
+		batches: make(chan settleBatch, settleQueue), finished: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+// run writes the batches in order; after a failure it writes no more (what is left stays
+// pending, and the retried attempt recovers it).
+func (s *settler) run() {
+	defer close(s.finished)
+	for b := range s.batches {
+		if s.err != nil {
+			continue
+		}
+		if err := s.w.settleCreates(s.ctx, s.sc, b.completed, b.released, s.w.o.counted(countCreatedDesk, len(b.completed))); err != nil {
+			s.err = err
+			continue
+		}
+		s.settled += len(b.completed)
+	}
 }
 
 // done records a created record.
@@ -123,7 +157,7 @@ func (s *settler) done(c store.Completion) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.completed = append(s.completed, c)
-	s.flushFull()
+	s.handOverFull()
 }
 
 // drop records a record whose create failed for good: its pending link goes.
@@ -134,31 +168,32 @@ func (s *settler) release(ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.released = append(s.released, ids...)
-	s.flushFull()
+	s.handOverFull()
 }
 
-func (s *settler) flushFull() {
-	if len(s.completed)+len(s.released) >= desk.MaxLimit && s.err == nil {
-		s.err = s.flush()
+// handOverFull hands a full batch to run. Callers hold mu.
+func (s *settler) handOverFull() {
+	if len(s.completed)+len(s.released) >= desk.MaxLimit {
+		s.handOver()
 	}
 }
 
-func (s *settler) flush() error {
-	if err := s.w.settleCreates(s.ctx, s.sc, s.completed, s.released, s.w.o.counted(countCreatedDesk, len(s.completed))); err != nil {
-		return err
-	}
-	s.settled += len(s.completed)
+// handOver hands what is collected to run. Callers hold mu.
+func (s *settler) handOver() {
+	s.batches <- settleBatch{completed: s.completed, released: s.released}
 	s.completed, s.released = nil, nil
-	return nil
 }
 
-// close settles what is left and returns how many records were created.
+// close settles what is left, waits for every batch to be written and returns how many
+// records were created.
 func (s *settler) close() (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err == nil {
-		s.err = s.flush()
+	if len(s.completed)+len(s.released) > 0 {
+		s.handOver()
 	}
+	close(s.batches)
+	s.mu.Unlock()
+	<-s.finished
 	return s.settled, s.err
 }
 

@@ -103,27 +103,69 @@ func (s *Store) CompleteLinks(ctx context.Context, sc Scope, done []Completion, 
 	if len(done) == 0 {
 		return nil
 	}
-	batch := &pgx.Batch{}
-	for _, c := range counts {
-		c.queue(batch)
+	// One statement for the batch (a statement per link cost Postgres as much again); a source
+	// given twice is completed as its last occurrence.
+	last := map[string]int{}
+	for i, c := range done {
+		last[c.SourceID] = i
 	}
-	for _, c := range done {
-		b, bd, bc, err := encodeBase(c.Base, c.BaseDesk, c.BaseCRM)
-		if err != nil {
-			return fmt.Errorf("complete links: %w", err)
+	var a baseArrays
+	var deskIDs, crmIDs []string
+	for i, c := range done {
+		if last[c.SourceID] != i {
+			continue
 		}
 		deskID, crmID, deskMod, crmMod := c.SourceID, c.TargetID, c.SourceModified, c.TargetModified
 		if sc.Side == "crm" {
 			deskID, crmID, deskMod, crmMod = c.TargetID, c.SourceID, c.TargetModified, c.SourceModified
 		}
-		batch.Queue(`update links set desk_id = $3, crm_id = $4, state = 'linked', base = $5, base_desk = $6, base_crm = $7,
-			base_hash = $8, desk_modified = $9, crm_modified = $10, synced_at = now(), counterpart_due = $11
-			where integration_id = $1 and module = $2 and (desk_id = $3 or crm_id = $4)`,
-			sc.IntegrationID, sc.Module, deskID, crmID, b, bd, bc, c.BaseHash, deskMod, crmMod, sc.Side)
+		if err := a.add(c.Base, c.BaseDesk, c.BaseCRM, c.BaseHash, deskMod, crmMod); err != nil {
+			return fmt.Errorf("complete links: %w", err)
+		}
+		deskIDs, crmIDs = append(deskIDs, deskID), append(crmIDs, crmID)
+	}
+	source := "desk_id"
+	if sc.Side == "crm" {
+		source = "crm_id"
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`update links l set desk_id = t.d, crm_id = t.c, state = 'linked', base = t.b::jsonb, base_desk = t.bd::jsonb,
+			base_crm = t.bc::jsonb, base_hash = t.h, desk_modified = t.dm, crm_modified = t.cm, synced_at = now(), counterpart_due = $3
+		from unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
+			as t(d, c, b, bd, bc, h, dm, cm)
+		where l.integration_id = $1 and l.module = $2 and l.`+source+` = t.`+source[:1]+``,
+		sc.IntegrationID, sc.Module, sc.Side, deskIDs, crmIDs, a.base, a.baseDesk, a.baseCRM, a.hash, a.deskMod, a.crmMod)
+	// The counts last: their rows are written when the links are.
+	for _, c := range counts {
+		c.queue(batch)
 	}
 	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("complete %d %s links: %w", len(done), sc.Module, err)
 	}
+	return nil
+}
+
+// baseArrays are merge bases as columns, for one statement over many links.
+type baseArrays struct {
+	base, baseDesk, baseCRM []*string
+	hash                    []string
+	deskMod, crmMod         []time.Time
+}
+
+func (a *baseArrays) add(shared, desk, crm map[string]any, hash string, deskMod, crmMod time.Time) error {
+	b, bd, bc, err := encodeBase(shared, desk, crm)
+	if err != nil {
+		return err
+	}
+	text := func(j []byte) *string {
+		if j == nil {
+			return nil
+		}
+		s := string(j)
+		return &s
+	}
+	a.base, a.baseDesk, a.baseCRM = append(a.base, text(b)), append(a.baseDesk, text(bd)), append(a.baseCRM, text(bc))
+	a.hash, a.deskMod, a.crmMod = append(a.hash, hash), append(a.deskMod, deskMod), append(a.crmMod, crmMod)
 	return nil
 }
 
@@ -201,18 +243,30 @@ func (s *Store) SetBases(ctx context.Context, ups []BaseUpdate, counts ...Count)
 	if len(ups) == 0 {
 		return nil
 	}
-	batch := &pgx.Batch{}
-	for _, c := range counts {
-		c.queue(batch)
+	// One statement for the batch; a link given twice gets its last base.
+	last := map[int64]int{}
+	for i, u := range ups {
+		last[u.LinkID] = i
 	}
-	for _, u := range ups {
-		b, bd, bc, err := encodeBase(u.Base, u.BaseDesk, u.BaseCRM)
-		if err != nil {
+	var a baseArrays
+	var ids []int64
+	for i, u := range ups {
+		if last[u.LinkID] != i {
+			continue
+		}
+		if err := a.add(u.Base, u.BaseDesk, u.BaseCRM, u.BaseHash, u.DeskModified, u.CRMModified); err != nil {
 			return fmt.Errorf("set base: %w", err)
 		}
-		batch.Queue(`update links set base = $2, base_desk = $3, base_crm = $4, base_hash = $5, desk_modified = $6, crm_modified = $7,
-			synced_at = now() where id = $1`,
-			u.LinkID, b, bd, bc, u.BaseHash, u.DeskModified, u.CRMModified)
+		ids = append(ids, u.LinkID)
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`update links l set base = t.b::jsonb, base_desk = t.bd::jsonb, base_crm = t.bc::jsonb, base_hash = t.h,
+			desk_modified = t.dm, crm_modified = t.cm, synced_at = now()
+		from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
+			as t(id, b, bd, bc, h, dm, cm)
+		where l.id = t.id`, ids, a.base, a.baseDesk, a.baseCRM, a.hash, a.deskMod, a.crmMod)
+	for _, c := range counts {
+		c.queue(batch)
 	}
 	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("set %d bases: %w", len(ups), err)
