@@ -26,6 +26,7 @@ import (
 
 	"deskcrm/bench/internal/benchenv"
 	"deskcrm/emulator/seed"
+	"deskcrm/workflows"
 )
 
 func main() {
@@ -36,7 +37,7 @@ func main() {
 	workerBin := flag.String("worker", "bin/worker", "worker binary")
 	devBin := flag.String("temporal-dev", "bin/temporal-dev", "dev server binary")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulators) for each size to this file, suffixed with the size")
-	pgStatements := flag.Int("pg-statements", 0, "print the N statements Postgres spent the most time on in each size's sync (pg_stat_statements)")
+	pgStatements := flag.Int("pg-statements", 0, "print Postgres's WAL volume and checkpoints and the N statements it spent the most time on in each size's sync (pg_stat_wal, pg_stat_statements)")
 	workerProfile := flag.String("worker-cpuprofile", "", "write a CPU profile of each size's worker to this file, suffixed with the size")
 	flag.Parse()
 	// Ctrl-C ends the run (and still writes the CPU profile).
@@ -139,6 +140,13 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 		contacts, accounts, crmConc, deskConc)
 	f.Print(os.Stdout, users)
 	fmt.Printf("  Postgres database size    %d MiB\n", dbSize>>20)
+	if os.Getenv("BENCH_TIMELINE") != "" {
+		tl, err := benchenv.Timeline(ctx, env.Temporal, workflows.WorkflowID("bench"), time.Now().Add(-f.Wall-time.Minute))
+		if err != nil {
+			return result{}, err
+		}
+		fmt.Print("  activities (seconds from a minute before the sync began):\n" + tl)
+	}
 	if pgStatements > 0 {
 		top, err := topStatements(ctx, worker.DatabaseURL, pgStatements)
 		if err != nil {
@@ -174,6 +182,14 @@ func topStatements(ctx context.Context, url string, n int) (string, error) {
 	if _, err := conn.Exec(ctx, "create extension if not exists pg_stat_statements"); err != nil {
 		return "", fmt.Errorf("pg_stat_statements: %w", err)
 	}
+	var b strings.Builder
+	var walRecords, walFPI, walBytes, timed, requested int64
+	if err := conn.QueryRow(ctx, `select w.wal_records, w.wal_fpi, w.wal_bytes::bigint, c.checkpoints_timed, c.checkpoints_req
+		from pg_stat_wal w, pg_stat_bgwriter c`).Scan(&walRecords, &walFPI, &walBytes, &timed, &requested); err != nil {
+		return "", fmt.Errorf("pg_stat_wal: %w", err)
+	}
+	fmt.Fprintf(&b, "  Postgres WAL              %d MiB, %d records, %d full-page images; checkpoints %d timed, %d requested\n",
+		walBytes>>20, walRecords, walFPI, timed, requested)
 	rows, err := conn.Query(ctx, `select total_exec_time, calls, rows, regexp_replace(query, '\s+', ' ', 'g')
 		from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
 		order by total_exec_time desc limit $1`, n)
@@ -181,7 +197,6 @@ func topStatements(ctx context.Context, url string, n int) (string, error) {
 		return "", fmt.Errorf("pg_stat_statements: %w", err)
 	}
 	defer rows.Close()
-	var b strings.Builder
 	b.WriteString("  Postgres statements by total time\n")
 	for rows.Next() {
 		var total float64
