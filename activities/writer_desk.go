@@ -71,7 +71,7 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 // createDeskRecord creates one Desk record, waiting out 429s as Desk asks. A contact whose
 // account Desk refuses because it is gone is created without it (see checkAccountGone); the
 // create as made is returned.
-func (w *writer) createDeskRecord(ctx context.Context, c reconcile.Create) (desk.Record, reconcile.Create, error) {
+func (w *writer) createDeskRecord(ctx context.Context, c reconcile.Create) (desk.Written, reconcile.Create, error) {
 	if id, ok := w.deskAccountOf(c.Patch); ok && w.gone.has(id) {
 		c = w.withoutAccount(c)
 	}
@@ -90,14 +90,14 @@ func (w *writer) createDeskRecord(ctx context.Context, c reconcile.Create) (desk
 }
 
 // postDesk sends one create to Desk.
-func (w *writer) postDesk(ctx context.Context, c reconcile.Create) (desk.Record, error) {
+func (w *writer) postDesk(ctx context.Context, c reconcile.Create) (desk.Written, error) {
 	fields, cf := mapping.ToDesk(w.m, c.Patch, w.refs)
 	if cf == nil {
 		cf = map[string]any{}
 	}
 	cf[deskCRMIDField] = c.Source.ID
-	return retryAfter429(ctx, c.Source.ID, func() (desk.Record, error) {
-		return w.a.Desk.Create(ctx, w.module, desk.Record{Fields: fields, CF: cf})
+	return retryAfter429(ctx, c.Source.ID, func() (desk.Written, error) {
+		return w.a.Desk.Write(ctx, w.module, "", desk.Record{Fields: fields, CF: cf})
 	})
 }
 
@@ -240,7 +240,7 @@ func (w *writer) updateDesk(ctx context.Context, ups []reconcile.Update, res *up
 }
 
 // patchDesk sends one update to Desk: the patch, and cf_crm_id when asked.
-func (w *writer) patchDesk(ctx context.Context, u reconcile.Update) (desk.Record, error) {
+func (w *writer) patchDesk(ctx context.Context, u reconcile.Update) (desk.Written, error) {
 	fields, cf := mapping.ToDesk(w.m, u.DeskPatch, w.refs)
 	if u.DeskCounterpart {
 		if cf == nil {
@@ -248,8 +248,8 @@ func (w *writer) patchDesk(ctx context.Context, u reconcile.Update) (desk.Record
 		}
 		cf[deskCRMIDField] = u.CRMID
 	}
-	return retryAfter429(ctx, u.DeskID, func() (desk.Record, error) {
-		return w.a.Desk.Update(ctx, w.module, u.DeskID, desk.Record{Fields: fields, CF: cf})
+	return retryAfter429(ctx, u.DeskID, func() (desk.Written, error) {
+		return w.a.Desk.Write(ctx, w.module, u.DeskID, desk.Record{Fields: fields, CF: cf})
 	})
 }
 

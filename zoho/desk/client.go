@@ -215,21 +215,43 @@ func (c *Client) Update(ctx context.Context, module, id string, rec Record) (Rec
 	return c.write(ctx, "update "+module, http.MethodPatch, module, "/"+module+"/"+url.PathEscape(id), rec)
 }
 
+// Written is what the sync keeps of a write's answer: the record's id and its new
+// modifiedTime. The answer carries the whole record (Desk API, "Create contact" / "Update
+// contact"); decoding only these two spares a map per call, which at a million records was
+// the larger part of the worker's decoding.
+type Written struct {
+	ID           string
+	ModifiedTime time.Time
+}
+
+// Write creates a record (id "") or changes the given fields of record id, as Create and
+// Update do, and returns only its id and modifiedTime.
+func (c *Client) Write(ctx context.Context, module, id string, rec Record) (Written, error) {
+	op, method, path := "create "+module, http.MethodPost, "/"+module
+	if id != "" {
+		op, method, path = "update "+module, http.MethodPatch, "/"+module+"/"+url.PathEscape(id)
+	}
+	var w struct {
+		ID           any `json:"id"`
+		ModifiedTime any `json:"modifiedTime"`
+	}
+	if err := c.send(ctx, op, method, module, path, rec, &w); err != nil {
+		return Written{}, err
+	}
+	r, err := fromMap(map[string]any{"id": w.ID, "modifiedTime": w.ModifiedTime})
+	if err != nil {
+		return Written{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return Written{ID: r.ID, ModifiedTime: r.ModifiedTime}, nil
+}
+
 // idempotentWrite reports whether a write may be sent again after a transient failure: an
 // update by id (PATCH) sets the same fields to the same values; a create would make two.
 func idempotentWrite(method string) bool { return method == http.MethodPatch }
 
 func (c *Client) write(ctx context.Context, op, method, module, path string, rec Record) (Record, error) {
-	if err := checkModule(module); err != nil {
-		return Record{}, fmt.Errorf("%s: %w", op, err)
-	}
-	req, err := c.request(op, method, path, nil, rec.body())
-	if err != nil {
-		return Record{}, err
-	}
-	req.Idempotent = idempotentWrite(method)
 	var m map[string]any
-	if _, err := c.call(ctx, req, &m); err != nil {
+	if err := c.send(ctx, op, method, module, path, rec, &m); err != nil {
 		return Record{}, err
 	}
 	out, err := fromMap(m)
@@ -237,6 +259,20 @@ func (c *Client) write(ctx context.Context, op, method, module, path string, rec
 		return Record{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
+}
+
+// send sends a write of rec and decodes the answer into out.
+func (c *Client) send(ctx context.Context, op, method, module, path string, rec Record, out any) error {
+	if err := checkModule(module); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	req, err := c.request(op, method, path, nil, rec.body())
+	if err != nil {
+		return err
+	}
+	req.Idempotent = idempotentWrite(method)
+	_, err = c.call(ctx, req, out)
+	return err
 }
 
 // Trash moves records to the recycle bin (Desk has no hard delete here).

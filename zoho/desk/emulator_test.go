@@ -459,3 +459,36 @@ func TestMetadataWebhooksTicketsProfiles(t *testing.T) {
 		t.Fatalf("tickets: %v", err)
 	}
 }
+
+// Write creates (no id) and updates (an id) as Create and Update do, and returns the record's
+// id and the modifiedTime Desk gave it.
+func TestWriteReturnsTheIDAndModifiedTime(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	w, err := e.client.Write(ctx, desk.Contacts, "", contact(3))
+	if err != nil {
+		t.Fatalf("write (create): %v", err)
+	}
+	got, err := e.client.Get(ctx, desk.Contacts, w.ID)
+	if err != nil {
+		t.Fatalf("get %q: %v", w.ID, err)
+	}
+	if !got.ModifiedTime.Equal(w.ModifiedTime) || got.CFString("cf_crm_id") != "9000000003" {
+		t.Fatalf("created %+v, stored %+v", w, got)
+	}
+	time.Sleep(2 * time.Millisecond) // Desk times have milliseconds
+	u, err := e.client.Write(ctx, desk.Contacts, w.ID, desk.Record{Fields: map[string]any{"firstName": "Bea"}})
+	if err != nil {
+		t.Fatalf("write (update): %v", err)
+	}
+	got, err = e.client.Get(ctx, desk.Contacts, w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID != w.ID || !u.ModifiedTime.After(w.ModifiedTime) || !got.ModifiedTime.Equal(u.ModifiedTime) || got.String("firstName") != "Bea" {
+		t.Fatalf("updated %+v (created %+v), stored %+v", u, w, got)
+	}
+	if _, err := e.client.Write(ctx, "tickets", "", contact(4)); err == nil {
+		t.Error("a write to an unknown module was sent")
+	}
+}
