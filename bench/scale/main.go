@@ -128,6 +128,7 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 		return result{}, err
 	}
 	defer worker.Stop()
+	syncStart := time.Now()
 	f, err := env.RunFirstSync(ctx, worker)
 	if err != nil {
 		return result{}, err
@@ -141,11 +142,11 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 	f.Print(os.Stdout, users)
 	fmt.Printf("  Postgres database size    %d MiB\n", dbSize>>20)
 	if os.Getenv("BENCH_TIMELINE") != "" {
-		tl, err := benchenv.Timeline(ctx, env.Temporal, workflows.WorkflowID("bench"), time.Now().Add(-f.Wall-time.Minute))
+		tl, err := benchenv.Timeline(ctx, env.Temporal, workflows.WorkflowID("bench"), syncStart)
 		if err != nil {
 			return result{}, err
 		}
-		fmt.Print("  activities (seconds from a minute before the sync began):\n" + tl)
+		fmt.Print("  activities (seconds from the start of the sync):\n" + tl)
 	}
 	if pgStatements > 0 {
 		top, err := topStatements(ctx, worker.DatabaseURL, pgStatements)

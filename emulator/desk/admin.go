@@ -172,23 +172,7 @@ func (s *Server) Record(module, id string) (map[string]any, bool) {
 // Records returns the live (non-trashed) records of a module in creation
 // order, rendered as the API renders them.
 func (s *Server) Records(module string) []map[string]any {
-	s.mu.Lock()
-	ms := s.mods[module]
-	if ms == nil {
-		s.mu.Unlock()
-		return nil
-	}
-	ms.ensureIndexes()
-	bs := make([][]byte, 0, ms.live)
-	for _, k := range ms.byCrt.keys {
-		bs = append(bs, s.render(nil, ms, ms.recs[k.id], renderOpts{}))
-	}
-	s.mu.Unlock()
-	out := make([]map[string]any, len(bs))
-	for i, b := range bs {
-		out[i] = decodeObject(b)
-	}
-	return out
+	return s.renderIndexed(module, func(ms *moduleStore) []timeKey { return ms.byCrt.keys })
 }
 
 // ModifiedSince returns the live records of a module whose modifiedTime is at or after
@@ -196,6 +180,15 @@ func (s *Server) Records(module string) []map[string]any {
 // modified-time index in O(log n + k), so that an observer polling a large module for
 // changes (the benchmarks) does not hold the store for a render of every record.
 func (s *Server) ModifiedSince(module string, since time.Time) []map[string]any {
+	return s.renderIndexed(module, func(ms *moduleStore) []timeKey {
+		lo, hi := ms.byMod.rangeOf(since.UnixMilli(), math.MaxInt64)
+		return ms.byMod.keys[lo:hi]
+	})
+}
+
+// renderIndexed renders the records of a module that keys picks from its clean time indexes,
+// in the order picked; the store is held only for the render, not for the decoding.
+func (s *Server) renderIndexed(module string, keys func(*moduleStore) []timeKey) []map[string]any {
 	s.mu.Lock()
 	ms := s.mods[module]
 	if ms == nil {
@@ -203,9 +196,9 @@ func (s *Server) ModifiedSince(module string, since time.Time) []map[string]any 
 		return nil
 	}
 	ms.ensureIndexes()
-	lo, hi := ms.byMod.rangeOf(since.UnixMilli(), math.MaxInt64)
-	bs := make([][]byte, 0, hi-lo)
-	for _, k := range ms.byMod.keys[lo:hi] {
+	picked := keys(ms)
+	bs := make([][]byte, 0, len(picked))
+	for _, k := range picked {
 		bs = append(bs, s.render(nil, ms, ms.recs[k.id], renderOpts{}))
 	}
 	s.mu.Unlock()
