@@ -160,8 +160,13 @@ func (s *Store) PrepareRecreate(ctx context.Context, target string, linkIDs []in
 }
 
 // LinkPairs links unlinked records matched by key: deskIDs[i] with crmIDs[i]. Pairs of which
-// either record is linked already are left out. It returns the ids of the links created,
-// keyed by Desk id, and counts how many under name (one transaction).
+// either record is linked already (or pending) are left out: links_desk and links_crm are unique,
+// and "on conflict do nothing" without a target skips a row that conflicts with either. (A
+// "not exists (… desk_id = d or crm_id = c)" guard did the same through a plan that could use
+// neither index: from statistics taken while links was empty, Postgres re-scanned links for
+// every pair: the match of 100,000 accounts per side took 16 s, 29 times that of 10,000.) It
+// returns the ids of the links created, keyed by Desk id, and counts how many under name (one
+// transaction).
 func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, deskIDs, crmIDs []string, count ...Count) (map[string]int64, error) {
 	out := map[string]int64{}
 	if len(deskIDs) == 0 {
@@ -170,7 +175,6 @@ func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, des
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `insert into links (integration_id, module, desk_id, crm_id, state)
 			select $1, $2, t.d, t.c, 'linked' from unnest($3::text[], $4::text[]) as t(d, c)
-			where not exists (select 1 from links l where l.integration_id = $1 and l.module = $2 and (l.desk_id = t.d or l.crm_id = t.c))
 			on conflict do nothing
 			returning desk_id, id`, integrationID, module, deskIDs, crmIDs)
 		if err != nil {
@@ -206,6 +210,14 @@ func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, des
 	return out, nil
 }
 
+// linkedExists is a SQL expression over an index row i: whether its record has a link, whole
+// or pending. Each branch is one probe of a unique index (links_desk or links_crm) whatever
+// the planner's statistics say; one EXISTS with "desk_id = … or crm_id = …" could use
+// neither, and was planned as a scan of links per row when the statistics predated the links.
+const linkedExists = `case i.side
+	when 'desk' then exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module and l.desk_id = i.record_id)
+	else exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module and l.crm_id = i.record_id) end`
+
 // KeyCandidate is an indexed record carrying a match key being matched.
 type KeyCandidate struct {
 	Side   string
@@ -220,8 +232,7 @@ func (s *Store) Candidates(ctx context.Context, integrationID, module string, ke
 		return nil, nil
 	}
 	rows, err := s.Pool.Query(ctx, `select i.side, `+indexColumns+`,
-			exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module
-				and (i.side = 'desk' and l.desk_id = i.record_id or i.side = 'crm' and l.crm_id = i.record_id))
+			`+linkedExists+`
 		from index_records i where i.integration_id = $1 and i.module = $2 and i.match_key = any($3)
 		order by i.side, i.record_id`, integrationID, module, keys)
 	if err != nil {

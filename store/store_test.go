@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,44 @@ func TestOpenTurnsParallelQueryOffUnlessTheURLSetsIt(t *testing.T) {
 		st.Close()
 		if got != c.want {
 			t.Errorf("URL params %q: max_parallel_workers_per_gather = %s, want %s", c.params, got, c.want)
+		}
+	}
+}
+
+// LinkPairs leaves out every pair of which either record has a link already — linked, or
+// pending a create on either side — and a record paired twice in one call is linked once,
+// in its first pair.
+func TestLinkPairsLeavesOutRecordsLinkedAlready(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	desk := store.Scope{IntegrationID: "it", Module: "contacts", Side: "desk"}
+	if _, err := st.LinkPairs(ctx, "it", "contacts", []string{"d1"}, []string{"c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddPendingLinks(ctx, desk, []string{"d2"}); err != nil { // d2 is being created in CRM
+		t.Fatal(err)
+	}
+	ids, err := st.LinkPairs(ctx, "it", "contacts",
+		[]string{"d1", "d9", "d2", "d3", "d4", "d4", "d5"},
+		[]string{"c8", "c1", "c2", "c3", "c4", "c5", "c4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for d := range ids {
+		got = append(got, d)
+	}
+	slices.Sort(got)
+	if want := []string{"d3", "d4"}; !slices.Equal(got, want) {
+		t.Fatalf("linked %v, want %v", got, want)
+	}
+	for d, c := range map[string]string{"d1": "c1", "d3": "c3", "d4": "c4"} {
+		l, err := st.LinkByDesk(ctx, "it", "contacts", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.CRMID != c {
+			t.Errorf("%s linked to %q, want %q", d, l.CRMID, c)
 		}
 	}
 }

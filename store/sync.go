@@ -222,7 +222,9 @@ type KeyMember struct {
 
 // KeyGroups returns the indexed records of up to limit match keys after afterKey (in key
 // order) that records of both sides carry, with whether each is linked: the match step's
-// input. Keys carried by one side only are left to the create steps.
+// input. Keys carried by one side only are left to the create steps. The records of the page's
+// keys are fetched as "match_key = any (array (…))", an index probe per key: joined to the
+// keys instead, Postgres hashed them and scanned the whole module for every page.
 func (s *Store) KeyGroups(ctx context.Context, integrationID, module, afterKey string, limit int) ([]KeyMember, error) {
 	rows, err := s.Pool.Query(ctx, `
 		with keys as (
@@ -231,10 +233,9 @@ func (s *Store) KeyGroups(ctx context.Context, integrationID, module, afterKey s
 			group by match_key
 			having count(*) filter (where side = 'desk') > 0 and count(*) filter (where side = 'crm') > 0
 			order by match_key limit $4)
-		select i.match_key, i.side, i.record_id,
-			exists (select 1 from links l where l.integration_id = $1 and l.module = $2
-				and (i.side = 'desk' and l.desk_id = i.record_id or i.side = 'crm' and l.crm_id = i.record_id))
-		from keys k join index_records i on i.integration_id = $1 and i.module = $2 and i.match_key = k.match_key
+		select i.match_key, i.side, i.record_id, `+linkedExists+`
+		from index_records i
+		where i.integration_id = $1 and i.module = $2 and i.match_key = any (array (select match_key from keys))
 		order by i.match_key, i.side, i.record_id`, integrationID, module, afterKey, limit)
 	if err != nil {
 		return nil, fmt.Errorf("key groups of %s: %w", module, err)
