@@ -211,12 +211,14 @@ func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, des
 }
 
 // linkedExists is a SQL expression over an index row i: whether its record has a link, whole
-// or pending. Each branch is one probe of a unique index (links_desk or links_crm) whatever
-// the planner's statistics say; one EXISTS with "desk_id = … or crm_id = …" could use
-// neither, and was planned as a scan of links per row when the statistics predated the links.
-const linkedExists = `case i.side
-	when 'desk' then exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module and l.desk_id = i.record_id)
-	else exists (select 1 from links l where l.integration_id = i.integration_id and l.module = i.module and l.crm_id = i.record_id) end`
+// or pending. It is one probe of a unique index (links_desk or links_crm) per row, whatever
+// the size of links: written as one EXISTS with "desk_id = … or crm_id = …" it could use
+// neither index, and from statistics taken while links was nearly empty Postgres scanned
+// links for every row; written as EXISTS per side, Postgres hashed the whole of links for
+// each batch while links fit in work_mem. A scalar subquery is neither.
+const linkedExists = `coalesce(case i.side
+	when 'desk' then (select true from links l where l.integration_id = i.integration_id and l.module = i.module and l.desk_id = i.record_id limit 1)
+	else (select true from links l where l.integration_id = i.integration_id and l.module = i.module and l.crm_id = i.record_id limit 1) end, false)`
 
 // KeyCandidate is an indexed record carrying a match key being matched.
 type KeyCandidate struct {

@@ -82,6 +82,15 @@ func TestMatchProbesLinksByIndexAsLinksGrow(t *testing.T) {
 	if _, err := st.EnsureIntegration(ctx, "it", "two-way", 365*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	// Links of another module: links is not empty, as when the accounts of a second
+	// integration are matched.
+	others := make([]string, 5000)
+	for i := range others {
+		others[i] = fmt.Sprintf("%05d", i)
+	}
+	if _, err := st.LinkPairs(ctx, "it", "contacts", others, others); err != nil {
+		t.Fatal(err)
+	}
 	desk := store.Scope{IntegrationID: "it", Module: "accounts", Side: "desk"}
 	keys := make([]string, 20000)
 	for i := range keys {

@@ -111,16 +111,24 @@ func (s *Store) SetMode(ctx context.Context, id, mode string) error {
 	return nil
 }
 
+// Analyze refreshes the planner's statistics of the sync tables. Each first-sync step calls
+// it when it starts: without it, the planner may take a just-filled table for empty and pick
+// nested loops that turn a second's query into minutes.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.Pool.Exec(ctx, "analyze index_records, links, sync_failures"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
 // RefreshStatistics analyzes each sync table (index_records, links, sync_failures) that grew
 // by more than half since its planner statistics were taken (its size in pages now against
-// pg_class.relpages, plus 8 pages), and leaves the others. The steps call it before each batch
-// they read: a table that grew under them (the index steps fill index_records, the match step
-// fills links from nothing, the create steps double it) is otherwise planned from its old
-// size, and Postgres picks per-row scans of a table it takes for nearly empty, which turn a
-// batch's milliseconds into a second. Autovacuum's analyze comes too late for a step of
-// seconds, and the modification counters of pg_stat_user_tables lag by up to a second; a
-// table's size does not. Cheap when nothing grew (one catalog query); ANALYZE samples at
-// most 30,000 rows and skips the stored documents (migration 015).
+// pg_class.relpages, plus 8 pages), and leaves the others. The match step calls it before each
+// batch: links grows from nothing under it, and planned from the statistics of a nearly
+// empty table, Postgres picks per-row scans of it, which turn a batch's milliseconds into a
+// second. Autovacuum's analyze comes too late for a step of seconds, and the modification
+// counters of pg_stat_user_tables lag by up to a second; a table's size does not. Cheap when
+// nothing grew: one catalog query.
 func (s *Store) RefreshStatistics(ctx context.Context) error {
 	rows, err := s.Pool.Query(ctx, `select c.relname from pg_class c
 		where c.relnamespace = current_schema()::regnamespace and c.relname in ('index_records', 'links', 'sync_failures')

@@ -73,6 +73,16 @@ func main() {
 		for _, b := range results[1:] {
 			size, wall := float64(b.records)/float64(a.records), b.wall.Seconds()/a.wall.Seconds()
 			fmt.Printf("  %d → %d records: size ×%.1f, wall time ×%.1f (%.2f of linear)\n", a.records, b.records, size, wall, wall/size)
+			// Which part's work grows faster than the data: on a machine the sync keeps busy,
+			// the wall time follows the total.
+			var parts []string
+			for _, k := range []string{"worker", "postgres", "temporal", "emulators"} {
+				if a.cpu[k] > 0 {
+					g := b.cpu[k].Seconds() / a.cpu[k].Seconds()
+					parts = append(parts, fmt.Sprintf("%s ×%.1f (%.2f)", k, g, g/size))
+				}
+			}
+			fmt.Printf("  processor time by part (of linear): %s\n", strings.Join(parts, ", "))
 		}
 	}
 }
@@ -80,6 +90,7 @@ func main() {
 type result struct {
 	records int
 	wall    time.Duration
+	cpu     benchenv.CPUTimes
 }
 
 // startCPUProfile profiles this process (the emulators) into path suffixed with the size,
@@ -155,8 +166,7 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 		}
 		fmt.Print(top)
 	}
-	wall := f.Wall
-	return result{records: 2 * (contacts + accounts), wall: wall}, nil
+	return result{records: 2 * (contacts + accounts), wall: f.Wall, cpu: f.CPU}, nil
 }
 
 // databaseSize is pg_database_size of the worker's database, in bytes.
