@@ -39,6 +39,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulators) for each size to this file, suffixed with the size")
 	pgStatements := flag.Int("pg-statements", 0, "print Postgres's WAL volume and checkpoints and the N statements it spent the most time on in each size's sync (pg_stat_wal, pg_stat_statements)")
 	workerProfile := flag.String("worker-cpuprofile", "", "write a CPU profile of each size's worker to this file, suffixed with the size")
+	allocProfile := flag.String("allocprofile", "", "write the allocations of this process (the emulators) since the start to this file after each size, suffixed with the size")
 	flag.Parse()
 	// Ctrl-C ends the run (and still writes the CPU profile).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -61,6 +62,9 @@ func main() {
 		}
 		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin, prof, *pgStatements)
 		stopProfile()
+		if err == nil && *allocProfile != "" {
+			err = writeAllocProfile(fmt.Sprintf("%s.%d", *allocProfile, n))
+		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench-scale:", err)
 			os.Exit(1)
@@ -91,6 +95,16 @@ type result struct {
 	records int
 	wall    time.Duration
 	cpu     benchenv.CPUTimes
+}
+
+// writeAllocProfile writes the allocation profile of this process (pprof "allocs") to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 // startCPUProfile profiles this process (the emulators) into path suffixed with the size,
