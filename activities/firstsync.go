@@ -56,9 +56,10 @@ func (a *Activities) Match(ctx context.Context, in StepInput) (StepResult, error
 		lastHeartbeat(ctx, &after)
 		for {
 			// Links grows from nothing under this step: its statistics follow it (see
-			// store.RefreshStatistics). The create and reconcile steps plan well from the
-			// statistics of their start; refreshed mid-step, Postgres chose plans that read
-			// whole tables per batch (Unlinked: 34 ms a batch → 190 ms at 100k).
+			// store.RefreshStatistics). The create and reconcile steps keep the statistics
+			// Analyze took when they started: refreshed as they went, or taken only when a
+			// table had grown, Postgres planned Unlinked and UnreconciledPairs at 2 to 20
+			// times their cost (100k runs of bench-scale with -pg-statements).
 			if err := a.Store.RefreshStatistics(ctx); err != nil {
 				return err
 			}

@@ -210,13 +210,13 @@ func (s *Store) LinkPairs(ctx context.Context, integrationID, module string, des
 	return out, nil
 }
 
-// linkedExists is a SQL expression over an index row i: whether its record has a link, whole
+// isLinked is a SQL expression over an index row i: whether its record has a link, whole
 // or pending. It is one probe of a unique index (links_desk or links_crm) per row, whatever
 // the size of links: written as one EXISTS with "desk_id = … or crm_id = …" it could use
 // neither index, and from statistics taken while links was nearly empty Postgres scanned
 // links for every row; written as EXISTS per side, Postgres hashed the whole of links for
 // each batch while links fit in work_mem. A scalar subquery is neither.
-const linkedExists = `coalesce(case i.side
+const isLinked = `coalesce(case i.side
 	when 'desk' then (select true from links l where l.integration_id = i.integration_id and l.module = i.module and l.desk_id = i.record_id limit 1)
 	else (select true from links l where l.integration_id = i.integration_id and l.module = i.module and l.crm_id = i.record_id limit 1) end, false)`
 
@@ -234,7 +234,7 @@ func (s *Store) Candidates(ctx context.Context, integrationID, module string, ke
 		return nil, nil
 	}
 	rows, err := s.Pool.Query(ctx, `select i.side, `+indexColumns+`,
-			`+linkedExists+`
+			`+isLinked+`
 		from index_records i where i.integration_id = $1 and i.module = $2 and i.match_key = any($3)
 		order by i.side, i.record_id`, integrationID, module, keys)
 	if err != nil {

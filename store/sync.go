@@ -233,7 +233,7 @@ func (s *Store) KeyGroups(ctx context.Context, integrationID, module, afterKey s
 			group by match_key
 			having count(*) filter (where side = 'desk') > 0 and count(*) filter (where side = 'crm') > 0
 			order by match_key limit $4)
-		select i.match_key, i.side, i.record_id, `+linkedExists+`
+		select i.match_key, i.side, i.record_id, `+isLinked+`
 		from index_records i
 		where i.integration_id = $1 and i.module = $2 and i.match_key = any (array (select match_key from keys))
 		order by i.match_key, i.side, i.record_id`, integrationID, module, afterKey, limit)
