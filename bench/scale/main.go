@@ -80,7 +80,7 @@ func main() {
 			// Which part's work grows faster than the data: on a machine the sync keeps busy,
 			// the wall time follows the total.
 			var parts []string
-			for _, k := range []string{"worker", "postgres", "temporal", "emulators"} {
+			for _, k := range benchenv.CPUParts {
 				if a.cpu[k] > 0 {
 					g := b.cpu[k].Seconds() / a.cpu[k].Seconds()
 					parts = append(parts, fmt.Sprintf("%s ×%.1f (%.2f)", k, g, g/size))
@@ -215,9 +215,11 @@ func topStatements(ctx context.Context, url string, n int) (string, error) {
 	}
 	fmt.Fprintf(&b, "  Postgres WAL              %d MiB, %d records, %d full-page images; checkpoints %d timed, %d requested\n",
 		walBytes>>20, walRecords, walFPI, timed, requested)
-	rows, err := conn.Query(ctx, `select total_exec_time, calls, rows, regexp_replace(query, '\s+', ' ', 'g')
+	// Summed by text: a statement over a temporary table (CopyIndex's insert from index_load)
+	// gets a new query id with each table, and was listed once per call.
+	rows, err := conn.Query(ctx, `select sum(total_exec_time), sum(calls)::bigint, sum(rows)::bigint, regexp_replace(query, '\s+', ' ', 'g') q
 		from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
-		order by total_exec_time desc limit $1`, n)
+		group by q order by 1 desc limit $1`, n)
 	if err != nil {
 		return "", fmt.Errorf("pg_stat_statements: %w", err)
 	}

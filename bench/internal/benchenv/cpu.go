@@ -17,6 +17,9 @@ const clockTick = 10 * time.Millisecond
 // "postgres", "temporal" (the dev server) and "emulators" (this process, which hosts both).
 type CPUTimes map[string]time.Duration
 
+// CPUParts are the parts of CPUTimes, in the order they are printed.
+var CPUParts = []string{"worker", "postgres", "temporal", "emulators"}
+
 // ReadCPUTimes reads CPUTimes from /proc. Processes are told apart by their command name
 // (worker, postgres, temporal-dev); a part whose processes cannot be read counts zero.
 func ReadCPUTimes() CPUTimes {
@@ -85,7 +88,7 @@ func (c CPUTimes) String(wall time.Duration, cores int) string {
 	avail := wall.Seconds() * float64(cores)
 	var parts []string
 	var total time.Duration
-	for _, k := range []string{"worker", "postgres", "temporal", "emulators"} {
+	for _, k := range CPUParts {
 		total += c[k]
 		parts = append(parts, fmt.Sprintf("%s %.0fs (%.0f%%)", k, c[k].Seconds(), 100*c[k].Seconds()/avail))
 	}
