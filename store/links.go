@@ -194,7 +194,9 @@ type Pair struct {
 
 // UnreconciledPairs returns linked pairs that have no base yet (matched, never reconciled)
 // and both sides indexed, after link id afterID, skipping pairs with an open failure that is
-// not marked for retry.
+// not marked for retry. The failure is looked for once per id, so that each is an anti-join
+// probed through the failures' index of that id: "desk_id = … or crm_id = …" was a filter
+// over every open failure of the integration for each pair.
 func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module string, afterID int64, limit int) ([]Pair, error) {
 	cols := func(a string) string {
 		return strings.ReplaceAll(indexColumns, "i.", a+".")
@@ -206,7 +208,9 @@ func (s *Store) UnreconciledPairs(ctx context.Context, integrationID, module str
 		join index_records c on c.integration_id = l.integration_id and c.module = l.module and c.side = 'crm' and c.record_id = l.crm_id
 		where l.integration_id = $1 and l.module = $2 and l.state = 'linked' and l.base is null and l.id > $3
 		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null and not f.retrying
-		      and (f.desk_id = l.desk_id or f.crm_id = l.crm_id))
+		      and f.desk_id = l.desk_id)
+		  and not exists (select 1 from sync_failures f where f.integration_id = $1 and f.module = $2 and f.resolved_at is null and not f.retrying
+		      and f.crm_id = l.crm_id)
 		order by l.id limit $4`, integrationID, module, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unreconciled %s pairs: %w", module, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,4 +190,155 @@ func rescansOfLinks(plan string) int {
 		most = max(most, n)
 	}
 	return most
+}
+
+// The steps that leave out records with an open failure read the open failures at most once
+// a statement (hashed) or probe them by the record's id, never all of them for each row: the
+// create steps (Unlinked), the reconcile step (UnreconciledPairs, a failure on either id of a
+// pair) and the incremental pass (FailedSince). With 20,000 open failures of other records —
+// a sync whose records mostly fail, as an unmapped required field makes them —
+// UnreconciledPairs' "desk_id = … or crm_id = …" rescanned all of them for every pair: 4
+// million rows and 160 ms a batch of 200, growing with the failures times the pairs.
+func TestFailedRecordsAreFoundByID(t *testing.T) {
+	ctx := context.Background()
+	pool, plans := plannedPool(t)
+	st := store.New(pool)
+	if _, err := st.EnsureIntegration(ctx, "it", "two-way", 365*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	desk := store.Scope{IntegrationID: "it", Module: "contacts", Side: "desk"}
+	keys := make([]string, 2000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("p%04d@x", i)
+	}
+	deskRows, crmRows := rows("d", keys...), rows("c", keys...)
+	alone := make([]string, 1000)
+	for i := range alone {
+		alone[i] = fmt.Sprintf("u%04d@x", i)
+	}
+	unlinked := rows("u", alone...)
+	if err := st.UpsertIndex(ctx, desk, append(deskRows, unlinked...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpsertIndex(ctx, desk.Other(), crmRows); err != nil {
+		t.Fatal(err)
+	}
+	var d, c []string
+	for i := range deskRows {
+		d, c = append(d, deskRows[i].RecordID), append(c, crmRows[i].RecordID)
+	}
+	if _, err := st.LinkPairs(ctx, "it", "contacts", d, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `insert into sync_failures (integration_id, module, direction, desk_id, code, message)
+		select 'it', 'contacts', 'desk-to-crm', 'z' || n, 'INVALID_DATA', 'unmapped required field' from generate_series(1, 20000) n`); err != nil {
+		t.Fatal(err)
+	}
+	failed := []store.Failure{
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: d[10], Code: "INVALID_DATA"},
+		{Module: "contacts", Direction: "crm-to-desk", CRMID: c[20], Code: "INVALID_DATA"},
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: unlinked[5].RecordID, Code: "INVALID_DATA"},
+	}
+	if _, err := st.RecordFailures(ctx, "it", "", failed); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	plans()
+
+	pairs := map[string]bool{}
+	for after := int64(0); ; {
+		page, err := st.UnreconciledPairs(ctx, "it", "contacts", after, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, p := range page {
+			pairs[p.DeskID] = true
+		}
+		after = page[len(page)-1].LinkID
+	}
+	if len(pairs) != 1998 || pairs[d[10]] || pairs[d[20]] {
+		t.Errorf("UnreconciledPairs returned %d pairs (with %s: %v, with %s's pair: %v); want 1998, neither of the pairs with a failure",
+			len(pairs), d[10], pairs[d[10]], c[20], pairs[d[20]])
+	}
+	var creatable []string
+	for after := ""; ; {
+		page, err := st.Unlinked(ctx, desk, after, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			creatable = append(creatable, r.RecordID)
+		}
+		after = page[len(page)-1].RecordID
+	}
+	if len(creatable) != 999 || slices.Contains(creatable, unlinked[5].RecordID) {
+		t.Errorf("Unlinked returned %d records (with the failed %s: %v); want 999 without it",
+			len(creatable), unlinked[5].RecordID, slices.Contains(creatable, unlinked[5].RecordID))
+	}
+	since, err := st.FailedSince(ctx, desk, d[:200])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := since[d[10]]; len(since) != 1 || !ok {
+		t.Errorf("FailedSince = %v; want %s only", since, d[10])
+	}
+
+	seen := plans()
+	if len(seen) < 10 {
+		t.Fatalf("auto_explain reported %d plans; want one per statement", len(seen))
+	}
+	for _, p := range seen {
+		if n := rowsReadFrom(p, "sync_failures"); n > 2*20003 {
+			t.Errorf("a statement read %d rows of sync_failures (20,003 open failures):\n%s", n, p)
+		}
+	}
+}
+
+var scanNode = regexp.MustCompile(`^(\s*)(?:->\s+)?.*\bon (\w+)\b.*\(actual rows=(\d+) loops=(\d+)\)`)
+var materialize = regexp.MustCompile(`Materialize\b.*\(actual rows=(\d+) loops=(\d+)\)`)
+var removedRows = regexp.MustCompile(`Rows Removed by (?:Filter|Index Recheck): (\d+)`)
+
+// rowsReadFrom is how many rows of table a plan (auto_explain's text, with actual rows and
+// loops) read: for each scan node of the table, the rows it returned and removed by its
+// filter (EXPLAIN gives both per loop) times its loops, or, under a Materialize, the rows the
+// Materialize returned times its loops (each rescan reads the materialized table again).
+func rowsReadFrom(plan, table string) int {
+	lines := strings.Split(plan, "\n")
+	total := 0
+	for i, line := range lines {
+		m := scanNode.FindStringSubmatch(line)
+		if m == nil || m[2] != table {
+			continue
+		}
+		if i > 0 {
+			if mm := materialize.FindStringSubmatch(lines[i-1]); mm != nil {
+				rows, _ := strconv.Atoi(mm[1])
+				loops, _ := strconv.Atoi(mm[2])
+				total += rows * loops
+				continue
+			}
+		}
+		rows, _ := strconv.Atoi(m[3])
+		loops, _ := strconv.Atoi(m[4])
+		// The node's details are the lines below it, indented deeper, up to the next node.
+		for _, detail := range lines[i+1:] {
+			if strings.Contains(detail, "->") || len(detail)-len(strings.TrimLeft(detail, " ")) <= len(m[1]) {
+				break
+			}
+			if r := removedRows.FindStringSubmatch(detail); r != nil {
+				n, _ := strconv.Atoi(r[1])
+				rows += n
+			}
+		}
+		total += rows * loops
+	}
+	return total
 }
