@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,10 +34,10 @@ func (s *Server) Load(module string, recs []map[string]any) ([]string, error) {
 		if err != nil {
 			return ids, fmt.Errorf("load %s record %d: %w", module, i, err)
 		}
-		if old, exists := m.recs[r.id]; exists {
-			m.replace(old, r)
+		if old, exists := m.get(r.id); exists {
+			m.replace(&old, &r)
 		} else {
-			m.insert(r)
+			m.insert(&r)
 		}
 		delete(m.deleted, r.id)
 		ids = append(ids, formatID(r.id))
@@ -43,12 +45,14 @@ func (s *Server) Load(module string, recs []map[string]any) ([]string, error) {
 	return ids, nil
 }
 
-func (s *Server) loadRecord(m *module, in map[string]any, now int64) (*rec, error) {
-	r := &rec{created: now, modified: now}
+// loadRecord converts one record given to Load, its values put into m's arena. Callers hold
+// s.mu for writing.
+func (s *Server) loadRecord(m *module, in map[string]any, now int64) (rec, error) {
+	r := rec{storedRec: storedRec{created: now, modified: now}}
 	if raw, ok := in["id"]; ok && raw != nil {
 		id, ok := parseID(fmt.Sprint(raw))
 		if !ok {
-			return nil, fmt.Errorf("id %v is not 1-19 digits", raw)
+			return rec{}, fmt.Errorf("id %v is not 1-19 digits", raw)
 		}
 		r.id = id
 		s.lastID = max(s.lastID, id)
@@ -58,20 +62,22 @@ func (s *Server) loadRecord(m *module, in map[string]any, now int64) (*rec, erro
 	}
 	var err error
 	if r.created, err = loadTime(in["Created_Time"], now); err != nil {
-		return nil, fmt.Errorf("Created_Time: %w", err)
+		return rec{}, fmt.Errorf("Created_Time: %w", err)
 	}
 	if r.modified, err = loadTime(in["Modified_Time"], r.created); err != nil {
-		return nil, fmt.Errorf("Modified_Time: %w", err)
+		return rec{}, fmt.Errorf("Modified_Time: %w", err)
 	}
 	s.seq++
 	r.cseq, r.seq = s.seq, s.seq
-	keys := make([]string, 0, len(in))
+	// keys and sets reuse the module's buffers, grown to their most entries first.
+	m.keys, m.sets = slices.Grow(m.keys[:0], len(in)), slices.Grow(m.sets[:0], len(in))
+	keys := m.keys
 	for k := range in {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	se, _ := in["$se_module"].(string)
-	var sets []fieldValue
+	sets := m.sets
 	for _, key := range keys {
 		if key == "id" || key == "Created_Time" || key == "Modified_Time" || strings.HasPrefix(key, "$") ||
 			key == "Created_By" || key == "Modified_By" || key == "Full_Name" || key == "Tag" {
@@ -79,11 +85,11 @@ func (s *Server) loadRecord(m *module, in map[string]any, now int64) (*rec, erro
 		}
 		k, f, ok := m.fields.get(key)
 		if !ok {
-			return nil, fmt.Errorf("unknown field %q", key)
+			return rec{}, fmt.Errorf("unknown field %q", key)
 		}
-		v, ferr := convert(f, normalizeNumbers(in[key]), key, s.resolveLoadLookup, se)
+		v, ferr := convert(f, normalizeNumbers(in[key]), jsonPath{key: key}, s.resolveLoadLookup, se)
 		if ferr != nil {
-			return nil, fmt.Errorf("field %s: %s %v", key, ferr.message, ferr.details)
+			return rec{}, fmt.Errorf("field %s: %s %v", key, ferr.message, ferr.details)
 		}
 		if key == "Owner" {
 			if v != nil {
@@ -93,7 +99,7 @@ func (s *Server) loadRecord(m *module, in map[string]any, now int64) (*rec, erro
 		}
 		sets = append(sets, fieldValue{k, v})
 	}
-	r.setAll(sets)
+	m.setVals(&r, sets)
 	return r, nil
 }
 
@@ -134,11 +140,11 @@ func loadTime(raw any, def int64) (int64, error) {
 func normalizeNumbers(v any) any {
 	switch x := v.(type) {
 	case int:
-		return json.Number(fmt.Sprint(x))
+		return json.Number(strconv.Itoa(x))
 	case int64:
-		return json.Number(fmt.Sprint(x))
+		return json.Number(strconv.FormatInt(x, 10))
 	case int32:
-		return json.Number(fmt.Sprint(x))
+		return json.Number(strconv.FormatInt(int64(x), 10))
 	case float64:
 		return json.Number(fmt.Sprint(x))
 	case float32:
@@ -168,11 +174,11 @@ func (s *Server) Record(module, id string) (map[string]any, bool) {
 		return nil, false
 	}
 	n, ok := parseID(id)
-	r, found := m.recs[n]
+	r, found := m.get(n)
 	if !ok || !found {
 		return nil, false
 	}
-	return s.render(m, r, nil, true), true
+	return s.render(m, &r, nil, true), true
 }
 
 // Records returns every live (not deleted) record of a module, by id.
@@ -183,9 +189,9 @@ func (s *Server) Records(module string) []map[string]any {
 	if !ok {
 		return nil
 	}
-	out := make([]map[string]any, 0, len(m.recs))
-	m.byID.Ascend(func(r *rec) bool {
-		out = append(out, s.render(m, r, nil, true))
+	out := make([]map[string]any, 0, m.count())
+	m.byID.Ascend(func(r rec) bool {
+		out = append(out, s.render(m, &r, nil, true))
 		return true
 	})
 	return out
@@ -196,7 +202,7 @@ func (s *Server) Count(module string) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if m, ok := s.modules[module]; ok {
-		return len(m.recs)
+		return m.count()
 	}
 	return 0
 }

@@ -1,10 +1,12 @@
 package crm
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -132,15 +134,131 @@ func BenchmarkUpdate1M(b *testing.B) {
 	s, _, _ := benchServer(b, 1_000_000)
 	m := s.modules["Contacts"]
 	var first uint64
-	m.byID.Ascend(func(r *rec) bool { first = r.id; return false })
+	m.byID.Ascend(func(r rec) bool { first = r.id; return false })
 	i := 0
 	for b.Loop() {
 		s.mu.Lock()
 		res, _ := s.applyRecord(m, map[string]any{"Title": fmt.Sprint(i)}, 0, writeUpdate, formatID(first+uint64(i%1000)), nil)
 		s.mu.Unlock()
-		if res["code"] != "SUCCESS" {
+		if r, ok := res.(*writeResult); !ok || r.Code != "SUCCESS" {
 			b.Fatalf("update: %v", res)
 		}
 		i++
+	}
+}
+
+// gcCPU returns the processor time the garbage collector has used since the process started
+// and the number of collections completed.
+func gcCPU() (seconds float64, cycles uint64) {
+	ss := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(ss)
+	return ss[0].Value.Float64(), ss[1].Value.Uint64()
+}
+
+// reportGC reports the collector's processor time per op since (sec, cycles) and the
+// collections run.
+func reportGC(b *testing.B, sec float64, cycles uint64) {
+	nowSec, nowCycles := gcCPU()
+	b.ReportMetric((nowSec-sec)*1e9/float64(b.N), "gc-cpu-ns/op")
+	b.ReportMetric(float64(nowCycles-cycles), "gc-cycles")
+}
+
+// writeBody is a write call's body of 100 contacts: updates of existing ones (ids given,
+// from first on) with three fields changed, or new ones with ten fields as contactBatch's.
+func writeBody(buf *bytes.Buffer, update bool, first, call int) {
+	buf.Reset()
+	buf.WriteString(`{"data":[`)
+	for j := range 100 {
+		if j > 0 {
+			buf.WriteByte(',')
+		}
+		k := call*100 + j
+		if update {
+			fmt.Fprintf(buf, `{"id":"%d","Title":"Title %d","Phone":"+1 555 %07d","Seats":%d}`,
+				idBase+1+uint64((first+k)%benchSize), call, k, k%500)
+			continue
+		}
+		fmt.Fprintf(buf, `{"First_Name":"New%d","Last_Name":"Created%07d","Email":"new%07d@example.com",`+
+			`"Phone":"+1 555 %07d","Mailing_City":"Springfield","Desk_ID":"28920000%08d","Customer_Tier":"Gold",`+
+			`"Seats":%d,"Title":"Buyer","Department":"Sales"}`, k, k, k, k, k, k%500)
+	}
+	buf.WriteString(`]}`)
+}
+
+// benchSize is how many contacts the server of BenchmarkWriteCalls's current size holds.
+var benchSize int
+
+// BenchmarkWriteCalls holds 100,000 or 1,000,000 contacts (sub-benchmarks n=100k, n=1M) and
+// measures, through the HTTP handler (no network), a 100-record PUT of existing contacts
+// and a 100-record POST of new ones per op: time, bytes and objects allocated, and the
+// garbage collector's processor time per op (runtime/metrics, all collections the run
+// caused). GC times one forced collection with the records live: the mark work of the store
+// itself, which every collection the rest of the process causes pays again. Export builds one
+// bulk read page (200,000 records, every field) per op. Each run loads its size once:
+//
+//	go test -run '^$' -bench 'WriteCalls/n=1M/(PUT|POST)' -benchtime 4000x -count 1 ./emulator/crm/
+//	go test -run '^$' -bench 'WriteCalls/n=1M/GC' -benchtime 10x -count 1 ./emulator/crm/
+//	go test -run '^$' -bench 'WriteCalls/n=1M/Export' -benchtime 3x -count 1 ./emulator/crm/
+func BenchmarkWriteCalls(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"n=100k", 100_000}, {"n=1M", 1_000_000}} {
+		b.Run(size.name, func(b *testing.B) {
+			s, _, tok := benchServer(b, size.n)
+			benchSize = size.n
+			var buf bytes.Buffer
+			call := func(b *testing.B, method string, i int) {
+				writeBody(&buf, method == "PUT", 0, i)
+				req := httptest.NewRequest(method, "/crm/v8/Contacts", bytes.NewReader(buf.Bytes()))
+				req.Header.Set("Authorization", zohoauth.HeaderPrefix+tok)
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, req)
+				if w.Code != http.StatusOK && w.Code != http.StatusCreated {
+					b.Fatalf("%s: status %d: %.300s", method, w.Code, w.Body.String())
+				}
+			}
+			for _, method := range []string{"PUT", "POST"} {
+				b.Run(method, func(b *testing.B) {
+					runtime.GC()
+					sec, cycles := gcCPU()
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						call(b, method, i)
+						i++
+					}
+					b.StopTimer()
+					reportGC(b, sec, cycles)
+				})
+			}
+			b.Run("GC", func(b *testing.B) {
+				runtime.GC()
+				sec, cycles := gcCPU()
+				for b.Loop() {
+					runtime.GC()
+				}
+				b.StopTimer()
+				reportGC(b, sec, cycles)
+				_, objects := heap()
+				b.ReportMetric(float64(objects)/float64(s.Count("Contacts")), "objects/record")
+			})
+			b.Run("Export", func(b *testing.B) {
+				runtime.GC()
+				sec, cycles := gcCPU()
+				b.ReportAllocs()
+				job := &bulkJob{id: "1", module: "Contacts", page: 1}
+				for k := range s.modules["Contacts"].fields.list {
+					job.fields = append(job.fields, k)
+				}
+				for b.Loop() {
+					if _, n, _, err := s.exportCSV(job); err != nil || n != min(s.Count("Contacts"), bulkPageSize) {
+						b.Fatalf("export: %d records, %v", n, err)
+					}
+				}
+				b.StopTimer()
+				reportGC(b, sec, cycles)
+			})
+		})
 	}
 }

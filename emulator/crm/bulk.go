@@ -399,8 +399,9 @@ func (s *Server) exportCSV(j *bulkJob) ([]byte, int, bool, error) {
 	skip := (j.page - 1) * s.cfg.BulkPageSize
 	count, more := 0, false
 	var werr error
-	m.byID.Ascend(func(r *rec) bool {
-		if j.criteria != nil && !s.bulkMatch(j.criteria, r) {
+	row := make([]string, 0, 1+len(j.fields)) // reused: csv.Writer.Write keeps no reference
+	m.byID.Ascend(func(r rec) bool {
+		if j.criteria != nil && !s.bulkMatch(j.criteria, &r) {
 			return true
 		}
 		if skip > 0 {
@@ -411,9 +412,9 @@ func (s *Server) exportCSV(j *bulkJob) ([]byte, int, bool, error) {
 			more = true
 			return false
 		}
-		row := []string{formatID(r.id)}
+		row = append(row[:0], formatID(r.id))
 		for _, k := range j.fields {
-			row = append(row, s.csvValue(m, k, r))
+			row = append(row, s.csvValue(m, k, &r))
 		}
 		if werr = cw.Write(row); werr != nil {
 			return false
@@ -452,11 +453,14 @@ func (s *Server) csvValue(m *module, k int, r *rec) string {
 			return fullName(m, r)
 		}
 	}
-	v, ok := r.get(k)
+	e, ok := r.vals.entry(k)
 	if !ok {
 		return ""
 	}
-	return s.valueString(v)
+	if text, ok := entryText(e); ok {
+		return text // as valueString would, without boxing the string in an interface
+	}
+	return s.valueString(decodeEntry(e))
 }
 
 func (s *Server) bulkJobJSON(j *bulkJob) map[string]any {

@@ -84,7 +84,21 @@ func (s *Server) serveDeleted(w http.ResponseWriter, r *http.Request, mod string
 		"per_page": perPage, "count": len(data), "page": page, "more_records": end < len(match)}})
 }
 
-func minUser(i uint16) map[string]any {
-	u := users[int(i)%len(users)]
-	return map[string]any{"name": u.name, "id": u.id}
+// minUser is a user as write results, deleted records and bulk jobs name it:
+// {"id","name"}. The values are built once and shared (JSON-only, never changed): a map per
+// call was two maps per record written.
+func minUser(i uint16) any { return minUsers[int(i)%len(users)] }
+
+// userRef is the JSON of minUser: its fields in the order encoding/json sorts a map's keys.
+type userRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
+
+var minUsers = func() []any {
+	out := make([]any, len(users))
+	for i, u := range users {
+		out[i] = &userRef{ID: u.id, Name: u.name}
+	}
+	return out
+}()

@@ -212,18 +212,12 @@ func parseIMS(v string) (time.Time, error) {
 	return http.ParseTime(v)
 }
 
-// pivot builds a search key positioned at a token's cursor.
-// sortKeys gives each sort order's key of a record (by sortID, sortCreated, sortModified).
-var sortKeys = []func(*rec) treeKey{idKey, createdKey, modifiedKey}
-
-func pivot(sortBy int, primary int64, seq, id uint64) *rec {
-	switch sortBy {
-	case sortCreated:
-		return &rec{created: primary, cseq: seq, id: id}
-	case sortModified:
-		return &rec{modified: primary, seq: seq, id: id}
+// pivot is the key of a token's cursor in its sort order.
+func pivot(sortBy int, primary int64, seq, id uint64) treeKey {
+	if sortBy == sortID {
+		return treeKey{id: id}
 	}
-	return &rec{id: id}
+	return treeKey{primary, seq, id}
 }
 
 func cursorOf(sortBy int, r *rec) (int64, uint64) {
@@ -238,14 +232,14 @@ func cursorOf(sortBy int, r *rec) (int64, uint64) {
 
 // collect walks a module in the query's order and returns up to limit
 // records after skipping skip, plus whether more exist. filter may be nil.
-func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*rec, bool) {
+func (s *Server) collect(m *module, q *listQuery, filter func(rec) bool) ([]rec, bool) {
 	skip := 0
 	if q.token == nil {
 		skip = (q.page - 1) * q.perPage
 	}
 	want := skip + q.perPage + 1
-	var out []*rec
-	visit := func(r *rec) bool {
+	var out []rec
+	visit := func(r rec) bool {
 		if q.hasIMS && r.modified <= q.ims {
 			// In Modified_Time order the rest is older still.
 			return !(q.sortBy == sortModified && q.desc)
@@ -257,18 +251,18 @@ func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*re
 		return len(out) < want
 	}
 	if q.hasIDs {
-		var rs []*rec
+		var rs []rec
 		for _, id := range q.ids {
-			if r, ok := m.recs[id]; ok && !slices.Contains(rs, r) {
+			if r, ok := m.get(id); ok && !slices.ContainsFunc(rs, func(x rec) bool { return x.id == id }) {
 				rs = append(rs, r)
 			}
 		}
-		key := sortKeys[q.sortBy]
-		slices.SortFunc(rs, func(a, b *rec) int {
-			if lessKey(key(a), key(b)) {
+		slices.SortFunc(rs, func(a, b rec) int {
+			ka, kb := keyOf(q.sortBy, &a), keyOf(q.sortBy, &b)
+			if lessKey(ka, kb) {
 				return -1
 			}
-			if lessKey(key(b), key(a)) {
+			if lessKey(kb, ka) {
 				return 1
 			}
 			return 0
@@ -277,7 +271,7 @@ func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*re
 			slices.Reverse(rs)
 		}
 		for _, r := range rs {
-			if q.token != nil && !afterCursor(q, r) {
+			if q.token != nil && !afterCursor(q, &r) {
 				continue
 			}
 			if !visit(r) {
@@ -289,7 +283,7 @@ func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*re
 		switch {
 		case q.token != nil && !q.desc:
 			p := pivot(q.sortBy, q.token.primary, q.token.seq, q.token.id)
-			t.AscendGreaterOrEqual(p, func(r *rec) bool {
+			t.AscendGreaterOrEqual(p, func(r rec) bool {
 				if r.id == q.token.id {
 					return true
 				}
@@ -297,14 +291,14 @@ func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*re
 			})
 		case q.token != nil:
 			p := pivot(q.sortBy, q.token.primary, q.token.seq, q.token.id)
-			t.DescendLessOrEqual(p, func(r *rec) bool {
+			t.DescendLessOrEqual(p, func(r rec) bool {
 				if r.id == q.token.id {
 					return true
 				}
 				return visit(r)
 			})
 		case q.hasIMS && q.sortBy == sortModified && !q.desc:
-			t.AscendGreaterOrEqual(&rec{modified: q.ims + 1}, visit)
+			t.AscendGreaterOrEqual(treeKey{t: q.ims + 1}, visit)
 		case q.desc:
 			t.Descend(visit)
 		default:
@@ -325,15 +319,14 @@ func (s *Server) collect(m *module, q *listQuery, filter func(*rec) bool) ([]*re
 // afterCursor reports whether r comes after the token's position.
 func afterCursor(q *listQuery, r *rec) bool {
 	p := pivot(q.sortBy, q.token.primary, q.token.seq, q.token.id)
-	key := sortKeys[q.sortBy]
 	if q.desc {
-		return lessKey(key(r), key(p))
+		return lessKey(keyOf(q.sortBy, r), p)
 	}
-	return lessKey(key(p), key(r))
+	return lessKey(p, keyOf(q.sortBy, r))
 }
 
 // pageInfo builds the info block and the next page token.
-func (s *Server) pageInfo(q *listQuery, page []*rec, more bool) map[string]any {
+func (s *Server) pageInfo(q *listQuery, page []rec, more bool) map[string]any {
 	info := map[string]any{
 		"call":         false,
 		"per_page":     q.perPage,
@@ -352,7 +345,7 @@ func (s *Server) pageInfo(q *listQuery, page []*rec, more bool) map[string]any {
 	}
 	if more && len(page) > 0 {
 		last := page[len(page)-1]
-		primary, seq := cursorOf(q.sortBy, last)
+		primary, seq := cursorOf(q.sortBy, &last)
 		exp := s.now().Add(s.cfg.PageTokenTTL)
 		t := &pageToken{scope: q.scope, sortBy: q.sortBy, desc: q.desc, primary: primary, seq: seq, id: last.id,
 			served: served, expires: exp.Unix(), ims: q.ims, hasIMS: q.hasIMS}
@@ -380,14 +373,14 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, mod string) {
 	s.writePage(w, m, q, page, more)
 }
 
-func (s *Server) writePage(w http.ResponseWriter, m *module, q *listQuery, page []*rec, more bool) {
+func (s *Server) writePage(w http.ResponseWriter, m *module, q *listQuery, page []rec, more bool) {
 	if len(page) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	data := make([]any, 0, len(page))
-	for _, r := range page {
-		data = append(data, s.render(m, r, q.fields, false))
+	for i := range page {
+		data = append(data, s.render(m, &page[i], q.fields, false))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "info": s.pageInfo(q, page, more)})
 }
@@ -403,7 +396,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, mod, rawID str
 	defer s.mu.RUnlock()
 	m := s.modules[mod]
 	id, ok := parseID(rawID)
-	rec, found := m.recs[id]
+	rec, found := m.get(id)
 	if !ok || !found {
 		writeError(w, errInvalidID(rawID))
 		return
@@ -413,7 +406,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, mod, rawID str
 		writeError(w, aerr)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": []any{s.render(m, rec, fields, fields == nil)}})
+	writeJSON(w, http.StatusOK, map[string]any{"data": []any{s.render(m, &rec, fields, fields == nil)}})
 }
 
 // serveFields answers GET /crm/v8/settings/fields?module=.

@@ -76,6 +76,32 @@ func (p packed) each(fn func(k uint16, entry string) bool) {
 	}
 }
 
+// entry returns field k's entry.
+func (p packed) entry(k int) (string, bool) {
+	s := string(p)
+	for len(s) > 0 {
+		n := entryLen(s)
+		if n == 0 {
+			break
+		}
+		if f := int(le16(s)); f >= k {
+			return s[:n], f == k
+		}
+		s = s[n:]
+	}
+	return "", false
+}
+
+// entryText returns the text of a string entry (false for other kinds).
+func entryText(e string) (string, bool) {
+	if e[2] != kindString {
+		return "", false
+	}
+	b := e[3:]
+	_, k := uvarint(b)
+	return b[k:], true
+}
+
 // decodeEntry returns an entry's value in the form the rest of the emulator uses.
 func decodeEntry(e string) any {
 	b := e[3:]

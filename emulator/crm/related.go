@@ -35,7 +35,7 @@ func (s *Server) serveRelated(w http.ResponseWriter, r *http.Request, mod, rawID
 	defer s.mu.RUnlock()
 	parent := s.modules[mod]
 	id, ok := parseID(rawID)
-	if _, found := parent.recs[id]; !ok || !found {
+	if !ok || !parent.has(id) {
 		writeError(w, errInvalidID(rawID))
 		return
 	}
@@ -46,7 +46,7 @@ func (s *Server) serveRelated(w http.ResponseWriter, r *http.Request, mod, rawID
 		writeError(w, aerr)
 		return
 	}
-	page, more := s.collect(child, q, func(c *rec) bool {
+	page, more := s.collect(child, q, func(c rec) bool {
 		v, ok := c.get(k)
 		lr, isRef := v.(lookupRef)
 		return ok && isRef && lr.id == id

@@ -65,7 +65,7 @@ func indexedIDs(m *module, c *criteria) ([]uint64, bool) {
 
 // searchFilter builds the predicate of a search request from criteria,
 // email, phone or word (in that priority).
-func (s *Server) searchFilter(r *http.Request, m *module, required bool) (func(*rec) bool, []uint64, bool, *apiError) {
+func (s *Server) searchFilter(r *http.Request, m *module, required bool) (func(rec) bool, []uint64, bool, *apiError) {
 	q := r.URL.Query()
 	switch {
 	case q.Get("criteria") != "":
@@ -74,7 +74,7 @@ func (s *Server) searchFilter(r *http.Request, m *module, required bool) (func(*
 			return nil, nil, false, aerr
 		}
 		ids, narrowed := s.candidates(m, c)
-		return func(x *rec) bool { return s.match(c, x) }, ids, narrowed, nil
+		return func(x rec) bool { return s.match(c, &x) }, ids, narrowed, nil
 	case q.Get("email") != "":
 		email := strings.ToLower(strings.TrimSpace(q.Get("email")))
 		var ids []uint64
@@ -88,7 +88,7 @@ func (s *Server) searchFilter(r *http.Request, m *module, required bool) (func(*
 		}
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
-		return func(x *rec) bool {
+		return func(x rec) bool {
 			for _, k := range ks {
 				if v, ok := x.get(k); ok && strings.EqualFold(v.(string), email) {
 					return true
@@ -123,7 +123,7 @@ func (s *Server) searchFilter(r *http.Request, m *module, required bool) (func(*
 	return nil, nil, false, nil
 }
 
-func (s *Server) textFilter(m *module, needle string, use func(*Field) bool) func(*rec) bool {
+func (s *Server) textFilter(m *module, needle string, use func(*Field) bool) func(rec) bool {
 	needle = strings.ToLower(needle)
 	var ks []int
 	for k, f := range m.fields.list {
@@ -131,8 +131,8 @@ func (s *Server) textFilter(m *module, needle string, use func(*Field) bool) fun
 			ks = append(ks, k)
 		}
 	}
-	return func(x *rec) bool {
-		if m.name == "Contacts" && strings.Contains(strings.ToLower(fullName(m, x)), needle) {
+	return func(x rec) bool {
+		if m.name == "Contacts" && strings.Contains(strings.ToLower(fullName(m, &x)), needle) {
 			return true
 		}
 		for _, k := range ks {
@@ -188,21 +188,21 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request, mod string)
 	}
 	if indexed := s.searchable(); indexed != nil {
 		match := filter
-		filter = func(x *rec) bool { return indexed(x) && match(x) }
+		filter = func(x rec) bool { return indexed(x) && match(x) }
 	}
 	skip := (page - 1) * perPage
-	var hits []*rec
+	var hits []rec
 	want := skip + perPage + 1
 	if narrowed {
 		sorted := slices.Clone(ids)
 		slices.Sort(sorted)
 		for i := len(sorted) - 1; i >= 0 && len(hits) < want; i-- {
-			if rc, ok := m.recs[sorted[i]]; ok && filter(rc) {
+			if rc, ok := m.get(sorted[i]); ok && filter(rc) {
 				hits = append(hits, rc)
 			}
 		}
 	} else {
-		m.byID.Descend(func(rc *rec) bool {
+		m.byID.Descend(func(rc rec) bool {
 			if filter(rc) {
 				hits = append(hits, rc)
 			}
@@ -219,8 +219,8 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request, mod string)
 		hits = hits[:perPage]
 	}
 	data := make([]any, 0, len(hits))
-	for _, rc := range hits {
-		data = append(data, s.render(m, rc, fields, fields == nil))
+	for i := range hits {
+		data = append(data, s.render(m, &hits[i], fields, fields == nil))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "info": map[string]any{
 		"per_page": perPage, "count": len(data), "page": page, "more_records": more,
@@ -240,16 +240,16 @@ func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, mod string) 
 	n := 0
 	switch {
 	case filter == nil:
-		n = len(m.recs)
+		n = m.count()
 	case narrowed:
 		for _, id := range ids {
-			if rc, ok := m.recs[id]; ok && filter(rc) {
+			if rc, ok := m.get(id); ok && filter(rc) {
 				n++
 			}
 		}
 	default:
-		for _, rc := range m.recs {
-			if filter(rc) {
+		for id, i := range m.slots {
+			if filter(m.view(id, i)) {
 				n++
 			}
 		}

@@ -30,13 +30,13 @@ func (s *Server) SearchLag() time.Duration { return time.Duration(s.searchLag.Lo
 // searchable returns the predicate "the search index has caught up with
 // this record": its last API write is at least the search lag old. Records
 // loaded with Load count as indexed. Nil when the lag is off.
-func (s *Server) searchable() func(*rec) bool {
+func (s *Server) searchable() func(rec) bool {
 	lag := s.searchLag.Load()
 	if lag <= 0 {
 		return nil
 	}
 	cutoff := s.now().UnixNano() - lag
-	return func(r *rec) bool { return r.written <= cutoff }
+	return func(r rec) bool { return r.written <= cutoff }
 }
 
 // searchLagJSON is the admin form of the search lag.

@@ -113,7 +113,7 @@ func (s *Server) saveData(enc *gob.Encoder) error {
 	var sr snapRec
 	for _, name := range moduleNames {
 		m := s.modules[name]
-		sm := snapModule{Name: name, LastChange: m.lastChange, Records: len(m.recs), Deleted: len(m.deletedList),
+		sm := snapModule{Name: name, LastChange: m.lastChange, Records: m.count(), Deleted: len(m.deletedList),
 			Fields: make([]Field, len(m.fields.list)), FieldIDs: m.fields.ids}
 		for i, f := range m.fields.list {
 			sm.Fields[i] = *f
@@ -122,8 +122,8 @@ func (s *Server) saveData(enc *gob.Encoder) error {
 			return err
 		}
 		var err error
-		m.byID.Ascend(func(r *rec) bool {
-			if err = toSnap(r, &sr); err == nil {
+		m.byID.Ascend(func(r rec) bool {
+			if err = toSnap(&r, &sr); err == nil {
 				err = enc.Encode(&sr)
 			}
 			return err == nil
@@ -187,8 +187,8 @@ func toSnap(r *rec, out *snapRec) error {
 
 // fromSnap rebuilds a record.
 func fromSnap(sr *snapRec) (*rec, error) {
-	r := &rec{id: sr.ID, created: sr.Created, modified: sr.Modified, cseq: sr.CSeq, seq: sr.Seq, owner: sr.Owner,
-		creator: sr.Creator, modifier: sr.Modifier, written: sr.Written}
+	r := &rec{id: sr.ID, storedRec: storedRec{created: sr.Created, modified: sr.Modified, cseq: sr.CSeq, seq: sr.Seq,
+		owner: sr.Owner, creator: sr.Creator, modifier: sr.Modifier, written: sr.Written}}
 	var b []byte
 	for i, sv := range sr.Vals {
 		if i > 0 && sv.K <= sr.Vals[i-1].K {
@@ -278,7 +278,7 @@ func loadModule(dec *gob.Decoder, name string, idx uint8) (*module, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.recs[r.id] != nil {
+		if m.has(r.id) {
 			return nil, fmt.Errorf("record %d twice", r.id)
 		}
 		m.insert(r)

@@ -9,20 +9,32 @@ import (
 	"deskcrm/emulator/valueindex"
 )
 
-// rec is one stored record in a compact form: ids and times as integers
-// and only the set fields, as (field index, value) pairs sorted by index.
-// A million Contacts with a dozen fields each fit in a few hundred MiB.
+// rec is one record as the emulator reads it: its id, what its module stores for it, and
+// its set fields' values, packed (a string into the module's arena, or of its own for a
+// record not stored yet). A rec is a copy: changing it changes nothing stored, and its vals
+// stay valid after the store changes (arena bytes are never overwritten).
 type rec struct {
-	id       uint64
+	id uint64
+	storedRec
+	vals packed // the set fields' values; r.at says where they lie when they are in the arena
+}
+
+// storedRec is a record as its module stores it (in module.blocks): times, sequences and users
+// as integers and the place of its packed values in the module's arena instead of a string,
+// so that it holds no pointer. A million records are then a few large objects the garbage
+// collector never scans, where a map of *rec held a million pointers to a million structs,
+// each pointing at a string: two objects per record to mark on every collection
+// (BenchmarkWriteCalls/n=1M/GC, arena.go).
+type storedRec struct {
 	created  int64  // unix seconds
 	modified int64  // unix seconds
 	cseq     uint64 // creation sequence: orders equal Created_Time seconds
 	seq      uint64 // modification sequence: orders equal Modified_Time seconds
+	written  int64  // unix nanoseconds of the last API write (0 = loaded): search lag
 	owner    uint16 // user index of Owner
 	creator  uint16 // user index of Created_By
 	modifier uint16 // user index of Modified_By
-	written  int64  // unix nanoseconds of the last API write (0 = loaded): search lag
-	vals     packed // the set fields' values
+	at       valRef // where the values lie in the module's arena
 }
 
 // dateTime is a datetime field value in unix seconds.
@@ -38,18 +50,11 @@ type lookupRef struct {
 // get returns the value of field k: a string, int64, float64, bool, dateTime, lookupRef,
 // []string or uint16, by the field's data type.
 func (r *rec) get(k int) (any, bool) {
-	var out any
-	found := false
-	r.vals.each(func(f uint16, e string) bool {
-		if int(f) >= k {
-			if int(f) == k {
-				out, found = decodeEntry(e), true
-			}
-			return false
-		}
-		return true
-	})
-	return out, found
+	e, ok := r.vals.entry(k)
+	if !ok {
+		return nil, false
+	}
+	return decodeEntry(e), true
 }
 
 // set stores v as field k's value (nil deletes the value).
@@ -62,13 +67,17 @@ type fieldValue struct {
 }
 
 // setAll stores every value of fvs (the last one of a field wins) in one rebuild of the
-// packed values. It sorts fvs.
+// packed values, in a string of their own. It sorts fvs.
 func (r *rec) setAll(fvs []fieldValue) {
-	if len(fvs) == 0 {
-		return
+	if len(fvs) > 0 {
+		r.vals = packed(appendVals(make([]byte, 0, len(r.vals)+64), r.vals, fvs))
 	}
+}
+
+// appendVals appends to b the packed values of old with every value of fvs stored (the last
+// one of a field wins; nil deletes) and returns the extended b. It sorts fvs.
+func appendVals(b []byte, old packed, fvs []fieldValue) []byte {
 	slices.SortStableFunc(fvs, func(a, b fieldValue) int { return a.k - b.k })
-	b := make([]byte, 0, len(r.vals)+64)
 	i := 0
 	// put writes the new values of fields below limit (all of them for limit < 0) and
 	// reports whether field limit got one.
@@ -87,18 +96,26 @@ func (r *rec) setAll(fvs []fieldValue) {
 		}
 		return got
 	}
-	r.vals.each(func(f uint16, e string) bool {
+	old.each(func(f uint16, e string) bool {
 		if !put(int(f)) {
 			b = append(b, e...)
 		}
 		return true
 	})
 	put(-1)
-	r.vals = packed(b)
+	return b
 }
 
 func (r *rec) clone() *rec {
 	c := *r
+	return &c
+}
+
+// detached returns a copy of r whose values are a string of their own, not a part of an arena
+// chunk it would keep alive (for the recycle bin, which outlives compactions).
+func (r *rec) detached() *rec {
+	c := *r
+	c.vals, c.at = packed(strings.Clone(string(r.vals))), valRef{}
 	return &c
 }
 
@@ -111,7 +128,7 @@ type deletedRec struct {
 	creator     uint16
 	permanent   bool
 	seq         uint64
-	rec         *rec // the record as it was (nil once permanent)
+	rec         *rec // the record as it was, detached (nil once permanent)
 }
 
 // sort orders of the list API.
@@ -141,45 +158,53 @@ func lessKey(a, b treeKey) bool {
 	return a.id < b.id
 }
 
-func idKey(r *rec) treeKey       { return treeKey{id: r.id} }
-func createdKey(r *rec) treeKey  { return treeKey{r.created, r.cseq, r.id} }
-func modifiedKey(r *rec) treeKey { return treeKey{r.modified, r.seq, r.id} }
+// keyOf is a record's key in a sort order.
+func keyOf(sortBy int, r *rec) treeKey {
+	switch sortBy {
+	case sortCreated:
+		return treeKey{r.created, r.cseq, r.id}
+	case sortModified:
+		return treeKey{r.modified, r.seq, r.id}
+	}
+	return treeKey{id: r.id}
+}
 
 // recTree orders a module's live records by one sort key. Its B-tree holds keys, not record
 // pointers, so that the garbage collector has nothing to trace in it (three orders of a
 // million-record module were three million pointers for every cycle to follow); a visit
-// reads the record from the module's map.
+// reads the record from the module's slab. Visits get records by value: a pointer passed to a
+// callback would make every record visited a heap allocation.
 type recTree struct {
-	t    *btree.BTreeG[treeKey]
-	key  func(*rec) treeKey
-	recs map[uint64]*rec
+	t      *btree.BTreeG[treeKey]
+	sortBy int
+	m      *module
 }
 
-func newRecTree(key func(*rec) treeKey, recs map[uint64]*rec) *recTree {
-	return &recTree{t: btree.NewG(btreeDegree, lessKey), key: key, recs: recs}
+func newRecTree(sortBy int, m *module) *recTree {
+	return &recTree{t: btree.NewG(btreeDegree, lessKey), sortBy: sortBy, m: m}
 }
 
-func (x *recTree) insert(r *rec) { x.t.ReplaceOrInsert(x.key(r)) }
-func (x *recTree) delete(r *rec) { x.t.Delete(x.key(r)) }
+func (x *recTree) insert(r *rec) { x.t.ReplaceOrInsert(keyOf(x.sortBy, r)) }
+func (x *recTree) delete(r *rec) { x.t.Delete(keyOf(x.sortBy, r)) }
 
-func (x *recTree) visit(fn func(*rec) bool) func(treeKey) bool {
-	return func(k treeKey) bool { return fn(x.recs[k.id]) }
+func (x *recTree) visit(fn func(rec) bool) func(treeKey) bool {
+	return func(k treeKey) bool { return fn(x.m.view(k.id, x.m.slots[k.id])) }
 }
 
 // Ascend visits the records in order until fn returns false.
-func (x *recTree) Ascend(fn func(*rec) bool) { x.t.Ascend(x.visit(fn)) }
+func (x *recTree) Ascend(fn func(rec) bool) { x.t.Ascend(x.visit(fn)) }
 
 // Descend visits the records in reverse order until fn returns false.
-func (x *recTree) Descend(fn func(*rec) bool) { x.t.Descend(x.visit(fn)) }
+func (x *recTree) Descend(fn func(rec) bool) { x.t.Descend(x.visit(fn)) }
 
-// AscendGreaterOrEqual visits, in order, the records from pivot's place on.
-func (x *recTree) AscendGreaterOrEqual(pivot *rec, fn func(*rec) bool) {
-	x.t.AscendGreaterOrEqual(x.key(pivot), x.visit(fn))
+// AscendGreaterOrEqual visits, in order, the records from pivot on.
+func (x *recTree) AscendGreaterOrEqual(pivot treeKey, fn func(rec) bool) {
+	x.t.AscendGreaterOrEqual(pivot, x.visit(fn))
 }
 
-// DescendLessOrEqual visits, in reverse order, the records from pivot's place down.
-func (x *recTree) DescendLessOrEqual(pivot *rec, fn func(*rec) bool) {
-	x.t.DescendLessOrEqual(x.key(pivot), x.visit(fn))
+// DescendLessOrEqual visits, in reverse order, the records from pivot down.
+func (x *recTree) DescendLessOrEqual(pivot treeKey, fn func(rec) bool) {
+	x.t.DescendLessOrEqual(pivot, x.visit(fn))
 }
 
 // index is a case-insensitive value index of one field: value -> ids (pointer-free, by
@@ -214,7 +239,18 @@ type module struct {
 	idx    uint8
 	fields *fieldSet
 
-	recs       map[uint64]*rec
+	// The live records: slots maps an id to its record's index in a slab, blocks of slabBlock
+	// records whose freed entries (free) new records reuse. Neither the map nor a block holds
+	// a pointer (see storedRec). A map[uint64]storedRec would not either, but it took 160 MiB
+	// at a million records (72-byte slots, half of them empty after a table split) where the
+	// slab and a map of 4-byte indexes take about 100. Blocks, not one slice, so that the slab
+	// grows without copying: appending to one slice re-copied and faulted in every grown
+	// array, 1.2 s of processor time in loading a million records.
+	slots  map[uint64]uint32
+	blocks [][]storedRec
+	free   []uint32
+	vals   arena // the records' packed values
+
 	byID       *recTree
 	byCreated  *recTree
 	byModified *recTree
@@ -224,25 +260,89 @@ type module struct {
 	deletedList []*deletedRec // in deletion order
 
 	lastChange int64 // unix seconds of the latest create/update/delete
+
+	// Buffers of the write path, reused under Server.mu held for writing.
+	scratch []byte       // setVals builds a record's values here before they go to the arena
+	keys    []string     // the keys of a record written, sorted
+	sets    []fieldValue // the converted values of a record written
 }
 
 const btreeDegree = 32
 
 func newModule(name string, idx uint8, fs *fieldSet) *module {
-	recs := map[uint64]*rec{}
 	m := &module{
-		name:       name,
-		idx:        idx,
-		fields:     fs,
-		recs:       recs,
-		byID:       newRecTree(idKey, recs),
-		byCreated:  newRecTree(createdKey, recs),
-		byModified: newRecTree(modifiedKey, recs),
-		indexes:    map[int]index{},
-		deleted:    map[uint64]*deletedRec{},
+		name:    name,
+		idx:     idx,
+		fields:  fs,
+		slots:   map[uint64]uint32{},
+		vals:    newArena(),
+		indexes: map[int]index{},
+		deleted: map[uint64]*deletedRec{},
 	}
+	m.byID, m.byCreated, m.byModified = newRecTree(sortID, m), newRecTree(sortCreated, m), newRecTree(sortModified, m)
 	m.reindexFields()
 	return m
+}
+
+// slabBlock is the number of records in a block of a module's slab (64 KiB).
+const slabBlock = 1 << 10
+
+// slot is the slab's entry i.
+func (m *module) slot(i uint32) *storedRec { return &m.blocks[i/slabBlock][i%slabBlock] }
+
+// view is record id, stored in slot i.
+func (m *module) view(id uint64, i uint32) rec {
+	st := m.slot(i)
+	return rec{id: id, storedRec: *st, vals: m.vals.get(st.at)}
+}
+
+// get returns the live record id.
+func (m *module) get(id uint64) (rec, bool) {
+	i, ok := m.slots[id]
+	if !ok {
+		return rec{}, false
+	}
+	return m.view(id, i), true
+}
+
+// has reports whether id is a live record.
+func (m *module) has(id uint64) bool {
+	_, ok := m.slots[id]
+	return ok
+}
+
+// count is the number of live records.
+func (m *module) count() int { return len(m.slots) }
+
+// store sets the stored form of record id, in its slot, a free one or a new one.
+func (m *module) store(id uint64, st storedRec) {
+	i, ok := m.slots[id]
+	switch {
+	case ok:
+	case len(m.free) > 0:
+		i = m.free[len(m.free)-1]
+		m.free = m.free[:len(m.free)-1]
+	default:
+		if len(m.blocks) == 0 || len(m.blocks[len(m.blocks)-1]) == slabBlock {
+			m.blocks = append(m.blocks, make([]storedRec, 0, slabBlock))
+		}
+		last := len(m.blocks) - 1
+		i = uint32(last*slabBlock + len(m.blocks[last]))
+		m.blocks[last] = m.blocks[last][:len(m.blocks[last])+1]
+	}
+	*m.slot(i), m.slots[id] = st, i
+}
+
+// setVals stores every value of fvs in r (as rec.setAll), the new packed values put into the
+// module's arena: the record is then stored without copying them again, and nothing is
+// allocated per record but the arena's chunks. If r is not stored, its values are garbage
+// in the arena, which compaction drops. It sorts fvs.
+func (m *module) setVals(r *rec, fvs []fieldValue) {
+	if len(fvs) == 0 {
+		return
+	}
+	m.scratch = appendVals(m.scratch[:0], r.vals, fvs)
+	r.vals, r.at = m.vals.put(bytesString(m.scratch))
 }
 
 // indexedField reports whether a field gets a value index: unique and
@@ -254,22 +354,34 @@ func (m *module) indexedField(f *Field) bool {
 // reindexFields creates indexes for fields that need one (after AddField).
 func (m *module) reindexFields() {
 	for i, f := range m.fields.list {
-		if _, ok := m.indexes[i]; ok || !m.indexedField(f) {
-			continue
+		if _, ok := m.indexes[i]; !ok && m.indexedField(f) {
+			m.indexField(i)
 		}
-		ix := newIndex()
-		for _, r := range m.recs {
-			if v, ok := r.get(i); ok {
-				ix.add(v, r.id)
-			}
-		}
-		m.indexes[i] = ix
 	}
 }
 
-// insert adds a new record to the maps, trees and indexes.
+// indexField creates the value index of field k from the live records.
+func (m *module) indexField(k int) {
+	ix := newIndex()
+	for id, i := range m.slots {
+		r := m.view(id, i)
+		if v, ok := r.get(k); ok {
+			ix.add(v, id)
+		}
+	}
+	m.indexes[k] = ix
+}
+
+// insert adds a new record (or the new version of one unlinked) to the slab, trees and
+// indexes. Its values are copied into the
+// module's arena unless r.at already says where they lie there; r is updated to the stored
+// version.
 func (m *module) insert(r *rec) {
-	m.recs[r.id] = r
+	if !m.vals.holds(r.vals, r.at) {
+		r.vals, r.at = m.vals.put(string(r.vals))
+	}
+	m.store(r.id, r.storedRec)
+	m.vals.live += len(r.vals)
 	m.byID.insert(r)
 	m.byCreated.insert(r)
 	m.byModified.insert(r)
@@ -279,24 +391,28 @@ func (m *module) insert(r *rec) {
 		}
 	}
 	m.lastChange = max(m.lastChange, r.modified)
+	m.maybeCompact()
 }
 
 // replace swaps the stored version old of a record for nw (same id).
 func (m *module) replace(old, nw *rec) {
-	m.byModified.delete(old)
-	m.byCreated.delete(old)
-	m.byID.delete(old)
-	for k, ix := range m.indexes {
-		if v, ok := old.get(k); ok {
-			ix.remove(v, old.id)
-		}
-	}
+	m.unlink(old)
 	m.insert(nw)
 }
 
 // remove takes a record out of the live set.
 func (m *module) remove(r *rec) {
-	delete(m.recs, r.id)
+	m.unlink(r)
+	i := m.slots[r.id]
+	delete(m.slots, r.id)
+	*m.slot(i) = storedRec{}
+	m.free = append(m.free, i)
+	m.maybeCompact()
+}
+
+// unlink takes the stored version r of a record out of the trees and indexes and counts its
+// values as garbage; the caller frees or overwrites its slot.
+func (m *module) unlink(r *rec) {
 	m.byID.delete(r)
 	m.byCreated.delete(r)
 	m.byModified.delete(r)
@@ -305,6 +421,25 @@ func (m *module) remove(r *rec) {
 			ix.remove(v, r.id)
 		}
 	}
+	m.vals.live -= int(m.slot(m.slots[r.id]).at.n)
+}
+
+// maybeCompact copies the live values into a fresh arena, in slot order (mostly creation
+// order), once the old one holds more garbage than values. Records read before keep their
+// strings into the old chunks, which stay as they are until no one holds them.
+func (m *module) maybeCompact() {
+	if !m.vals.needsCompaction() {
+		return
+	}
+	fresh := newArena()
+	for _, b := range m.blocks {
+		for i := range b {
+			st := &b[i] // a free slot has no values: put leaves it so
+			_, st.at = fresh.put(string(m.vals.get(st.at)))
+		}
+	}
+	fresh.live = fresh.written
+	m.vals = fresh
 }
 
 // tree returns the ordered tree for a sort order.
@@ -328,7 +463,7 @@ func (m *module) lookupIDs(k int, v string) ([]uint64, bool) {
 	ids := ix.ids.Lookup(nil, key)
 	out := ids[:0]
 	for _, id := range ids {
-		if r := m.recs[id]; r != nil {
+		if r, ok := m.get(id); ok {
 			if rv, ok := r.get(k); ok {
 				if rk, _ := indexKey(rv); rk == key {
 					out = append(out, id)

@@ -58,12 +58,13 @@ func (s *Server) checkUnique(m *module, nr *rec, path string) *fieldError {
 			continue
 		}
 		ids, _ := m.lookupIDs(k, s.valueString(v))
-		others := slices.DeleteFunc(slices.Clone(ids), func(id uint64) bool { return id == nr.id || m.recs[id] == nil })
+		others := slices.DeleteFunc(slices.Clone(ids), func(id uint64) bool { return id == nr.id || !m.has(id) })
 		if len(others) == 0 {
 			continue
 		}
 		id := slices.Min(others)
-		owner := users[int(m.recs[id].owner)%len(users)]
+		dup, _ := m.get(id)
+		owner := users[int(dup.owner)%len(users)]
 		return &fieldError{code: "DUPLICATE_DATA", message: "duplicate data", details: map[string]any{
 			"api_name":  f.APIName,
 			"json_path": path + "." + f.APIName,

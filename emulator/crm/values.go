@@ -131,10 +131,23 @@ func roundDecimal(num string, places int) (float64, bool) {
 	return x, !math.IsInf(x, 0)
 }
 
+// jsonPath is a field's JSON path in an error's details: prefix.key, or key alone when prefix
+// is empty. Kept in parts and joined only for an error: a joined path per field written was a
+// string per field of every record.
+type jsonPath struct{ prefix, key string }
+
+func (p jsonPath) String() string {
+	if p.prefix == "" {
+		return p.key
+	}
+	return p.prefix + "." + p.key
+}
+
 // convert turns a decoded JSON value (numbers as json.Number) into the
 // stored representation for field f. It returns nil for an empty value.
-// resolve checks lookups: it returns the target module index or false.
-func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, seModule string) (uint8, bool), seModule string) (any, *fieldError) {
+// resolve checks lookups: it returns the target module index or false. at is
+// the value's JSON path, for errors.
+func convert(f *Field, raw any, at jsonPath, resolve func(f *Field, id uint64, seModule string) (uint8, bool), seModule string) (any, *fieldError) {
 	if raw == nil {
 		return nil, nil
 	}
@@ -142,28 +155,28 @@ func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, s
 	case "text", "textarea", "email", "phone", "website", "picklist":
 		s, ok := raw.(string)
 		if !ok {
-			return nil, invalidType(f.APIName, path, f.DataType)
+			return nil, invalidType(f.APIName, at.String(), f.DataType)
 		}
 		if s == "" {
 			return nil, nil
 		}
 		if textLength(s) > f.Length {
-			return nil, tooLong(f, path)
+			return nil, tooLong(f, at.String())
 		}
 		if f.DataType == "email" && !emailRE.MatchString(s) {
-			return nil, invalidType(f.APIName, path, "email")
+			return nil, invalidType(f.APIName, at.String(), "email")
 		}
 		return s, nil
 	case "multiselectpicklist":
 		arr, ok := raw.([]any)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "jsonarray")
+			return nil, invalidType(f.APIName, at.String(), "jsonarray")
 		}
 		out := make([]string, 0, len(arr))
 		for _, a := range arr {
 			s, ok := a.(string)
 			if !ok {
-				return nil, invalidType(f.APIName, path, "jsonarray")
+				return nil, invalidType(f.APIName, at.String(), "jsonarray")
 			}
 			out = append(out, s)
 		}
@@ -171,13 +184,13 @@ func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, s
 			return nil, nil
 		}
 		if textLength(strings.Join(out, ";")) > f.Length {
-			return nil, tooLong(f, path)
+			return nil, tooLong(f, at.String())
 		}
 		return out, nil
 	case "integer", "bigint":
 		n, ok := raw.(json.Number)
 		if !ok {
-			return nil, invalidType(f.APIName, path, f.DataType)
+			return nil, invalidType(f.APIName, at.String(), f.DataType)
 		}
 		i, err := n.Int64()
 		limit := int64(math.MaxInt32)
@@ -185,54 +198,54 @@ func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, s
 			limit = math.MaxInt64
 		}
 		if err != nil || i > limit || i < -limit {
-			return nil, invalidType(f.APIName, path, f.DataType)
+			return nil, invalidType(f.APIName, at.String(), f.DataType)
 		}
 		if digits(i) > f.Length {
-			return nil, tooLong(f, path)
+			return nil, tooLong(f, at.String())
 		}
 		return i, nil
 	case "double", "currency", "decimal", "percent":
 		n, ok := raw.(json.Number)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "double")
+			return nil, invalidType(f.APIName, at.String(), "double")
 		}
 		x, ok := roundDecimal(n.String(), f.DecimalPlace)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "double")
+			return nil, invalidType(f.APIName, at.String(), "double")
 		}
 		if digits(int64(math.Trunc(math.Abs(x))))+f.DecimalPlace > f.Length {
-			return nil, tooLong(f, path)
+			return nil, tooLong(f, at.String())
 		}
 		return x, nil
 	case "boolean":
 		b, ok := raw.(bool)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "boolean")
+			return nil, invalidType(f.APIName, at.String(), "boolean")
 		}
 		return b, nil
 	case "date":
 		s, ok := raw.(string)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "date")
+			return nil, invalidType(f.APIName, at.String(), "date")
 		}
 		if _, err := time.Parse("2006-01-02", s); err != nil {
-			return nil, invalidType(f.APIName, path, "date")
+			return nil, invalidType(f.APIName, at.String(), "date")
 		}
 		return s, nil
 	case "datetime":
 		s, ok := raw.(string)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "datetime")
+			return nil, invalidType(f.APIName, at.String(), "datetime")
 		}
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			return nil, invalidType(f.APIName, path, "datetime")
+			return nil, invalidType(f.APIName, at.String(), "datetime")
 		}
 		return dateTime(t.Unix()), nil
 	case "lookup":
 		id, mod, ok := lookupInput(raw)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "jsonobject")
+			return nil, invalidType(f.APIName, at.String(), "jsonobject")
 		}
 		if mod == "" {
 			mod = seModule
@@ -240,22 +253,22 @@ func convert(f *Field, raw any, path string, resolve func(f *Field, id uint64, s
 		target, ok := resolve(f, id, mod)
 		if !ok {
 			return nil, &fieldError{code: "INVALID_DATA", message: "invalid data",
-				details: map[string]any{"api_name": f.APIName, "json_path": path, "expected_data_type": "lookup"}}
+				details: map[string]any{"api_name": f.APIName, "json_path": at.String(), "expected_data_type": "lookup"}}
 		}
 		return lookupRef{id: id, mod: target}, nil
 	case "ownerlookup":
 		id, _, ok := lookupInput(raw)
 		if !ok {
-			return nil, invalidType(f.APIName, path, "jsonobject")
+			return nil, invalidType(f.APIName, at.String(), "jsonobject")
 		}
 		u, ok := userIndex(strconv.FormatUint(id, 10))
 		if !ok {
 			return nil, &fieldError{code: "INVALID_DATA", message: "invalid data",
-				details: map[string]any{"api_name": f.APIName, "json_path": path, "expected_data_type": "ownerlookup"}}
+				details: map[string]any{"api_name": f.APIName, "json_path": at.String(), "expected_data_type": "ownerlookup"}}
 		}
 		return u, nil
 	}
-	return nil, invalidType(f.APIName, path, f.DataType)
+	return nil, invalidType(f.APIName, at.String(), f.DataType)
 }
 
 // lookupInput reads {"id": ".."} (optionally with "module":{"api_name"}) or
@@ -304,17 +317,28 @@ func (s *Server) formatTime(sec int64) string {
 	return time.Unix(sec, 0).In(s.loc).Format(timeLayout)
 }
 
-// fullName computes Contacts' Full_Name.
+// fullName computes Contacts' Full_Name: First_Name and Last_Name, those set, joined by a
+// space (a stored text is never empty).
 func fullName(m *module, r *rec) string {
-	var parts []string
-	for _, n := range []string{"First_Name", "Last_Name"} {
-		if k, _, ok := m.fields.get(n); ok {
-			if v, ok := r.get(k); ok {
-				parts = append(parts, v.(string))
-			}
+	first, last := textOf(m, r, "First_Name"), textOf(m, r, "Last_Name")
+	switch {
+	case first == "":
+		return last
+	case last == "":
+		return first
+	}
+	return first + " " + last
+}
+
+// textOf returns the text of r's field name ("" when unset or not text), without boxing it.
+func textOf(m *module, r *rec, name string) string {
+	if k, _, ok := m.fields.get(name); ok {
+		if e, ok := r.vals.entry(k); ok {
+			text, _ := entryText(e)
+			return text
 		}
 	}
-	return strings.Join(parts, " ")
+	return ""
 }
 
 // recordName is the name a lookup to r shows.
@@ -340,8 +364,8 @@ func (s *Server) renderValue(m *module, f *Field, v any) any {
 	case lookupRef:
 		tm := s.modules[moduleNames[x.mod]]
 		name := ""
-		if r, ok := tm.recs[x.id]; ok {
-			name = s.recordName(tm, r)
+		if r, ok := tm.get(x.id); ok {
+			name = s.recordName(tm, &r)
 		} else if d, ok := tm.deleted[x.id]; ok {
 			name = d.displayName
 		}
