@@ -17,15 +17,9 @@ type route struct {
 
 func parseRoute(path string) route {
 	p := strings.Trim(strings.TrimPrefix(path, "/api/v1/"), "/")
-	parts := strings.SplitN(p, "/", 3)
 	var rt route
-	rt.resource = parts[0]
-	if len(parts) > 1 {
-		rt.sub = parts[1]
-	}
-	if len(parts) > 2 {
-		rt.rest = parts[2]
-	}
+	rt.resource, p, _ = strings.Cut(p, "/")
+	rt.sub, rt.rest, _ = strings.Cut(p, "/")
 	return rt
 }
 
@@ -34,7 +28,9 @@ func parseRoute(path string) route {
 // 2,000, then 5, 10, 50 and 100 for deeper offsets; writes 1).
 func (s *Server) classify(r *http.Request) realism.Call {
 	rt := parseRoute(r.URL.Path)
-	tmpl := "/api/v1/" + rt.resource
+	// The endpoint is "<method> /api/v1/<resource>" and then sub and rest: one
+	// concatenation, one string a call.
+	var sub, slash, rest string
 	cost := 1
 	switch {
 	case rt.sub == "":
@@ -42,17 +38,17 @@ func (s *Server) classify(r *http.Request) realism.Call {
 			cost = offsetCost(r.URL.Query().Get("from"))
 		}
 	case rt.sub == "search":
-		tmpl += "/search"
+		sub = "/search"
 		cost = offsetCost(r.URL.Query().Get("from"))
 	case rt.sub == "moveToTrash" || rt.sub == "count" || rt.resource == "recycleBin":
-		tmpl += "/" + rt.sub
+		slash, rest = "/", rt.sub
 	default:
-		tmpl += "/{id}"
+		sub = "/{id}"
 		if rt.rest != "" {
-			tmpl += "/" + rt.rest
+			slash, rest = "/", rt.rest
 		}
 	}
-	return realism.Call{Endpoint: r.Method + " " + tmpl, Cost: cost}
+	return realism.Call{Endpoint: r.Method + " /api/v1/" + rt.resource + sub + slash + rest, Cost: cost}
 }
 
 func offsetCost(from string) int {

@@ -17,7 +17,7 @@ func (s *Server) Vanish(module string, ids ...string) int {
 		if !ok {
 			continue
 		}
-		if rec := ms.recs[id]; rec != nil {
+		if rec, found := ms.get(id); found {
 			s.purgeLocked(ms, rec)
 			n++
 		}

@@ -1,12 +1,16 @@
 package desk
 
 import (
+	"cmp"
 	"encoding/binary"
-	"sort"
+	"slices"
 )
 
-// record is one contact or account, stored compactly: fixed system fields
-// plus every set field value packed into a single string (see blob).
+// record is one contact or account as its moduleStore holds it: fixed system fields plus
+// where its field values are, packed into one blob in the module's arena (see arena). It
+// holds no pointers, so that the pages of a module's records are memory the garbage
+// collector does not scan. Records are values: a reader holds a copy that no write changes;
+// its values are read with moduleStore.data while the store has not changed since.
 type record struct {
 	id        uint64
 	created   int64 // unix ms
@@ -14,10 +18,10 @@ type record struct {
 	seq       uint64
 	cseq      uint64
 	trashedAt int64 // unix ms; 0 = live
-	data      blob
+	data      blobRef
 }
 
-func (r *record) trashed() bool { return r.trashedAt != 0 }
+func (r record) trashed() bool { return r.trashedAt != 0 }
 
 // blob packs field values: repeated [field uint16 LE][flag byte][uvarint
 // length][bytes], ordered by field index. flag 1 = the text is a JSON
@@ -31,25 +35,30 @@ type entry struct {
 	v value
 }
 
+// nextEntry decodes the entry at the start of s: its field, its value and its length in
+// bytes (0 at the end of s or when s is malformed).
+func nextEntry(s string) (uint16, value, int) {
+	if len(s) < 4 {
+		return 0, value{}, 0
+	}
+	n, k := uvarint(s[3:])
+	if k <= 0 || n > uint64(len(s)-3-k) {
+		return 0, value{}, 0
+	}
+	start := 3 + k
+	end := start + int(n)
+	return uint16(s[0]) | uint16(s[1])<<8, value{s: s[start:end], num: s[2] == 1}, end
+}
+
 // each calls fn for every entry in field order; fn returns false to stop.
 func (b blob) each(fn func(f uint16, v value) bool) {
 	s := string(b)
-	for len(s) >= 4 {
-		f := uint16(s[0]) | uint16(s[1])<<8
-		num := s[2] == 1
-		n, k := uvarint(s[3:])
-		if k <= 0 {
+	for {
+		f, v, n := nextEntry(s)
+		if n == 0 || !fn(f, v) {
 			return
 		}
-		start := 3 + k
-		end := start + int(n)
-		if end > len(s) {
-			return
-		}
-		if !fn(f, value{s: s[start:end], num: num}) {
-			return
-		}
-		s = s[end:]
+		s = s[n:]
 	}
 }
 
@@ -61,69 +70,82 @@ func uvarint(s string) (uint64, int) {
 
 // get returns the value of field f.
 func (b blob) get(f uint16) (value, bool) {
-	var out value
-	found := false
-	b.each(func(g uint16, v value) bool {
-		if g == f {
-			out, found = v, true
-			return false
+	c := blobCursor{rest: string(b)}
+	return c.find(f)
+}
+
+// blobCursor reads a blob for a caller that asks for fields in increasing order (a render):
+// each entry is decoded once, however many fields are asked for, and nothing is allocated
+// (decoding the entries into a slice per render was 0.34 GB of the emulators' 4.34 GB of
+// allocations in bench-scale at 100k).
+type blobCursor struct{ rest string }
+
+// find returns the value of field f, passing over the entries of fields before it.
+func (c *blobCursor) find(f uint16) (value, bool) {
+	for {
+		g, v, n := nextEntry(c.rest)
+		if n == 0 || g > f {
+			return value{}, false
 		}
-		return g < f
-	})
-	return out, found
-}
-
-// entries decodes the blob.
-func (b blob) entries() []entry {
-	var out []entry
-	b.each(func(f uint16, v value) bool {
-		out = append(out, entry{f, v})
-		return true
-	})
-	return out
-}
-
-// packBlob encodes entries (any order; later duplicates win; absent values
-// are dropped by the caller).
-func packBlob(es []entry) blob {
-	sort.SliceStable(es, func(i, j int) bool { return es[i].f < es[j].f })
-	size := 0
-	for _, e := range es {
-		size += 3 + binary.MaxVarintLen64 + len(e.v.s)
+		c.rest = c.rest[n:]
+		if g == f {
+			return v, true
+		}
 	}
-	buf := make([]byte, 0, size)
+}
+
+func byField(a, b entry) int { return cmp.Compare(a.f, b.f) }
+
+// appendEntry appends the encoding of one entry.
+func appendEntry(dst []byte, f uint16, v value) []byte {
+	flag := byte(0)
+	if v.num {
+		flag = 1
+	}
+	dst = append(dst, byte(f), byte(f>>8), flag)
+	dst = binary.AppendUvarint(dst, uint64(len(v.s)))
+	return append(dst, v.s...)
+}
+
+// appendBlob appends the blob of es (any order; later duplicates win; absent values are
+// dropped by the caller) to dst. es is sorted in place.
+func appendBlob(dst []byte, es []entry) []byte {
+	slices.SortStableFunc(es, byField)
 	for i, e := range es {
 		if i+1 < len(es) && es[i+1].f == e.f {
 			continue
 		}
-		buf = append(buf, byte(e.f), byte(e.f>>8), 0)
-		if e.v.num {
-			buf[len(buf)-1] = 1
-		}
-		buf = binary.AppendUvarint(buf, uint64(len(e.v.s)))
-		buf = append(buf, e.v.s...)
+		dst = appendEntry(dst, e.f, e.v)
 	}
-	return blob(buf)
+	return dst
 }
 
-// patch returns a blob with set values replacing or adding fields and the
-// fields in unset removed.
-func (b blob) patch(set []entry, unset []uint16) blob {
-	es := b.entries()
-	drop := map[uint16]bool{}
-	for _, f := range unset {
-		drop[f] = true
-	}
-	for _, e := range set {
-		drop[e.f] = true
-	}
-	out := es[:0]
-	for _, e := range es {
-		if !drop[e.f] {
-			out = append(out, e)
+// appendPatch appends to dst the blob b with the values in set replacing or adding fields
+// and the fields in unset removed; a field both set and unset is set, and of several values
+// set for one field the last wins. set is sorted in place. It merges b with set in one pass.
+func (b blob) appendPatch(dst []byte, set []entry, unset []uint16) []byte {
+	slices.SortStableFunc(set, byField)
+	old := string(b)
+	f, v, n := nextEntry(old)
+	for n > 0 || len(set) > 0 {
+		if len(set) > 0 && (n == 0 || set[0].f <= f) {
+			e := set[0]
+			set = set[1:]
+			if len(set) > 0 && set[0].f == e.f {
+				continue // a later value for the field wins
+			}
+			dst = appendEntry(dst, e.f, e.v)
+			if n > 0 && e.f == f { // replaces the old value
+				old = old[n:]
+				f, v, n = nextEntry(old)
+			}
+			continue
 		}
+		if !slices.Contains(unset, f) {
+			dst = appendEntry(dst, f, v)
+		}
+		old = old[n:]
+		f, v, n = nextEntry(old)
 	}
-	// Copy values out of the old blob so the new one does not keep it alive.
-	out = append(out, set...)
-	return packBlob(out)
+	return dst
 }

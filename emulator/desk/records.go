@@ -117,23 +117,26 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, m string) *a
 	if e != nil {
 		return e
 	}
-	body := s.readOrdered(m, sortBy, desc, from-1, limit, func(ms *moduleStore, recs []*record) []byte {
+	buf := getBuf()
+	defer putBuf(buf)
+	body := s.readOrdered(m, sortBy, desc, from-1, limit, func(ms *moduleStore, recs []record) []byte {
 		if len(recs) == 0 {
 			return nil
 		}
-		return s.renderList(ms, recs, o, nil)
+		return s.renderList((*buf)[:0], ms, recs, o, nil)
 	})
 	if body == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+	*buf = body
 	writeRaw(w, http.StatusOK, body)
 	return nil
 }
 
 // readOrdered selects live records of module m ordered by sortBy, skips
 // offset and takes limit, and renders them with fn while holding the lock.
-func (s *Server) readOrdered(m, sortBy string, desc bool, offset, limit int, fn func(*moduleStore, []*record) []byte) []byte {
+func (s *Server) readOrdered(m, sortBy string, desc bool, offset, limit int, fn func(*moduleStore, []record) []byte) []byte {
 	s.mu.RLock()
 	ms := s.mods[m]
 	ready := ms.indexesClean()
@@ -151,7 +154,7 @@ func (s *Server) readOrdered(m, sortBy string, desc bool, offset, limit int, fn 
 		defer s.mu.RUnlock()
 	}
 	n := ms.live
-	var recs []*record
+	var recs []record
 	for i := offset; i < offset+limit && i < n; i++ {
 		pos := i
 		if desc {
@@ -166,7 +169,7 @@ func (s *Server) readOrdered(m, sortBy string, desc bool, offset, limit int, fn 
 		default:
 			id = ms.sortCache[sortBy][pos]
 		}
-		recs = append(recs, ms.recs[id])
+		recs = append(recs, ms.rec(id))
 	}
 	return fn(ms, recs)
 }
@@ -192,12 +195,12 @@ func (s *Server) ensureSortCache(ms *moduleStore, field string) {
 	}
 	items := make([]kv, 0, ms.live)
 	for pos, k := range ms.byCrt.keys {
-		r := ms.recs[k.id]
+		r := ms.rec(k.id)
 		var key string
 		if field == "account" {
 			if aid, ok := parseID(ms.str(r, "accountId")); ok {
 				accs := s.mods[ModuleAccounts]
-				if a := accs.recs[aid]; a != nil {
+				if a, ok := accs.get(aid); ok {
 					key = accs.str(a, "accountName")
 				}
 			}
@@ -231,16 +234,17 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, m, idStr stri
 		s.mu.RUnlock()
 		return e
 	}
-	rec := ms.recs[id]
-	var body []byte
-	if rec != nil {
-		body = s.render(nil, ms, rec, o)
+	rec, found := ms.get(id)
+	buf := getBuf()
+	defer putBuf(buf)
+	if found {
+		*buf = s.render((*buf)[:0], ms, rec, o)
 	}
 	s.mu.RUnlock()
-	if rec == nil {
+	if !found {
 		return errNotFound()
 	}
-	writeRaw(w, http.StatusOK, body)
+	writeRaw(w, http.StatusOK, *buf)
 	return nil
 }
 
@@ -254,13 +258,13 @@ func (s *Server) checkRefs(ms *moduleStore, in writeInput, self uint64) []FieldE
 		switch {
 		case ms.name == ModuleContacts && f.APIName == "accountId":
 			id, _ := parseID(e.v.s)
-			if a := s.mods[ModuleAccounts].recs[id]; a == nil || a.trashed() {
+			if a, ok := s.mods[ModuleAccounts].get(id); !ok || a.trashed() {
 				errs = append(errs, FieldError{FieldName: "/accountId", ErrorType: ErrInvalid, ErrorMessage: "no account exists with id " + e.v.s})
 			}
 		case f.Unique:
 			ids, _ := ms.lookup(f.APIName, e.v.s)
 			for _, id := range ids {
-				if o := ms.recs[id]; id != self && o != nil && !o.trashed() {
+				if o, ok := ms.get(id); id != self && ok && !o.trashed() {
 					errs = append(errs, duplicateError(f))
 					break
 				}
@@ -273,14 +277,14 @@ func (s *Server) checkRefs(ms *moduleStore, in writeInput, self uint64) []FieldE
 // insertLocked validates cross-record rules and stores a new record. id,
 // created and modified may be zero to take fresh values. Caller holds the
 // write lock.
-func (s *Server) insertLocked(ms *moduleStore, in writeInput, id uint64, created, modified int64) (*record, *apiError) {
+func (s *Server) insertLocked(ms *moduleStore, in writeInput, id uint64, created, modified int64) (record, *apiError) {
 	if errs := s.checkRefs(ms, in, 0); len(errs) > 0 {
-		return nil, errInvalidData(errs...)
+		return record{}, errInvalidData(errs...)
 	}
 	if id == 0 {
 		id = s.newID()
-	} else if _, dup := ms.recs[id]; dup || s.mods[otherModule(ms.name)].recs[id] != nil {
-		return nil, errInvalidData(FieldError{FieldName: "/id", ErrorType: ErrDuplicate, ErrorMessage: "a record with this id already exists"})
+	} else if _, dup := ms.get(id); dup || s.mods[otherModule(ms.name)].has(id) {
+		return record{}, errInvalidData(FieldError{FieldName: "/id", ErrorType: ErrDuplicate, ErrorMessage: "a record with this id already exists"})
 	} else if id > s.nextID && id < idBase+1<<40 {
 		s.nextID = id
 	}
@@ -296,9 +300,8 @@ func (s *Server) insertLocked(ms *moduleStore, in writeInput, id uint64, created
 		set = append(set, entry{uint16(owner), value{s: DefaultOwnerID}})
 	}
 	seq := s.nextSeq()
-	rec := &record{id: id, created: created, modified: modified, seq: seq, cseq: seq, data: packBlob(set)}
-	ms.insert(rec)
-	return rec, nil
+	ms.scratch = appendBlob(ms.scratch[:0], set)
+	return ms.insert(record{id: id, created: created, modified: modified, seq: seq, cseq: seq}, ms.scratch), nil
 }
 
 func otherModule(m string) string {
@@ -318,19 +321,26 @@ func hasField(es []entry, f int) bool {
 }
 
 func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, m string) *apiError {
-	body, e := readBody(r)
+	bodyBuf := getBuf()
+	defer putBuf(bodyBuf)
+	body, e := readBodyTo(*bodyBuf, r)
 	if e != nil {
 		return e
 	}
+	*bodyBuf = body
+	buf := getBuf()
+	defer putBuf(buf)
 	s.mu.Lock()
 	ms := s.mods[m]
-	in, e := decodeWrite(ms.sch, body, true)
+	var set [16]entry
+	in, e := decodeWrite(ms.sch, body, true, set[:0])
 	var out []byte
 	if e == nil {
-		var rec *record
+		var rec record
 		rec, e = s.insertLocked(ms, in, 0, 0, 0)
 		if e == nil {
-			out = s.render(nil, ms, rec, renderOpts{})
+			out = s.render((*buf)[:0], ms, rec, renderOpts{})
+			*buf = out
 		}
 	}
 	s.mu.Unlock()
@@ -347,19 +357,26 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, m, idStr s
 	if !ok {
 		return errInvalidData(FieldError{FieldName: idParamName(m), ErrorType: ErrInvalid, ErrorMessage: "the id is not a valid record id"})
 	}
-	body, e := readBody(r)
+	bodyBuf := getBuf()
+	defer putBuf(bodyBuf)
+	body, e := readBodyTo(*bodyBuf, r)
 	if e != nil {
 		return e
 	}
+	*bodyBuf = body
+	outBuf, prevBuf := getBuf(), getBuf()
+	defer putBuf(outBuf)
+	defer putBuf(prevBuf)
 	s.mu.Lock()
 	ms := s.mods[m]
-	in, e := decodeWrite(ms.sch, body, false)
+	var set [16]entry
+	in, e := decodeWrite(ms.sch, body, false, set[:0])
 	var prev, out []byte
 	changed := false
 	if e == nil {
-		old := ms.recs[id]
+		old, found := ms.get(id)
 		switch {
-		case old == nil:
+		case !found:
 			e = errNotFound()
 		case old.trashed():
 			e = errUnprocessable("The record is in the recycle bin; restore it before updating it")
@@ -368,19 +385,20 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, m, idStr s
 				e = errInvalidData(errs...)
 				break
 			}
-			nd := old.data.patch(in.set, in.unset)
+			ms.scratch = ms.data(old).appendPatch(ms.scratch[:0], in.set, in.unset)
 			cur := old
-			if nd != old.data {
+			if string(ms.scratch) != string(ms.data(old)) {
 				changed = true
-				nr := *old
-				nr.data = nd
+				// The old version is rendered before the store changes (see arena).
+				prev = s.render((*prevBuf)[:0], ms, old, renderOpts{})
+				*prevBuf = prev
+				nr := old
 				nr.seq = s.nextSeq()
 				nr.modified = max(s.nowMS(), old.modified)
-				ms.replace(old, &nr)
-				cur = &nr
-				prev = s.render(nil, ms, old, renderOpts{})
+				cur = ms.replace(nr, ms.scratch)
 			}
-			out = s.render(nil, ms, cur, renderOpts{})
+			out = s.render((*outBuf)[:0], ms, cur, renderOpts{})
+			*outBuf = out
 		}
 	}
 	s.mu.Unlock()
@@ -431,11 +449,11 @@ func (s *Server) handleTrash(w http.ResponseWriter, r *http.Request, m string) *
 	var events []event
 	s.mu.Lock()
 	ms := s.mods[m]
-	var recs []*record
+	var recs []record
 	for i, sid := range ids {
 		id, ok := parseID(sid)
-		rec := ms.recs[id]
-		if !ok || rec == nil {
+		rec, found := ms.get(id)
+		if !ok || !found {
 			errs = append(errs, FieldError{FieldName: fmt.Sprintf("/%s/%d", key, i), ErrorType: ErrInvalid, ErrorMessage: "no record exists with id " + sid})
 			continue
 		}

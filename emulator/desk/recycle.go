@@ -51,7 +51,7 @@ func (s *Server) serveRecycleBin(w http.ResponseWriter, r *http.Request, rt rout
 }
 
 // displayName is how a trashed record is named in the recycle bin.
-func displayName(ms *moduleStore, r *record) string {
+func displayName(ms *moduleStore, r record) string {
 	if ms.name == ModuleAccounts {
 		return ms.str(r, "accountName")
 	}
@@ -176,15 +176,16 @@ func (s *Server) handleRecycleAction(w http.ResponseWriter, r *http.Request, act
 		results[i] = MassActionResult{ID: sid}
 		id, ok := parseID(sid)
 		var ms *moduleStore
-		var rec *record
+		var rec record
+		found := false
 		if ok {
 			for _, m := range []string{ModuleContacts, ModuleAccounts} {
-				if x := s.mods[m].recs[id]; x != nil {
-					ms, rec = s.mods[m], x
+				if x, ok := s.mods[m].get(id); ok {
+					ms, rec, found = s.mods[m], x, true
 				}
 			}
 		}
-		if rec == nil || !rec.trashed() {
+		if !found || !rec.trashed() {
 			results[i].Errors = []FieldError{{FieldName: "/ids/" + strconv.Itoa(i), ErrorType: ErrInvalid, ErrorMessage: "no entry with this id is in the recycle bin"}}
 			continue
 		}
@@ -208,12 +209,12 @@ func (s *Server) handleRecycleAction(w http.ResponseWriter, r *http.Request, act
 // restoreLocked brings a trashed record back. Restoring a contact whose
 // account is trashed restores the account too (Desk restores parents). An
 // account whose name is now taken by a live account cannot be restored.
-func (s *Server) restoreLocked(ms *moduleStore, rec *record) []FieldError {
+func (s *Server) restoreLocked(ms *moduleStore, rec record) []FieldError {
 	if ms.name == ModuleAccounts {
 		name := ms.str(rec, "accountName")
 		ids, _ := ms.lookup("accountName", name)
 		for _, id := range ids {
-			if o := ms.recs[id]; o != nil && id != rec.id && !o.trashed() {
+			if o, ok := ms.get(id); ok && id != rec.id && !o.trashed() {
 				return []FieldError{{FieldName: "/accountName", ErrorType: ErrDuplicate, ErrorMessage: "a live account with this name exists"}}
 			}
 		}
@@ -221,7 +222,7 @@ func (s *Server) restoreLocked(ms *moduleStore, rec *record) []FieldError {
 	if ms.name == ModuleContacts {
 		accs := s.mods[ModuleAccounts]
 		if aid, ok := parseID(ms.str(rec, "accountId")); ok {
-			if a := accs.recs[aid]; a != nil && a.trashed() {
+			if a, ok := accs.get(aid); ok && a.trashed() {
 				if errs := s.restoreLocked(accs, a); len(errs) > 0 {
 					return errs
 				}
@@ -234,7 +235,7 @@ func (s *Server) restoreLocked(ms *moduleStore, rec *record) []FieldError {
 
 // purgeLocked deletes a record permanently; contacts of a purged account
 // lose their accountId.
-func (s *Server) purgeLocked(ms *moduleStore, rec *record) {
+func (s *Server) purgeLocked(ms *moduleStore, rec record) {
 	ms.purge(rec)
 	if ms.name != ModuleAccounts {
 		return
@@ -242,13 +243,19 @@ func (s *Server) purgeLocked(ms *moduleStore, rec *record) {
 	contacts := s.mods[ModuleContacts]
 	fi := uint16(contacts.sch.byName["accountId"])
 	want := idString(rec.id)
-	for _, c := range contacts.recs {
-		if v, ok := c.data.get(fi); ok && v.s == want {
-			nc := *c
-			nc.data = c.data.patch(nil, []uint16{fi})
-			nc.seq = s.nextSeq()
-			contacts.replace(c, &nc)
+	// The contacts are found first and changed after: a change may move other contacts'
+	// values (see arena), and the map is not changed while it is ranged over.
+	var ids []uint64
+	for id, c := range contacts.recs {
+		if v, ok := contacts.data(c).get(fi); ok && v.s == want {
+			ids = append(ids, id)
 		}
+	}
+	for _, id := range ids {
+		c := contacts.rec(id)
+		contacts.scratch = contacts.data(c).appendPatch(contacts.scratch[:0], nil, []uint16{fi})
+		c.seq = s.nextSeq()
+		contacts.replace(c, contacts.scratch)
 	}
 }
 
@@ -258,21 +265,21 @@ func (s *Server) recycleAll(restore bool, _ string) {
 	defer s.mu.Unlock()
 	for _, m := range []string{ModuleAccounts, ModuleContacts} {
 		ms := s.mods[m]
-		var trashed []*record
+		var trashed []record
 		for _, r := range ms.recs {
 			if r.trashed() {
 				trashed = append(trashed, r)
 			}
 		}
-		slices.SortFunc(trashed, func(a, b *record) int { return cmp.Compare(a.id, b.id) })
+		slices.SortFunc(trashed, func(a, b record) int { return cmp.Compare(a.id, b.id) })
 		for _, r := range trashed {
-			if cur := ms.recs[r.id]; cur == nil || !cur.trashed() {
+			if cur, ok := ms.get(r.id); !ok || !cur.trashed() {
 				continue
 			}
 			if restore {
-				_ = s.restoreLocked(ms, ms.recs[r.id])
+				_ = s.restoreLocked(ms, ms.rec(r.id))
 			} else {
-				s.purgeLocked(ms, ms.recs[r.id])
+				s.purgeLocked(ms, ms.rec(r.id))
 			}
 		}
 	}

@@ -249,8 +249,12 @@ func convert(f *Field, raw json.RawMessage) (value, *FieldError) {
 	if isStr {
 		if len(raw) >= 2 && raw[len(raw)-1] == '"' && simpleJSONString(raw[1:len(raw)-1]) {
 			str = string(raw[1 : len(raw)-1])
-		} else if err := json.Unmarshal(raw, &str); err != nil {
-			return bad("malformed string")
+		} else {
+			var u string // apart from str, which would otherwise move to the heap on every call
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return bad("malformed string")
+			}
+			str = u
 		}
 	}
 	switch f.Type {

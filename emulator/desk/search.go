@@ -113,7 +113,7 @@ func timeRange(name, v string) (int64, int64, *apiError) {
 
 // searchQuery is a parsed search request.
 type searchQuery struct {
-	conds    []func(ms *moduleStore, r *record) bool
+	conds    []func(ms *moduleStore, r record) bool
 	ids      []uint64 // from "id"
 	hasIDs   bool
 	index    string // field with an exact-value index lookup
@@ -166,10 +166,10 @@ func (s *Server) parseSearch(q url.Values, ms *moduleStore) (*searchQuery, *apiE
 			rg := &[2]int64{a, b}
 			if name == "modifiedTimeRange" {
 				sq.modRange = rg
-				sq.conds = append(sq.conds, func(_ *moduleStore, r *record) bool { return r.modified >= a && r.modified <= b })
+				sq.conds = append(sq.conds, func(_ *moduleStore, r record) bool { return r.modified >= a && r.modified <= b })
 			} else {
 				sq.crtRange = rg
-				sq.conds = append(sq.conds, func(_ *moduleStore, r *record) bool { return r.created >= a && r.created <= b })
+				sq.conds = append(sq.conds, func(_ *moduleStore, r record) bool { return r.created >= a && r.created <= b })
 			}
 		case strings.HasPrefix(name, "customField"):
 			n, err := strconv.Atoi(strings.TrimPrefix(name, "customField"))
@@ -182,7 +182,7 @@ func (s *Server) parseSearch(q url.Values, ms *moduleStore) (*searchQuery, *apiE
 				return nil, errParam(name, name+" must be cf_<apiName>:<value> naming a custom field")
 			}
 			m := valueMatcher(val)
-			sq.conds = append(sq.conds, func(ms *moduleStore, r *record) bool { return m(ms.str(r, api)) })
+			sq.conds = append(sq.conds, func(ms *moduleStore, r record) bool { return m(ms.str(r, api)) })
 			if vals, exact := exactValues(val); exact && sq.index == "" {
 				if _, idx := ms.lookup(api, ""); idx {
 					sq.index, sq.indexed = api, vals
@@ -212,21 +212,21 @@ func (s *Server) parseSearch(q url.Values, ms *moduleStore) (*searchQuery, *apiE
 					return nil, errParam("_all", "_all needs at least 3 characters")
 				}
 				needle := strings.ToLower(strings.TrimSpace(v))
-				sq.conds = append(sq.conds, func(ms *moduleStore, r *record) bool { return matchAll(r, needle) })
+				sq.conds = append(sq.conds, func(ms *moduleStore, r record) bool { return matchAll(ms.data(r), needle) })
 			case "fullName":
-				sq.conds = append(sq.conds, func(ms *moduleStore, r *record) bool {
+				sq.conds = append(sq.conds, func(ms *moduleStore, r record) bool {
 					return m(strings.TrimSpace(ms.str(r, "firstName") + " " + ms.str(r, "lastName")))
 				})
 			case "accountName":
 				if ms.name == ModuleContacts {
-					sq.conds = append(sq.conds, func(ms *moduleStore, r *record) bool {
+					sq.conds = append(sq.conds, func(ms *moduleStore, r record) bool {
 						return m(s.accountNameOf(ms, r))
 					})
 					continue
 				}
 				fallthrough
 			default:
-				sq.conds = append(sq.conds, func(ms *moduleStore, r *record) bool { return m(ms.str(r, field)) })
+				sq.conds = append(sq.conds, func(ms *moduleStore, r record) bool { return m(ms.str(r, field)) })
 				if vals, exact := exactValues(v); exact && sq.index == "" {
 					if _, idx := ms.lookup(field, ""); idx {
 						sq.index, sq.indexed = field, vals
@@ -238,10 +238,10 @@ func (s *Server) parseSearch(q url.Values, ms *moduleStore) (*searchQuery, *apiE
 	return sq, nil
 }
 
-// matchAll reports whether any string value of r contains needle.
-func matchAll(r *record, needle string) bool {
+// matchAll reports whether any string value of data contains needle.
+func matchAll(data blob, needle string) bool {
 	found := false
-	r.data.each(func(_ uint16, v value) bool {
+	data.each(func(_ uint16, v value) bool {
 		if !v.num && strings.Contains(strings.ToLower(v.s), needle) {
 			found = true
 			return false
@@ -252,13 +252,13 @@ func matchAll(r *record, needle string) bool {
 }
 
 // accountNameOf returns the name of a contact's account. Caller holds s.mu.
-func (s *Server) accountNameOf(contacts *moduleStore, r *record) string {
+func (s *Server) accountNameOf(contacts *moduleStore, r record) string {
 	id, ok := parseID(contacts.str(r, "accountId"))
 	if !ok {
 		return ""
 	}
 	accs := s.mods[ModuleAccounts]
-	if a := accs.recs[id]; a != nil {
+	if a, ok := accs.get(id); ok {
 		return accs.str(a, "accountName")
 	}
 	return ""
@@ -296,8 +296,14 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, m string) 
 		}
 	}
 	var body []byte
+	buf := getBuf()
+	defer putBuf(buf)
 	if len(page) > 0 {
-		body = s.renderList(ms, page, sq.render, func(o *jsonObj) { o.raw("count", strconv.Itoa(total)) })
+		body = s.renderList((*buf)[:0], ms, page, sq.render, func(o *jsonObj) {
+			o.key("count")
+			o.b = strconv.AppendInt(o.b, int64(total), 10)
+		})
+		*buf = body
 	}
 	s.mu.RUnlock()
 	if body == nil {
@@ -313,7 +319,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, m string) 
 // Desk's own index does: without it every page of a scan would collect and sort the whole
 // rest of the module, and reading a million records would take time quadratic in their
 // number. ok is false when sq is not such a search. Caller holds s.mu.
-func windowPage(ms *moduleStore, sq *searchQuery) (page []*record, total int, ok bool) {
+func windowPage(ms *moduleStore, sq *searchQuery) (page []record, total int, ok bool) {
 	if !sq.usesTimeIndex() || !ms.indexesClean() || len(sq.conds) != 1 {
 		return nil, 0, false
 	}
@@ -335,45 +341,59 @@ func windowPage(ms *moduleStore, sq *searchQuery) (page []*record, total int, ok
 		if sq.desc {
 			k = x.keys[hi-1-i]
 		}
-		page = append(page, ms.recs[k.id])
+		page = append(page, ms.rec(k.id))
 	}
 	return page, total, true
 }
 
 // searchLocked returns the live records matching sq in result order. Caller
 // holds s.mu.
-func (s *Server) searchLocked(ms *moduleStore, sq *searchQuery) []*record {
-	var cands []*record
-	addIDs := func(ids []uint64) {
-		for _, id := range ids {
-			if r := ms.recs[id]; r != nil {
-				cands = append(cands, r)
-			}
+func (s *Server) searchLocked(ms *moduleStore, sq *searchQuery) []record {
+	var cands []record
+	add := func(id uint64) {
+		if r, ok := ms.get(id); ok {
+			cands = append(cands, r)
 		}
 	}
 	switch {
 	case sq.hasIDs:
-		addIDs(sq.ids)
+		for _, id := range sq.ids {
+			add(id)
+		}
 	case sq.index != "":
-		seen := map[uint64]bool{}
+		var ids []uint64
 		for _, v := range sq.indexed {
-			ids, _ := ms.lookup(sq.index, v)
-			for _, id := range ids {
-				if !seen[id] {
-					seen[id] = true
-					addIDs([]uint64{id})
-				}
+			got, _ := ms.lookup(sq.index, v)
+			if ids == nil {
+				ids = got
+			} else {
+				ids = append(ids, got...)
 			}
+		}
+		// A record found twice (under two of the values) is one candidate; one id, the
+		// common case, needs no map.
+		var seen map[uint64]bool
+		if len(ids) > 1 {
+			seen = make(map[uint64]bool, len(ids))
+		}
+		for _, id := range ids {
+			if seen != nil {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+			}
+			add(id)
 		}
 	case sq.modRange != nil:
 		lo, hi := ms.byMod.rangeOf(sq.modRange[0], sq.modRange[1])
 		for _, k := range ms.byMod.keys[lo:hi] {
-			cands = append(cands, ms.recs[k.id])
+			add(k.id)
 		}
 	case sq.crtRange != nil:
 		lo, hi := ms.byCrt.rangeOf(sq.crtRange[0], sq.crtRange[1])
 		for _, k := range ms.byCrt.keys[lo:hi] {
-			cands = append(cands, ms.recs[k.id])
+			add(k.id)
 		}
 	default:
 		for _, r := range ms.recs {
@@ -382,7 +402,7 @@ func (s *Server) searchLocked(ms *moduleStore, sq *searchQuery) []*record {
 	}
 	out := cands[:0]
 	for _, r := range cands {
-		if r == nil || r.trashed() {
+		if r.trashed() {
 			continue
 		}
 		ok := true
@@ -396,14 +416,14 @@ func (s *Server) searchLocked(ms *moduleStore, sq *searchQuery) []*record {
 			out = append(out, r)
 		}
 	}
-	var less func(a, b *record) int
+	var less func(a, b record) int
 	switch sq.sortBy {
 	case "createdTime":
-		less = func(a, b *record) int {
+		less = func(a, b record) int {
 			return cmpKeys(timeKey{a.created, a.cseq, a.id}, timeKey{b.created, b.cseq, b.id})
 		}
 	case "accountName":
-		less = func(a, b *record) int {
+		less = func(a, b record) int {
 			if c := cmp.Compare(strings.ToLower(ms.str(a, "accountName")), strings.ToLower(ms.str(b, "accountName"))); c != 0 {
 				return c
 			}
@@ -412,16 +432,16 @@ func (s *Server) searchLocked(ms *moduleStore, sq *searchQuery) []*record {
 	case "relevance":
 		// Relevance has no documented order; the emulator ranks the most
 		// recently modified first.
-		less = func(a, b *record) int {
+		less = func(a, b record) int {
 			return cmpKeys(timeKey{b.modified, b.seq, b.id}, timeKey{a.modified, a.seq, a.id})
 		}
 	default:
-		less = func(a, b *record) int {
+		less = func(a, b record) int {
 			return cmpKeys(timeKey{a.modified, a.seq, a.id}, timeKey{b.modified, b.seq, b.id})
 		}
 	}
 	if sq.desc {
-		slices.SortFunc(out, func(a, b *record) int { return less(b, a) })
+		slices.SortFunc(out, func(a, b record) int { return less(b, a) })
 	} else {
 		slices.SortFunc(out, less)
 	}

@@ -239,10 +239,29 @@ func (s *Server) authorize(r *http.Request) *apiError {
 }
 
 // readBody reads a request body up to maxBody.
-func readBody(r *http.Request) ([]byte, *apiError) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return nil, errBadRequest("could not read the request body")
+func readBody(r *http.Request) ([]byte, *apiError) { return readBodyTo(nil, r) }
+
+// readBodyTo reads a request body up to maxBody into buf's array (grown as needed), as
+// io.ReadAll does into a new one: the record writes read into a buffer from bufPool, since
+// their decoding copies what it keeps.
+func readBodyTo(buf []byte, r *http.Request) ([]byte, *apiError) {
+	lr := io.LimitedReader{R: r.Body, N: maxBody + 1}
+	b := buf[:0]
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, errBadRequest("could not read the request body")
+		}
 	}
 	if len(b) > maxBody {
 		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, ErrorCode: CodeSizeExceeded, Message: "The request body is too large"}

@@ -78,20 +78,20 @@ func (s *Server) saveData(enc *gob.Encoder) error {
 	}
 	for _, name := range moduleOrder {
 		ms := s.mods[name]
-		if err := enc.Encode(snapModule{Name: name, Fields: ms.sch.fields, Records: len(ms.recs)}); err != nil {
+		if err := enc.Encode(snapModule{Name: name, Fields: ms.sch.fields, Records: ms.count()}); err != nil {
 			return err
 		}
 		// Id order makes the value indexes come back in a stable order; the id list is the only
 		// extra memory (8 bytes a record).
-		ids := make([]uint64, 0, len(ms.recs))
+		ids := make([]uint64, 0, ms.count())
 		for id := range ms.recs {
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
 		for _, id := range ids {
-			r := ms.recs[id]
+			r := ms.rec(id)
 			if err := enc.Encode(snapRecord{ID: r.id, Created: r.created, Modified: r.modified, Seq: r.seq, CSeq: r.cseq,
-				TrashedAt: r.trashedAt, Data: string(r.data)}); err != nil {
+				TrashedAt: r.trashedAt, Data: string(ms.data(r))}); err != nil {
 				return err
 			}
 		}
@@ -169,27 +169,26 @@ func loadModule(dec *gob.Decoder, name string) (*moduleStore, error) {
 		if err := dec.Decode(&sr); err != nil {
 			return nil, err
 		}
-		if ms.recs[sr.ID] != nil || sr.ID == 0 {
+		if ms.has(sr.ID) || sr.ID == 0 {
 			return nil, fmt.Errorf("record id %d is zero or repeated", sr.ID)
 		}
-		r := &record{id: sr.ID, created: sr.Created, modified: sr.Modified, seq: sr.Seq, cseq: sr.CSeq,
-			trashedAt: sr.TrashedAt, data: blob(sr.Data)}
+		r := record{id: sr.ID, created: sr.Created, modified: sr.Modified, seq: sr.Seq, cseq: sr.CSeq,
+			trashedAt: sr.TrashedAt}
 		bad := false
-		r.data.each(func(f uint16, _ value) bool {
+		blob(sr.Data).each(func(f uint16, _ value) bool {
 			bad = int(f) >= len(sch.fields)
 			return !bad
 		})
 		if bad {
 			return nil, fmt.Errorf("record %d has a value of an unknown field", sr.ID)
 		}
+		ms.scratch = append(ms.scratch[:0], sr.Data...)
 		if r.trashed() {
 			// Trashed records stay in the value indexes (lookups see them) but not in the time
 			// indexes, as setTrashed leaves them.
-			ms.recs[r.id] = r
-			ms.indexAdd(r)
-			ms.version++
+			ms.add(r, ms.scratch)
 		} else {
-			ms.insert(r)
+			ms.insert(r, ms.scratch)
 		}
 	}
 	return ms, nil

@@ -49,16 +49,16 @@ func (s *Server) LoadTickets(tickets []Ticket) ([]string, error) {
 			return ids, fmt.Errorf("load tickets: ticket %d: subject is required", i)
 		}
 		cid, ok := parseID(t.ContactID)
-		if !ok || s.mods[ModuleContacts].recs[cid] == nil {
+		if !ok || !s.mods[ModuleContacts].has(cid) {
 			return ids, fmt.Errorf("load tickets: ticket %d: contactId %q is not a contact", i, t.ContactID)
 		}
 		if t.AccountID != "" {
 			aid, ok := parseID(t.AccountID)
-			if !ok || s.mods[ModuleAccounts].recs[aid] == nil {
+			if !ok || !s.mods[ModuleAccounts].has(aid) {
 				return ids, fmt.Errorf("load tickets: ticket %d: accountId %q is not an account", i, t.AccountID)
 			}
 		} else {
-			t.AccountID = s.mods[ModuleContacts].str(s.mods[ModuleContacts].recs[cid], "accountId")
+			t.AccountID = s.mods[ModuleContacts].str(s.mods[ModuleContacts].rec(cid), "accountId")
 		}
 		if t.Status == "" {
 			t.Status = "Open"
@@ -116,7 +116,7 @@ func (s *Server) renderTicket(t *Ticket, withContact, withAccount bool) map[stri
 		contacts := s.mods[ModuleContacts]
 		var c any
 		if id, ok := parseID(t.ContactID); ok {
-			if r := contacts.recs[id]; r != nil {
+			if r, ok := contacts.get(id); ok {
 				c = map[string]any{"id": t.ContactID, "firstName": nilIfEmpty(contacts.str(r, "firstName")),
 					"lastName": contacts.str(r, "lastName"), "email": nilIfEmpty(contacts.str(r, "email")),
 					"phone": nilIfEmpty(contacts.str(r, "phone")), "account": s.ticketAccount(t.AccountID)}
@@ -136,8 +136,8 @@ func (s *Server) ticketAccount(id string) any {
 	if !ok {
 		return nil
 	}
-	a := accs.recs[aid]
-	if a == nil {
+	a, ok := accs.get(aid)
+	if !ok {
 		return nil
 	}
 	return map[string]any{"id": id, "accountName": accs.str(a, "accountName"), "website": nilIfEmpty(accs.str(a, "website"))}

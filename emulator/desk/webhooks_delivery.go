@@ -21,7 +21,8 @@ func (m *hookManager) emit(sourceID string, events []event) {
 	if len(events) == 0 {
 		return
 	}
-	now := strconv.FormatInt(m.s.nowMS(), 10)
+	at := m.s.nowMS()
+	now := "" // formatted for the first event queued
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, id := range m.order {
@@ -38,6 +39,9 @@ func (m *hookManager) emit(sourceID string, events []event) {
 			if len(h.queue) >= m.cfg.MaxQueue {
 				h.stats.EventsDropped++
 				continue
+			}
+			if now == "" {
+				now = strconv.FormatInt(at, 10)
 			}
 			h.queue = append(h.queue, m.element(ev, sub != nil && sub.IncludePrevState, now))
 			added = true
