@@ -6,7 +6,7 @@
 // records per second, API calls and credits against the minimum, the worker's peak RSS, the
 // Postgres database's size, the largest workflow run in events, time per step, and the days
 // the same sync takes at each edition's daily credits. Run it with `make bench-scale`
-// (SIZES=100000,1000000 by default).
+// (SIZES=100000,1000000,100000 by default: the small size brackets the large one).
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,7 +31,7 @@ import (
 )
 
 func main() {
-	sizes := flag.String("sizes", "100000,1000000", "contacts per side of each run, comma-separated (accounts: a tenth)")
+	sizes := flag.String("sizes", "100000,1000000,100000", "contacts per side of each run, comma-separated (accounts: a tenth); a size given twice counts as the mean of its runs")
 	crmConc := flag.Int("crm-concurrency", 20, "CRM concurrency limit (Enterprise: 20, complex sub-limit 10)")
 	deskConc := flag.Int("desk-concurrency", 25, "Desk concurrency limit (Enterprise: 25)")
 	users := flag.Int("users", 10, "users (CRM) and agents (Desk) the daily credit allowances are computed for")
@@ -71,23 +72,63 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	if len(results) > 1 {
-		fmt.Printf("\ngrowth\n")
-		a := results[0]
-		for _, b := range results[1:] {
-			size, wall := float64(b.records)/float64(a.records), b.wall.Seconds()/a.wall.Seconds()
-			fmt.Printf("  %d → %d records: size ×%.1f, wall time ×%.1f (%.2f of linear)\n", a.records, b.records, size, wall, wall/size)
-			// Which part's work grows faster than the data: on a machine the sync keeps busy,
-			// the wall time follows the total.
-			var parts []string
-			for _, k := range benchenv.CPUParts {
-				if a.cpu[k] > 0 {
-					g := b.cpu[k].Seconds() / a.cpu[k].Seconds()
-					parts = append(parts, fmt.Sprintf("%s ×%.1f (%.2f)", k, g, g/size))
-				}
-			}
-			fmt.Printf("  processor time by part (of linear): %s\n", strings.Join(parts, ", "))
+	printGrowth(results)
+}
+
+// printGrowth prints how the wall time and each part's processor time grow from the smallest
+// size to each larger one. A size run more than once (-sizes 100000,1000000,100000, the
+// default: the small size before and after the large one) counts as the mean of its runs:
+// the same 100k sync took 53 s in one run and 86 s in another minutes later, with every
+// part's processor time 1.6 times as high (the machine, not the sync, was slower), and a
+// one-minute run samples one moment of that while a 13-minute run averages over it.
+func printGrowth(results []result) {
+	var sizes []int
+	runs := map[int][]result{}
+	for _, r := range results {
+		if len(runs[r.records]) == 0 {
+			sizes = append(sizes, r.records)
 		}
+		runs[r.records] = append(runs[r.records], r)
+	}
+	if len(sizes) < 2 {
+		return
+	}
+	slices.Sort(sizes)
+	mean := func(rs []result) result {
+		m := result{records: rs[0].records, cpu: benchenv.CPUTimes{}}
+		for _, r := range rs {
+			m.wall += r.wall / time.Duration(len(rs))
+			for k, v := range r.cpu {
+				m.cpu[k] += v / time.Duration(len(rs))
+			}
+		}
+		return m
+	}
+	fmt.Printf("\ngrowth\n")
+	for _, n := range sizes {
+		if rs := runs[n]; len(rs) > 1 {
+			var walls []string
+			for _, r := range rs {
+				walls = append(walls, r.wall.Round(time.Millisecond).String())
+			}
+			fmt.Printf("  %d records: %d runs, wall %s (mean %s)\n", n, len(rs), strings.Join(walls, ", "), mean(rs).wall.Round(time.Millisecond))
+		}
+	}
+	a := mean(runs[sizes[0]])
+	for _, n := range sizes[1:] {
+		b := mean(runs[n])
+		size, wall := float64(b.records)/float64(a.records), b.wall.Seconds()/a.wall.Seconds()
+		fmt.Printf("  %d → %d records: size ×%.1f, wall time ×%.1f (%.2f of linear)\n", a.records, b.records, size, wall, wall/size)
+		// Which part's work grows faster than the data: on a machine the sync keeps busy,
+		// the wall time follows the total.
+		var parts []string
+		for _, k := range benchenv.CPUParts {
+			if a.cpu[k] > 0 {
+				g := b.cpu[k].Seconds() / a.cpu[k].Seconds()
+				parts = append(parts, fmt.Sprintf("%s ×%.1f (%.2f)", k, g, g/size))
+			}
+		}
+		fmt.Printf("  processor time by part (of linear): %s\n", strings.Join(parts, ", "))
 	}
 }
 
