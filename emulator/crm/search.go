@@ -248,8 +248,8 @@ func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, mod string) 
 			}
 		}
 	default:
-		for id, i := range m.slots {
-			if filter(m.view(id, i)) {
+		for id, st := range m.slab.All {
+			if filter(m.view(id, st)) {
 				n++
 			}
 		}

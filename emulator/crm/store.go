@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/btree"
 
+	"deskcrm/emulator/records"
 	"deskcrm/emulator/valueindex"
 )
 
@@ -16,25 +17,25 @@ import (
 type rec struct {
 	id uint64
 	storedRec
-	vals packed // the set fields' values; r.at says where they lie when they are in the arena
+	vals packed // the set fields' values; when r.at is not zero, they are the arena's bytes at r.at
 }
 
-// storedRec is a record as its module stores it (in module.blocks): times, sequences and users
+// storedRec is a record as its module stores it (in module.slab): times, sequences and users
 // as integers and the place of its packed values in the module's arena instead of a string,
 // so that it holds no pointer. A million records are then a few large objects the garbage
 // collector never scans, where a map of *rec held a million pointers to a million structs,
 // each pointing at a string: two objects per record to mark on every collection
-// (BenchmarkWriteCalls/n=1M/GC, arena.go).
+// (BenchmarkWriteCalls/n=1M/GC, package records).
 type storedRec struct {
-	created  int64  // unix seconds
-	modified int64  // unix seconds
-	cseq     uint64 // creation sequence: orders equal Created_Time seconds
-	seq      uint64 // modification sequence: orders equal Modified_Time seconds
-	written  int64  // unix nanoseconds of the last API write (0 = loaded): search lag
-	owner    uint16 // user index of Owner
-	creator  uint16 // user index of Created_By
-	modifier uint16 // user index of Modified_By
-	at       valRef // where the values lie in the module's arena
+	created  int64       // unix seconds
+	modified int64       // unix seconds
+	cseq     uint64      // creation sequence: orders equal Created_Time seconds
+	seq      uint64      // modification sequence: orders equal Modified_Time seconds
+	written  int64       // unix nanoseconds of the last API write (0 = loaded): search lag
+	owner    uint16      // user index of Owner
+	creator  uint16      // user index of Created_By
+	modifier uint16      // user index of Modified_By
+	at       records.Ref // where the values lie in the module's arena
 }
 
 // dateTime is a datetime field value in unix seconds.
@@ -70,7 +71,7 @@ type fieldValue struct {
 // packed values, in a string of their own. It sorts fvs.
 func (r *rec) setAll(fvs []fieldValue) {
 	if len(fvs) > 0 {
-		r.vals = packed(appendVals(make([]byte, 0, len(r.vals)+64), r.vals, fvs))
+		r.vals, r.at = packed(appendVals(make([]byte, 0, len(r.vals)+64), r.vals, fvs)), records.Ref{}
 	}
 }
 
@@ -115,7 +116,7 @@ func (r *rec) clone() *rec {
 // chunk it would keep alive (for the recycle bin, which outlives compactions).
 func (r *rec) detached() *rec {
 	c := *r
-	c.vals, c.at = packed(strings.Clone(string(r.vals))), valRef{}
+	c.vals, c.at = packed(strings.Clone(string(r.vals))), records.Ref{}
 	return &c
 }
 
@@ -188,7 +189,7 @@ func (x *recTree) insert(r *rec) { x.t.ReplaceOrInsert(keyOf(x.sortBy, r)) }
 func (x *recTree) delete(r *rec) { x.t.Delete(keyOf(x.sortBy, r)) }
 
 func (x *recTree) visit(fn func(rec) bool) func(treeKey) bool {
-	return func(k treeKey) bool { return fn(x.m.view(k.id, x.m.slots[k.id])) }
+	return func(k treeKey) bool { return fn(x.m.view(k.id, x.m.slab.Ptr(k.id))) }
 }
 
 // Ascend visits the records in order until fn returns false.
@@ -239,17 +240,10 @@ type module struct {
 	idx    uint8
 	fields *fieldSet
 
-	// The live records: slots maps an id to its record's index in a slab, blocks of slabBlock
-	// records whose freed entries (free) new records reuse. Neither the map nor a block holds
-	// a pointer (see storedRec). A map[uint64]storedRec would not either, but it took 160 MiB
-	// at a million records (72-byte slots, half of them empty after a table split) where the
-	// slab and a map of 4-byte indexes take about 100. Blocks, not one slice, so that the slab
-	// grows without copying: appending to one slice re-copied and faulted in every grown
-	// array, 1.2 s of processor time in loading a million records.
-	slots  map[uint64]uint32
-	blocks [][]storedRec
-	free   []uint32
-	vals   arena // the records' packed values
+	// The live records, in a slab, and their packed values, in an arena: neither holds a
+	// pointer per record (see package records).
+	slab records.Slab[storedRec]
+	vals records.Arena
 
 	byID       *recTree
 	byCreated  *recTree
@@ -274,8 +268,7 @@ func newModule(name string, idx uint8, fs *fieldSet) *module {
 		name:    name,
 		idx:     idx,
 		fields:  fs,
-		slots:   map[uint64]uint32{},
-		vals:    newArena(),
+		vals:    records.NewArena(),
 		indexes: map[int]index{},
 		deleted: map[uint64]*deletedRec{},
 	}
@@ -284,65 +277,46 @@ func newModule(name string, idx uint8, fs *fieldSet) *module {
 	return m
 }
 
-// slabBlock is the number of records in a block of a module's slab (64 KiB).
-const slabBlock = 1 << 10
-
-// slot is the slab's entry i.
-func (m *module) slot(i uint32) *storedRec { return &m.blocks[i/slabBlock][i%slabBlock] }
-
-// view is record id, stored in slot i.
-func (m *module) view(id uint64, i uint32) rec {
-	st := m.slot(i)
-	return rec{id: id, storedRec: *st, vals: m.vals.get(st.at)}
+// view is record id, stored at st.
+func (m *module) view(id uint64, st *storedRec) rec {
+	return rec{id: id, storedRec: *st, vals: packed(m.vals.Get(st.at))}
 }
 
 // get returns the live record id.
 func (m *module) get(id uint64) (rec, bool) {
-	i, ok := m.slots[id]
-	if !ok {
+	st := m.slab.Ptr(id)
+	if st == nil {
 		return rec{}, false
 	}
-	return m.view(id, i), true
+	return m.view(id, st), true
 }
 
 // has reports whether id is a live record.
-func (m *module) has(id uint64) bool {
-	_, ok := m.slots[id]
-	return ok
-}
+func (m *module) has(id uint64) bool { return m.slab.Has(id) }
 
 // count is the number of live records.
-func (m *module) count() int { return len(m.slots) }
-
-// store sets the stored form of record id, in its slot, a free one or a new one.
-func (m *module) store(id uint64, st storedRec) {
-	i, ok := m.slots[id]
-	switch {
-	case ok:
-	case len(m.free) > 0:
-		i = m.free[len(m.free)-1]
-		m.free = m.free[:len(m.free)-1]
-	default:
-		if len(m.blocks) == 0 || len(m.blocks[len(m.blocks)-1]) == slabBlock {
-			m.blocks = append(m.blocks, make([]storedRec, 0, slabBlock))
-		}
-		last := len(m.blocks) - 1
-		i = uint32(last*slabBlock + len(m.blocks[last]))
-		m.blocks[last] = m.blocks[last][:len(m.blocks[last])+1]
-	}
-	*m.slot(i), m.slots[id] = st, i
-}
+func (m *module) count() int { return m.slab.Len() }
 
 // setVals stores every value of fvs in r (as rec.setAll), the new packed values put into the
 // module's arena: the record is then stored without copying them again, and nothing is
-// allocated per record but the arena's chunks. If r is not stored, its values are garbage
-// in the arena, which compaction drops. It sorts fvs.
+// allocated per record but the arena's chunks. The values are r's from then on: insert or
+// replace stores them, or discard drops them. It sorts fvs.
 func (m *module) setVals(r *rec, fvs []fieldValue) {
 	if len(fvs) == 0 {
 		return
 	}
 	m.scratch = appendVals(m.scratch[:0], r.vals, fvs)
-	r.vals, r.at = m.vals.put(bytesString(m.scratch))
+	r.at = m.vals.Put(r.id, m.scratch)
+	r.vals = packed(m.vals.Get(r.at))
+}
+
+// discard drops the values setVals put for nr, a version of old (the zero rec for a new
+// record) that is not stored after all.
+func (m *module) discard(nr, old *rec) {
+	if nr.at != old.at {
+		m.vals.Release(nr.at)
+		m.tidy()
+	}
 }
 
 // indexedField reports whether a field gets a value index: unique and
@@ -363,8 +337,8 @@ func (m *module) reindexFields() {
 // indexField creates the value index of field k from the live records.
 func (m *module) indexField(k int) {
 	ix := newIndex()
-	for id, i := range m.slots {
-		r := m.view(id, i)
+	for id, st := range m.slab.All {
+		r := m.view(id, st)
 		if v, ok := r.get(k); ok {
 			ix.add(v, id)
 		}
@@ -373,15 +347,14 @@ func (m *module) indexField(k int) {
 }
 
 // insert adds a new record (or the new version of one unlinked) to the slab, trees and
-// indexes. Its values are copied into the
-// module's arena unless r.at already says where they lie there; r is updated to the stored
-// version.
+// indexes. Its values are copied into the module's arena unless r.at already says where they
+// lie there (setVals put them); r is updated to the stored version.
 func (m *module) insert(r *rec) {
-	if !m.vals.holds(r.vals, r.at) {
-		r.vals, r.at = m.vals.put(string(r.vals))
+	if r.at == (records.Ref{}) {
+		r.at = m.vals.PutString(r.id, string(r.vals))
+		r.vals = packed(m.vals.Get(r.at))
 	}
-	m.store(r.id, r.storedRec)
-	m.vals.live += len(r.vals)
+	m.slab.Put(r.id, r.storedRec)
 	m.byID.insert(r)
 	m.byCreated.insert(r)
 	m.byModified.insert(r)
@@ -391,27 +364,29 @@ func (m *module) insert(r *rec) {
 		}
 	}
 	m.lastChange = max(m.lastChange, r.modified)
-	m.maybeCompact()
+	m.tidy()
 }
 
-// replace swaps the stored version old of a record for nw (same id).
+// replace swaps the stored version old of a record for nw (same id), whose values are old's
+// when it changed none.
 func (m *module) replace(old, nw *rec) {
 	m.unlink(old)
+	if at := m.slab.Ptr(old.id).at; nw.at != at {
+		m.vals.Release(at)
+	}
 	m.insert(nw)
 }
 
 // remove takes a record out of the live set.
 func (m *module) remove(r *rec) {
 	m.unlink(r)
-	i := m.slots[r.id]
-	delete(m.slots, r.id)
-	*m.slot(i) = storedRec{}
-	m.free = append(m.free, i)
-	m.maybeCompact()
+	m.vals.Release(m.slab.Ptr(r.id).at)
+	m.slab.Delete(r.id)
+	m.tidy()
 }
 
-// unlink takes the stored version r of a record out of the trees and indexes and counts its
-// values as garbage; the caller frees or overwrites its slot.
+// unlink takes the stored version r of a record out of the trees and indexes; the caller
+// releases its values and frees or overwrites its slot.
 func (m *module) unlink(r *rec) {
 	m.byID.delete(r)
 	m.byCreated.delete(r)
@@ -421,25 +396,19 @@ func (m *module) unlink(r *rec) {
 			ix.remove(v, r.id)
 		}
 	}
-	m.vals.live -= int(m.slot(m.slots[r.id]).at.n)
 }
 
-// maybeCompact copies the live values into a fresh arena, in slot order (mostly creation
-// order), once the old one holds more garbage than values. Records read before keep their
-// strings into the old chunks, which stay as they are until no one holds them.
-func (m *module) maybeCompact() {
-	if !m.vals.needsCompaction() {
-		return
+// tidy compacts the arena's chunks that fell under half live during the last change. The
+// methods that put or release values call it last, once every record points at its values.
+// Records read before keep their strings into the old chunks.
+func (m *module) tidy() { m.vals.Tidy(m.valsRef) }
+
+// valsRef returns where the live record id keeps the place of its values, or nil.
+func (m *module) valsRef(id uint64) *records.Ref {
+	if st := m.slab.Ptr(id); st != nil {
+		return &st.at
 	}
-	fresh := newArena()
-	for _, b := range m.blocks {
-		for i := range b {
-			st := &b[i] // a free slot has no values: put leaves it so
-			_, st.at = fresh.put(string(m.vals.get(st.at)))
-		}
-	}
-	fresh.live = fresh.written
-	m.vals = fresh
+	return nil
 }
 
 // tree returns the ordered tree for a sort order.

@@ -338,6 +338,7 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 		for k, f := range m.fields.list {
 			if f.Mandatory {
 				if _, ok := nr.get(k); !ok {
+					m.discard(&nr, &old)
 					s.lastID--
 					return recordError(&fieldError{code: "MANDATORY_NOT_FOUND", message: "required field not found",
 						details: map[string]any{"api_name": f.APIName, "json_path": path + "." + f.APIName}}), nil
@@ -346,6 +347,7 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 		}
 	}
 	if ferr := s.checkUnique(m, &nr, path); ferr != nil {
+		m.discard(&nr, &old)
 		if !found {
 			s.lastID--
 		}

@@ -4,21 +4,29 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+
+	"deskcrm/emulator/records"
 )
 
-// record is one contact or account as its moduleStore holds it: fixed system fields plus
-// where its field values are, packed into one blob in the module's arena (see arena). It
-// holds no pointers, so that the pages of a module's records are memory the garbage
-// collector does not scan. Records are values: a reader holds a copy that no write changes;
-// its values are read with moduleStore.data while the store has not changed since.
+// record is one contact or account as read from its moduleStore: its id and what the store
+// keeps for it. Records are values: a reader holds a copy that no write changes; its values
+// are read with moduleStore.data while the store has not changed since.
 type record struct {
-	id        uint64
+	id uint64
+	storedRec
+}
+
+// storedRec is a record as its moduleStore's slab holds it: fixed system fields plus where
+// its field values are, packed into one blob in the module's arena. It holds no pointers, so
+// that the pages of a module's records are memory the garbage collector does not scan (see
+// package records).
+type storedRec struct {
 	created   int64 // unix ms
 	modified  int64 // unix ms
 	seq       uint64
 	cseq      uint64
 	trashedAt int64 // unix ms; 0 = live
-	data      blobRef
+	data      records.Ref
 }
 
 func (r record) trashed() bool { return r.trashedAt != 0 }

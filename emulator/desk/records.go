@@ -301,7 +301,7 @@ func (s *Server) insertLocked(ms *moduleStore, in writeInput, id uint64, created
 	}
 	seq := s.nextSeq()
 	ms.scratch = appendBlob(ms.scratch[:0], set)
-	return ms.insert(record{id: id, created: created, modified: modified, seq: seq, cseq: seq}, ms.scratch), nil
+	return ms.insert(record{id: id, storedRec: storedRec{created: created, modified: modified, seq: seq, cseq: seq}}, ms.scratch), nil
 }
 
 func otherModule(m string) string {
@@ -389,7 +389,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, m, idStr s
 			cur := old
 			if string(ms.scratch) != string(ms.data(old)) {
 				changed = true
-				// The old version is rendered before the store changes (see arena).
+				// The old version is rendered before the store changes (see package records).
 				prev = s.render((*prevBuf)[:0], ms, old, renderOpts{})
 				*prevBuf = prev
 				nr := old

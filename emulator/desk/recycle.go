@@ -244,7 +244,7 @@ func (s *Server) purgeLocked(ms *moduleStore, rec record) {
 	fi := uint16(contacts.sch.byName["accountId"])
 	want := idString(rec.id)
 	// The contacts are found first and changed after: a change may move other contacts'
-	// values (see arena), and the map is not changed while it is ranged over.
+	// values (see package records), and the slab is not changed while it is ranged over.
 	var ids []uint64
 	for id, c := range contacts.recs {
 		if v, ok := contacts.data(c).get(fi); ok && v.s == want {

@@ -172,8 +172,8 @@ func loadModule(dec *gob.Decoder, name string) (*moduleStore, error) {
 		if ms.has(sr.ID) || sr.ID == 0 {
 			return nil, fmt.Errorf("record id %d is zero or repeated", sr.ID)
 		}
-		r := record{id: sr.ID, created: sr.Created, modified: sr.Modified, seq: sr.Seq, cseq: sr.CSeq,
-			trashedAt: sr.TrashedAt}
+		r := record{id: sr.ID, storedRec: storedRec{created: sr.Created, modified: sr.Modified, seq: sr.Seq, cseq: sr.CSeq,
+			trashedAt: sr.TrashedAt}}
 		bad := false
 		blob(sr.Data).each(func(f uint16, _ value) bool {
 			bad = int(f) >= len(sch.fields)

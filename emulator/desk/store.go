@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"deskcrm/emulator/records"
 	"deskcrm/emulator/valueindex"
 )
 
@@ -17,18 +18,14 @@ import (
 type moduleStore struct {
 	name string
 	sch  *schema
-	// The records are held by value in pages, found by id through slots, and their values
-	// are in arena: none of them holds a pointer per record (see arena). A map from id to
-	// record would be simpler, but with its 72-byte entries it took 169 MB at 1M contacts,
-	// against 105 MB for the pages and the map of slots.
-	slots     map[uint64]uint32 // id → slot: page slot>>pageBits, index slot&pageMask
-	pages     [][]record        // pageSize records each; a free slot has id 0
-	freeSlots []uint32
-	arena     arena
-	byMod     timeIndex
-	byCrt     timeIndex
-	indexed   map[uint16]*valueindex.Index // normalised value -> ids (live and trashed)
-	live      int
+	// The records are held by value in a slab and their values in an arena: neither holds a
+	// pointer per record (see package records).
+	slab    records.Slab[storedRec]
+	arena   records.Arena
+	byMod   timeIndex
+	byCrt   timeIndex
+	indexed map[uint16]*valueindex.Index // normalised value -> ids (live and trashed)
+	live    int
 	// sortCache keeps the order of live records for a list sortBy field,
 	// valid while version is unchanged.
 	version   uint64
@@ -47,7 +44,7 @@ var indexedFields = map[string][]string{
 }
 
 func newModuleStore(sch *schema) *moduleStore {
-	ms := &moduleStore{name: sch.module, sch: sch, slots: map[uint64]uint32{}, arena: newArena(), indexed: map[uint16]*valueindex.Index{}}
+	ms := &moduleStore{name: sch.module, sch: sch, arena: records.NewArena(), indexed: map[uint16]*valueindex.Index{}}
 	for _, name := range indexedFields[sch.module] {
 		if i, ok := sch.byName[name]; ok {
 			ms.indexed[uint16(i)] = valueindex.New()
@@ -60,23 +57,13 @@ func newModuleStore(sch *schema) *moduleStore {
 func normKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // data returns the values of r, a record of ms read since the store last changed. The blob
-// stays valid after that (see arena).
-func (ms *moduleStore) data(r record) blob { return ms.arena.get(r.data) }
-
-// Records are kept in pages of pageSize.
-const (
-	pageBits = 10
-	pageSize = 1 << pageBits
-	pageMask = pageSize - 1
-)
+// stays valid after that (see package records).
+func (ms *moduleStore) data(r record) blob { return blob(ms.arena.Get(r.data)) }
 
 // get returns the record (live or trashed) with id.
 func (ms *moduleStore) get(id uint64) (record, bool) {
-	slot, ok := ms.slots[id]
-	if !ok {
-		return record{}, false
-	}
-	return ms.pages[slot>>pageBits][slot&pageMask], true
+	st, ok := ms.slab.Get(id)
+	return record{id: id, storedRec: st}, ok
 }
 
 // rec returns the record with id, which the caller knows is there (a zero record if not).
@@ -87,63 +74,39 @@ func (ms *moduleStore) rec(id uint64) record {
 
 // has reports whether a record (live or trashed) has id.
 func (ms *moduleStore) has(id uint64) bool {
-	_, ok := ms.slots[id]
-	return ok
+	return ms.slab.Has(id)
 }
 
 // count is the number of records, live and trashed.
-func (ms *moduleStore) count() int { return len(ms.slots) }
+func (ms *moduleStore) count() int { return ms.slab.Len() }
 
 // recs yields every record (live and trashed), in no particular order. The store must not
 // change during the loop.
 func (ms *moduleStore) recs(yield func(uint64, record) bool) {
-	for _, p := range ms.pages {
-		for _, r := range p {
-			if r.id != 0 && !yield(r.id, r) {
-				return
-			}
+	for id, st := range ms.slab.All {
+		if !yield(id, record{id: id, storedRec: *st}) {
+			return
 		}
 	}
-}
-
-// slot returns where the record with id is kept, or nil.
-func (ms *moduleStore) slot(id uint64) *record {
-	slot, ok := ms.slots[id]
-	if !ok {
-		return nil
-	}
-	return &ms.pages[slot>>pageBits][slot&pageMask]
 }
 
 // set stores r in the slot of its id, taking a slot for a new id.
-func (ms *moduleStore) set(r record) {
-	if p := ms.slot(r.id); p != nil {
-		*p = r
-		return
-	}
-	var slot uint32
-	if n := len(ms.freeSlots); n > 0 {
-		slot = ms.freeSlots[n-1]
-		ms.freeSlots = ms.freeSlots[:n-1]
-	} else {
-		slot = uint32(len(ms.slots))
-		if int(slot)>>pageBits == len(ms.pages) {
-			ms.pages = append(ms.pages, make([]record, pageSize))
-		}
-	}
-	ms.slots[r.id] = slot
-	ms.pages[slot>>pageBits][slot&pageMask] = r
-}
+func (ms *moduleStore) set(r record) { ms.slab.Put(r.id, r.storedRec) }
 
 // remove frees the slot of the record with id.
-func (ms *moduleStore) remove(id uint64) {
-	slot, ok := ms.slots[id]
-	if !ok {
-		return
+func (ms *moduleStore) remove(id uint64) { ms.slab.Delete(id) }
+
+// tidy compacts the arena's chunks that fell under half live during the last change of the
+// store. The methods that put or release blobs call it last, once every record points at its
+// blob.
+func (ms *moduleStore) tidy() { ms.arena.Tidy(ms.dataRef) }
+
+// dataRef returns where the record with id keeps the place of its blob, or nil.
+func (ms *moduleStore) dataRef(id uint64) *records.Ref {
+	if st := ms.slab.Ptr(id); st != nil {
+		return &st.data
 	}
-	delete(ms.slots, id)
-	ms.pages[slot>>pageBits][slot&pageMask] = record{}
-	ms.freeSlots = append(ms.freeSlots, slot)
+	return nil
 }
 
 func (ms *moduleStore) modValid(k timeKey) bool {
@@ -167,7 +130,7 @@ func (ms *moduleStore) ensureIndexes() {
 // add stores r (a new id) with the packed values data and adds it to the value indexes; it
 // returns r as stored.
 func (ms *moduleStore) add(r record, data []byte) record {
-	r.data = ms.arena.put(r.id, data)
+	r.data = ms.arena.Put(r.id, data)
 	ms.set(r)
 	ms.indexAdd(r)
 	ms.version++
@@ -205,10 +168,10 @@ func (ms *moduleStore) indexRemove(r record) {
 func (ms *moduleStore) replace(nr record, data []byte) record {
 	old := ms.rec(nr.id)
 	ms.indexRemove(old)
-	nr.data = ms.arena.put(nr.id, data)
+	nr.data = ms.arena.Put(nr.id, data)
 	ms.set(nr)
 	ms.indexAdd(nr)
-	ms.arena.release(old.data)
+	ms.arena.Release(old.data)
 	if !old.trashed() {
 		ms.byMod.stale++
 	}
@@ -248,7 +211,7 @@ func (ms *moduleStore) purge(r record) {
 	r = ms.rec(r.id)
 	ms.indexRemove(r)
 	ms.remove(r.id)
-	ms.arena.release(r.data)
+	ms.arena.Release(r.data)
 	if !r.trashed() {
 		ms.byMod.stale++
 		ms.byCrt.stale++

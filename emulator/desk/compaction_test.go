@@ -2,7 +2,6 @@ package desk
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"deskcrm/emulator/records"
 )
+
+// smallChunk is the arena chunk size of smallArenas.
+const smallChunk = 4 << 10
 
 // smallArenas makes s's arenas use chunks of 4 KiB, a few dozen blobs each, so that a test's
 // writes fill, compact and drop chunks (and give long values chunks of their own).
@@ -21,7 +25,7 @@ func smallArenas(s *Server) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ms := range s.mods {
-		ms.arena.max, ms.arena.next = 4<<10, 4<<10
+		ms.arena.SetChunkMax(smallChunk)
 	}
 }
 
@@ -30,40 +34,15 @@ func smallArenas(s *Server) {
 // point at, and every chunk but the one being filled is at least half live.
 func checkArena(t *testing.T, ms *moduleStore) {
 	t.Helper()
-	a := &ms.arena
-	live := make([]int, len(a.chunks))
-	for id, r := range ms.recs {
-		c := a.chunks[r.data.chunk].b
-		start := int(r.data.off) - uvarintLen(uint64(r.data.n)) - 8
-		if c == nil || start < 0 || int(r.data.off+r.data.n) > len(c) {
-			t.Fatalf("%s record %d points at %+v, outside chunk of %d bytes", ms.name, id, r.data, len(c))
+	err := ms.arena.Check(func(yield func(uint64, records.Ref) bool) {
+		for id, r := range ms.recs {
+			if !yield(id, r.data) {
+				return
+			}
 		}
-		if got := binary.LittleEndian.Uint64(c[start:]); got != id {
-			t.Fatalf("%s record %d points at the entry of record %d", ms.name, id, got)
-		}
-		if n, _ := binary.Uvarint(c[start+8:]); n != uint64(r.data.n) {
-			t.Fatalf("%s record %d: entry length %d, ref length %d", ms.name, id, n, r.data.n)
-		}
-		live[r.data.chunk] += entrySize(int(r.data.n))
-	}
-	free := map[uint32]bool{}
-	for _, ci := range a.free {
-		free[ci] = true
-	}
-	for ci, c := range a.chunks {
-		switch {
-		case c.b == nil && !free[uint32(ci)]:
-			t.Fatalf("%s chunk %d is empty but not free", ms.name, ci)
-		case c.b != nil && free[uint32(ci)]:
-			t.Fatalf("%s chunk %d is in use and free", ms.name, ci)
-		case c.live != live[ci]:
-			t.Fatalf("%s chunk %d counts %d live bytes, records point at %d", ms.name, ci, c.live, live[ci])
-		case c.b != nil && ci != a.cur && 2*c.live < cap(c.b):
-			t.Fatalf("%s chunk %d is %d of %d bytes live, under half, and not compacted", ms.name, ci, c.live, cap(c.b))
-		}
-	}
-	if len(a.pending) != 0 {
-		t.Fatalf("%s: %d chunks left pending", ms.name, len(a.pending))
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", ms.name, err)
 	}
 }
 
@@ -170,13 +149,16 @@ func TestArenaCompactionKeepsEveryValue(t *testing.T) {
 		}
 	}
 	for _, ms := range small.s.mods {
-		held, live := ms.arena.size()
+		held, live := ms.arena.Size()
 		// Chunks other than the one being filled are half live at least; blobs of their own
 		// are wholly live.
-		if held > 2*live+ms.arena.max {
+		if held > 2*live+smallChunk {
 			t.Errorf("%s: arena holds %d bytes for %d live", ms.name, held, live)
 		}
-		t.Logf("%s: %d records, arena %d bytes held, %d live, %d chunks", ms.name, ms.count(), held, live, len(ms.arena.chunks))
+		if ms.name == ModuleContacts && ms.arena.Compactions() == 0 {
+			t.Errorf("%s: no compaction", ms.name)
+		}
+		t.Logf("%s: %d records, arena %d bytes held, %d live, %d compactions", ms.name, ms.count(), held, live, ms.arena.Compactions())
 	}
 	if got, want := small.s.Records(ModuleContacts), plain.s.Records(ModuleContacts); len(got) != len(want) || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Records differ: %d and %d records", len(got), len(want))
@@ -239,7 +221,10 @@ func TestReadsWhileTheArenaCompacts(t *testing.T) {
 	e.srv.mu.RLock()
 	defer e.srv.mu.RUnlock()
 	checkArena(t, e.srv.mods[ModuleContacts])
-	if held, live := e.srv.mods[ModuleContacts].arena.size(); held > 2*live+4<<10 {
+	if e.srv.mods[ModuleContacts].arena.Compactions() == 0 {
+		t.Error("no compaction")
+	}
+	if held, live := e.srv.mods[ModuleContacts].arena.Size(); held > 2*live+smallChunk {
 		t.Errorf("arena holds %d bytes for %d live", held, live)
 	}
 }
@@ -259,6 +244,12 @@ func TestSnapshotAfterCompaction(t *testing.T) {
 		tw.call("PATCH", "/api/v1/contacts/"+ids[i%len(ids)], fmt.Sprintf(`{"firstName":"F%d"}`, i))
 	}
 	tw.call("POST", "/api/v1/contacts/moveToTrash", fmt.Sprintf(`{"contactIds":[%q,%q]}`, ids[1], ids[2]))
+	tw.s.mu.RLock()
+	compactions := tw.s.mods[ModuleContacts].arena.Compactions()
+	tw.s.mu.RUnlock()
+	if compactions == 0 {
+		t.Fatal("no compaction")
+	}
 	var buf bytes.Buffer
 	if err := tw.s.SaveSnapshot(gob.NewEncoder(&buf)); err != nil {
 		t.Fatal(err)
