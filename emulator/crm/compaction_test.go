@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"deskcrm/emulator/records"
 	"deskcrm/emulator/zohoauth"
@@ -317,4 +318,48 @@ func TestCompactionKeepsEveryValue(t *testing.T) {
 		t.Error("no compaction")
 	}
 	t.Logf("%d records, arena %d bytes held, %d live, %d compactions", m.count(), held, live, m.vals.Compactions())
+}
+
+// The recycle bin keeps nothing that points into the arena: a deleted record's values are
+// copied out (detached), and so is its display name, which for a contact with one name part
+// is that part itself — left a substring of the stored values, it kept their chunk alive for
+// as long as the entry stayed in the bin, one dropped chunk per deleted record after
+// compactions.
+func TestRecycleBinHoldsNoArenaBytes(t *testing.T) {
+	s := New(Config{SearchLag: NoSearchLag})
+	tok, _ := s.Auth().Issue()
+	ids, err := s.Load("Contacts", []map[string]any{{"Last_Name": "Alone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.modules["Contacts"]
+	id, _ := parseID(ids[0])
+	s.mu.RLock()
+	stored, _ := m.get(id)
+	s.mu.RUnlock()
+	from := uintptr(unsafe.Pointer(unsafe.StringData(string(stored.vals))))
+	to := from + uintptr(len(stored.vals))
+	req := httptest.NewRequest("DELETE", "/crm/v8/Contacts/"+ids[0], nil)
+	req.Header.Set("Authorization", zohoauth.HeaderPrefix+tok)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		t.Fatalf("delete: %d %s", w.Code, w.Body)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d := m.deleted[id]
+	if d == nil || d.displayName != "Alone" {
+		t.Fatalf("recycle bin entry = %+v; want display name Alone", d)
+	}
+	inStored := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return len(s) > 0 && p >= from && p < to
+	}
+	if inStored(d.displayName) {
+		t.Error("the recycle bin's display name points into the arena chunk of the record's values")
+	}
+	if d.rec != nil && inStored(string(d.rec.vals)) {
+		t.Error("the recycle bin's values point into the arena chunk of the record's values")
+	}
 }

@@ -476,7 +476,9 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, mod, rawIDs
 func (s *Server) deleteLocked(m *module, rc *rec, now int64) {
 	m.remove(rc)
 	s.seq++
-	d := &deletedRec{id: rc.id, displayName: s.recordName(m, rc), deletedAt: now, creator: rc.creator, seq: s.seq,
+	// The name is cloned, as the values are (detached): a substring of the record's values
+	// would keep their arena chunk alive for as long as the recycle bin holds the entry.
+	d := &deletedRec{id: rc.id, displayName: strings.Clone(s.recordName(m, rc)), deletedAt: now, creator: rc.creator, seq: s.seq,
 		rec: rc.detached()}
 	if old, ok := m.deleted[rc.id]; ok {
 		if i := slices.Index(m.deletedList, old); i >= 0 {

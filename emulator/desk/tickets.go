@@ -58,7 +58,9 @@ func (s *Server) LoadTickets(tickets []Ticket) ([]string, error) {
 				return ids, fmt.Errorf("load tickets: ticket %d: accountId %q is not an account", i, t.AccountID)
 			}
 		} else {
-			t.AccountID = s.mods[ModuleContacts].str(s.mods[ModuleContacts].rec(cid), "accountId")
+			// Cloned: the ticket outlives the contact's values, whose arena chunk a substring
+			// would keep alive.
+			t.AccountID = strings.Clone(s.mods[ModuleContacts].str(s.mods[ModuleContacts].rec(cid), "accountId"))
 		}
 		if t.Status == "" {
 			t.Status = "Open"
