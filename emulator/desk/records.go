@@ -462,11 +462,13 @@ func (s *Server) handleTrash(w http.ResponseWriter, r *http.Request, m string) *
 	if len(errs) == 0 {
 		now := s.nowMS()
 		for _, rec := range recs {
-			if rec.trashed() {
+			// Read again: an id given twice is trashed, and announced, once.
+			cur, ok := ms.get(rec.id)
+			if !ok || cur.trashed() {
 				continue
 			}
-			ms.setTrashed(rec, now, 0)
-			events = append(events, event{kind: eventKind(m, "Delete"), payload: deletePayload(rec.id)})
+			ms.setTrashed(cur, now, 0)
+			events = append(events, event{kind: eventKind(m, "Delete"), payload: deletePayload(cur.id)})
 		}
 	}
 	s.mu.Unlock()

@@ -419,7 +419,8 @@ func TestTrashAndRecycleBin(t *testing.T) {
 	if e.srv.Count(ModuleContacts) != 3 {
 		t.Fatal("a failed moveToTrash trashed something")
 	}
-	if r := e.do("POST", "/api/v1/contacts/moveToTrash", map[string]any{"contactIds": ids[:2]}); r.status != 204 || len(r.body) != 0 {
+	// An id given twice is trashed once: the live count drops by one for it.
+	if r := e.do("POST", "/api/v1/contacts/moveToTrash", map[string]any{"contactIds": []string{ids[0], ids[1], ids[0]}}); r.status != 204 || len(r.body) != 0 {
 		t.Fatalf("trash: %d %s", r.status, r.body)
 	}
 	if r := e.do("POST", "/api/v1/accounts/moveToTrash", map[string]any{"accountIds": accs}); r.status != 204 {
