@@ -281,8 +281,14 @@ func TestIncrementalSync(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(3 * time.Second) // three poll intervals
-		if n := h.crm.Realism().Calls().Total + h.desk.Realism().Calls().Total; n != 3 {
-			t.Errorf("%d calls while paused, want only the 3 made by the test: nothing may call Zoho", n)
+		if c, d := h.crm.Realism().Calls(), h.desk.Realism().Calls(); c.Total+d.Total != 3 {
+			var made []string
+			for _, calls := range []realism.Stats{c, d} {
+				for ep, st := range calls.Endpoints {
+					made = append(made, fmt.Sprintf("%s ×%d", ep, st.Calls))
+				}
+			}
+			t.Errorf("%d calls while paused (%s), want only the 3 made by the test: nothing may call Zoho", c.Total+d.Total, strings.Join(made, ", "))
 		}
 		st, _ := h.status("e2e")
 		if len(st.Pending["crm/contacts"]) != 1 || !st.SyncRequested {
