@@ -261,9 +261,19 @@ func TestIncrementalSync(t *testing.T) {
 		if err := tc.SignalWorkflow(ctx, workflows.WorkflowID("e2e"), "", workflows.SignalPause, nil); err != nil {
 			t.Fatal(err)
 		}
+		// Paused, and no pass still winding down: a pass the pause cancelled may make one more
+		// call before its next heartbeat tells it so, while the status already says the
+		// workflow waits for the resume signal (as faults' pauseAndResume also waits).
 		eventually(t, wait, "paused and idle", func() (bool, string) {
 			st, err := h.status("e2e")
-			return err == nil && st.Paused && st.WaitingFor == "resume signal", fmt.Sprintf("%+v", st.WaitingFor)
+			if err != nil || !st.Paused || st.WaitingFor != "resume signal" {
+				return false, fmt.Sprintf("%+v %v", st.WaitingFor, err)
+			}
+			d, err := tc.DescribeWorkflow(ctx, workflows.WorkflowID("e2e"), "")
+			if err != nil || len(d.RawResponse.GetPendingActivities()) > 0 {
+				return false, fmt.Sprintf("a pass still runs (%v)", err)
+			}
+			return true, ""
 		})
 		h.resetCalls()
 		if _, err := u.crm.Update(ctx, "Contacts", []crm.Record{{ID: erinCRM, Fields: map[string]any{"Mobile": "111-2222"}}}); err != nil {
