@@ -186,3 +186,19 @@ func TestResumeEndsACreditsWaitEarly(t *testing.T) {
 	require.Len(t, calls, 2)
 	assert.Equal(t, t0.Add(10*time.Minute), calls[1].At)
 }
+
+// Paused, the status says the sync waits for the resume signal only once nothing it started
+// still runs: a pass or step the pause cancelled may call Zoho until its next heartbeat tells
+// it to stop, and an admin who pauses to keep the sync off Zoho needs to know when it is.
+func TestPausedStatusWaitsForCancelledStepsToStop(t *testing.T) {
+	s := newSyncImpl(SyncInput{IntegrationID: "it", PollInterval: "1h"})
+	s.st.Paused = true
+	s.st.InitialDone = true
+	s.pausable = "incremental-contacts"
+	assert.Equal(t, "incremental-contacts to stop, then the resume signal", s.status(t0).WaitingFor)
+	s.pausable = ""
+	s.running = []runningStep{{name: "create-in-crm-contacts"}, {name: "reconcile-contacts"}}
+	assert.Equal(t, "create-in-crm-contacts, reconcile-contacts to stop, then the resume signal", s.status(t0).WaitingFor)
+	s.running = nil
+	assert.Equal(t, "resume signal", s.status(t0).WaitingFor)
+}

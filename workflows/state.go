@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -246,7 +247,12 @@ func (s *syncImpl) status(now time.Time) Status {
 		out.Estimate = &e
 	}
 	if st.Paused {
+		// A step the pause cancelled may still call Zoho until its next heartbeat tells it
+		// to stop: until it has, the pause waits for it, not yet for the resume signal.
 		out.WaitingFor = "resume signal"
+		if stopping := s.stoppingSteps(); len(stopping) > 0 {
+			out.WaitingFor = strings.Join(stopping, ", ") + " to stop, then the resume signal"
+		}
 	}
 	return out
 }
@@ -325,6 +331,19 @@ func (s *syncImpl) linesSince(before map[string]ModuleProgress, kind string, at 
 				out = append(out, d)
 			}
 		}
+	}
+	return out
+}
+
+// stoppingSteps are the activities still running while the sync is paused: a pass or step
+// that executePausable waits for, or first-sync steps in flight.
+func (s *syncImpl) stoppingSteps() []string {
+	if s.pausable != "" {
+		return []string{s.pausable}
+	}
+	out := make([]string, 0, len(s.running))
+	for _, r := range s.running {
+		out = append(out, r.name)
 	}
 	return out
 }

@@ -92,7 +92,7 @@ func (s *syncImpl) runStep(ctx workflow.Context, x step, mode string) error {
 // over), or the daily credits ran out and their reset was waited for. Any other error ends
 // the step, paused or not.
 func (s *syncImpl) executePausable(ctx workflow.Context, name string, activity, in, out any) (again bool, err error) {
-	s.st.WaitingFor = name
+	s.st.WaitingFor, s.pausable = name, name
 	actCtx, cancel := workflow.WithCancel(ctx)
 	fut := workflow.ExecuteActivity(s.activityCtx(actCtx, 0), activity, in)
 	_ = workflow.Await(ctx, func() bool { return fut.IsReady() || s.st.Paused }) // cancellation: fut.Get returns it
@@ -102,7 +102,7 @@ func (s *syncImpl) executePausable(ctx workflow.Context, name string, activity, 
 	}
 	err = fut.Get(ctx, out)
 	cancel()
-	s.st.WaitingFor = ""
+	s.st.WaitingFor, s.pausable = "", ""
 	switch end, wait := endOfStep(err, s.st.Paused, s.stored); end {
 	case stepDone:
 		return false, nil

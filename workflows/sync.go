@@ -156,6 +156,9 @@ type syncImpl struct {
 	running       []runningStep
 	creditsUntil  time.Time
 	creditsReason string
+	// pausable is the long activity executePausable waits for ("" for none): the status tells
+	// a pause that still waits for it to stop from one that waits for the resume signal.
+	pausable string
 }
 
 func newSyncImpl(in SyncInput) *syncImpl {
