@@ -40,6 +40,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulators) for each size to this file, suffixed with the size")
 	pgStatements := flag.Int("pg-statements", 0, "print Postgres's WAL volume and checkpoints and the N statements it spent the most time on in each size's sync (pg_stat_wal, pg_stat_statements)")
 	workerProfile := flag.String("worker-cpuprofile", "", "write a CPU profile of each size's worker to this file, suffixed with the size")
+	hugePages := flag.Bool("huge-pages", true, "map Postgres's shared buffers in huge pages, as PostgreSQL's docs advise for large shared_buffers; as root the run grows the kernel's pool (vm.nr_hugepages) and gives it back at the end")
 	allocProfile := flag.String("allocprofile", "", "write the allocations of this process (the emulators) since the start to this file after each size, suffixed with the size")
 	flag.Parse()
 	// Ctrl-C ends the run (and still writes the CPU profile).
@@ -61,7 +62,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench-scale:", err)
 			os.Exit(2)
 		}
-		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin, prof, *pgStatements)
+		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin, prof, *pgStatements, *hugePages)
 		stopProfile()
 		if err == nil && *allocProfile != "" {
 			err = writeAllocProfile(fmt.Sprintf("%s.%d", *allocProfile, n))
@@ -165,12 +166,12 @@ func startCPUProfile(path string, size int) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin, devBin, workerProfile string, pgStatements int) (result, error) {
+func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin, devBin, workerProfile string, pgStatements int, hugePages bool) (result, error) {
 	accounts := contacts / 10
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Hour)
 	defer cancel()
 	env, err := benchenv.Start(ctx, benchenv.Options{CRMConcurrency: crmConc, DeskConcurrency: deskConc, TemporalDev: devBin, Worker: workerBin,
-		PGStatements: pgStatements > 0})
+		PGStatements: pgStatements > 0, HugePages: hugePages})
 	if err != nil {
 		return result{}, err
 	}
@@ -206,7 +207,7 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 	fmt.Printf("first sync of %d contacts + %d accounts per side, no added latency, concurrency CRM %d / Desk %d\n",
 		contacts, accounts, crmConc, deskConc)
 	f.Print(os.Stdout, users)
-	fmt.Printf("  Postgres database size    %d MiB\n", dbSize>>20)
+	fmt.Printf("  Postgres database size    %d MiB; %s\n", dbSize>>20, env.PostgresMemory)
 	if os.Getenv("BENCH_TIMELINE") != "" {
 		tl, err := benchenv.Timeline(ctx, env.Temporal, workflows.WorkflowID("bench"), syncStart)
 		if err != nil {

@@ -43,6 +43,9 @@ type Options struct {
 	// PGStatements loads pg_stat_statements into the benchmark's Postgres, so that a run can
 	// report where Postgres spent its time (TopStatements).
 	PGStatements bool
+	// HugePages maps Postgres's shared buffers in huge pages, growing the kernel's pool for the
+	// run when it is short (as root) and giving it back at Close; see reserveHugePages.
+	HugePages bool
 }
 
 // Env is a running world. Close stops everything.
@@ -58,6 +61,8 @@ type Env struct {
 	closers    []func()
 	pg         *pgcluster.Cluster
 	databases  int
+	// PostgresMemory says how large Postgres's shared buffers are and in which pages they live.
+	PostgresMemory string
 }
 
 // Start brings the world up.
@@ -80,14 +85,36 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	// Sized as the README advises for a production server holding a large org: buffers for
 	// the working set of links and merge bases, and checkpoints spaced for bulk writes
 	// (PostgreSQL docs, "Populating a Database" and "WAL Configuration").
-	settings := []string{fmt.Sprintf("shared_buffers=%dMB", sharedBuffersMB()), "max_wal_size=8GB", "maintenance_work_mem=512MB"}
+	buffersMB := sharedBuffersMB()
+	settings := []string{fmt.Sprintf("shared_buffers=%dMB", buffersMB), "max_wal_size=8GB", "maintenance_work_mem=512MB"}
 	if o.PGStatements {
 		settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
+	}
+	pages := "normal pages (huge pages not asked for)"
+	var before hugePagesPool
+	if o.HugePages {
+		restore, err := reserveHugePages(buffersMB)
+		e.closers = append(e.closers, restore) // after Postgres has stopped: closers run last first
+		pages = ""
+		if err != nil {
+			pages = "normal pages: " + err.Error()
+		}
+		settings = append(settings, "huge_pages=try")
+		before, _ = readHugePagesPool()
 	}
 	if e.pg, err = pgcluster.StartWith(ctx, dir, port, pgcluster.Options{Settings: settings}); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, func() { _ = e.pg.Stop() })
+	if o.HugePages {
+		// Postgres reserves its huge pages when it maps its shared memory at start.
+		if after, err := readHugePagesPool(); err == nil && before.available()-after.available() >= hugePagesFor(buffersMB, after.SizeKB)/2 {
+			pages = fmt.Sprintf("%d kB huge pages (%d reserved)", after.SizeKB, before.available()-after.available())
+		} else if err == nil && pages == "" {
+			pages = "normal pages: Postgres did not map the huge pages"
+		}
+	}
+	e.PostgresMemory = fmt.Sprintf("%d MB of shared buffers in %s", buffersMB, pages)
 
 	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: o.TemporalDev, LogLevel: "error",
