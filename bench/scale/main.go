@@ -102,6 +102,7 @@ func printGrowth(results []result) {
 			for k, v := range r.cpu {
 				m.cpu[k] += v / time.Duration(len(rs))
 			}
+			m.probe += r.probe / time.Duration(len(rs))
 		}
 		return m
 	}
@@ -130,6 +131,12 @@ func printGrowth(results []result) {
 			}
 		}
 		fmt.Printf("  processor time by part (of linear): %s\n", strings.Join(parts, ", "))
+		if a.probe > 0 && b.probe > 0 {
+			// The same fixed work took this much longer: the processors ran slower by about that
+			// factor (a lower clock, a busier host or hyperthread sibling), whatever the sync did.
+			fmt.Printf("  machine speed probe: %s → %s per fixed work (×%.2f; above 1 the processors were slower in the larger run)\n",
+				a.probe.Round(10*time.Microsecond), b.probe.Round(10*time.Microsecond), b.probe.Seconds()/a.probe.Seconds())
+		}
 	}
 }
 
@@ -137,6 +144,7 @@ type result struct {
 	records int
 	wall    time.Duration
 	cpu     benchenv.CPUTimes
+	probe   time.Duration // the speed probe's median (benchenv.SpeedProbe)
 }
 
 // writeAllocProfile writes the allocation profile of this process (pprof "allocs") to path.
@@ -222,7 +230,7 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 		}
 		fmt.Print(top)
 	}
-	return result{records: 2 * (contacts + accounts), wall: f.Wall, cpu: f.CPU}, nil
+	return result{records: 2 * (contacts + accounts), wall: f.Wall, cpu: f.CPU, probe: f.Probe}, nil
 }
 
 // databaseSize is pg_database_size of the worker's database, in bytes.

@@ -14,11 +14,14 @@ const clockTick = 10 * time.Millisecond
 
 // CPUTimes is the processor time each part of the world has used so far (user + system, of
 // the live processes and of their waited-for children), keyed by part: "worker",
-// "postgres", "temporal" (the dev server) and "emulators" (this process, which hosts both).
+// "postgres", "temporal" (the dev server) and "emulators" (this process, which hosts both),
+// and "other": what the machine's processors did besides (/proc/stat's busy time less the
+// parts: kernel threads such as a memory monitor's kdamond or kswapd, interrupts, other
+// programs), which a sync's own figures cannot show but its wall time pays for.
 type CPUTimes map[string]time.Duration
 
 // CPUParts are the parts of CPUTimes, in the order they are printed.
-var CPUParts = []string{"worker", "postgres", "temporal", "emulators"}
+var CPUParts = []string{"worker", "postgres", "temporal", "emulators", "other"}
 
 // ReadCPUTimes reads CPUTimes from /proc. Processes are told apart by their command name
 // (worker, postgres, temporal-dev); a part whose processes cannot be read counts zero.
@@ -46,7 +49,34 @@ func ReadCPUTimes() CPUTimes {
 			out["temporal"] += t
 		}
 	}
+	if busy, ok := machineBusy(); ok {
+		out["other"] = busy - out["worker"] - out["postgres"] - out["temporal"] - out["emulators"]
+	}
 	return out
+}
+
+// machineBusy is the time all processors have spent on anything but idling or waiting for
+// I/O since boot: the user, nice, system, irq, softirq and steal columns of /proc/stat's "cpu"
+// line (proc(5)), in USER_HZ ticks.
+func machineBusy() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, false
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, true
 }
 
 // procCPU reads a process's command name and utime+stime+cutime+cstime from its stat file.
@@ -89,6 +119,9 @@ func (c CPUTimes) String(wall time.Duration, cores int) string {
 	var parts []string
 	var total time.Duration
 	for _, k := range CPUParts {
+		if _, ok := c[k]; !ok {
+			continue
+		}
 		total += c[k]
 		parts = append(parts, fmt.Sprintf("%s %.0fs (%.0f%%)", k, c[k].Seconds(), 100*c[k].Seconds()/avail))
 	}

@@ -26,6 +26,10 @@ type FirstSync struct {
 	Indexed, Written int
 	// CPU is the processor time each part of the world used during the sync.
 	CPU CPUTimes
+	// Probe is the median processor time of the speed probe's fixed work during the sync
+	// (SpeedProbe), of Probes probes: the machine's speed while the sync ran.
+	Probe  time.Duration
+	Probes int
 }
 
 // RunFirstSync starts integration "bench" on the worker, waits for its first sync, stops the
@@ -34,10 +38,13 @@ func (e *Env) RunFirstSync(ctx context.Context, w *Worker) (FirstSync, error) {
 	var f FirstSync
 	cpu0 := ReadCPUTimes()
 	start := time.Now()
+	probe := StartSpeedProbe(2 * time.Second)
 	if err := e.StartSync(ctx, workflows.SyncInput{IntegrationID: "bench", PollInterval: "1h"}); err != nil {
+		probe.Stop()
 		return f, err
 	}
 	st, err := e.WaitInitial(ctx, "bench", w)
+	f.Probe, f.Probes = probe.Stop()
 	if err != nil {
 		return f, err
 	}
@@ -86,4 +93,8 @@ func (f FirstSync) Print(w io.Writer, users int) {
 	fmt.Fprintf(w, "  worker peak RSS           %s\n", f.PeakRSS)
 	fmt.Fprintf(w, "  time per activity type    %s\n", f.Steps)
 	fmt.Fprintf(w, "  processor time            %s\n", f.CPU.String(f.Wall, runtime.NumCPU()))
+	if f.Probes > 0 {
+		fmt.Fprintf(w, "  machine speed probe       %s of processor time per fixed work (median of %d probes, every 2s; higher is slower)\n",
+			f.Probe.Round(10*time.Microsecond), f.Probes)
+	}
 }
