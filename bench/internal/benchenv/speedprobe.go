@@ -72,13 +72,10 @@ func probeOnce() (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	probeSink = probeWork(probeIterations)
+	runtime.KeepAlive(probeWork(probeIterations)) // the result is used, so the loop runs
 	t1, ok := threadCPUTime()
 	return t1 - t0, ok && t1 > t0
 }
-
-// probeSink keeps the compiler from dropping the probe's work.
-var probeSink uint64
 
 // probeWork is an xorshift generator run n times: dependent integer operations on registers.
 func probeWork(n int) uint64 {
