@@ -267,7 +267,9 @@ func topStatements(ctx context.Context, url string, n int) (string, error) {
 		walBytes>>20, walRecords, walFPI, timed, requested)
 	// Summed by text: a statement over a temporary table (CopyIndex's insert from index_load)
 	// gets a new query id with each table, and was listed once per call.
-	rows, err := conn.Query(ctx, `select sum(total_exec_time), sum(calls)::bigint, sum(rows)::bigint, regexp_replace(query, '\s+', ' ', 'g') q
+	rows, err := conn.Query(ctx, `select sum(total_exec_time), sum(calls)::bigint, sum(rows)::bigint,
+			sum(jit_functions)::bigint, sum(jit_generation_time + jit_inlining_time + jit_optimization_time + jit_emission_time),
+			regexp_replace(query, '\s+', ' ', 'g') q
 		from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
 		group by q order by 1 desc limit $1`, n)
 	if err != nil {
@@ -276,16 +278,20 @@ func topStatements(ctx context.Context, url string, n int) (string, error) {
 	defer rows.Close()
 	b.WriteString("  Postgres statements by total time\n")
 	for rows.Next() {
-		var total float64
-		var calls, nrows int64
+		var total, jitTime float64
+		var calls, nrows, jitFunctions int64
 		var q string
-		if err := rows.Scan(&total, &calls, &nrows, &q); err != nil {
+		if err := rows.Scan(&total, &calls, &nrows, &jitFunctions, &jitTime, &q); err != nil {
 			return "", err
 		}
 		if len(q) > 160 {
 			q = q[:160] + "…"
 		}
-		fmt.Fprintf(&b, "    %8.1fs %7d calls %9d rows  %s\n", total/1000, calls, nrows, q)
+		jit := ""
+		if jitFunctions > 0 { // compiled by LLVM (PostgreSQL docs, "Just-in-Time Compilation")
+			jit = fmt.Sprintf(" [JIT: %d functions, %.1fs]", jitFunctions, jitTime/1000)
+		}
+		fmt.Fprintf(&b, "    %8.1fs %7d calls %9d rows%s  %s\n", total/1000, calls, nrows, jit, q)
 	}
 	return b.String(), rows.Err()
 }
