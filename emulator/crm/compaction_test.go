@@ -209,27 +209,12 @@ func TestSnapshotAfterCompaction(t *testing.T) {
 	checkArena(t, m2)
 }
 
-// crmTwin is a server driven in-process with a fixed clock: two twins given the same calls
-// answer alike.
-type crmTwin struct {
-	s   *Server
-	tok string
-}
-
-func newCRMTwin(t *testing.T) *crmTwin {
+// newTwin starts an emulator (newEnv) whose clock ticks a millisecond per reading from a
+// fixed instant: two twins given the same calls answer alike.
+func newTwin(t *testing.T) *env {
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	n := 0
-	s := New(Config{SearchLag: NoSearchLag, Now: func() time.Time { n++; return base.Add(time.Duration(n) * time.Millisecond) }})
-	tok, _ := s.Auth().Issue()
-	return &crmTwin{s: s, tok: tok}
-}
-
-func (tw *crmTwin) call(method, path, body string) (int, string) {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Authorization", zohoauth.HeaderPrefix+tw.tok)
-	w := httptest.NewRecorder()
-	tw.s.ServeHTTP(w, req)
-	return w.Code, w.Body.String()
+	return newEnv(t, Config{Now: func() time.Time { n++; return base.Add(time.Duration(n) * time.Millisecond) }})
 }
 
 // Records keep their values while the arena compacts under them: a server whose arenas have
@@ -238,7 +223,7 @@ func (tw *crmTwin) call(method, path, body string) (int, string) {
 // one with the default chunks, and its arenas stay consistent with its records after every
 // call, within about twice their live bytes.
 func TestCompactionKeepsEveryValue(t *testing.T) {
-	small, plain := newCRMTwin(t), newCRMTwin(t)
+	small, plain := newTwin(t), newTwin(t)
 	small.s.mu.Lock()
 	for _, m := range small.s.modules {
 		m.vals.SetChunkMax(4 << 10)
@@ -249,8 +234,12 @@ func TestCompactionKeepsEveryValue(t *testing.T) {
 	statuses := map[int]int{}
 	do := func(method, path, body string) string {
 		t.Helper()
-		c1, b1 := small.call(method, path, body)
-		c2, b2 := plain.call(method, path, body)
+		var payload any // nil for a call without a body
+		if body != "" {
+			payload = body
+		}
+		r1, r2 := small.call(method, path, payload), plain.call(method, path, payload)
+		c1, b1, c2, b2 := r1.status, string(r1.raw), r2.status, string(r2.raw)
 		if c1 != c2 || b1 != b2 {
 			t.Fatalf("%s %s %s:\nsmall chunks: %d %s\ndefault:      %d %s", method, path, body, c1, b1, c2, b2)
 		}

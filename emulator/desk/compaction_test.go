@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -46,35 +45,12 @@ func checkArena(t *testing.T, ms *moduleStore) {
 	}
 }
 
-// twin is a server driven in-process with a fixed clock: two twins given the same calls
-// answer alike.
-type twin struct {
-	s   *Server
-	tok string
-}
-
-func newTwin(t *testing.T) *twin {
+// newTwin starts an emulator (newEnv) whose clock ticks a millisecond per reading from a
+// fixed instant: two twins given the same calls answer alike.
+func newTwin(t *testing.T) *env {
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	n := 0
-	s := New(Config{SigningKey: testKey, Now: func() time.Time { n++; return base.Add(time.Duration(n) * time.Millisecond) }})
-	t.Cleanup(s.Close)
-	tok, _ := s.Auth().Issue()
-	return &twin{s: s, tok: tok}
-}
-
-func (tw *twin) call(method, path, body string) (int, string) {
-	var rd *strings.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	} else {
-		rd = strings.NewReader("")
-	}
-	req := httptest.NewRequest(method, path, rd)
-	req.Header.Set("Authorization", "Zoho-oauthtoken "+tw.tok)
-	req.Header.Set("orgId", DefaultOrgID)
-	w := httptest.NewRecorder()
-	tw.s.ServeHTTP(w, req)
-	return w.Code, w.Body.String()
+	return newEnv(t, Config{Now: func() time.Time { n++; return base.Add(time.Duration(n) * time.Millisecond) }})
 }
 
 // Records keep their values while the arena compacts under them: a server whose arenas
@@ -84,17 +60,17 @@ func (tw *twin) call(method, path, body string) (int, string) {
 // live bytes.
 func TestArenaCompactionKeepsEveryValue(t *testing.T) {
 	small, plain := newTwin(t), newTwin(t)
-	smallArenas(small.s)
+	smallArenas(small.srv)
 	rng := rand.New(rand.NewPCG(11, 12))
 	var contacts, accounts []string
 	do := func(method, path, body string) string {
 		t.Helper()
-		c1, b1 := small.call(method, path, body)
-		c2, b2 := plain.call(method, path, body)
+		r1, r2 := small.do(method, path, body), plain.do(method, path, body)
+		c1, b1, c2, b2 := r1.status, string(r1.body), r2.status, string(r2.body)
 		if c1 != c2 || b1 != b2 {
 			t.Fatalf("%s %s %s:\nsmall chunks: %d %s\ndefault:      %d %s", method, path, body, c1, b1, c2, b2)
 		}
-		for _, ms := range small.s.mods {
+		for _, ms := range small.srv.mods {
 			checkArena(t, ms)
 		}
 		return b1
@@ -148,7 +124,7 @@ func TestArenaCompactionKeepsEveryValue(t *testing.T) {
 			do("GET", "/api/v1/contacts?limit=100&sortBy=-modifiedTime", "")
 		}
 	}
-	for _, ms := range small.s.mods {
+	for _, ms := range small.srv.mods {
 		held, live := ms.arena.Size()
 		// Chunks other than the one being filled are half live at least; blobs of their own
 		// are wholly live.
@@ -160,7 +136,7 @@ func TestArenaCompactionKeepsEveryValue(t *testing.T) {
 		}
 		t.Logf("%s: %d records, arena %d bytes held, %d live, %d compactions", ms.name, ms.count(), held, live, ms.arena.Compactions())
 	}
-	if got, want := small.s.Records(ModuleContacts), plain.s.Records(ModuleContacts); len(got) != len(want) || fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := small.srv.Records(ModuleContacts), plain.srv.Records(ModuleContacts); len(got) != len(want) || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Records differ: %d and %d records", len(got), len(want))
 	}
 }
@@ -232,26 +208,26 @@ func TestReadsWhileTheArenaCompacts(t *testing.T) {
 // A snapshot of a store whose arena compacted restores the same records.
 func TestSnapshotAfterCompaction(t *testing.T) {
 	tw := newTwin(t)
-	smallArenas(tw.s)
+	smallArenas(tw.srv)
 	var ids []string
 	for i := range 300 {
-		_, b := tw.call("POST", "/api/v1/contacts", fmt.Sprintf(`{"lastName":"L%d","description":%q}`, i, strings.Repeat("z", i%150)))
+		b := tw.do("POST", "/api/v1/contacts", fmt.Sprintf(`{"lastName":"L%d","description":%q}`, i, strings.Repeat("z", i%150)))
 		var m map[string]any
-		_ = json.Unmarshal([]byte(b), &m)
+		_ = json.Unmarshal(b.body, &m)
 		ids = append(ids, m["id"].(string))
 	}
 	for i := range 2000 {
-		tw.call("PATCH", "/api/v1/contacts/"+ids[i%len(ids)], fmt.Sprintf(`{"firstName":"F%d"}`, i))
+		tw.do("PATCH", "/api/v1/contacts/"+ids[i%len(ids)], fmt.Sprintf(`{"firstName":"F%d"}`, i))
 	}
-	tw.call("POST", "/api/v1/contacts/moveToTrash", fmt.Sprintf(`{"contactIds":[%q,%q]}`, ids[1], ids[2]))
-	tw.s.mu.RLock()
-	compactions := tw.s.mods[ModuleContacts].arena.Compactions()
-	tw.s.mu.RUnlock()
+	tw.do("POST", "/api/v1/contacts/moveToTrash", fmt.Sprintf(`{"contactIds":[%q,%q]}`, ids[1], ids[2]))
+	tw.srv.mu.RLock()
+	compactions := tw.srv.mods[ModuleContacts].arena.Compactions()
+	tw.srv.mu.RUnlock()
 	if compactions == 0 {
 		t.Fatal("no compaction")
 	}
 	var buf bytes.Buffer
-	if err := tw.s.SaveSnapshot(gob.NewEncoder(&buf)); err != nil {
+	if err := tw.srv.SaveSnapshot(gob.NewEncoder(&buf)); err != nil {
 		t.Fatal(err)
 	}
 	back := New(Config{SigningKey: testKey})
@@ -261,7 +237,7 @@ func TestSnapshotAfterCompaction(t *testing.T) {
 	}
 	for _, id := range ids {
 		got, _ := back.Record(ModuleContacts, id)
-		want, _ := tw.s.Record(ModuleContacts, id)
+		want, _ := tw.srv.Record(ModuleContacts, id)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("record %s after the snapshot: %v, want %v", id, got, want)
 		}
