@@ -65,10 +65,21 @@ type bulkCriteria struct {
 	f          *Field
 	comparator string
 	values     []string
+	wants      []critValue // values parsed for the field's type, once per job
 }
 
 var bulkComparators = []string{"equal", "not_equal", "in", "not_in", "contains", "not_contains", "starts_with",
 	"ends_with", "greater_than", "greater_equal", "less_than", "less_equal", "between", "not_between"}
+
+// bulkComparatorsByKind lists the comparators each kind of field (fieldKind) takes in a Bulk
+// Read criteria: text is searched by its content, numbers and times by order, booleans and
+// lookups only by equality (bulk_read.json: FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE).
+var bulkComparatorsByKind = map[string][]string{
+	"text":    {"equal", "not_equal", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with"},
+	"number":  {"equal", "not_equal", "in", "not_in", "greater_than", "greater_equal", "less_than", "less_equal", "between", "not_between"},
+	"boolean": {"equal", "not_equal"},
+	"lookup":  {"equal", "not_equal", "in", "not_in"},
+}
 
 func bulkErr(status int, code, message string, details map[string]any) *apiError {
 	return &apiError{status: status, code: code, message: message, details: details}
@@ -108,6 +119,11 @@ func parseBulkCriteria(m *module, raw any, depth int) (*bulkCriteria, *apiError)
 	if !slices.Contains(bulkComparators, comp) {
 		return nil, bulkErr(http.StatusBadRequest, "INVALID_CRITERIA", "the comparator is not supported", map[string]any{"comparator": comp, "api_name": name})
 	}
+	if !slices.Contains(bulkComparatorsByKind[fieldKind(f)], comp) {
+		return nil, bulkErr(http.StatusBadRequest, "FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE",
+			"the comparator cannot be used with the field's data type",
+			map[string]any{"api_name": name, "comparator": comp, "expected_data_type": f.DataType})
+	}
 	c := &bulkCriteria{k: k, f: f, comparator: comp}
 	switch v := obj["value"].(type) {
 	case []any:
@@ -121,6 +137,19 @@ func parseBulkCriteria(m *module, raw any, depth int) (*bulkCriteria, *apiError)
 	}
 	if (comp == "between" || comp == "not_between") && len(c.values) != 2 {
 		return nil, bulkErr(http.StatusBadRequest, "INVALID_CRITERIA", "between needs two values", map[string]any{"api_name": name})
+	}
+	// A value the field's type cannot hold (a date that is not yyyy-MM-dd, a number that is not
+	// one) is refused, as Zoho does (bulk_read.json: FIELD_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE),
+	// rather than compared as a zero that matches records it should not.
+	c.wants = make([]critValue, len(c.values))
+	for i, v := range c.values {
+		w, ok := parseCritValue(f, v)
+		if !ok && !(obj["value"] == nil && (comp == "equal" || comp == "not_equal")) {
+			return nil, bulkErr(http.StatusBadRequest, "FIELD_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE",
+				"the value given in criteria does not fit the field's data type",
+				map[string]any{"api_name": name, "value": v, "expected_data_type": f.DataType})
+		}
+		c.wants[i] = w
 	}
 	return c, nil
 }
@@ -140,10 +169,7 @@ func (s *Server) bulkMatch(c *bulkCriteria, r *rec) bool {
 	}
 	cc := &criteria{k: c.k, f: c.f}
 	got, has := s.recordValue(cc, r)
-	wants := make([]critValue, len(c.values))
-	for i, v := range c.values {
-		wants[i], _ = parseCritValue(c.f, v)
-	}
+	wants := c.wants
 	numeric := fieldKind(c.f) == "number"
 	eq := func(w critValue) bool {
 		if numeric {

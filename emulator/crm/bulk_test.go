@@ -150,6 +150,16 @@ func TestBulkReadErrors(t *testing.T) {
 		{"bad page", map[string]any{"query": map[string]any{"module": map[string]any{"api_name": "Contacts"}, "page": 0}}, "INVALID_DATA"},
 		{"bad comparator", map[string]any{"query": map[string]any{"module": map[string]any{"api_name": "Contacts"},
 			"criteria": map[string]any{"field": map[string]any{"api_name": "Email"}, "comparator": "like", "value": "x"}}}, "INVALID_CRITERIA"},
+		// A value the field cannot hold is refused, not compared as zero (which matched every record).
+		{"time that is not one", map[string]any{"query": map[string]any{"module": map[string]any{"api_name": "Contacts"},
+			"criteria": map[string]any{"field": map[string]any{"api_name": "Created_Time"}, "comparator": "greater_than", "value": "yesterday"}}},
+			"FIELD_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE"},
+		{"comparator the field's type does not take", map[string]any{"query": map[string]any{"module": map[string]any{"api_name": "Contacts"},
+			"criteria": map[string]any{"field": map[string]any{"api_name": "Created_Time"}, "comparator": "contains", "value": "2026"}}},
+			"FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE"},
+		{"number that is not one", map[string]any{"query": map[string]any{"module": map[string]any{"api_name": "Accounts"},
+			"criteria": map[string]any{"field": map[string]any{"api_name": "Employees"}, "comparator": "between", "value": []any{"1", "many"}}}},
+			"FIELD_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE"},
 		{"bad callback method", map[string]any{"callback": map[string]any{"url": "https://example.com/cb", "method": "get"},
 			"query": map[string]any{"module": map[string]any{"api_name": "Contacts"}}}, "INVALID_DATA"},
 	}

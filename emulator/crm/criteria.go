@@ -19,6 +19,7 @@ type criteria struct {
 	f        *Field
 	operator string
 	values   []string
+	want     []critValue // values parsed for the field's type, once per request (checkCond)
 }
 
 func queryError(details map[string]any) *apiError {
@@ -196,10 +197,13 @@ func (m *module) checkCond(c *criteria) *apiError {
 		// A comma in a single value was not escaped: take it literally.
 		c.values = []string{strings.Join(c.values, ",")}
 	}
-	for _, v := range c.values {
-		if _, ok := parseCritValue(c.f, v); !ok {
+	c.want = make([]critValue, len(c.values))
+	for i, v := range c.values {
+		w, ok := parseCritValue(c.f, v)
+		if !ok {
 			return queryError(map[string]any{"api_name": c.field, "expected_data_type": c.f.DataType, "reason": "the given value is not valid for the field type"})
 		}
+		c.want[i] = w
 	}
 	return nil
 }
@@ -289,10 +293,7 @@ func (s *Server) match(c *criteria, r *rec) bool {
 		return c.op == "and"
 	}
 	got, has := s.recordValue(c, r)
-	want := make([]critValue, len(c.values))
-	for i, v := range c.values {
-		want[i], _ = parseCritValue(c.f, v)
-	}
+	want := c.want
 	numeric := fieldKind(c.f) == "number"
 	eq := func(w critValue) bool {
 		if numeric {
