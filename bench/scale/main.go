@@ -131,6 +131,16 @@ func printGrowth(results []result) {
 			}
 		}
 		fmt.Printf("  processor time by part (of linear): %s\n", strings.Join(parts, ", "))
+		parts = parts[:0]
+		for _, k := range benchenv.PostgresParts {
+			if a.cpu[k] > 0 {
+				g := b.cpu[k].Seconds() / a.cpu[k].Seconds()
+				parts = append(parts, fmt.Sprintf("%s ×%.1f (%.2f)", strings.TrimPrefix(k, "postgres/"), g, g/size))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Printf("  postgres by process (of linear): %s\n", strings.Join(parts, ", "))
+		}
 		if a.probe > 0 && b.probe > 0 {
 			// The same fixed work took this much longer: the processors ran slower by about that
 			// factor (a lower clock, a busier host or hyperthread sibling), whatever the sync did.

@@ -93,6 +93,9 @@ func (f FirstSync) Print(w io.Writer, users int) {
 	fmt.Fprintf(w, "  worker peak RSS           %s\n", f.PeakRSS)
 	fmt.Fprintf(w, "  time per activity type    %s\n", f.Steps)
 	fmt.Fprintf(w, "  processor time            %s\n", f.CPU.String(f.Wall, runtime.NumCPU()))
+	if s := f.CPU.PostgresString(); s != "" {
+		fmt.Fprintf(w, "  postgres by process       %s\n", s)
+	}
 	if f.Probes > 0 {
 		fmt.Fprintf(w, "  machine speed probe       %s of processor time per fixed work (median of %d probes, every 2s; higher is slower)\n",
 			f.Probe.Round(10*time.Microsecond), f.Probes)
