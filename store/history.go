@@ -105,25 +105,30 @@ func scanFailure(r pgx.CollectableRow) (Failure, error) {
 	return f, err
 }
 
-// MarkRetrying lets the next pass try the records of these failures again (ids empty: all
-// open failures). It returns how many entries were marked.
+// MarkRetrying lets the next pass try the records of these failures again (ids nil or empty:
+// all open failures). It returns how many entries were marked.
 func (s *Store) MarkRetrying(ctx context.Context, integrationID string, ids []int64) (int, error) {
+	// pgx sends a nil slice as NULL, whose cardinality is NULL, not 0: "retry all" arrives as
+	// nil (RetryInput.IDs is omitted from JSON when empty).
 	tag, err := s.Pool.Exec(ctx, `update sync_failures set retrying = true where integration_id = $1 and resolved_at is null
-		and (cardinality($2::bigint[]) = 0 or id = any($2))`, integrationID, ids)
+		and (coalesce(cardinality($2::bigint[]), 0) = 0 or id = any($2))`, integrationID, ids)
 	if err != nil {
 		return 0, fmt.Errorf("mark failures for retry: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
-// ResolveRecordFailures closes the open failures of records that have now synced.
+// ResolveRecordFailures closes the open failures of records of one side ("desk" or "crm")
+// that have now synced: the failures about those records' values, whose direction leads from
+// that side. A failure of a pair about the other record's value (a CRM value too long for
+// Desk names the Desk id too) stays open until that record syncs.
 func (s *Store) ResolveRecordFailures(ctx context.Context, integrationID, module, side string, ids []string) error {
-	col := "desk_id"
+	col, direction := "desk_id", "desk-to-crm"
 	if side == "crm" {
-		col = "crm_id"
+		col, direction = "crm_id", "crm-to-desk"
 	}
 	_, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and module = $2
-		and resolved_at is null and `+col+` = any($3)`, integrationID, module, ids)
+		and resolved_at is null and direction = $4 and `+col+` = any($3)`, integrationID, module, ids, direction)
 	if err != nil {
 		return fmt.Errorf("resolve failures of synced records: %w", err)
 	}
