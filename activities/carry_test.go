@@ -149,3 +149,69 @@ func TestValuesNotCarriedAreNeverCleared(t *testing.T) {
 		t.Errorf("Desk Acme's industry = %s, want its own change kept", got)
 	}
 }
+
+// A failure that persists keeps its id: a pair whose other fields are carried while one value
+// still cannot be is not closed as synced and opened again under a new id on each pass (ids
+// an admin copied from `starter failures` stayed valid only until the next pass). It closes
+// once the value fits.
+func TestAFailureThatPersistsKeepsItsID(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	recentDesk := time.Now().UTC().Add(-time.Hour).Format(iso)
+	longZip := strings.Repeat("7", 40) // Desk zip holds 50, CRM Mailing_Zip 30
+	desk, err := w.desk.Load("contacts", []map[string]any{
+		{"lastName": "Zed", "email": "zed@x.com", "zip": longZip, "createdTime": recentDesk, "modifiedTime": recentDesk},
+	})
+	must(t, err)
+	w.firstSync()
+	first := w.openFailures("VALUE_TOO_LONG")
+	if len(first) != 1 {
+		t.Fatalf("VALUE_TOO_LONG failures %+v after the first sync, want Zed's zip", first)
+	}
+	zed := w.crmByEmail("zed@x.com")
+	for i, title := range []string{"CTO", "CFO"} {
+		w.deskUpdate(desk[0], map[string]any{"title": title})
+		w.pass(nil)
+		if got := w.crmField("Contacts", zed, "Title"); got != title {
+			t.Errorf("edit %d: CRM title %q, want %q (the fields that fit are carried)", i+1, got, title)
+		}
+		open := w.openFailures("VALUE_TOO_LONG")
+		if len(open) != 1 || open[0].ID != first[0].ID {
+			t.Fatalf("edit %d: open VALUE_TOO_LONG %+v, want failure %d still open under its id", i+1, open, first[0].ID)
+		}
+		if open[0].Attempts != 1 {
+			t.Errorf("edit %d: %d attempts, want 1 (the zip did not change, so it was not tried again)", i+1, open[0].Attempts)
+		}
+	}
+	// A retry tries the value again although it did not change: it still does not fit, so the
+	// same failure counts one more attempt and is no longer waiting for the retry.
+	if _, err := w.st.MarkRetrying(w.ctx, "it", nil); err != nil {
+		t.Fatal(err)
+	}
+	w.pass(nil)
+	open := w.openFailures("VALUE_TOO_LONG")
+	if len(open) != 1 || open[0].ID != first[0].ID || open[0].Attempts != 2 {
+		t.Fatalf("after a retry: open VALUE_TOO_LONG %+v, want failure %d with 2 attempts", open, first[0].ID)
+	}
+	var retrying bool
+	if err := w.st.Pool.QueryRow(w.ctx, `select retrying from sync_failures where id = $1`, first[0].ID).Scan(&retrying); err != nil {
+		t.Fatal(err)
+	}
+	if retrying {
+		t.Errorf("failure %d still waits for its retry after the retry pass", first[0].ID)
+	}
+	if got := w.deskField("contacts", desk[0], "zip"); got != longZip {
+		t.Errorf("Desk zip %q after the retry, want it kept", got)
+	}
+	if got := w.crmField("Contacts", zed, "Mailing_Zip"); got != "<nil>" {
+		t.Errorf("CRM zip %q after the retry, want none (too long)", got)
+	}
+
+	w.deskUpdate(desk[0], map[string]any{"zip": "12345"})
+	w.pass(nil)
+	if open := w.openFailures("VALUE_TOO_LONG"); len(open) != 0 {
+		t.Errorf("open VALUE_TOO_LONG %+v after the zip was shortened, want none", open)
+	}
+	if got := w.crmField("Contacts", zed, "Mailing_Zip"); got != "12345" {
+		t.Errorf("CRM zip %q after the Desk zip was shortened, want 12345", got)
+	}
+}

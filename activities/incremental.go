@@ -270,10 +270,18 @@ func (a *Activities) changesInput(ctx context.Context, p *reader, changed []reco
 		ids[d.Side] = append(ids[d.Side], d.ID)
 	}
 	var bases []reconcile.Base
+	retried := map[reconcile.SideID]bool{}
 	for _, s := range []mapping.Side{mapping.CRM, mapping.Desk} {
 		links, err := a.Store.LinksOf(ctx, p.scope(s), ids[s])
 		if err != nil {
 			return in, err
+		}
+		retrying, err := a.retryingAmong(ctx, p.scope(s), links)
+		if err != nil {
+			return in, err
+		}
+		for id := range retrying {
+			retried[reconcile.SideID{Side: s, ID: id}] = true
 		}
 		for id, l := range links {
 			in.Links[reconcile.SideID{Side: s, ID: id}] = linkOf(l)
@@ -286,6 +294,16 @@ func (a *Activities) changesInput(ctx context.Context, p *reader, changed []reco
 		for id, at := range failed {
 			in.FailedAt[reconcile.SideID{Side: s, ID: id}] = at
 		}
+	}
+	// A pair is planned from the link of whichever of its records was read (both, when both
+	// changed): each copy is based for the retried record.
+	for k, l := range in.Links {
+		for _, s := range []mapping.Side{mapping.Desk, mapping.CRM} {
+			if retried[reconcile.SideID{Side: s, ID: l.IDOf(s)}] {
+				l.Base = retryUncarried(p.m, l.Base, s)
+			}
+		}
+		in.Links[k] = l
 	}
 	need := reconcile.CounterpartsNeeded(p.m, in.Changed, in.Links)
 	for _, s := range []mapping.Side{mapping.CRM, mapping.Desk} {
@@ -389,4 +407,47 @@ func (a *Activities) recordIncrementalRuns(ctx context.Context, in IncrementalIn
 		}
 	}
 	return nil
+}
+
+// retryingAmong returns which of the linked records of side sc.Side the admin asked to retry
+// (their open failure is marked retrying).
+func (a *Activities) retryingAmong(ctx context.Context, sc store.Scope, links map[string]store.Link) (map[string]bool, error) {
+	if len(links) == 0 {
+		return nil, nil
+	}
+	ids, err := a.Store.RetryingRecords(ctx, sc, maxFetchIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, id := range ids {
+		if _, ok := links[id]; ok {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// retryUncarried returns the base a retried record of side from is planned against: its
+// values that flow to the other side but were not carried there (a value too long, a picklist
+// value the other side lacks) are based on what the other side holds, so they count as
+// changes and are written again — carried now if the cause was fixed (a field widened, a
+// mapping changed), logged again under the same failure if not. Without this a retry of a
+// value that did not change since it failed planned nothing, and the failure stayed "retry
+// asked" for good.
+func retryUncarried(m mapping.Mapping, b reconcile.Base, from mapping.Side) reconcile.Base {
+	own, other := b.Desk, b.CRM
+	if from == mapping.CRM {
+		own, other = b.CRM, b.Desk
+	}
+	for k, v := range own {
+		f, ok := m.Field(k)
+		if !ok || (from == mapping.Desk && !f.ToCRM()) || (from == mapping.CRM && !f.ToDesk()) {
+			continue
+		}
+		if o := other[k]; !mapping.ValueEqual(v, o) {
+			own[k] = o
+		}
+	}
+	return b
 }

@@ -73,3 +73,44 @@ func TestRetryingOneFailureLeavesTheOthersAlone(t *testing.T) {
 		}
 	}
 }
+
+// "Retry all" marks every open failure: the workflow sends no ids (a nil slice, which pgx
+// sends as NULL), not an empty list. When the admin then removes the cause of an ambiguous
+// match — one of two CRM contacts sharing an email gets its own — the retry pass links the
+// pair that is left and creates the other, and every failure of that ambiguity closes:
+// none stays open for a record that synced.
+func TestRetryAllAfterTheAmbiguityIsFixed(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	w.seed()
+	recent := time.Now().UTC().Add(-time.Hour)
+	dIDs, err := w.desk.Load("contacts", []map[string]any{
+		{"lastName": "Mendes", "email": "shared@x.com", "createdTime": recent.Format(iso), "modifiedTime": recent.Format(iso)},
+	})
+	must(t, err)
+	cIDs, err := w.crm.Load("Contacts", []map[string]any{
+		{"Last_Name": "Mendes", "Email": "shared@x.com", "Created_Time": crmTime(recent), "Modified_Time": crmTime(recent)},
+		{"Last_Name": "OBrien", "Email": "shared@x.com", "Created_Time": crmTime(recent), "Modified_Time": crmTime(recent)},
+	})
+	must(t, err)
+	w.firstSync()
+	if n := len(w.openFailures("AMBIGUOUS_MATCH")); n != 3 {
+		t.Fatalf("%d AMBIGUOUS_MATCH after the first sync, want 3 (the Desk contact and both CRM ones)", n)
+	}
+	w.crmUpdate(cIDs[1], map[string]any{"Email": "uma@x.com"})
+	marked, err := w.st.MarkRetrying(w.ctx, "it", nil)
+	must(t, err)
+	if marked != 3 {
+		t.Fatalf("retry of every open failure marked %d, want 3", marked)
+	}
+	w.firstSync()
+	w.pass(nil)
+	if open := w.openFailures("AMBIGUOUS_MATCH"); len(open) != 0 {
+		t.Errorf("%d AMBIGUOUS_MATCH still open after the ambiguity was fixed and retried, want 0: %+v", len(open), open)
+	}
+	if got := w.crmLinkOf(dIDs[0]).CRMID; got != cIDs[0] {
+		t.Errorf("Desk contact linked to CRM %q, want %q (the one that kept the email)", got, cIDs[0])
+	}
+	if got := w.crmLinkOf2(cIDs[1]).DeskID; got == "" {
+		t.Errorf("the CRM contact that got its own email has no Desk counterpart")
+	}
+}

@@ -35,6 +35,10 @@ type writer struct {
 	// create again because they were.
 	gone  goneAccounts
 	later laterCreates
+	// planned are the records the plan being applied logs a failure for (both ids of each):
+	// their open failures stay open for failPlanned to update in place (same id, one more
+	// attempt), instead of being closed as synced and opened again under a new id.
+	planned map[reconcile.SideID]bool
 }
 
 // newWriter returns a writer of one module of an integration in a mode.
@@ -54,6 +58,7 @@ func (w *writer) apply(ctx context.Context, pl reconcile.Plan, refs mapping.Refs
 	if refs != nil {
 		w.refs = refs
 	}
+	w.planned = plannedFailures(pl.Failures)
 	if err := w.recordMarks(ctx, pl); err != nil {
 		return err
 	}
@@ -229,7 +234,52 @@ func (w *writer) settleCreates(ctx context.Context, sc store.Scope, done []store
 	for i, d := range done {
 		synced[i] = d.SourceID
 	}
-	return w.a.Store.ResolveRecordFailures(ctx, sc.IntegrationID, sc.Module, sc.Side, synced)
+	return w.resolveSynced(ctx, mapping.Side(sc.Side), synced)
+}
+
+// holdsUncarried reports whether a side's part of a stored base (the values where that side
+// differs from the other or alone holds one, reconcile.Base.Split) has a value of a field that
+// flows from that side to the other: one the sync could not carry.
+func (w *writer) holdsUncarried(sideBase mapping.Values, from mapping.Side) bool {
+	for k := range sideBase {
+		f, ok := w.m.Field(k)
+		if !ok {
+			continue
+		}
+		if (from == mapping.Desk && f.ToCRM()) || (from == mapping.CRM && f.ToDesk()) {
+			return true
+		}
+	}
+	return false
+}
+
+// plannedFailures are the records failures name, by side and id.
+func plannedFailures(fs []reconcile.Failure) map[reconcile.SideID]bool {
+	out := make(map[reconcile.SideID]bool, 2*len(fs))
+	for _, f := range fs {
+		if f.DeskID != "" {
+			out[reconcile.SideID{Side: mapping.Desk, ID: f.DeskID}] = true
+		}
+		if f.CRMID != "" {
+			out[reconcile.SideID{Side: mapping.CRM, ID: f.CRMID}] = true
+		}
+	}
+	return out
+}
+
+// resolveSynced closes the open failures of records of side s that are now in sync, but for
+// those the plan being applied fails again (w.planned).
+func (w *writer) resolveSynced(ctx context.Context, s mapping.Side, ids []string) error {
+	keep := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !w.planned[reconcile.SideID{Side: s, ID: id}] {
+			keep = append(keep, id)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	return w.a.Store.ResolveRecordFailures(ctx, w.integrationID, w.module, string(s), keep)
 }
 
 // created is a record found by its counterpart-id field.
@@ -415,10 +465,15 @@ func (w *writer) settleUpdates(ctx context.Context, ups []reconcile.Update, res 
 		if u.ClearDeletion != "" {
 			clears[u.ClearDeletion] = append(clears[u.ClearDeletion], u.LinkID)
 		}
-		switch u.Source {
-		case mapping.Desk:
+		// A record of a pair written whole (or found equal) is in sync unless one of its values
+		// that flows to the other side still differs there (it could not be carried: its
+		// failure stays open until it is). So the failures of a pair just matched close on
+		// both sides (AMBIGUOUS_MATCH once the admin made the email unique), and a value too
+		// long for the other side keeps its failure open through edits of other fields.
+		if !w.holdsUncarried(bd, mapping.Desk) {
 			synced[mapping.Desk] = append(synced[mapping.Desk], u.DeskID)
-		case mapping.CRM:
+		}
+		if !w.holdsUncarried(bc, mapping.CRM) {
 			synced[mapping.CRM] = append(synced[mapping.CRM], u.CRMID)
 		}
 	}
@@ -429,7 +484,7 @@ func (w *writer) settleUpdates(ctx context.Context, ups []reconcile.Update, res 
 		if err := w.a.Store.ClearDeletion(ctx, string(s), clears[s]); err != nil {
 			return err
 		}
-		if err := w.a.Store.ResolveRecordFailures(ctx, w.integrationID, w.module, string(s), synced[s]); err != nil {
+		if err := w.resolveSynced(ctx, s, synced[s]); err != nil {
 			return err
 		}
 	}
