@@ -3,8 +3,9 @@
 // Every binary has one struct, filled by github.com/caarlos0/env. Standard names are used
 // where the ecosystem has them (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL). Secrets
 // can also be given as files: for a variable NAME tagged `file`, set NAME_FILE to a path and
-// the value is read from that file. Loading reports every problem at once, so an operator can
-// fix a bad configuration in one pass.
+// the value is read from that file. A variable set to the empty string counts as unset. Loading
+// reports every problem at once, each naming its variable and the form its value must have, so
+// an operator can fix a bad configuration in one pass.
 package config
 
 import (
@@ -148,9 +149,6 @@ func LoadWorkerFrom(environ []string) (Worker, error) {
 		problems = append(problems, checkOrigin("DESKCRM_CODEC_ORIGINS", o)...)
 	}
 	c.Warnings = workerWarnings(c, environ)
-	if c.ShutdownTimeout <= 0 {
-		problems = append(problems, "DESKCRM_SHUTDOWN_TIMEOUT must be a positive duration such as 20s")
-	}
 	return c, joined(problems)
 }
 
@@ -191,11 +189,13 @@ var secretNames = []string{
 	"DESKCRM_PAYLOAD_KEY", "DESKCRM_PAYLOAD_OLD_KEYS",
 }
 
-// parse fills c from environ and turns the library's aggregate error into one line per problem.
+// parse fills c from environ, reading NAME_FILE secrets, and returns one line per problem:
+// unreadable files, values of the wrong form, numbers out of their range (see bounds). An empty
+// variable counts as unset, NAME_FILE included.
 func parse(c any, environ []string) []string {
 	m := make(map[string]string, len(environ))
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" {
 			m[k] = v
 		}
 	}
@@ -217,17 +217,7 @@ func parse(c any, environ []string) []string {
 		m[name] = strings.TrimRight(string(data), "\r\n")
 	}
 	err := env.ParseWithOptions(c, env.Options{Environment: m})
-	if err == nil {
-		return problems
-	}
-	var agg env.AggregateError
-	if errors.As(err, &agg) {
-		for _, e := range agg.Errors {
-			problems = append(problems, e.Error())
-		}
-		return problems
-	}
-	return append(problems, err.Error())
+	return append(problems, checkTyped(c, m, err)...)
 }
 
 func (t Temporal) check() []string {
@@ -280,12 +270,6 @@ func (z Zoho) check() []string {
 			p = append(p, checkURL(name, u)...)
 		}
 	}
-	if z.CRMConcurrency < 1 || z.CRMConcurrency > 100 {
-		p = append(p, "ZOHO_CRM_CONCURRENCY must be between 1 and 100 (your CRM edition's concurrency limit)")
-	}
-	if z.DeskConcurrency < 1 || z.DeskConcurrency > 100 {
-		p = append(p, "ZOHO_DESK_CONCURRENCY must be between 1 and 100 (your Desk edition's concurrency limit)")
-	}
 	return p
 }
 
@@ -302,31 +286,35 @@ func (l Log) check() []string {
 	return p
 }
 
+// checkHostPort accepts host:port with a port from 1 to 65535 (the host may be empty).
 func checkHostPort(name, v string) []string {
-	host, port, err := net.SplitHostPort(v)
+	_, port, err := net.SplitHostPort(v)
 	if err != nil {
 		return []string{fmt.Sprintf("%s %q must be host:port", name, v)}
 	}
-	_ = host
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return []string{fmt.Sprintf("%s %q has an invalid port", name, v)}
+	if why := portProblem(port); why != "" {
+		return []string{fmt.Sprintf("%s %q must be host:port; its port %s", name, v, why)}
 	}
 	return nil
 }
 
+// checkURL accepts an http(s) URL with a host, and a port from 1 to 65535 if it gives one.
 func checkURL(name, v string) []string {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return []string{fmt.Sprintf("%s %q must be an http(s) URL", name, v)}
 	}
+	if why := urlPortProblem(u); why != "" {
+		return []string{fmt.Sprintf("%s %q must be an http(s) URL; its port %s", name, v, why)}
+	}
 	return nil
 }
 
-// checkPostgresURL accepts URLs only (postgres:// or postgresql://), never printing the password.
-func checkPostgresURL(name, v string) []string {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		return []string{fmt.Sprintf("%s must be a postgres:// URL such as postgres://user:pass@host:5432/db", name)}
+// urlPortProblem says what is wrong with the port of a parsed URL ("" when it has none, or a
+// good one): url.Parse checks that a port is digits, not that it is in range.
+func urlPortProblem(u *url.URL) string {
+	if port := u.Port(); port != "" {
+		return portProblem(port)
 	}
-	return nil
+	return ""
 }

@@ -172,6 +172,9 @@ func checkOrigin(name, v string) []string {
 		u.RawQuery != "" || u.User != nil {
 		return []string{fmt.Sprintf("%s: %q is not an origin such as http://127.0.0.1:8233", name, v)}
 	}
+	if why := urlPortProblem(u); why != "" {
+		return []string{fmt.Sprintf("%s: %q is not an origin such as http://127.0.0.1:8233; its port %s", name, v, why)}
+	}
 	return nil
 }
 
@@ -179,7 +182,7 @@ func checkOrigin(name, v string) []string {
 func workerWarnings(c Worker, environ []string) []string {
 	var w []string
 	for _, kv := range environ {
-		if k, _, _ := strings.Cut(kv, "="); k == "DESKCRM_PANEL_TOKEN" || k == "DESKCRM_PANEL_TOKEN_FILE" {
+		if k, v, _ := strings.Cut(kv, "="); v != "" && (k == "DESKCRM_PANEL_TOKEN" || k == "DESKCRM_PANEL_TOKEN_FILE") {
 			w = append(w, k+" is no longer used and is ignored: agents open the CRM panel with their own Desk token "+
 				"(see README, The agent panel); remove it")
 		}
