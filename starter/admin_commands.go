@@ -61,6 +61,9 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer st.Close()
 	if sub == "show" {
+		if err := requireKnown(ctx, st, c.integration); err != nil {
+			return err
+		}
 		var list []store.Permissions
 		if *profile != "" {
 			p, err := st.Permissions(ctx, c.integration, *profile)
@@ -74,10 +77,12 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 		if c.json {
 			return printJSON(stdout, list)
 		}
-		printPermissions(stdout, list)
 		if *profile == "" {
-			fmt.Fprintln(stdout, "profiles not listed see everything (the default)")
+			// What a profile without stored permissions gets: the value the store (and so the
+			// panel and the admin API's "default") answers with, not a description of it.
+			list = append(list, store.DefaultPermissions(otherProfiles))
 		}
+		printPermissions(stdout, list)
 		return nil
 	}
 	if strings.TrimSpace(*profile) == "" {
@@ -146,6 +151,10 @@ func ensureLive(ctx context.Context, st *store.Store, id string) error {
 	return nil
 }
 
+// otherProfiles names the line of `permissions show` with what profiles not listed get.
+const otherProfiles = "any other profile"
+
+// printPermissions prints permissions as a table; those not stored (the default) say so.
 func printPermissions(w io.Writer, list []store.Permissions) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "profile\tpanel\tmodules\tinfo\tdeals\tnotes\tcalls\tevents\ttasks")
@@ -177,6 +186,9 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	yes := fs.Bool("yes", false, "do not ask for confirmation (for scripts)")
 	workerURL := fs.String("worker-url", defaultWorkerURL(), "the worker's HTTP address (env DESKCRM_PUBLIC_URL, else http://DESKCRM_HTTP_ADDR)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArguments(fs); err != nil {
 		return err
 	}
 	token := os.Getenv("DESKCRM_ADMIN_TOKEN")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"deskcrm/config"
 	"deskcrm/internal/tclient"
@@ -28,6 +30,7 @@ var commands = map[string]command{
 	"start":     cmdStart,
 	"pause":     signalCommand(workflows.SignalPause, "paused"),
 	"resume":    signalCommand(workflows.SignalResume, "resumed"),
+	"sync-now":  signalCommand(workflows.SignalSyncNow, "asked for an incremental pass now (it runs once the sync is idle and not paused)"),
 	"status":    cmdStatus,
 	"history":   cmdHistory,
 	"failures":  cmdFailures,
@@ -75,13 +78,38 @@ func parse(fs *flag.FlagSet, args []string) error {
 		}
 	}
 	args = append(flags, append([]string{"--"}, positional...)...)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	// The flag package prints a mistake and then the flags; the mistake is printed once, by
+	// main, so only --help's list goes out.
+	out := fs.Output()
+	var printed bytes.Buffer
+	fs.SetOutput(&printed)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		_, _ = printed.WriteTo(out)
+		return err // run ends with success, and the command does nothing
+	}
+	if err != nil {
+		return usageError{fmt.Sprintf("%v (`starter %s --help` lists its flags)", err, fs.Name())}
 	}
 	return nil
+}
+
+// noArguments refuses positional arguments to a command that takes none, naming them.
+func noArguments(fs *flag.FlagSet) error {
+	if fs.NArg() == 0 {
+		return nil
+	}
+	return usageError{fmt.Sprintf("%s takes no arguments, but was given %s; an integration id goes in --integration ID", fs.Name(), quoted(fs.Args()))}
+}
+
+// quoted lists strings quoted and comma-separated: "a", "b".
+func quoted(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 func isNumber(s string) bool {
@@ -94,8 +122,10 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// dial connects to Temporal with the starter's configuration.
-func dial(ctx context.Context) (client.Client, config.Starter, error) {
+// dial connects to Temporal with the starter's configuration (tests replace it).
+var dial = dialConfigured
+
+func dialConfigured(ctx context.Context) (client.Client, config.Starter, error) {
 	cfg, err := config.LoadStarter()
 	if err != nil {
 		return nil, cfg, err
@@ -120,6 +150,8 @@ func printJSON(w io.Writer, v any) error {
 
 // cmdStart starts the integration's sync workflow (SyncWorkflow) with its mode, look-back and
 // poll interval; with --wait it follows the first sync with a progress bar until it is done.
+// The input is checked first, by the workflow's own rules, and an integration that never ran
+// is started only when no other runs, or with --new.
 func cmdStart(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("start", &c, stderr)
@@ -127,7 +159,15 @@ func cmdStart(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lookback := fs.Int("lookback-days", 365, "only records created in this many days take part in the first sync")
 	poll := fs.String("poll-interval", "1m", "how often an incremental pass runs without webhooks")
 	wait := fs.Bool("wait", false, "wait for the first sync and show its progress")
+	isNew := fs.Bool("new", false, "start an integration that never ran although others run (two on the same Zoho orgs create duplicates)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
+	in := workflows.SyncInput{IntegrationID: c.integration, Mode: *mode, LookbackDays: *lookback, PollInterval: *poll}
+	if err := checkSyncInput(in); err != nil {
 		return err
 	}
 	tc, _, err := dial(ctx)
@@ -135,7 +175,11 @@ func cmdStart(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer tc.Close()
-	in := workflows.SyncInput{IntegrationID: c.integration, Mode: *mode, LookbackDays: *lookback, PollInterval: *poll}
+	if !*isNew {
+		if err := refuseNewIntegration(ctx, tc, c.integration); err != nil {
+			return err
+		}
+	}
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:        workflows.WorkflowID(c.integration),
 		TaskQueue: config.TaskQueue,
@@ -157,14 +201,57 @@ func cmdStart(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !*wait {
 		return nil
 	}
-	return waitInitial(ctx, tc, run.GetID(), stderr)
+	return waitInitial(ctx, tc, c.integration, run, stderr)
+}
+
+// syncInputFlags are the starter's flags for the SyncInput fields the workflow's input check
+// names.
+var syncInputFlags = []struct{ field, flag string }{
+	{"integrationId", "--integration"}, {"mode", "--mode"}, {"lookbackDays", "--lookback-days"}, {"pollInterval", "--poll-interval"},
+}
+
+// checkSyncInput makes the workflow's own check of its input (workflows.ValidateSyncInput)
+// before anything starts, naming each problem by its flag: a workflow started with bad input
+// fails at once, with the reason only in its (encrypted) history.
+func checkSyncInput(in workflows.SyncInput) error {
+	var problems []string
+	if in.LookbackDays == 0 {
+		// The workflow reads 0 as "not given" and takes 365; here it was typed.
+		problems = append(problems, "--lookback-days 0 must be at least 1 (leave the flag out for 365)")
+	}
+	_, err := workflows.ValidateSyncInput(in)
+	var ae *temporal.ApplicationError
+	switch {
+	case errors.As(err, &ae):
+		for _, p := range strings.Split(strings.TrimPrefix(ae.Message(), "invalid input: "), "\n") {
+			for _, f := range syncInputFlags {
+				if rest, ok := strings.CutPrefix(p, f.field+" "); ok {
+					p = f.flag + " " + rest
+					break
+				}
+			}
+			problems = append(problems, p)
+		}
+	case err != nil:
+		problems = append(problems, err.Error())
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return usageError{"nothing was started; fix the input the sync would refuse:\n  " + strings.Join(problems, "\n  ")}
 }
 
 // waitInitial polls the status query and draws a progress bar until the first sync is done.
-func waitInitial(ctx context.Context, tc client.Client, id string, out io.Writer) error {
+// It returns as soon as the workflow closes (a sync that fails at its start closes at once),
+// with how it ended.
+func waitInitial(ctx context.Context, tc client.Client, integration string, run client.WorkflowRun, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- run.Get(ctx, nil) }()
 	var bar *progressbar.ProgressBar
 	for {
-		st, err := queryStatus(ctx, tc, id)
+		st, err := queryStatus(ctx, tc, run.GetID())
 		if err == nil {
 			if bar == nil && len(st.Steps) > 0 {
 				bar = progressbar.NewOptions(len(st.Steps), progressbar.OptionSetWriter(out), progressbar.OptionShowCount(),
@@ -188,6 +275,18 @@ func waitInitial(ctx context.Context, tc client.Client, id string, out io.Writer
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case err := <-closed:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if bar != nil {
+				fmt.Fprintln(out)
+			}
+			how, ok := howEnded(err)
+			if !ok {
+				return fmt.Errorf("follow the sync of integration %q: %w", integration, err)
+			}
+			return endedError(fmt.Sprintf("the sync of integration %q ended before its first sync was done", integration), integration, how)
 		case <-time.After(time.Second):
 		}
 	}
@@ -216,13 +315,18 @@ func query(ctx context.Context, integration, name string, out any) error {
 		return err
 	}
 	defer tc.Close()
+	if err := requireRunning(ctx, tc, integration); err != nil {
+		return err
+	}
 	v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID(integration), "", name)
 	if err != nil {
-		return notRunning(integration, err)
+		return fmt.Errorf("query %s of the sync of integration %q: %w", name, integration, err)
 	}
 	return v.Get(out)
 }
 
+// signalCommand is a command that sends the running sync a signal without input; done says
+// what happened, after "sync of integration X".
 func signalCommand(name, done string) command {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var c common
@@ -230,25 +334,23 @@ func signalCommand(name, done string) command {
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if err := noArguments(fs); err != nil {
+			return err
+		}
 		tc, _, err := dial(ctx)
 		if err != nil {
 			return err
 		}
 		defer tc.Close()
+		if err := requireRunning(ctx, tc, c.integration); err != nil {
+			return err
+		}
 		if err := tc.SignalWorkflow(ctx, workflows.WorkflowID(c.integration), "", name, nil); err != nil {
-			return notRunning(c.integration, err)
+			return fmt.Errorf("signal %s to the sync of integration %q: %w", name, c.integration, err)
 		}
 		fmt.Fprintf(stdout, "sync of integration %q %s\n", c.integration, done)
 		return nil
 	}
-}
-
-func notRunning(integration string, err error) error {
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return fmt.Errorf("integration %q has no running sync; start one with `starter start --integration %s`", integration, integration)
-	}
-	return err
 }
 
 // openStore connects to Postgres for the commands that read or write it directly.
@@ -259,4 +361,23 @@ func openStore(ctx context.Context) (*store.Store, config.Starter, error) {
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	return st, cfg, err
+}
+
+// requireKnown refuses an integration id that Postgres does not know while others exist, so a
+// read of a mistyped id is an error instead of an empty answer. With no integration at all
+// (before the first start) the id may be the one about to start, and a read answers what it
+// has: nothing yet, or the defaults.
+func requireKnown(ctx context.Context, st *store.Store, integration string) error {
+	_, err := st.Integration(ctx, integration)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	ids, err := st.IntegrationIDs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return fmt.Errorf("integration %q does not exist; the integrations are %s: pass one with --integration", integration, quoted(ids))
 }

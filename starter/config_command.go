@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,7 +16,9 @@ import (
 	"go.uber.org/zap"
 
 	"deskcrm/activities"
+	"deskcrm/config"
 	"deskcrm/mapping"
+	"deskcrm/store"
 	"deskcrm/workflows"
 )
 
@@ -26,6 +29,9 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlags("preflight", &c, stderr)
 	mode := fs.String("mode", "", "check for this mode (default: the integration's)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArguments(fs); err != nil {
 		return err
 	}
 	st, cfg, err := openStore(ctx)
@@ -70,6 +76,15 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
+	modules := []string{activities.Accounts, activities.Contacts}
+	if sub == "show" {
+		if err := noArguments(fs); err != nil {
+			return err
+		}
+		if *module != "" && !slices.Contains(modules, *module) {
+			return usageError{fmt.Sprintf("--module %q is not a synced module: give %s, or leave it out for both", *module, quoted(modules))}
+		}
+	}
 	// An import file is checked before anything is opened or stored.
 	var maps []mapping.Mapping
 	if sub == "import" {
@@ -89,7 +104,13 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	if _, err := st.EnsureIntegration(ctx, c.integration, activities.ModeTwoWay, 365*24*time.Hour); err != nil {
+	// Showing reads: a mistyped id is refused, not created. Importing creates the integration.
+	if sub == "show" {
+		err = requireKnown(ctx, st, c.integration)
+	} else {
+		_, err = st.EnsureIntegration(ctx, c.integration, activities.ModeTwoWay, 365*24*time.Hour)
+	}
+	if err != nil {
 		return err
 	}
 	defaults := mapping.Default
@@ -98,7 +119,7 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if sub == "show" {
 		var out []mapping.Mapping
-		for _, m := range []string{activities.Accounts, activities.Contacts} {
+		for _, m := range modules {
 			if *module != "" && *module != m {
 				continue
 			}
@@ -127,14 +148,56 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return w.Flush()
 	}
+	// The mapping is checked against both sides' live field metadata before anything is stored,
+	// as the console's mapping page does: a mapping naming a field Zoho does not have would be
+	// stored and then fail every pass.
+	if err := preflightImport(ctx, st, cfg, c.integration, maps, stdout); err != nil {
+		return err
+	}
 	for _, mp := range maps {
 		n, err := activities.ImportMapping(ctx, st, c.integration, mp)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "imported %d %s field(s); run `starter preflight` to check them against Zoho\n", n, mp.Module)
+		fmt.Fprintf(stdout, "imported %d %s field(s), checked against both sides' fields\n", n, mp.Module)
 	}
 	return nil
+}
+
+// preflightImport checks mappings against Desk's and CRM's field metadata (two API calls per
+// module) for the integration's mode, and refuses them all, printing every problem, when any
+// has one: nothing is stored then.
+func preflightImport(ctx context.Context, st *store.Store, cfg config.Starter, integration string, maps []mapping.Mapping, stdout io.Writer) error {
+	in, err := st.Integration(ctx, integration)
+	if err != nil {
+		return err
+	}
+	mode := mapping.OneWay
+	if in.Mode == activities.ModeTwoWay {
+		mode = mapping.TwoWay
+	}
+	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: zap.NewNop()})
+	if err != nil {
+		return err
+	}
+	var probs []mapping.Problem
+	for _, mp := range maps {
+		deskMeta, crmMeta, err := activities.FieldMetadata(ctx, acts, string(mp.Module))
+		if err != nil {
+			return fmt.Errorf("check the %s mapping against Zoho's fields (nothing was imported): %w", mp.Module, err)
+		}
+		probs = append(probs, mapping.PreflightMode(mode, mp, deskMeta, crmMeta)...)
+	}
+	if len(probs) == 0 {
+		return nil
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "code\tmodule\tdesk field\tcrm field\tproblem")
+	for _, p := range probs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Code, p.Module, orDash(p.Desk), orDash(p.CRM), p.Message)
+	}
+	w.Flush()
+	return fmt.Errorf("nothing imported: the mapping has %d problem(s), listed above; fix the file and import it again", len(probs))
 }
 
 func orString(s, def string) string {
@@ -165,6 +228,9 @@ func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer tc.Close()
+	if err := requireRunning(ctx, tc, c.integration); err != nil {
+		return err
+	}
 	opts := client.UpdateWorkflowOptions{WorkflowID: workflows.WorkflowID(c.integration), UpdateName: update,
 		WaitForStage: client.WorkflowUpdateStageCompleted}
 	if arg != nil {
@@ -172,7 +238,7 @@ func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	handle, err := tc.UpdateWorkflow(ctx, opts)
 	if err != nil {
-		return notRunning(c.integration, err)
+		return fmt.Errorf("ask the sync of integration %q to change its mode: %w", c.integration, err)
 	}
 	var res workflows.ModeResult
 	if err := handle.Get(ctx, &res); err != nil {

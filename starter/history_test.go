@@ -25,8 +25,10 @@ func TestHistoryReadsSevenDaysFromPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.RecordMode(ctx, "acme", "two-way", 0); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{"acme", "quiet"} {
+		if _, err := st.RecordMode(ctx, id, "two-way", 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	now := time.Now().UTC()
 	total := 0
@@ -78,10 +80,15 @@ func TestHistoryReadsSevenDaysFromPostgres(t *testing.T) {
 		t.Errorf("table:\n%s", out.String())
 	}
 	out.Reset()
-	if err := run(ctx, []string{"history", "--integration", "nobody"}, &out, &out); err != nil {
+	if err := run(ctx, []string{"history", "--integration", "quiet"}, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "no sync runs") {
 		t.Errorf("an integration without runs: %q", out.String())
+	}
+	// A mistyped id is an error naming the integrations, not an empty history.
+	err = run(ctx, []string{"history", "--integration", "nobody"}, &out, &out)
+	if want := `integration "nobody" does not exist; the integrations are "acme", "quiet"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("an unknown integration: err = %v, want %q", err, want)
 	}
 }

@@ -1,8 +1,8 @@
 // Command starter is deskcrm's command line: start a sync and pause, resume, inspect and
 // retry it, check and edit the field mapping.
 //
-//	starter start [--integration default] [--mode two-way] [--wait]
-//	starter pause|resume|status|history|failures [--integration default] [--json]
+//	starter start [--integration default] [--mode two-way] [--wait] [--new]
+//	starter pause|resume|sync-now|status|history|failures [--integration default] [--json]
 //	starter history [--all]
 //	starter retry [--integration default] [ids...]
 //	starter preflight [--integration default]
@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,9 +30,11 @@ Usage:
   starter <command> [flags]
 
 Commands:
-  start        start the sync workflow of an integration (--wait shows the first sync's progress)
+  start        start the sync workflow of an integration (--wait shows the first sync's progress;
+               --new starts an integration that never ran while others run)
   pause        pause the sync: no API calls until resume
   resume       resume a paused sync where it stopped
+  sync-now     run an incremental pass now, without waiting for changes or the poll timer
   status       phase, mode, steps running, progress, credits, the first sync's estimated end, what it waits for
   history      sync runs of the last seven days, from Postgres (--all: every run, not day totals)
   failures     open failures: time, module, direction, ids, code, message, attempts
@@ -85,5 +88,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return usageError{fmt.Sprintf("unknown command %q; run `starter --help` for the list", args[0])}
 	}
-	return cmd(ctx, args[1:], stdout, stderr)
+	err := cmd(ctx, args[1:], stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // a command's --help printed its flags and did nothing else
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Mistakes on the command line are refused before anything is dialled, with a message that
@@ -25,14 +26,62 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"set-mode", "a", "b", "--json"}, "set-mode needs one MODE"},
 		{[]string{"mapping"}, "mapping needs a subcommand"},
 		{[]string{"mapping", "list"}, "mapping needs a subcommand"},
-		{[]string{"status", "--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"status", "--nope"}, "flag provided but not defined: -nope (`starter status --help` lists its flags)"},
+		{[]string{"start", "extra-arg"}, `start takes no arguments, but was given "extra-arg"; an integration id goes in --integration ID`},
+		{[]string{"status", "default"}, `status takes no arguments, but was given "default"`},
+		{[]string{"sync-now", "a", "b"}, `sync-now takes no arguments, but was given "a", "b"`},
+		{[]string{"history", "--all", "acme"}, `history takes no arguments, but was given "acme"`},
+		{[]string{"failures", "acme"}, `failures takes no arguments`},
+		{[]string{"preflight", "acme"}, `preflight takes no arguments`},
+		{[]string{"plan", "acme"}, `plan takes no arguments`},
+		{[]string{"relink", "acme"}, `relink takes no arguments`},
+		{[]string{"delete", "--yes", "acme"}, `delete takes no arguments`},
+		{[]string{"mapping", "show", "contacts"}, `mapping show takes no arguments, but was given "contacts"`},
+		{[]string{"mapping", "show", "--module", "tickets"}, `--module "tickets" is not a synced module: give "accounts", "contacts", or leave it out for both`},
 	} {
+		// Nothing may be reached: a refused command line dials nothing and opens nothing.
+		f := &fakeTemporal{}
+		useFakeTemporal(t, f)
+		t.Setenv("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 		var out, errOut bytes.Buffer
-		err := run(context.Background(), tc.args, &out, &errOut)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := run(ctx, tc.args, &out, &errOut)
+		cancel()
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want a usage error containing %q", tc.args, err, tc.want)
 		}
+		if f.dials != 0 {
+			t.Errorf("%v: dialled Temporal", tc.args)
+		}
+	}
+}
+
+// A flag mistake is reported once, by the returned error (main prints it): the flag package's
+// own copy and its list of flags are not printed too. --help prints the list and does nothing.
+func TestFlagMistakesAreReportedOnceAndHelpDoesNothing(t *testing.T) {
+	f := &fakeTemporal{}
+	useFakeTemporal(t, f)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"status", "--nope"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "not defined: -nope") {
+		t.Fatalf("err = %v", err)
+	}
+	if out.Len()+errOut.Len() != 0 {
+		t.Errorf("printed besides the error: %q %q", out.String(), errOut.String())
+	}
+	for _, args := range [][]string{{"start", "--help"}, {"start", "-h", "--integration", "t1"}, {"retry", "--help", "7"}} {
+		out.Reset()
+		errOut.Reset()
+		if err := run(context.Background(), args, &out, &errOut); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(errOut.String(), "-integration") {
+			t.Errorf("%v: printed %q, want the flags", args, errOut.String())
+		}
+	}
+	if f.dials != 0 || len(f.started) != 0 {
+		t.Errorf("--help dialled %d time(s) and started %v", f.dials, f.started)
 	}
 }
 

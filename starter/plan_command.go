@@ -28,6 +28,13 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
+	// PlanWorkflow checks its input as SyncWorkflow does.
+	if err := checkSyncInput(workflows.SyncInput{IntegrationID: c.integration, Mode: *mode, LookbackDays: *lookback}); err != nil {
+		return err
+	}
 	tc, _, err := dial(ctx)
 	if err != nil {
 		return err

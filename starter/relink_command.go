@@ -20,6 +20,9 @@ func cmdRelink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	st, cfg, err := openStore(ctx)
 	if err != nil {
 		return err

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"deskcrm/activities"
 	"deskcrm/store"
@@ -25,11 +28,17 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	st, _, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := requireKnown(ctx, st, c.integration); err != nil {
+		return err
+	}
 	runs, err := readHistory(ctx, st, c.integration, time.Now(), *all)
 	if err != nil {
 		return err
@@ -95,6 +104,9 @@ func cmdFailures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	var list []store.Failure
 	if err := query(ctx, c.integration, workflows.QueryFailures, &list); err != nil {
 		return err
@@ -112,7 +124,8 @@ func cmdFailures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // cmdRetry sends the retry signal: the failures named by id, or every open one when none is;
-// the next pass writes those records again.
+// the next pass writes those records again. Ids that are not open failures are refused before
+// anything is sent: the workflow marks only open ones and cannot answer a signal.
 func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("retry", &c, stderr)
@@ -132,8 +145,16 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer tc.Close()
+	if err := requireRunning(ctx, tc, c.integration); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		if err := checkOpenFailures(ctx, tc, c.integration, ids, stderr); err != nil {
+			return err
+		}
+	}
 	if err := tc.SignalWorkflow(ctx, workflows.WorkflowID(c.integration), "", workflows.SignalRetry, workflows.RetrySignal{IDs: ids}); err != nil {
-		return notRunning(c.integration, err)
+		return fmt.Errorf("signal retry to the sync of integration %q: %w", c.integration, err)
 	}
 	if len(ids) == 0 {
 		fmt.Fprintln(stdout, "retrying every open failure")
@@ -141,4 +162,47 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "retrying %d failure(s)\n", len(ids))
 	}
 	return nil
+}
+
+// checkOpenFailures refuses failure ids that are not among the open failures the sync lists
+// (its failures query, which `starter failures` prints). That list holds the newest open
+// failures only: when there are more, an id missing from it may still be open, and is let
+// through with a note on out.
+func checkOpenFailures(ctx context.Context, tc client.Client, integration string, ids []int64, out io.Writer) error {
+	wid := workflows.WorkflowID(integration)
+	var listed []store.Failure
+	v, err := tc.QueryWorkflow(ctx, wid, "", workflows.QueryFailures)
+	if err == nil {
+		err = v.Get(&listed)
+	}
+	if err != nil {
+		return fmt.Errorf("read the open failures of integration %q to check the ids: %w", integration, err)
+	}
+	var st workflows.Status
+	if v, err = tc.QueryWorkflow(ctx, wid, "", workflows.QueryStatus); err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		return fmt.Errorf("read the status of integration %q to check the failure ids: %w", integration, err)
+	}
+	open := map[int64]bool{}
+	for _, f := range listed {
+		open[f.ID] = true
+	}
+	var missing []string
+	for _, id := range ids {
+		if !open[id] {
+			missing = append(missing, strconv.FormatInt(id, 10))
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return nil
+	case st.OpenFailures > len(listed):
+		fmt.Fprintf(out, "note: failure(s) %s are not among the newest %d of the %d open failures `starter failures` lists; they are retried if they are open\n",
+			strings.Join(missing, ", "), len(listed), st.OpenFailures)
+		return nil
+	}
+	return fmt.Errorf("failure(s) %s are not open failures of integration %q (closed, of another integration, or never recorded); nothing was retried: `starter failures --integration %s` lists the open ones",
+		strings.Join(missing, ", "), integration, integration)
 }

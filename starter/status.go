@@ -20,6 +20,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	var st workflows.Status
 	if err := query(ctx, c.integration, workflows.QueryStatus, &st); err != nil {
 		return err

@@ -117,6 +117,11 @@ func (in SyncInput) withDefaults() (SyncInput, error) {
 	return in, nil
 }
 
+// ValidateSyncInput is the check SyncWorkflow makes of its input, for a caller to make before
+// starting it: the input with its defaults filled, or the workflow's "invalid input" error
+// naming every problem (an ApplicationError of type InvalidInput).
+func ValidateSyncInput(in SyncInput) (SyncInput, error) { return in.withDefaults() }
+
 // Phases of a sync, as shown by the status query and the DeskcrmState search attribute.
 const (
 	PhasePreflight = "preflight"

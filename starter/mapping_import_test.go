@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	crmemu "deskcrm/emulator/crm"
+	deskemu "deskcrm/emulator/desk"
+	"deskcrm/emulator/zohoauth"
+	"deskcrm/internal/pgtest"
+)
+
+// `mapping import` checks the file against both sides' live fields before storing it, as the
+// console does: a mapping that names a field Zoho does not have is refused whole, with the
+// problem named, and the stored mapping stays as it was (before, it was stored, and every pass
+// then failed with INVALID_DATA while the status said idle).
+func TestMappingImportChecksAgainstZohoFirst(t *testing.T) {
+	ctx := context.Background()
+	auth := zohoauth.NewStore(zohoauth.Config{})
+	d := deskemu.New(deskemu.Config{Auth: auth})
+	cs, ds := httptest.NewServer(crmemu.New(crmemu.Config{Auth: auth})), httptest.NewServer(d)
+	t.Cleanup(cs.Close)
+	t.Cleanup(ds.Close)
+	t.Cleanup(d.Close)
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
+	t.Setenv("ZOHO_CRM_URL", cs.URL)
+	t.Setenv("ZOHO_DESK_URL", ds.URL)
+	t.Setenv("ZOHO_ACCOUNTS_URL", cs.URL)
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"mapping", "show", "--module", "contacts", "--json"}, &out, &out); err != nil {
+		t.Fatalf("mapping show: %v\n%s", err, out.String())
+	}
+	good := out.String()
+	dir := t.TempDir()
+	goodFile, badFile := filepath.Join(dir, "good.json"), filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(goodFile, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(badFile, []byte(`{"module":"contacts","fields":[{"desk":"lastName","crm":"Nope_Field"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out.Reset()
+	if err := run(ctx, []string{"mapping", "import", goodFile}, &out, &out); err != nil {
+		t.Fatalf("importing the mapping shown: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"mapping", "show", "--module", "contacts", "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	stored := out.String()
+	out.Reset()
+	err := run(ctx, []string{"mapping", "import", badFile}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "nothing imported") {
+		t.Fatalf("importing a mapping with an unknown CRM field: err = %v, want it refused\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "Nope_Field") {
+		t.Errorf("the refusal does not name the unknown field:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"mapping", "show", "--module", "contacts", "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != stored {
+		t.Errorf("the stored mapping changed after a refused import:\n%s\nwant\n%s", out.String(), stored)
+	}
+}
