@@ -241,6 +241,9 @@ func (w *writer) settleCreates(ctx context.Context, sc store.Scope, done []store
 // differs from the other or alone holds one, reconcile.Base.Split) has a value of a field that
 // flows from that side to the other: one the sync could not carry.
 func (w *writer) holdsUncarried(sideBase mapping.Values, from mapping.Side) bool {
+	if from == mapping.Desk && w.oneWay {
+		return false // nothing flows from Desk: its own values are not owed to CRM
+	}
 	for k := range sideBase {
 		f, ok := w.m.Field(k)
 		if !ok {
