@@ -15,16 +15,24 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// testStore opens a fresh database for a test and points the starter at it (DATABASE_URL).
+func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	url := pgtest.URL(t)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	t.Setenv("DATABASE_URL", url)
+	return st
+}
+
 // `starter history` reads seven days of runs from Postgres, with no sync running: the newest
 // one line each, older ones summed per day, or every run with --all.
 func TestHistoryReadsSevenDaysFromPostgres(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t)
 	for _, id := range []string{"acme", "quiet"} {
 		if _, err := st.RecordMode(ctx, id, "two-way", 0); err != nil {
 			t.Fatal(err)
@@ -43,7 +51,6 @@ func TestHistoryReadsSevenDaysFromPostgres(t *testing.T) {
 			total++
 		}
 	}
-	t.Setenv("DATABASE_URL", url)
 
 	for _, tc := range []struct {
 		args  []string
@@ -87,7 +94,7 @@ func TestHistoryReadsSevenDaysFromPostgres(t *testing.T) {
 		t.Errorf("an integration without runs: %q", out.String())
 	}
 	// A mistyped id is an error naming the integrations, not an empty history.
-	err = run(ctx, []string{"history", "--integration", "nobody"}, &out, &out)
+	err := run(ctx, []string{"history", "--integration", "nobody"}, &out, &out)
 	if want := `integration "nobody" does not exist; the integrations are "acme", "quiet"`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("an unknown integration: err = %v, want %q", err, want)
 	}

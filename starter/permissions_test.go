@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"deskcrm/internal/pgtest"
 	"deskcrm/store"
 )
 
@@ -16,13 +15,7 @@ import (
 // errors that create nothing.
 func TestPermissionsShowTheRealDefaultAndUnknownIntegrationsAreErrors(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	t.Setenv("DATABASE_URL", url)
+	st := testStore(t)
 
 	// Before any integration exists, reads answer what a new one has.
 	var out bytes.Buffer
