@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -29,7 +30,10 @@ type reader struct {
 	// more is set when a side had more changes than MaxChangesPerPass.
 	more bool
 	read int
-	mu   sync.Mutex // changed, seen and read, while CRM's stream runs beside the planning
+	mu   sync.Mutex // changed, seen, read and retry, while CRM's stream runs beside the planning
+	// retry holds, per side, the linked records whose failures the admin asked to retry, read
+	// from Postgres once per pass (retrying).
+	retry map[mapping.Side]map[string]bool
 }
 
 func (p *reader) scope(s mapping.Side) store.Scope {
@@ -291,6 +295,30 @@ func (p *reader) takeChanges() []reconcile.Record {
 	return out
 }
 
+// retrying returns the linked records of side s whose failures the admin asked to retry
+// (store.RetryingRecords, at most maxFetchIDs), read once per pass: readExtra reads them again
+// and the planning bases them for the retry (retryUncarried).
+func (p *reader) retrying(ctx context.Context, s mapping.Side) (map[string]bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ids, ok := p.retry[s]; ok {
+		return ids, nil
+	}
+	list, err := p.a.Store.RetryingRecords(ctx, p.scope(s), maxFetchIDs)
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[string]bool, len(list))
+	for _, id := range list {
+		ids[id] = true
+	}
+	if p.retry == nil {
+		p.retry = map[mapping.Side]map[string]bool{}
+	}
+	p.retry[s] = ids
+	return ids, nil
+}
+
 // readExtra reads by id the records webhooks reported that the reads of changes did not
 // return (a lagging search index), and the linked records whose failures the admin asked to
 // retry. They do not move the cursors.
@@ -299,11 +327,11 @@ func (p *reader) readExtra(ctx context.Context) error {
 		if !p.reads(s) {
 			continue
 		}
-		retrying, err := p.a.Store.RetryingRecords(ctx, p.scope(s), maxFetchIDs)
+		retrying, err := p.retrying(ctx, s)
 		if err != nil {
 			return err
 		}
-		ids := p.unread(s, append(slices.Clone(p.in.Hints[string(s)]), retrying...))
+		ids := p.unread(s, append(slices.Clone(p.in.Hints[string(s)]), slices.Sorted(maps.Keys(retrying))...))
 		recs, err := p.byID(ctx, s, ids)
 		if err != nil {
 			return apiError("read reported "+s.Label()+" records", err)

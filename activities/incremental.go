@@ -276,12 +276,14 @@ func (a *Activities) changesInput(ctx context.Context, p *reader, changed []reco
 		if err != nil {
 			return in, err
 		}
-		retrying, err := a.retryingAmong(ctx, p.scope(s), links)
+		retrying, err := p.retrying(ctx, s)
 		if err != nil {
 			return in, err
 		}
-		for id := range retrying {
-			retried[reconcile.SideID{Side: s, ID: id}] = true
+		for id := range links {
+			if retrying[id] {
+				retried[reconcile.SideID{Side: s, ID: id}] = true
+			}
 		}
 		for id, l := range links {
 			in.Links[reconcile.SideID{Side: s, ID: id}] = linkOf(l)
@@ -407,25 +409,6 @@ func (a *Activities) recordIncrementalRuns(ctx context.Context, in IncrementalIn
 		}
 	}
 	return nil
-}
-
-// retryingAmong returns which of the linked records of side sc.Side the admin asked to retry
-// (their open failure is marked retrying).
-func (a *Activities) retryingAmong(ctx context.Context, sc store.Scope, links map[string]store.Link) (map[string]bool, error) {
-	if len(links) == 0 {
-		return nil, nil
-	}
-	ids, err := a.Store.RetryingRecords(ctx, sc, maxFetchIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, id := range ids {
-		if _, ok := links[id]; ok {
-			out[id] = true
-		}
-	}
-	return out, nil
 }
 
 // retryUncarried returns the base a retried record of side from is planned against: its
