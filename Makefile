@@ -68,10 +68,10 @@ bench-incremental: build
 	$(GO) run ./bench/incremental
 
 # The first sync at 100k and 1M contacts per side (plus a tenth as accounts), Enterprise
-# limits, no added latency: the machine is measured. 100k runs before and after 1M, and its
+# limits, no added latency: the machine is measured. 100k runs twice before and twice after 1M, and its
 # growth is taken from their mean. Postgres maps its buffers in huge pages (as root the run
-# grows vm.nr_hugepages and restores it). About 17 minutes on 2 cores; not part of make test.
-SIZES ?= 100000,1000000,100000
+# grows vm.nr_hugepages and restores it). About 20 minutes on 2 cores; not part of make test.
+SIZES ?= 100000,100000,1000000,100000,100000
 bench-scale: build
 	$(GO) run ./bench/scale -sizes $(SIZES)
 

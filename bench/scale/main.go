@@ -6,7 +6,7 @@
 // records per second, API calls and credits against the minimum, the worker's peak RSS, the
 // Postgres database's size, the largest workflow run in events, time per step, and the days
 // the same sync takes at each edition's daily credits. Run it with `make bench-scale`
-// (SIZES=100000,1000000,100000 by default: the small size brackets the large one).
+// (SIZES=100000,100000,1000000,100000,100000 by default: the small size twice on each side of the large one).
 package main
 
 import (
@@ -31,7 +31,7 @@ import (
 )
 
 func main() {
-	sizes := flag.String("sizes", "100000,1000000,100000", "contacts per side of each run, comma-separated (accounts: a tenth); a size given twice counts as the mean of its runs")
+	sizes := flag.String("sizes", "100000,100000,1000000,100000,100000", "contacts per side of each run, comma-separated (accounts: a tenth); a size given twice counts as the mean of its runs")
 	crmConc := flag.Int("crm-concurrency", 20, "CRM concurrency limit (Enterprise: 20, complex sub-limit 10)")
 	deskConc := flag.Int("desk-concurrency", 25, "Desk concurrency limit (Enterprise: 25)")
 	users := flag.Int("users", 10, "users (CRM) and agents (Desk) the daily credit allowances are computed for")
@@ -77,8 +77,9 @@ func main() {
 }
 
 // printGrowth prints how the wall time and each part's processor time grow from the smallest
-// size to each larger one. A size run more than once (-sizes 100000,1000000,100000, the
-// default: the small size before and after the large one) counts as the mean of its runs:
+// size to each larger one. A size run more than once (the default -sizes
+// 100000,100000,1000000,100000,100000: the small size twice before and twice after the large
+// one) counts as the mean of its runs:
 // the same 100k sync took 53 s in one run and 86 s in another minutes later, with every
 // part's processor time 1.6 times as high (the machine, not the sync, was slower), and a
 // one-minute run samples one moment of that while a 13-minute run averages over it.
@@ -99,6 +100,7 @@ func printGrowth(results []result) {
 		m := result{records: rs[0].records, cpu: benchenv.CPUTimes{}}
 		for _, r := range rs {
 			m.wall += r.wall / time.Duration(len(rs))
+			m.settled += r.settled / time.Duration(len(rs))
 			for k, v := range r.cpu {
 				m.cpu[k] += v / time.Duration(len(rs))
 			}
@@ -113,7 +115,9 @@ func printGrowth(results []result) {
 			for _, r := range rs {
 				walls = append(walls, r.wall.Round(time.Millisecond).String())
 			}
-			fmt.Printf("  %d records: %d runs, wall %s (mean %s)\n", n, len(rs), strings.Join(walls, ", "), mean(rs).wall.Round(time.Millisecond))
+			m := mean(rs)
+			fmt.Printf("  %d records: %d runs, wall %s (mean %s; settled %s)\n", n, len(rs), strings.Join(walls, ", "),
+				m.wall.Round(time.Millisecond), m.settled.Round(time.Millisecond))
 		}
 	}
 	a := mean(runs[sizes[0]])
@@ -121,6 +125,8 @@ func printGrowth(results []result) {
 		b := mean(runs[n])
 		size, wall := float64(b.records)/float64(a.records), b.wall.Seconds()/a.wall.Seconds()
 		fmt.Printf("  %d → %d records: size ×%.1f, wall time ×%.1f (%.2f of linear)\n", a.records, b.records, size, wall, wall/size)
+		settled := b.settled.Seconds() / a.settled.Seconds()
+		fmt.Printf("  %d → %d records: size ×%.1f, wall time with the database settled ×%.1f (%.2f of linear)\n", a.records, b.records, size, settled, settled/size)
 		// Which part's work grows faster than the data: on a machine the sync keeps busy,
 		// the wall time follows the total.
 		var parts []string
@@ -153,6 +159,7 @@ func printGrowth(results []result) {
 type result struct {
 	records int
 	wall    time.Duration
+	settled time.Duration // wall plus the database's settling (benchenv.Settle)
 	cpu     benchenv.CPUTimes
 	probe   time.Duration // the speed probe's median (benchenv.SpeedProbe)
 }
@@ -240,7 +247,7 @@ func run(ctx context.Context, contacts, crmConc, deskConc, users int, workerBin,
 		}
 		fmt.Print(top)
 	}
-	return result{records: 2 * (contacts + accounts), wall: f.Wall, cpu: f.CPU, probe: f.Probe}, nil
+	return result{records: 2 * (contacts + accounts), wall: f.Wall, settled: f.Wall + f.Settle, cpu: f.CPU, probe: f.Probe}, nil
 }
 
 // databaseSize is pg_database_size of the worker's database, in bytes.
