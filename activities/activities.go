@@ -148,6 +148,7 @@ func (a *Activities) creditsLeft(r *StepResult) {
 	}
 	r.CRMDailyCredits, r.DeskDailyCredits = a.CRMDailyCredits, a.DeskDailyCredits
 	r.CRMCreditReserve, r.DeskCreditReserve = a.CRMCreditReserve, a.DeskCreditReserve
+	r.CreditReserveReported = true
 }
 
 // SourceID is the id deskcrm sends with its Desk writes and registers as the webhooks'

@@ -59,9 +59,11 @@ type StepResult struct {
 	DeskDailyCredits int64 `json:"deskDailyCredits,omitempty"`
 	// CRMCreditReserve and DeskCreditReserve are the credits of each day the sync leaves to
 	// the org's other integrations (DESKCRM_CREDIT_RESERVE percent of the allowance; 0 with
-	// no allowance known).
-	CRMCreditReserve  int64 `json:"crmCreditReserve,omitempty"`
-	DeskCreditReserve int64 `json:"deskCreditReserve,omitempty"`
+	// no allowance known or a reserve of 0%). CreditReserveReported says they were filled in,
+	// so that a configured reserve of 0 is told from a worker that did not say.
+	CRMCreditReserve      int64 `json:"crmCreditReserve,omitempty"`
+	DeskCreditReserve     int64 `json:"deskCreditReserve,omitempty"`
+	CreditReserveReported bool  `json:"creditReserveReported,omitempty"`
 }
 
 // PreflightInput names the integration whose mapping is checked.

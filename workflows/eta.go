@@ -74,14 +74,15 @@ type etaStep struct {
 // the server last said is left today (0: not said).
 type etaCredits struct {
 	Daily, Left int64
-	// Reserve is the credits of each day left to other integrations (0: unknown, then
-	// creditReservePercent of Daily).
-	Reserve int64
+	// Reserve is the credits of each day left to other integrations, if ReserveKnown
+	// (otherwise creditReservePercent of Daily is assumed).
+	Reserve      int64
+	ReserveKnown bool
 }
 
 // reserve returns the credits of each day the sync leaves untouched.
 func (c etaCredits) reserve() int64 {
-	if c.Reserve > 0 {
+	if c.ReserveKnown {
 		return c.Reserve
 	}
 	return c.Daily * creditReservePercent / 100
@@ -303,8 +304,8 @@ func (s *syncImpl) estimateInput(now time.Time) etaInput {
 		}
 	}
 	in := etaInput{Now: now, CreditsUntil: s.creditsUntil,
-		CRM:  etaCredits{Daily: s.st.Credits.CRMDaily, Reserve: s.st.Credits.CRMReserve},
-		Desk: etaCredits{Daily: s.st.Credits.DeskDaily, Reserve: s.st.Credits.DeskReserve}}
+		CRM:  etaCredits{Daily: s.st.Credits.CRMDaily, Reserve: s.st.Credits.CRMReserve, ReserveKnown: s.st.Credits.ReserveReported},
+		Desk: etaCredits{Daily: s.st.Credits.DeskDaily, Reserve: s.st.Credits.DeskReserve, ReserveKnown: s.st.Credits.ReserveReported}}
 	if now.Sub(s.st.Credits.At) < day {
 		in.CRM.Left, in.Desk.Left = s.st.Credits.CRMLeft, s.st.Credits.DeskLeft
 	}
@@ -374,11 +375,8 @@ func (s *syncImpl) noteCredits(ctx workflow.Context, r activities.StepResult) {
 	if r.DeskDailyCredits > 0 {
 		c.DeskDaily = r.DeskDailyCredits
 	}
-	if r.CRMCreditReserve > 0 {
-		c.CRMReserve = r.CRMCreditReserve
-	}
-	if r.DeskCreditReserve > 0 {
-		c.DeskReserve = r.DeskCreditReserve
+	if r.CreditReserveReported {
+		c.CRMReserve, c.DeskReserve, c.ReserveReported = r.CRMCreditReserve, r.DeskCreditReserve, true
 	}
 	if r.CRMCreditsLeft > 0 || r.DeskCreditsLeft > 0 {
 		c.CRMLeft, c.DeskLeft, c.At = r.CRMCreditsLeft, r.DeskCreditsLeft, workflow.Now(ctx)

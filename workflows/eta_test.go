@@ -190,8 +190,10 @@ func TestDailyCredits(t *testing.T) {
 		{"waiting: nothing today", 1, etaCredits{Daily: 100, Left: 90}, true, EstimateCredits{Needed: 1, PerDay: 80, Resets: 1}},
 		{"a million records at Desk Professional's 75,000 a day", 1_030_000, etaCredits{Daily: 75_000}, false,
 			EstimateCredits{Needed: 1_030_000, PerDay: 60_000, Today: 60_000, Resets: 17}},
-		{"the reserve the activities reported (DESKCRM_CREDIT_RESERVE=50)", 100, etaCredits{Daily: 100, Left: 70, Reserve: 50}, false,
+		{"the reserve the activities reported (DESKCRM_CREDIT_RESERVE=50)", 100, etaCredits{Daily: 100, Left: 70, Reserve: 50, ReserveKnown: true}, false,
 			EstimateCredits{Needed: 100, PerDay: 50, Today: 20, Resets: 2}},
+		{"no reserve (DESKCRM_CREDIT_RESERVE=0): the whole day", 100, etaCredits{Daily: 100, Left: 70, ReserveKnown: true}, false,
+			EstimateCredits{Needed: 100, PerDay: 100, Today: 70, Resets: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

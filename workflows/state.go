@@ -144,9 +144,11 @@ type CreditsView struct {
 	DeskDaily int64     `json:"deskDaily,omitempty"`
 	At        time.Time `json:"at,omitzero"`
 	// CRMReserve and DeskReserve are the credits of each day left to the org's other
-	// integrations, as configured (0: not reported, then creditReservePercent is assumed).
-	CRMReserve  int64 `json:"crmReserve,omitempty"`
-	DeskReserve int64 `json:"deskReserve,omitempty"`
+	// integrations, as configured; with ReserveReported false no activity has said yet, and
+	// creditReservePercent is assumed.
+	CRMReserve      int64 `json:"crmReserve,omitempty"`
+	DeskReserve     int64 `json:"deskReserve,omitempty"`
+	ReserveReported bool  `json:"reserveReported,omitempty"`
 }
 
 // newState returns the state a run starts from: the carried one, made whole and cut to the
