@@ -7,9 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"deskcrm/schema"
@@ -24,7 +28,7 @@ type Store struct {
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, errors.New("DATABASE_URL is not a valid Postgres URL")
+		return nil, parseConfigError(err)
 	}
 	// Every query the sync runs reads a keyset batch of at most a few thousand rows: a parallel
 	// plan only adds the start-up of its workers (new processes) to each batch — on a 2-core
@@ -45,6 +49,33 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{Pool: pool}, nil
+}
+
+// parseConfigError says what is wrong with DATABASE_URL and the libpq environment variables
+// pgx reads beside it (PGHOST, PGSSLMODE, …; PostgreSQL docs, "Environment Variables"),
+// without the connection string, which may hold a password: pgx's own message quotes it
+// ("cannot parse `…`: <what>"), redacted only on a best-effort basis.
+func parseConfigError(err error) error {
+	what := "not a valid Postgres connection string"
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		msg := pe.Error()
+		if i := strings.Index(msg, "`: "); i >= 0 {
+			what = msg[i+3:]
+		}
+	}
+	var set []string
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "PG") {
+			set = append(set, name)
+		}
+	}
+	if len(set) == 0 {
+		return fmt.Errorf("DATABASE_URL: %s (the form is postgres://user:password@host:5432/database?sslmode=require)", what)
+	}
+	slices.Sort(set)
+	return fmt.Errorf("DATABASE_URL with the environment's %s: %s (the form is postgres://user:password@host:5432/database?sslmode=require)",
+		strings.Join(set, ", "), what)
 }
 
 // New wraps an existing pool whose schema is already migrated.

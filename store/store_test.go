@@ -228,3 +228,36 @@ func TestLinkPairsLeavesOutRecordsLinkedAlready(t *testing.T) {
 		}
 	}
 }
+
+// A connection setting pgx cannot use is named in the error — the URL's part or the PG*
+// variable beside it — and the password never is.
+func TestOpenSaysWhichConnectionSettingIsWrong(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, url, env string
+		want           []string
+	}{
+		{"port", "postgres://deskcrm:s3cretpw@127.0.0.1:notaport/deskcrm", "", []string{"DATABASE_URL", "port"}},
+		{"sslmode in the URL", "postgres://deskcrm:s3cretpw@127.0.0.1:5432/deskcrm?sslmode=sometimes", "", []string{"DATABASE_URL", "sslmode"}},
+		{"sslmode in the environment", "postgres://deskcrm:s3cretpw@127.0.0.1:5432/deskcrm", "sometimes", []string{"PGSSLMODE", "sslmode"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("PGSSLMODE", tt.env)
+			}
+			st, err := store.Open(ctx, tt.url)
+			if err == nil {
+				st.Close()
+				t.Fatal("Open accepted a connection string pgx cannot use")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cretpw") {
+				t.Errorf("error %q shows the password", err)
+			}
+		})
+	}
+}
