@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 
 	"deskcrm/activities"
@@ -59,6 +60,10 @@ type Config struct {
 	// Temporal signals, queries and updates the sync workflow and starts the plan (required);
 	// give it the worker's converters so that it works with the payload codec on.
 	Temporal client.Client
+	// FailureConverter decodes the failures of steps Temporal is retrying, for the overview:
+	// the one Temporal was given (nil: Temporal's default, which cannot open failures the
+	// payload codec sealed).
+	FailureConverter converter.FailureConverter
 	// Activities holds the Zoho clients: field metadata, Desk profiles (required).
 	Activities *activities.Activities
 	// AdminToken signs the admin in (required).

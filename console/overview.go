@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"deskcrm/activities"
+	"deskcrm/internal/tclient"
 	"deskcrm/store"
 	"deskcrm/workflows"
 )
@@ -52,6 +53,8 @@ type overviewData struct {
 	Modules                 []moduleProgress
 	OpenFailures            int
 	WorkflowID, WorkflowURL string
+	// Retrying are the sync's steps that failed and that Temporal retries (tclient.RetryingActivities).
+	Retrying []tclient.Retrying
 }
 
 // modeLabels name the sync types as the help article does.
@@ -93,6 +96,9 @@ func (h *handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 	if d.Running {
 		if d.Status, err = h.status(ctx, id); err != nil {
 			problem = joinProblems(problem, h.fail("query the sync's status", err, zap.String("integration", id)))
+		}
+		if d.Retrying, err = tclient.RetryingActivities(ctx, h.cfg.Temporal, h.cfg.FailureConverter, d.WorkflowID); err != nil {
+			problem = joinProblems(problem, h.fail("ask Temporal about the sync's steps", err, zap.String("integration", id)))
 		}
 	}
 	if codes, err := h.cfg.Store.FailureCodes(ctx, id); err == nil {
@@ -142,6 +148,10 @@ func (d *overviewData) describe() {
 	if !d.Running {
 		return
 	}
+	if r := d.Retrying; len(r) > 0 && !st.Paused && st.Phase != workflows.PhaseBlocked {
+		// Whatever the phase says, the work does not get done: say so, and why.
+		d.State, d.StateClass, d.Why = "Retrying", "warn", retryingWhy(r[0])
+	}
 	d.StepsTotal = len(st.Steps)
 	d.StepsDone = min(st.Step, d.StepsTotal)
 	if st.InitialDone {
@@ -163,6 +173,12 @@ func (d *overviewData) describe() {
 		}
 		d.Modules = append(d.Modules, mp)
 	}
+}
+
+// retryingWhy says which step keeps failing and how often; the list below the state gives
+// each failing step's error and next attempt.
+func retryingWhy(r tclient.Retrying) string {
+	return fmt.Sprintf("step %s failed %s; Temporal retries it", r.Activity, r.Failures())
 }
 
 // sideSteps counts the first sync's steps of a module that touch a side ("Desk" or "CRM"):

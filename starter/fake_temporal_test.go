@@ -44,8 +44,9 @@ type fakeTemporal struct {
 type fakeWorkflow struct {
 	status  enumspb.WorkflowExecutionStatus
 	queries map[string]any
-	result  error  // a closed run's failure (nil: completed)
-	reason  string // a terminated run's reason
+	pending []*workflowpb.PendingActivityInfo // its pending activities, as DescribeWorkflowExecution lists them
+	result  error                             // a closed run's failure (nil: completed)
+	reason  string                            // a terminated run's reason
 }
 
 type fakeSignal struct {
@@ -92,6 +93,14 @@ func (f *fakeTemporal) DescribeWorkflow(_ context.Context, id, _ string) (*clien
 	}
 	return &client.WorkflowExecutionDescription{WorkflowExecutionMetadata: client.WorkflowExecutionMetadata{
 		WorkflowExecution: workflow.Execution{ID: id, RunID: "run-" + id}, Status: w.status}}, nil
+}
+
+func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	w, err := f.workflow(id)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{PendingActivities: w.pending}, nil
 }
 
 func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {

@@ -8,12 +8,23 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.temporal.io/sdk/converter"
+
 	"deskcrm/activities"
+	"deskcrm/codec"
+	"deskcrm/internal/tclient"
 	"deskcrm/workflows"
 )
 
-// cmdStatus prints the status query's answer: phase, mode, the steps running, the first
-// sync's estimate, progress per module and side.
+// statusJSON is `status --json`: the status query's answer, and the steps Temporal retries.
+type statusJSON struct {
+	workflows.Status
+	Retrying []tclient.Retrying `json:"retrying,omitempty"`
+}
+
+// cmdStatus prints the status query's answer — phase, mode, the steps running, the first
+// sync's estimate, progress per module and side — and the steps that keep failing, which
+// only Temporal knows of (tclient.RetryingActivities).
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("status", &c, stderr)
@@ -23,22 +34,50 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := noArguments(fs); err != nil {
 		return err
 	}
-	var st workflows.Status
-	if err := query(ctx, c.integration, workflows.QueryStatus, &st); err != nil {
+	tc, cfg, err := dial(ctx)
+	if err != nil {
 		return err
 	}
-	if c.json {
-		return printJSON(stdout, st)
+	defer tc.Close()
+	if err := requireRunning(ctx, tc, c.integration); err != nil {
+		return err
 	}
-	printStatus(stdout, st, time.Now())
+	id := workflows.WorkflowID(c.integration)
+	st, err := queryStatus(ctx, tc, id)
+	if err != nil {
+		return fmt.Errorf("query %s of the sync of integration %q: %w", workflows.QueryStatus, c.integration, err)
+	}
+	sealed, err := codec.FromConfig(cfg.Temporal)
+	if err != nil {
+		return err
+	}
+	var fc converter.FailureConverter
+	if sealed != nil {
+		fc = codec.FailureConverter(sealed)
+	}
+	retrying, err := tclient.RetryingActivities(ctx, tc, fc, id)
+	if err != nil {
+		return fmt.Errorf("ask Temporal which steps of the sync of integration %q are being retried: %w", c.integration, err)
+	}
+	if c.json {
+		return printJSON(stdout, statusJSON{Status: st, Retrying: retrying})
+	}
+	printStatus(stdout, st, retrying, time.Now())
 	return nil
 }
 
 // printStatus writes a status for people; now is the wall clock, for "in 3h0m".
-func printStatus(stdout io.Writer, st workflows.Status, now time.Time) {
+func printStatus(stdout io.Writer, st workflows.Status, retrying []tclient.Retrying, now time.Time) {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "integration\t%s\n", st.IntegrationID)
 	fmt.Fprintf(w, "phase\t%s\n", st.Phase)
+	for _, r := range retrying {
+		next := "the next attempt is running"
+		if !r.NextAttemptAt.IsZero() {
+			next = fmt.Sprintf("next attempt in %s", max(0, r.NextAttemptAt.Sub(now)).Round(time.Second))
+		}
+		fmt.Fprintf(w, "retrying\t%s failed %s, %s: %s\n", r.Activity, r.Failures(), next, r.LastFailure)
+	}
 	fmt.Fprintf(w, "mode\t%s\n", st.Mode)
 	fmt.Fprintf(w, "paused\t%s\n", strings.TrimSpace(fmt.Sprintf("%v %s", st.Paused, st.PausedReason)))
 	if len(st.RunningSteps) > 0 {

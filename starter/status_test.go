@@ -2,10 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"deskcrm/workflows"
 )
@@ -22,7 +29,7 @@ func TestStatusShowsTheRunningStepsAndTheEstimate(t *testing.T) {
 			Basis: "records from the indexes and the matches"},
 	}
 	var out bytes.Buffer
-	printStatus(&out, st, now)
+	printStatus(&out, st, nil, now)
 	s := out.String()
 	assert.Contains(t, s, "create-in-crm-accounts, create-in-desk-accounts, index-desk-contacts (3 of 12 done)")
 	assert.Contains(t, s, "(in 26h0m0s), after 1 daily credit reset(s)")
@@ -32,7 +39,44 @@ func TestStatusShowsTheRunningStepsAndTheEstimate(t *testing.T) {
 
 	st.Paused, st.Estimate = true, &workflows.Estimate{AsOf: now, Basis: "known once both sides of every module are indexed"}
 	out.Reset()
-	printStatus(&out, st, now)
+	printStatus(&out, st, nil, now)
 	assert.Contains(t, out.String(), "steps on resume")
 	assert.Regexp(t, `first sync ends +not known yet`, out.String())
+}
+
+// A step Temporal keeps retrying shows in `status` (and `status --json`) with its error:
+// the sync's own status cannot see it, and would say "idle".
+func TestStatusNamesTheStepsTemporalRetries(t *testing.T) {
+	failure := temporal.GetDefaultFailureConverter().ErrorToFailure(
+		temporal.NewApplicationError("crm: the CRM refused the token (INVALID_TOKEN)", "Auth"))
+	next := time.Now().Add(40 * time.Second)
+	f := &fakeTemporal{workflows: map[string]*fakeWorkflow{"deskcrm-sync-default": {
+		status:  enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		queries: map[string]any{workflows.QueryStatus: workflows.Status{IntegrationID: "default", Phase: workflows.PhaseIdle}},
+		pending: []*workflowpb.PendingActivityInfo{
+			{ActivityType: &commonpb.ActivityType{Name: "CreateInCRM"}, Attempt: 1},
+			{ActivityType: &commonpb.ActivityType{Name: "IncrementalPass"}, Attempt: 6, LastFailure: failure,
+				NextAttemptScheduleTime: timestamppb.New(next)},
+		}}}}
+	useFakeTemporal(t, f)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"status"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	assert.Regexp(t, `retrying +IncrementalPass failed 5 times, next attempt in (39|40)s: crm: the CRM refused the token \(INVALID_TOKEN\)`, out.String())
+	assert.NotContains(t, out.String(), "CreateInCRM")
+
+	out.Reset()
+	if err := run(context.Background(), []string{"status", "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var got statusJSON
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	assert.Equal(t, "idle", got.Phase)
+	if assert.Len(t, got.Retrying, 1) {
+		assert.Equal(t, int32(6), got.Retrying[0].Attempt)
+		assert.Equal(t, "crm: the CRM refused the token (INVALID_TOKEN)", got.Retrying[0].LastFailure)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 
 	"deskcrm/activities"
@@ -16,10 +17,11 @@ import (
 )
 
 // consoleHandler is the admin console the worker serves under console.Prefix, beside the
-// admin API (adminAPI, the panel's handler) it deletes integrations through.
-func consoleHandler(cfg config.Worker, st *store.Store, tc client.Client, acts *activities.Activities, adminAPI http.Handler, logger *zap.Logger) http.Handler {
+// admin API (adminAPI, the panel's handler) it deletes integrations through; fc is the
+// failure converter tc was given.
+func consoleHandler(cfg config.Worker, st *store.Store, tc client.Client, fc converter.FailureConverter, acts *activities.Activities, adminAPI http.Handler, logger *zap.Logger) http.Handler {
 	return console.New(console.Config{
-		Store: st, Temporal: tc, Activities: acts, AdminToken: cfg.AdminToken, AdminAPI: adminAPI,
+		Store: st, Temporal: tc, FailureConverter: fc, Activities: acts, AdminToken: cfg.AdminToken, AdminAPI: adminAPI,
 		TaskQueue: config.TaskQueue, Namespace: cfg.Temporal.Namespace, TemporalUI: temporalUI(cfg.CodecOrigins),
 		RecordURL: recordURLs(cfg.Zoho, acts.DeskURL), Logger: logger,
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	deskemu "deskcrm/emulator/desk"
+	"deskcrm/emulator/realism"
 	"deskcrm/store"
 	"deskcrm/workflows"
 )
@@ -85,6 +86,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.submit("#resume")
 	b.waitFor("/console/", `document.querySelector("#state").innerText === "Idle"`, "the resumed sync is idle again", time.Minute)
+
+	// A pass that keeps failing (CRM answers 503 to everything) shows as Retrying with the
+	// step and its error, decoded through the payload codec, instead of "Idle"; once CRM is
+	// back, Temporal's next attempt succeeds and the sync is idle again.
+	if _, err := w.crm.Realism().AddFault(realism.Fault{Kind: realism.FaultStatus, Status: http.StatusServiceUnavailable}); err != nil {
+		t.Fatal(err)
+	}
+	b.submit("#sync-now")
+	b.waitFor("/console/", `document.querySelector("#state").innerText === "Retrying"`, "the failing pass shows as retrying", time.Minute)
+	if why := b.text("#why"); !contains(why, "step IncrementalPass failed") || !contains(b.text("#retrying"), "IncrementalPass", "zoho crm") {
+		t.Errorf("the failing pass: why %q, retrying %q", why, b.text("#retrying"))
+	}
+	b.screenshot("console-retrying.png")
+	w.crm.Realism().ClearFaults()
+	b.waitFor("/console/", `document.querySelector("#state").innerText === "Idle"`, "the pass succeeds once CRM is back", 2*time.Minute)
 
 	// Sync type, now that the first sync is done: one-way CRM → Desk.
 	b.do("choose one-way", chromedpClick("#mode-one-way"))

@@ -193,7 +193,7 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 			return subs.Unsubscribe(ctx, integrationID)
 		},
 	})
-	mux.Handle(console.Prefix, consoleHandler(cfg, st, tc, acts, adminAPI, logger))
+	mux.Handle(console.Prefix, consoleHandler(cfg, st, tc, opts.FailureConverter, acts, adminAPI, logger))
 	mux.Handle("/", adminAPI)
 	srv := newHTTPServer(mux, defaultTimeouts)
 	serveErr := make(chan error, 1)

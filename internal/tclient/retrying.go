@@ -1,0 +1,87 @@
+package tclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Retrying is one activity of a workflow that has failed at least once and that Temporal
+// is retrying by its retry policy: a step of the sync that cannot finish now (Zoho down, a
+// token refused, Postgres unreachable). Workflows see an activity only when it ends, so the
+// sync's own status cannot tell such a step from one that works; the server's record of
+// its pending activities can (DescribeWorkflowExecution, PendingActivityInfo).
+type Retrying struct {
+	// Activity is the activity type, such as IncrementalPass or CreateInCRM.
+	Activity string `json:"activity"`
+	// Attempt is the attempt running or waiting to run (2 after one failure).
+	Attempt int32 `json:"attempt"`
+	// LastFailure is the last attempt's error message, decoded by the failure converter
+	// (the codec's when DESKCRM_PAYLOAD_KEY is set).
+	LastFailure string `json:"lastFailure"`
+	// LastFailedAt is when the last attempt ended; NextAttemptAt when the next one starts
+	// (zero when it is running now).
+	LastFailedAt  time.Time `json:"lastFailedAt,omitzero"`
+	NextAttemptAt time.Time `json:"nextAttemptAt,omitzero"`
+}
+
+// Failures says how many attempts failed, in words: "1 time", "3 times".
+func (r Retrying) Failures() string {
+	if r.Attempt == 2 {
+		return "1 time"
+	}
+	return fmt.Sprintf("%d times", r.Attempt-1)
+}
+
+// RetryingActivities lists the activities of workflow id's open run that are being retried,
+// longest-failing (most attempts) first; fc decodes their failures (nil: Temporal's default
+// converter, which cannot open failures sealed by the codec). An activity in its first
+// attempt is not listed.
+func RetryingActivities(ctx context.Context, c client.Client, fc converter.FailureConverter, id string) ([]Retrying, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, fmt.Errorf("describe workflow %s: %w", id, err)
+	}
+	if fc == nil {
+		fc = temporal.GetDefaultFailureConverter()
+	}
+	var out []Retrying
+	for _, pa := range desc.GetPendingActivities() {
+		if pa.GetAttempt() < 2 || pa.GetLastFailure() == nil {
+			continue
+		}
+		r := Retrying{Activity: pa.GetActivityType().GetName(), Attempt: pa.GetAttempt(),
+			LastFailure: failureMessage(fc, pa.GetLastFailure())}
+		if t := pa.GetLastAttemptCompleteTime(); t != nil {
+			r.LastFailedAt = t.AsTime()
+		}
+		if t := pa.GetNextAttemptScheduleTime(); t != nil {
+			r.NextAttemptAt = t.AsTime()
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b Retrying) int { return int(b.Attempt - a.Attempt) })
+	return out, nil
+}
+
+// failureMessage is the message of an activity's last failure: the error the activity
+// returned, or the timeout that ended the attempt (a worker gone: its heartbeat timed out).
+func failureMessage(fc converter.FailureConverter, f *failurepb.Failure) string {
+	err := fc.FailureToError(f)
+	var app *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	switch {
+	case errors.As(err, &app):
+		return app.Message()
+	case errors.As(err, &timeout):
+		return "the attempt timed out (" + timeout.TimeoutType().String() + " timeout: a worker stopped, or the step ran past its limit)"
+	}
+	return err.Error()
+}
