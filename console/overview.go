@@ -148,9 +148,13 @@ func (d *overviewData) describe() {
 	if !d.Running {
 		return
 	}
-	if r := d.Retrying; len(r) > 0 && !st.Paused && st.Phase != workflows.PhaseBlocked {
-		// Whatever the phase says, the work does not get done: say so, and why.
-		d.State, d.StateClass, d.Why = "Retrying", "warn", retryingWhy(r[0])
+	for _, r := range d.Retrying {
+		if !r.Running && !st.Paused && st.Phase != workflows.PhaseBlocked {
+			// Whatever the phase says, the work waits for the step's next attempt: say so, and
+			// why. (A step running its next attempt keeps the phase: it may well succeed.)
+			d.State, d.StateClass, d.Why = "Retrying", "warn", retryingWhy(r)
+			break
+		}
 	}
 	d.StepsTotal = len(st.Steps)
 	d.StepsDone = min(st.Step, d.StepsTotal)

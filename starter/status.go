@@ -72,8 +72,8 @@ func printStatus(stdout io.Writer, st workflows.Status, retrying []tclient.Retry
 	fmt.Fprintf(w, "integration\t%s\n", st.IntegrationID)
 	fmt.Fprintf(w, "phase\t%s\n", st.Phase)
 	for _, r := range retrying {
-		next := "the next attempt is running"
-		if !r.NextAttemptAt.IsZero() {
+		next := fmt.Sprintf("attempt %d running", r.Attempt)
+		if !r.Running {
 			next = fmt.Sprintf("next attempt in %s", max(0, r.NextAttemptAt.Sub(now)).Round(time.Second))
 		}
 		fmt.Fprintf(w, "retrying\t%s failed %s, %s: %s\n", r.Activity, r.Failures(), next, r.LastFailure)

@@ -45,7 +45,8 @@ func TestStatusShowsTheRunningStepsAndTheEstimate(t *testing.T) {
 }
 
 // A step Temporal keeps retrying shows in `status` (and `status --json`) with its error:
-// the sync's own status cannot see it, and would say "idle".
+// the sync's own status cannot see it, and would say "idle". A step in its first attempt is
+// not shown; one whose next attempt runs now (after its worker was killed) says so.
 func TestStatusNamesTheStepsTemporalRetries(t *testing.T) {
 	failure := temporal.GetDefaultFailureConverter().ErrorToFailure(
 		temporal.NewApplicationError("crm: the CRM refused the token (INVALID_TOKEN)", "Auth"))
@@ -54,7 +55,9 @@ func TestStatusNamesTheStepsTemporalRetries(t *testing.T) {
 		status:  enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
 		queries: map[string]any{workflows.QueryStatus: workflows.Status{IntegrationID: "default", Phase: workflows.PhaseIdle}},
 		pending: []*workflowpb.PendingActivityInfo{
-			{ActivityType: &commonpb.ActivityType{Name: "CreateInCRM"}, Attempt: 1},
+			{ActivityType: &commonpb.ActivityType{Name: "IndexCRM"}, Attempt: 1, State: enumspb.PENDING_ACTIVITY_STATE_STARTED},
+			{ActivityType: &commonpb.ActivityType{Name: "CreateInCRM"}, Attempt: 2, State: enumspb.PENDING_ACTIVITY_STATE_STARTED,
+				LastFailure: temporal.GetDefaultFailureConverter().ErrorToFailure(temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_HEARTBEAT, nil))},
 			{ActivityType: &commonpb.ActivityType{Name: "IncrementalPass"}, Attempt: 6, LastFailure: failure,
 				NextAttemptScheduleTime: timestamppb.New(next)},
 		}}}}
@@ -64,7 +67,8 @@ func TestStatusNamesTheStepsTemporalRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	assert.Regexp(t, `retrying +IncrementalPass failed 5 times, next attempt in (39|40)s: crm: the CRM refused the token \(INVALID_TOKEN\)`, out.String())
-	assert.NotContains(t, out.String(), "CreateInCRM")
+	assert.Regexp(t, `retrying +CreateInCRM failed 1 time, attempt 2 running: the attempt timed out \(Heartbeat timeout`, out.String())
+	assert.NotContains(t, out.String(), "IndexCRM")
 
 	out.Reset()
 	if err := run(context.Background(), []string{"status", "--json"}, &out, &out); err != nil {
@@ -75,8 +79,10 @@ func TestStatusNamesTheStepsTemporalRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	assert.Equal(t, "idle", got.Phase)
-	if assert.Len(t, got.Retrying, 1) {
+	if assert.Len(t, got.Retrying, 2) {
 		assert.Equal(t, int32(6), got.Retrying[0].Attempt)
 		assert.Equal(t, "crm: the CRM refused the token (INVALID_TOKEN)", got.Retrying[0].LastFailure)
+		assert.False(t, got.Retrying[0].Running)
+		assert.True(t, got.Retrying[1].Running)
 	}
 }

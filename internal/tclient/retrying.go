@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -30,6 +31,9 @@ type Retrying struct {
 	// (zero when it is running now).
 	LastFailedAt  time.Time `json:"lastFailedAt,omitzero"`
 	NextAttemptAt time.Time `json:"nextAttemptAt,omitzero"`
+	// Running says a worker runs attempt Attempt now (a step that failed once, a worker
+	// killed, may be well on its way); otherwise it waits for NextAttemptAt.
+	Running bool `json:"running,omitempty"`
 }
 
 // Failures says how many attempts failed, in words: "1 time", "3 times".
@@ -65,6 +69,7 @@ func RetryingActivities(ctx context.Context, c client.Client, fc converter.Failu
 		if t := pa.GetNextAttemptScheduleTime(); t != nil {
 			r.NextAttemptAt = t.AsTime()
 		}
+		r.Running = pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED
 		out = append(out, r)
 	}
 	slices.SortStableFunc(out, func(a, b Retrying) int { return int(b.Attempt - a.Attempt) })
