@@ -28,7 +28,16 @@ func (a *Activities) ReportFailure(ctx context.Context, f store.Failure) error {
 // FailureSummary returns the number of open failures and the newest ones.
 func (a *Activities) FailureSummary(ctx context.Context, integrationID string) (FailureSummary, error) {
 	fs, total, err := a.Store.OpenFailures(ctx, integrationID, 100)
-	return FailureSummary{Open: total, Recent: fs}, err
+	if err != nil {
+		return FailureSummary{}, err
+	}
+	sum := FailureSummary{Open: total, Recent: fs, Links: map[string]int{}}
+	for _, m := range []string{Accounts, Contacts} {
+		if sum.Links[m], err = a.Store.LinkCount(ctx, integrationID, m); err != nil {
+			return FailureSummary{}, err
+		}
+	}
+	return sum, nil
 }
 
 // MarkRetry lets the next pass try the records of the given failures again.

@@ -170,7 +170,9 @@ func TestAFailureThatPersistsKeepsItsID(t *testing.T) {
 	zed := w.crmByEmail("zed@x.com")
 	for i, title := range []string{"CTO", "CFO"} {
 		w.deskUpdate(desk[0], map[string]any{"title": title})
-		w.pass(nil)
+		if r := w.pass(nil); r.FailuresResolved != 0 {
+			t.Errorf("edit %d: the pass reports %d failures closed, want 0", i+1, r.FailuresResolved)
+		}
 		if got := w.crmField("Contacts", zed, "Title"); got != title {
 			t.Errorf("edit %d: CRM title %q, want %q (the fields that fit are carried)", i+1, got, title)
 		}
@@ -207,7 +209,9 @@ func TestAFailureThatPersistsKeepsItsID(t *testing.T) {
 	}
 
 	w.deskUpdate(desk[0], map[string]any{"zip": "12345"})
-	w.pass(nil)
+	if r := w.pass(nil); r.FailuresResolved != 1 {
+		t.Errorf("the pass that carried the shortened zip reports %d failures closed, want 1 (the workflow reads the log again)", r.FailuresResolved)
+	}
 	if open := w.openFailures("VALUE_TOO_LONG"); len(open) != 0 {
 		t.Errorf("open VALUE_TOO_LONG %+v after the zip was shortened, want none", open)
 	}

@@ -40,17 +40,20 @@ type StepInput struct {
 
 // StepResult reports what a step did. Counts are for this step only.
 type StepResult struct {
-	Indexed       int             `json:"indexed,omitempty"`
-	Linked        int             `json:"linked,omitempty"`
-	CreatedInCRM  int             `json:"createdInCrm,omitempty"`
-	CreatedInDesk int             `json:"createdInDesk,omitempty"`
-	UpdatedInCRM  int             `json:"updatedInCrm,omitempty"`
-	UpdatedInDesk int             `json:"updatedInDesk,omitempty"`
-	FailedToCRM   int             `json:"failedToCrm,omitempty"`
-	FailedToDesk  int             `json:"failedToDesk,omitempty"`
-	Failures      []store.Failure `json:"failures,omitempty"` // at most MaxReportedFailures
-	CRMCredits    int             `json:"crmCredits,omitempty"`
-	DeskCredits   int             `json:"deskCredits,omitempty"`
+	Indexed       int `json:"indexed,omitempty"`
+	Linked        int `json:"linked,omitempty"`
+	CreatedInCRM  int `json:"createdInCrm,omitempty"`
+	CreatedInDesk int `json:"createdInDesk,omitempty"`
+	UpdatedInCRM  int `json:"updatedInCrm,omitempty"`
+	UpdatedInDesk int `json:"updatedInDesk,omitempty"`
+	FailedToCRM   int `json:"failedToCrm,omitempty"`
+	FailedToDesk  int `json:"failedToDesk,omitempty"`
+	// FailuresResolved counts the open failures this attempt closed because their records
+	// synced (the workflow then refreshes its view of the failure log).
+	FailuresResolved int             `json:"failuresResolved,omitempty"`
+	Failures         []store.Failure `json:"failures,omitempty"` // at most MaxReportedFailures
+	CRMCredits       int             `json:"crmCredits,omitempty"`
+	DeskCredits      int             `json:"deskCredits,omitempty"`
 	// CRMCreditsLeft and DeskCreditsLeft are the day's credits the servers last said are left
 	// (0: not said); CRMDailyCredits and DeskDailyCredits the configured allowances (0: unknown).
 	CRMCreditsLeft   int64 `json:"crmCreditsLeft,omitempty"`
@@ -109,6 +112,8 @@ type RetryResult struct {
 type FailureSummary struct {
 	Open   int             `json:"open"`
 	Recent []store.Failure `json:"recent,omitempty"`
+	// Links counts the linked pairs of each module.
+	Links map[string]int `json:"links,omitempty"`
 }
 
 // Sides, as the store and the hints name them.

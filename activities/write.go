@@ -282,7 +282,9 @@ func (w *writer) resolveSynced(ctx context.Context, s mapping.Side, ids []string
 	if len(keep) == 0 {
 		return nil
 	}
-	return w.a.Store.ResolveRecordFailures(ctx, w.integrationID, w.module, string(s), keep)
+	n, err := w.a.Store.ResolveRecordFailures(ctx, w.integrationID, w.module, string(s), keep)
+	w.o.count(&w.o.res.FailuresResolved, n)
+	return err
 }
 
 // created is a record found by its counterpart-id field.

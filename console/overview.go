@@ -166,7 +166,7 @@ func (d *overviewData) describe() {
 		if p == nil {
 			p = &workflows.ModuleProgress{}
 		}
-		mp := moduleProgress{Module: m, Linked: p.Linked}
+		mp := moduleProgress{Module: m, Linked: max(p.Linked, p.Links)}
 		for _, side := range []struct {
 			label string
 			c     workflows.SideCounts

@@ -105,6 +105,17 @@ func scanFailure(r pgx.CollectableRow) (Failure, error) {
 	return f, err
 }
 
+// OpenFailureIDs returns which of ids are open failures of the integration, in ids' order.
+func (s *Store) OpenFailureIDs(ctx context.Context, integrationID string, ids []int64) ([]int64, error) {
+	rows, err := s.Pool.Query(ctx, `select id from unnest($2::bigint[]) with ordinality as t(id, n)
+		where exists (select 1 from sync_failures f where f.id = t.id and f.integration_id = $1 and f.resolved_at is null)
+		order by n`, integrationID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read open failures: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
 // MarkRetrying lets the next pass try the records of these failures again (ids nil or empty:
 // all open failures). It returns how many entries were marked.
 func (s *Store) MarkRetrying(ctx context.Context, integrationID string, ids []int64) (int, error) {
@@ -121,18 +132,19 @@ func (s *Store) MarkRetrying(ctx context.Context, integrationID string, ids []in
 // ResolveRecordFailures closes the open failures of records of one side ("desk" or "crm")
 // that have now synced: the failures about those records' values, whose direction leads from
 // that side. A failure of a pair about the other record's value (a CRM value too long for
-// Desk names the Desk id too) stays open until that record syncs.
-func (s *Store) ResolveRecordFailures(ctx context.Context, integrationID, module, side string, ids []string) error {
+// Desk names the Desk id too) stays open until that record syncs. It returns how many
+// failures it closed.
+func (s *Store) ResolveRecordFailures(ctx context.Context, integrationID, module, side string, ids []string) (int, error) {
 	col, direction := "desk_id", "desk-to-crm"
 	if side == "crm" {
 		col, direction = "crm_id", "crm-to-desk"
 	}
-	_, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and module = $2
+	tag, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and module = $2
 		and resolved_at is null and direction = $4 and `+col+` = any($3)`, integrationID, module, ids, direction)
 	if err != nil {
-		return fmt.Errorf("resolve failures of synced records: %w", err)
+		return 0, fmt.Errorf("resolve failures of synced records: %w", err)
 	}
-	return nil
+	return int(tag.RowsAffected()), nil
 }
 
 // Run is one sync pass of one module in one direction.

@@ -112,9 +112,11 @@ type harness struct {
 	webhooks []string                     // integration ids EnsureWebhooks was called with
 	modes    []activities.RecordModeInput // RecordMode calls, in order
 	reads    []time.Time                  // when RunHistory was called
-	runs     []store.Run                  // the fake run-history table
-	states   []string                     // DeskcrmState values upserted, in order
-	lastSA   map[string]any
+	// summaries are the FailureSummary calls (the failure log and links read from Postgres).
+	summaries []started
+	runs      []store.Run // the fake run-history table
+	states    []string    // DeskcrmState values upserted, in order
+	lastSA    map[string]any
 }
 
 // stepActivities are the activities that take a StepInput, by activity type.
@@ -179,6 +181,8 @@ func newHarnessWith(t *testing.T, real *activities.Activities) *harness {
 			var id string
 			_ = args.Get(&id)
 			s.Input = id
+			h.summaries = append(h.summaries, s)
+			return
 		case "IncrementalPass":
 			var in activities.IncrementalInput
 			_ = args.Get(&in)

@@ -34,7 +34,12 @@ type SideCounts struct {
 
 // ModuleProgress counts what the sync did to one module, per side.
 type ModuleProgress struct {
+	// Linked counts the pairs this sync linked (matched or created); Links the linked pairs
+	// in Postgres as of the last look at the failure log (refreshFailureCount), earlier
+	// syncs' of the same integration included — after a delete and a new start, Linked
+	// begins at 0 while the links are all there.
 	Linked int        `json:"linked"`
+	Links  int        `json:"links,omitempty"`
 	Desk   SideCounts `json:"desk"`
 	CRM    SideCounts `json:"crm"`
 }

@@ -220,6 +220,10 @@ func (s *syncImpl) addCounts(ctx workflow.Context, p *ModuleProgress, r activiti
 	s.st.DeskCredits += r.DeskCredits
 	s.noteCredits(ctx, r)
 	s.reportFailures(ctx, r.Failures)
+	if len(r.Failures) == 0 && r.FailuresResolved > 0 {
+		// Failures closed by records that synced: the failures query and the count follow.
+		s.refreshFailureCount(ctx)
+	}
 }
 
 // reportFailures records each failure as a failed activity carrying its code and message, so
@@ -262,6 +266,11 @@ func (s *syncImpl) refreshFailureCount(ctx workflow.Context) {
 	}
 	s.st.OpenFailures = sum.Open
 	s.st.Failures = keptFailures(sum.Recent)
+	for m, n := range sum.Links {
+		if p := s.st.Progress[m]; p != nil {
+			p.Links = n
+		}
+	}
 	s.upsertSearchAttributes(ctx)
 }
 

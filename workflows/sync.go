@@ -37,6 +37,10 @@ const (
 // Change ids of workflow.GetVersion: each marks a change to the commands the workflow issues,
 // so that runs started before it replay as they ran.
 const (
+	// failureViewVersion: a sync's first run reads the open failures and the links already in
+	// Postgres at its start (FailureSummary), so that status and the failures query show
+	// them before the run reports failures of its own.
+	failureViewVersion = "failure-view-at-start"
 	// ensureWebhooksVersion: idle runs subscribe to webhooks (EnsureWebhooks).
 	ensureWebhooksVersion = "ensure-webhooks"
 	// incrementalVersion: passes use the IncrementalPass activity.
@@ -184,6 +188,11 @@ func (s *syncImpl) run(ctx workflow.Context) error {
 			s.st.InitialStart = workflow.Now(ctx)
 			if activityMode(s.st.Mode) != activities.ModeTwoWay {
 				s.st.OneWaySince = s.st.InitialStart
+			}
+			if workflow.GetVersion(ctx, failureViewVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+				// A sync started again (after a delete, or a failed run) finds the failure log
+				// and the links of the runs before it.
+				s.refreshFailureCount(ctx)
 			}
 		}
 		if err := s.preflight(ctx); err != nil {

@@ -291,6 +291,7 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 	f1 := failure(1, activities.Accounts, activities.DeskToCRM, "INVALID_DATA")
 	f2 := failure(2, activities.Accounts, activities.DeskToCRM, "DUPLICATE_DATA")
 	f3 := failure(3, activities.Contacts, activities.CRMToDesk, "MANDATORY_NOT_FOUND")
+	f0 := failure(9, activities.Contacts, activities.CRMToDesk, "AMBIGUOUS_MATCH") // an earlier run's
 
 	setup := func(h *harness) {
 		r := stepResults["CreateInCRM/accounts"]
@@ -304,6 +305,11 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 	t.Run("summary from the store", func(t *testing.T) {
 		h := newHarness(t)
 		setup(h)
+		// The run reads the log when it starts (a sync started again finds it), then after
+		// each step that logged failures.
+		h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
+			Return(activities.FailureSummary{Open: 4, Recent: []store.Failure{f0},
+				Links: map[string]int{activities.Accounts: 40, activities.Contacts: 400}}, nil).Once()
 		h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
 			Return(activities.FailureSummary{Open: 7, Recent: []store.Failure{f2, f1}}, nil).Once()
 		h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
@@ -322,11 +328,14 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 			reported = append(reported, s.Input.(store.Failure))
 		}
 		assert.ElementsMatch(t, []store.Failure{f1, f2, f3}, reported, "one ReportFailure per failure")
-		assert.Len(t, h.startsOf("FailureSummary"), 2, "the count is refreshed after each step with failures")
+		require.Len(t, h.summaries, 3, "the count is read at the start and refreshed after each step with failures")
+		assert.Less(t, h.summaries[0].ID, h.startsOf("Preflight")[0].ID, "the log of the runs before it is read first")
 		assert.Equal(t, 8, st.OpenFailures)
 		assert.Equal(t, int64(8), h.lastSA[OpenFailuresKey.GetName()])
 		assert.Equal(t, []store.Failure{f3, f2, f1}, fs)
-		assert.Equal(t, twoWayProgress(), st.Progress, "failures do not change the counters the step reported")
+		want := twoWayProgress()
+		want[activities.Accounts].Links, want[activities.Contacts].Links = 40, 400 // the links in Postgres at the start
+		assert.Equal(t, want, st.Progress, "failures do not change the counters the step reported")
 	})
 
 	t.Run("summary unavailable", func(t *testing.T) {
@@ -490,4 +499,33 @@ func TestIdleSubscribesToWebhooksOncePerRun(t *testing.T) {
 	legacy.at(3*time.Hour, legacy.env.CancelWorkflow)
 	legacy.run(SyncInput{IntegrationID: "old", Mode: ModeLegacyImport, PollInterval: "1h"})
 	assert.Empty(t, legacy.webhooks)
+}
+
+// A pass whose records synced closes their failures in Postgres (FailuresResolved): the
+// workflow reads the log again, so the failures query, the count and the search attribute
+// stop showing them; a pass that closed none reads nothing.
+func TestFailuresClosedByAPassLeaveTheFailuresQuery(t *testing.T) {
+	h := newHarness(t)
+	f1 := failure(1, activities.Contacts, activities.DeskToCRM, "VALUE_TOO_LONG")
+	h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
+		Return(activities.FailureSummary{Open: 1, Recent: []store.Failure{f1}}, nil).Once()
+	h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").Return(activities.FailureSummary{Open: 0}, nil).Once()
+	r := incrementalResults[activities.Contacts]
+	r.FailuresResolved = 1
+	h.env.OnActivity(acts.IncrementalPass, mock.Anything, incrementalMatching(activities.Contacts)).Return(r, nil).Once()
+	var before, after Status
+	var fs []store.Failure
+	h.at(59*time.Minute, func() { before = h.status() })
+	h.at(61*time.Minute+30*time.Second, func() {
+		after = h.status()
+		h.query(QueryFailures, &fs)
+		h.env.CancelWorkflow()
+	})
+	h.run(SyncInput{PollInterval: "1h"})
+
+	assert.Equal(t, 1, before.OpenFailures, "the failure the run found at its start")
+	assert.Equal(t, 0, after.OpenFailures, "closed by the pass")
+	assert.Empty(t, fs)
+	assert.Equal(t, int64(0), h.lastSA[OpenFailuresKey.GetName()])
+	assert.Len(t, h.summaries, 2, "read at the start and after the pass that closed a failure; not after the accounts' pass")
 }
