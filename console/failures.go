@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -141,6 +142,20 @@ func (h *handler) retry(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := timeout(r, 15*time.Second)
 	defer cancel()
+	if len(sig.IDs) > 0 {
+		// The workflow marks open failures only and cannot answer a signal: a closed or
+		// unknown id (a stale page, a typed URL) would be "asked for" and do nothing.
+		open, err := h.cfg.Store.OpenFailureIDs(ctx, id, sig.IDs)
+		if err != nil {
+			h.renderFailures(w, r, http.StatusInternalServerError, h.fail("read the failure", err, zap.String("integration", id)))
+			return
+		}
+		if len(open) == 0 {
+			h.renderFailures(w, r, http.StatusConflict, fmt.Sprintf("Not retried: failure %d is not an open failure of integration %q "+
+				"(closed once its record synced, or never logged); the open ones are listed below", sig.IDs[0], id))
+			return
+		}
+	}
 	if err := h.cfg.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalRetry, sig); err != nil {
 		h.renderFailures(w, r, http.StatusConflict, h.fail("send retry to the sync", err, zap.String("integration", id)))
 		return

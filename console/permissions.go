@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -112,6 +113,25 @@ func (h *handler) savePermissions(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := timeout(r, 15*time.Second)
 	defer cancel()
+	// Permissions of a name Desk has no profile of would apply to nobody, while the profile
+	// meant (a typo away) keeps its defaults.
+	profiles, err := h.meta.Profiles(ctx)
+	if err != nil {
+		h.renderPermissions(w, r, http.StatusBadGateway, "Not saved: the profile could not be checked against Desk's: "+
+			h.fail("list Desk's profiles", err)+"; try again")
+		return
+	}
+	var names []string
+	known := false
+	for _, dp := range profiles {
+		names = append(names, dp.Name)
+		known = known || store.ProfileKey(dp.Name) == store.ProfileKey(p.Profile)
+	}
+	if !known {
+		h.renderPermissions(w, r, http.StatusBadRequest, fmt.Sprintf("Not saved: Desk has no profile %q; its profiles are %s",
+			p.Profile, strings.Join(names, ", ")))
+		return
+	}
 	if _, err := h.cfg.Store.SetPermissions(ctx, id, p); err != nil {
 		h.renderPermissions(w, r, http.StatusConflict, h.fail("store the permissions", err, zap.String("integration", id)))
 		return

@@ -185,6 +185,16 @@ func testFailureRetry(t *testing.T, w *consoleWorld, b *browser) {
 	if b.has(row) {
 		t.Errorf("the closed failure is still listed as open")
 	}
+	// A retry of the closed failure (a stale page's button) is refused, not "asked for".
+	eval[bool](b, `(() => { const f = document.createElement("form");
+		f.method = "post"; f.action = "/console/failures/retry";
+		f.innerHTML = '<input type="hidden" name="csrf"><input type="hidden" name="id" value="`+itoa(id)+`"><button type="submit" id="stale-retry">Retry</button>';
+		f.querySelector("[name=csrf]").value = document.querySelector("input[name=csrf]").value;
+		document.querySelector("main").appendChild(f); return true })()`)
+	b.submit("#stale-retry")
+	if p := b.text("#problem"); !contains(p, "Not retried", "is not an open failure") || strings.Contains(b.text("#notice"), "Retry asked for") {
+		t.Errorf("a retry of a closed failure: problem %q, notice %q", p, b.text("#notice"))
+	}
 }
 
 // testMapping edits the contacts mapping: only CRM fields whose type fits the direction are
@@ -304,6 +314,16 @@ func testPermissions(t *testing.T, w *consoleWorld, b *browser) {
 		t.Errorf("the panel after deals were given to Light Agent: %d, shows the deal: %v", status, strings.Contains(body, anaDeal))
 	}
 	b.screenshot("console-permissions.png")
+
+	// A profile name Desk has none of (a form posted with a typo) is refused, naming Desk's.
+	eval[bool](b, `(document.querySelector('`+row+` input[name="profile"]').value = "Lihgt Agent", true)`)
+	b.submit(row + " button")
+	if p := b.text("#problem"); !contains(p, `Desk has no profile "Lihgt Agent"`, "Light Agent") {
+		t.Errorf("permissions of a profile Desk lacks: problem %q, notice %q", p, b.text("#notice"))
+	}
+	if p, err := w.st.Permissions(ctx, "default", "Lihgt Agent"); err != nil || p.Stored {
+		t.Errorf("permissions of a profile Desk lacks were stored: %+v %v", p, err)
+	}
 
 	b.do("turn handshake mode off", chromedpClick("#handshake-enabled"))
 	b.submit("#handshake-save")
