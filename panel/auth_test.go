@@ -20,6 +20,7 @@ func TestAuth(t *testing.T) {
 		{"GET", "/api/v1/permissions", true},
 		{"GET", "/api/v1/permissions/Agent", true},
 		{"PUT", "/api/v1/permissions/Agent", true},
+		{"DELETE", "/api/v1/permissions/Agent", true},
 		{"GET", "/api/v1/handshake", true},
 		{"PUT", "/api/v1/handshake", true},
 		{"POST", "/api/v1/integrations/default/delete", true},

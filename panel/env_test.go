@@ -309,9 +309,12 @@ func (e *env) pageLink(profile, module, id string) string {
 	return a.body["url"].(string)
 }
 
-// setPermissions changes a profile's permissions through the admin API.
+// setPermissions changes a profile's permissions through the admin API, which accepts only
+// profiles Desk has: an agent of the profile is added to the Desk emulator first when it is
+// not a seeded one (see agentToken).
 func (e *env) setPermissions(profile string, patch map[string]any) {
 	e.t.Helper()
+	e.agentToken(profile)
 	a := e.do(http.MethodPut, "/api/v1/permissions/"+strings.ReplaceAll(profile, " ", "%20"), adminToken, patch)
 	if a.status != http.StatusOK {
 		e.t.Fatalf("PUT permissions %s: %d %s", profile, a.status, a.raw)

@@ -12,7 +12,8 @@
 //	GET  /api/v1/handshake/tickets?integration=default&limit=100           agent's Desk token
 //	GET  /api/v1/permissions?integration=default                           admin token
 //	GET  /api/v1/permissions/{profile}?integration=default                 admin token
-//	PUT  /api/v1/permissions/{profile}?integration=default                 admin token
+//	PUT  /api/v1/permissions/{profile}?integration=default                 admin token (a profile Desk has)
+//	DELETE /api/v1/permissions/{profile}?integration=default               admin token
 //	GET  /api/v1/handshake?integration=default                             admin token
 //	PUT  /api/v1/handshake?integration=default                             admin token
 //	POST /api/v1/integrations/{id}/delete                                  admin token
@@ -87,8 +88,10 @@ type handler struct {
 	admin [32]byte
 	cache *cache
 	ids   *identities
-	links linker
-	mux   *http.ServeMux
+	// profiles checks profile names against Desk's for the permissions endpoints.
+	profiles *deskProfiles
+	links    linker
+	mux      *http.ServeMux
 }
 
 // New returns the panel's HTTP handler. It panics when Store, CRM, Desk, the admin token or
@@ -123,6 +126,7 @@ func New(cfg Config) http.Handler {
 		links: linker{key: []byte(cfg.LinkKey), ttl: cfg.LinkTTL, now: cfg.Now},
 	}
 	h.ids = newIdentities(cfg.Desk, cfg.IdentityTTL, cfg.Now, h.log)
+	h.profiles = newDeskProfiles(cfg.Desk, cfg.Now)
 	h.mux.HandleFunc("GET /api/v1/panel/{module}/{id}", h.record(h.asAgent(h.panelJSON)))
 	h.mux.HandleFunc("POST /api/v1/panel/{module}/{id}/link", h.record(h.asAgent(h.panelLink)))
 	h.mux.HandleFunc("GET /panel/{module}/{id}", h.record(h.panelPage))
@@ -130,6 +134,7 @@ func New(cfg Config) http.Handler {
 	h.mux.HandleFunc("GET /api/v1/permissions", h.adminOnly(h.listPermissions))
 	h.mux.HandleFunc("GET /api/v1/permissions/{profile}", h.adminOnly(h.getPermissions))
 	h.mux.HandleFunc("PUT /api/v1/permissions/{profile}", h.adminOnly(h.putPermissions))
+	h.mux.HandleFunc("DELETE /api/v1/permissions/{profile}", h.adminOnly(h.deletePermissions))
 	h.mux.HandleFunc("GET /api/v1/handshake", h.adminOnly(h.getHandshake))
 	h.mux.HandleFunc("PUT /api/v1/handshake", h.adminOnly(h.putHandshake))
 	h.mux.HandleFunc("POST /api/v1/integrations/{id}/delete", h.adminOnly(h.deleteIntegration))

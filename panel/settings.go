@@ -1,15 +1,20 @@
 package panel
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"go.uber.org/zap"
+
 	"deskcrm/store"
+	"deskcrm/zoho/desk"
 )
 
 // maxSettingsBody bounds the body of a permissions or handshake change.
@@ -76,7 +81,66 @@ func (h *handler) getPermissions(w http.ResponseWriter, r *http.Request) {
 		h.writeStoreProblem(w, err, "read permissions")
 		return
 	}
-	writeJSON(w, http.StatusOK, perm)
+	ans := profilePermissions{Permissions: perm}
+	ctx, cancel := context.WithTimeout(r.Context(), profileCheckTimeout)
+	defer cancel()
+	if found, _, err := h.profiles.find(ctx, profile); err != nil {
+		h.log.Warn("list Desk's profiles for a permissions answer", zap.Error(err))
+	} else {
+		inDesk := found != ""
+		ans.InDesk = &inDesk
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+// profilePermissions is the answer to GET /api/v1/permissions/{profile}.
+type profilePermissions struct {
+	store.Permissions
+	// InDesk says whether Desk has a profile of that name (a false one's permissions never
+	// apply to any agent); null when Desk could not be asked.
+	InDesk *bool `json:"inDesk"`
+}
+
+// profileCheckTimeout bounds the Desk call that checks a profile's name.
+const profileCheckTimeout = 15 * time.Second
+
+// unknownProfileError is the answer to a change of the permissions of a profile Desk does not
+// have.
+type unknownProfileError struct {
+	apiError
+	// Profile is the name asked for; Profiles are the names of Desk's profiles.
+	Profile  string   `json:"profile"`
+	Profiles []string `json:"profiles"`
+}
+
+// deskHasProfile checks with Desk that it has a profile named profile; otherwise it answers
+// the request — 400 unknown_profile naming Desk's profiles, or 502 when Desk could not be
+// asked — and reports false.
+func (h *handler) deskHasProfile(w http.ResponseWriter, r *http.Request, profile string) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), profileCheckTimeout)
+	defer cancel()
+	found, names, err := h.profiles.find(ctx, profile)
+	if err != nil {
+		h.log.Warn("list Desk's profiles to check a permissions change", zap.Error(err))
+		body := apiError{Error: "desk_unreachable", Message: fmt.Sprintf("could not check with Zoho Desk that profile %q exists, "+
+			"so nothing was stored; try again", profile)}
+		var de *desk.Error
+		if errors.As(err, &de) {
+			body.Error, body.Code, body.HTTPStatus = "desk_error", de.Code, de.HTTPStatus
+			body.Message = fmt.Sprintf("could not check with Zoho Desk that profile %q exists (Desk answered %s), "+
+				"so nothing was stored; try again", profile, de.Code)
+		}
+		writeJSON(w, http.StatusBadGateway, body)
+		return false
+	}
+	if found == "" {
+		writeJSON(w, http.StatusBadRequest, unknownProfileError{
+			apiError: apiError{Error: "unknown_profile", Message: fmt.Sprintf("Zoho Desk has no profile named %q, so nothing was stored; "+
+				"Desk's profiles are: %s", profile, strings.Join(names, ", "))},
+			Profile: profile, Profiles: names})
+		return false
+	}
+	return true
 }
 
 func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
@@ -106,12 +170,40 @@ func (h *handler) putPermissions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_permissions", err.Error())
 		return
 	}
+	if !h.deskHasProfile(w, r, next.Profile) {
+		return
+	}
 	saved, err := h.cfg.Store.SetPermissions(r.Context(), id, next)
 	if err != nil {
 		h.writeStoreProblem(w, err, "store permissions")
 		return
 	}
 	writeJSON(w, http.StatusOK, saved)
+}
+
+// deletePermissions removes a profile's stored permissions, so that it gets the defaults
+// again. Desk is not asked: the row of a profile Desk no longer has (renamed, removed, or a
+// typo stored before names were checked) can be removed too.
+func (h *handler) deletePermissions(w http.ResponseWriter, r *http.Request) {
+	profile, id, ok := h.profileAndIntegration(w, r)
+	if !ok {
+		return
+	}
+	profile = strings.TrimSpace(profile)
+	deleted, err := h.cfg.Store.DeletePermissions(r.Context(), id, profile)
+	if err != nil {
+		h.writeStoreProblem(w, err, "delete permissions")
+		return
+	}
+	if !deleted {
+		writeError(w, http.StatusNotFound, "permissions_not_found", fmt.Sprintf("no permissions are stored for profile %q "+
+			"of integration %q: it already gets the defaults", profile, id))
+		return
+	}
+	h.log.Info("permissions deleted", zap.String("integration", id), zap.String("profile", profile))
+	writeJSON(w, http.StatusOK, map[string]any{"integration": id, "profile": profile, "deleted": true,
+		"default": store.DefaultPermissions(profile),
+		"message": "stored permissions removed: the profile gets the restricted default until an admin sets others"})
 }
 
 func (h *handler) getHandshake(w http.ResponseWriter, r *http.Request) {

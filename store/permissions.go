@@ -142,6 +142,18 @@ func (s *Store) SetPermissions(ctx context.Context, integrationID string, p Perm
 	return out, nil
 }
 
+// DeletePermissions removes the stored permissions of one profile (matched as ProfileKey
+// matches), so that the profile gets DefaultPermissions again. It reports whether a row was
+// removed; removing what was never stored is not an error.
+func (s *Store) DeletePermissions(ctx context.Context, integrationID, profile string) (deleted bool, err error) {
+	tag, err := s.Pool.Exec(ctx, `delete from panel_permissions where integration_id = $1 and profile_key = $2`,
+		integrationID, ProfileKey(profile))
+	if err != nil {
+		return false, fmt.Errorf("delete permissions of %s/%s: %w", integrationID, strings.TrimSpace(profile), err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
 // ErrIntegrationDeleted is returned for changes to an integration that was deleted.
 var ErrIntegrationDeleted = errors.New("integration deleted")
 
