@@ -46,12 +46,14 @@ type overviewData struct {
 	Closed string
 	Status workflows.Status
 	// State and Why are the state in words (initial sync, idle, paused, blocked, ...).
-	State, StateClass, Why  string
-	Mode, ModeLabel         string
-	Legacy                  bool
-	StepsDone, StepsTotal   int
-	Modules                 []moduleProgress
-	OpenFailures            int
+	State, StateClass, Why string
+	Mode, ModeLabel        string
+	Legacy                 bool
+	StepsDone, StepsTotal  int
+	Modules                []moduleProgress
+	OpenFailures           int
+	// ID is the integration's id, as asked for.
+	ID                      string
 	WorkflowID, WorkflowURL string
 	// Retrying are the sync's steps that failed and that Temporal retries (tclient.RetryingActivities).
 	Retrying []tclient.Retrying
@@ -77,7 +79,7 @@ func (h *handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 	}
 	ctx, cancel := timeout(r, 15*time.Second)
 	defer cancel()
-	d := overviewData{WorkflowID: workflows.WorkflowID(id)}
+	d := overviewData{ID: id, WorkflowID: workflows.WorkflowID(id)}
 	if h.cfg.TemporalUI != "" {
 		d.WorkflowURL = workflowURL(h.cfg.TemporalUI, h.cfg.Namespace, d.WorkflowID)
 	}
@@ -125,9 +127,11 @@ func (d *overviewData) describe() {
 	case d.Deleted:
 		d.State, d.StateClass, d.Why = "Deleted", "bad", "the integration was deleted; `starter start` begins a new one"
 	case !d.Running:
-		d.State, d.StateClass, d.Why = "Not running", "bad", "no sync workflow runs for this integration; `starter start` starts it"
+		start := "`starter start --integration " + d.ID + "`"
+		d.State, d.StateClass, d.Why = "Not running", "bad", "no sync workflow runs for this integration; "+start+
+			" starts it (with --new when it never ran and another integration's sync runs)"
 		if d.Closed != "" {
-			d.Why = "the sync workflow ended (" + d.Closed + "); `starter start` starts it again"
+			d.Why = "the sync workflow ended (" + d.Closed + "); " + start + " starts it again"
 		}
 	case st.Phase == workflows.PhaseBlocked:
 		d.State, d.StateClass, d.Why = "Blocked", "bad", st.PausedReason

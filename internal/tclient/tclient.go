@@ -48,10 +48,15 @@ func Options(cfg config.Temporal, logger log.Logger, metrics client.MetricsHandl
 	return opts, nil
 }
 
+// dialNote is how often Dial says it is still retrying.
+const dialNote = 10 * time.Second
+
 // Dial connects to Temporal, retrying for up to wait so that a server still starting is not
-// an error.
+// an error. While it retries it says so on opts.Logger (when set) every dialNote, with the
+// error: a worker pointed at the wrong address is not silent until wait is over.
 func Dial(ctx context.Context, opts client.Options, wait time.Duration) (client.Client, error) {
 	deadline := time.Now().Add(wait)
+	var noted time.Time
 	for {
 		c, err := client.DialContext(ctx, opts)
 		if err == nil {
@@ -59,6 +64,11 @@ func Dial(ctx context.Context, opts client.Options, wait time.Duration) (client.
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+		}
+		if opts.Logger != nil && time.Since(noted) >= dialNote {
+			noted = time.Now()
+			opts.Logger.Warn("Temporal not reachable yet; retrying (check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE)",
+				"address", opts.HostPort, "namespace", opts.Namespace, "gives up in", time.Until(deadline).Round(time.Second).String(), "error", err)
 		}
 		select {
 		case <-ctx.Done():
