@@ -274,7 +274,10 @@ func (m Mapping) structuralProblems() []Problem {
 // Errors name the offending line or field (for example
 // `fields[2].direction: "sideways" is not a direction`); a structural
 // problem is returned as a *ValidationError listing all of them.
-func Parse(data []byte) (Mapping, error) {
+func Parse(data []byte) (Mapping, error) { return parse(data, true) }
+
+// parse is Parse, with the structural checks only when validate is set.
+func parse(data []byte, validate bool) (Mapping, error) {
 	var raw struct {
 		Module Module            `json:"module"`
 		Fields []json.RawMessage `json:"fields"`
@@ -296,6 +299,9 @@ func Parse(data []byte) (Mapping, error) {
 		}
 		m.Fields = append(m.Fields, f)
 	}
+	if !validate {
+		return m, nil
+	}
 	if err := m.Validate(); err != nil {
 		return Mapping{}, err
 	}
@@ -304,10 +310,19 @@ func Parse(data []byte) (Mapping, error) {
 
 // ParseList decodes either one mapping object or a JSON array of them (one
 // per module, each module at most once), validating each with Parse.
-func ParseList(data []byte) ([]Mapping, error) {
+func ParseList(data []byte) ([]Mapping, error) { return parseList(data, true) }
+
+// DecodeList is ParseList without the structural checks of each mapping (duplicate fields,
+// directions, policies): for a caller that runs PreflightMode next, which reports them
+// together with the problems found against the apps' fields — so that a file is refused once
+// with every problem named, not fixed one kind of problem at a time. JSON that does not decode
+// is still an error.
+func DecodeList(data []byte) ([]Mapping, error) { return parseList(data, false) }
+
+func parseList(data []byte, validate bool) ([]Mapping, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '[' {
-		m, err := Parse(data)
+		m, err := parse(data, validate)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +335,7 @@ func ParseList(data []byte) ([]Mapping, error) {
 	out := make([]Mapping, 0, len(raws))
 	seen := map[Module]int{}
 	for i, r := range raws {
-		m, err := Parse(r)
+		m, err := parse(r, validate)
 		if err != nil {
 			return nil, fmt.Errorf("mapping [%d]: %w", i, err)
 		}

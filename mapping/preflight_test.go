@@ -361,3 +361,34 @@ func render(probs []Problem) string {
 	}
 	return b.String()
 }
+
+// A mapping file with problems of every kind is refused once with all of them: DecodeList
+// leaves the structural checks to PreflightMode, which reports them beside the problems
+// found against the apps' fields (ParseList stops at the structural ones).
+func TestDecodeListLetsPreflightNameEveryProblem(t *testing.T) {
+	data := []byte(`{"module": "contacts", "fields": [
+		{"desk": "firstName", "crm": "First_Name"},
+		{"desk": "firstName", "crm": "Title"},
+		{"desk": "email", "crm": "Email", "direction": "sideways"},
+		{"desk": "cf_nope", "crm": "Phone"}
+	]}`)
+	if _, err := ParseList(data); err == nil || strings.Contains(err.Error(), "cf_nope") {
+		t.Fatalf("ParseList: err = %v, want the structural problems only", err)
+	}
+	maps, err := DecodeList(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[Code]bool{}
+	for _, p := range PreflightMode(TwoWay, maps[0], deskMeta(), crmMeta()) {
+		codes[p.Code] = true
+	}
+	for _, want := range []Code{CodeDuplicateField, CodeInvalidMapping, CodeUnknownField, CodeMandatoryMissing} {
+		if !codes[want] {
+			t.Errorf("problems %v lack %s", codes, want)
+		}
+	}
+	if _, err := DecodeList([]byte(`{"module": "contacts", "fields": [{"desk": 1}]}`)); err == nil {
+		t.Error("DecodeList accepted JSON that does not decode")
+	}
+}
