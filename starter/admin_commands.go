@@ -11,11 +11,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"go.uber.org/zap"
+
 	"deskcrm/activities"
+	"deskcrm/config"
 	"deskcrm/store"
 )
 
@@ -55,18 +59,31 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q (profile names go in --profile \"Light Agent\")", fs.Arg(0))}
 	}
-	st, _, err := openStore(ctx)
+	settable := []string{"panel", "modules", "info", "deals", "notes", "calls", "events", "tasks"}
+	changes := false
+	fs.Visit(func(f *flag.Flag) { changes = changes || slices.Contains(settable, f.Name) })
+	if sub == "set" && strings.TrimSpace(*profile) == "" {
+		return usageError{"permissions set needs --profile NAME (a Desk profile, e.g. \"Light Agent\")"}
+	}
+	if sub == "set" && !changes {
+		return usageError{"permissions set changes nothing without a flag: --panel, --modules, --info, --deals, --notes, --calls, --events or --tasks"}
+	}
+	st, cfg, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := requireKnown(ctx, st, c.integration); err != nil {
+		return err
+	}
 	if sub == "show" {
-		if err := requireKnown(ctx, st, c.integration); err != nil {
-			return err
-		}
 		var list []store.Permissions
 		if *profile != "" {
-			p, err := st.Permissions(ctx, c.integration, *profile)
+			name, err := profileToShow(ctx, st, cfg, c.integration, *profile, stderr)
+			if err != nil {
+				return err
+			}
+			p, err := st.Permissions(ctx, c.integration, name)
 			if err != nil {
 				return err
 			}
@@ -85,20 +102,24 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 		printPermissions(stdout, list)
 		return nil
 	}
-	if strings.TrimSpace(*profile) == "" {
-		return usageError{"permissions set needs --profile NAME (a Desk profile, e.g. \"Light Agent\")"}
+	// Permissions of a profile Desk does not have would be stored and never apply: a typo
+	// leaves the real profile at its defaults.
+	name, names, err := deskProfile(ctx, st, cfg, *profile)
+	if err != nil {
+		return fmt.Errorf("nothing was stored: %w", err)
+	}
+	if name == "" {
+		return fmt.Errorf("nothing was stored: Desk has no profile %q; its profiles are %s (--profile matches them in any case)", *profile, quoted(names))
 	}
 	if err := ensureLive(ctx, st, c.integration); err != nil {
 		return err
 	}
-	p, err := st.Permissions(ctx, c.integration, *profile)
+	p, err := st.Permissions(ctx, c.integration, name)
 	if err != nil {
 		return err
 	}
-	p.Profile = strings.TrimSpace(*profile)
-	changed := 0
+	p.Profile = name
 	fs.Visit(func(f *flag.Flag) {
-		changed++
 		switch f.Name {
 		case "panel":
 			p.PanelVisible = *panelVisible
@@ -116,13 +137,8 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 			p.Events = *events
 		case "tasks":
 			p.Tasks = *tasks
-		default:
-			changed--
 		}
 	})
-	if changed == 0 {
-		return usageError{"permissions set changes nothing without a flag: --panel, --modules, --info, --deals, --notes, --calls, --events or --tasks"}
-	}
 	saved, err := st.SetPermissions(ctx, c.integration, p)
 	if err != nil {
 		return err
@@ -134,11 +150,16 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
-// ensureLive creates the integration when it does not exist yet (as `mapping import` does) and
-// refuses a deleted one, which only `starter start` brings back.
+// ensureLive readies an integration for a command that configures it (`mapping import`,
+// `permissions set`): an id Postgres does not know is refused while other integrations exist
+// (a mistyped id would become a new integration), and created before the first start, when
+// none does; a deleted one is refused, since only `starter start` brings it back.
 func ensureLive(ctx context.Context, st *store.Store, id string) error {
 	in, err := st.Integration(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		if err := requireKnown(ctx, st, id); err != nil {
+			return err
+		}
 		_, err = st.EnsureIntegration(ctx, id, activities.ModeTwoWay, 365*24*time.Hour)
 		return err
 	}
@@ -149,6 +170,55 @@ func ensureLive(ctx context.Context, st *store.Store, id string) error {
 		return fmt.Errorf("integration %q was deleted; `starter start --integration %s` begins a new one", id, id)
 	}
 	return nil
+}
+
+// deskProfile finds the Desk profile named name, matched as permissions are stored
+// (store.ProfileKey: trimmed, in any case), in Desk's list of profiles (GET /api/v1/profiles,
+// as the console's permissions page lists them). found is Desk's spelling, "" when Desk has no
+// such profile; names are all of Desk's profiles. An error says Desk could not be asked.
+func deskProfile(ctx context.Context, st *store.Store, cfg config.Starter, name string) (found string, names []string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: zap.NewNop()})
+	if err != nil {
+		return "", nil, fmt.Errorf("check --profile %q against Desk's profiles: %w", name, err)
+	}
+	list, err := acts.Desk.Profiles(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("could not list Desk's profiles to check --profile %q (is Desk reachable with the ZOHO_* settings?): %w", name, err)
+	}
+	for _, p := range list {
+		names = append(names, p.Name)
+		if store.ProfileKey(p.Name) == store.ProfileKey(name) {
+			found = p.Name
+		}
+	}
+	return found, names, nil
+}
+
+// profileToShow is the profile `permissions show --profile NAME` shows: Desk's profile of that
+// name, or one Desk no longer has (renamed or removed) whose permissions are stored, with a note
+// on out. A name that is neither is refused with Desk's profiles; so is any name when Desk
+// cannot be asked, since a mistyped name would show the defaults as if they were its.
+func profileToShow(ctx context.Context, st *store.Store, cfg config.Starter, integration, name string, out io.Writer) (string, error) {
+	found, names, err := deskProfile(ctx, st, cfg, name)
+	if err != nil {
+		return "", fmt.Errorf("%w; `starter permissions show` without --profile lists the stored permissions", err)
+	}
+	if found != "" {
+		return found, nil
+	}
+	stored, err := st.AllPermissions(ctx, integration)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range stored {
+		if store.ProfileKey(p.Profile) == store.ProfileKey(name) {
+			fmt.Fprintf(out, "note: Desk has no profile %q any more (renamed or removed?); its profiles are %s\n", p.Profile, quoted(names))
+			return p.Profile, nil
+		}
+	}
+	return "", fmt.Errorf("nothing to show: Desk has no profile %q; its profiles are %s (--profile matches them in any case)", name, quoted(names))
 }
 
 // otherProfiles names the line of `permissions show` with what profiles not listed get.
@@ -232,6 +302,9 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if resp.StatusCode == http.StatusUnauthorized {
 			return errors.New("the worker refused the admin token: set DESKCRM_ADMIN_TOKEN to the worker's")
 		}
+		if resp.StatusCode == http.StatusNotFound && out.Error == "integration_not_found" {
+			return fmt.Errorf("nothing was deleted: %w", unknownToWorker(ctx, c.integration))
+		}
 		return fmt.Errorf("delete integration %q: worker answered %s: %s", c.integration, resp.Status, orString(out.Message, strings.TrimSpace(string(body))))
 	}
 	if c.json {
@@ -244,6 +317,21 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "integration %q deleted: %s\n", c.integration, out.Message)
 	return nil
+}
+
+// unknownToWorker is the error for an integration the worker does not know, naming the
+// integrations Postgres holds when it can be read within a few seconds (delete goes through
+// the worker and needs no database otherwise).
+func unknownToWorker(ctx context.Context, integration string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if st, _, err := openStore(ctx); err == nil {
+		defer st.Close()
+		if ids, err := st.IntegrationIDs(ctx); err == nil {
+			return unknownIntegration(integration, ids)
+		}
+	}
+	return fmt.Errorf("integration %q does not exist: check --integration", integration)
 }
 
 // defaultWorkerURL is where the worker's HTTP server listens by the worker's configuration.

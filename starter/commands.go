@@ -28,9 +28,9 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 var commands = map[string]command{
 	"start":     cmdStart,
-	"pause":     signalCommand(workflows.SignalPause, "paused"),
-	"resume":    signalCommand(workflows.SignalResume, "resumed"),
-	"sync-now":  signalCommand(workflows.SignalSyncNow, "asked for an incremental pass now (it runs once the sync is idle and not paused)"),
+	"pause":     signalCommand(workflows.SignalPause, pauseOutcome),
+	"resume":    signalCommand(workflows.SignalResume, resumeOutcome),
+	"sync-now":  signalCommand(workflows.SignalSyncNow, syncNowOutcome),
 	"status":    cmdStatus,
 	"history":   cmdHistory,
 	"failures":  cmdFailures,
@@ -68,8 +68,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 		case strings.HasPrefix(a, "-") && len(a) > 1 && !isNumber(a):
 			flags = append(flags, a)
 			// A flag given as "--name value" takes the next argument unless it is boolean.
-			name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
-			if f := fs.Lookup(name); f != nil && !strings.Contains(a, "=") && !isBoolFlag(f) && i+1 < len(args) {
+			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			f := fs.Lookup(name)
+			if f != nil && isBoolFlag(f) {
+				next := ""
+				if i+1 < len(args) {
+					next = args[i+1]
+				}
+				if err := boolValueMistake(fs.Name(), name, value, hasValue, next); err != nil {
+					return err
+				}
+			}
+			if f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
 				i++
 				flags = append(flags, args[i])
 			}
@@ -110,6 +120,33 @@ func quoted(list []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// boolWords are the words people give boolean flags, by the value they mean.
+var boolWords = map[string]bool{"true": true, "yes": true, "on": true, "false": false, "no": false, "off": false}
+
+// boolValueMistake refuses a boolean flag given its value the way other flags take theirs:
+// "--calls no" leaves "no" as an argument (a boolean flag alone means true), and "--calls=no"
+// is not a value Go's flags read. value is what followed "=" when hasValue, next the argument
+// after the flag ("" at the end). The message names the form that works: --calls=false.
+func boolValueMistake(command, name, value string, hasValue bool, next string) error {
+	word, given := next, "--"+name+" "+next
+	if hasValue {
+		if _, err := strconv.ParseBool(value); err == nil {
+			return nil
+		}
+		word, given = value, "--"+name+"="+value
+	}
+	on, ok := boolWords[strings.ToLower(word)]
+	if !ok {
+		return nil
+	}
+	fix := fmt.Sprintf("--%s=false", name)
+	if on {
+		fix = fmt.Sprintf("--%s (or --%s=true)", name, name)
+	}
+	return usageError{fmt.Sprintf("--%s is a yes/no flag and takes its value after \"=\": write %s instead of %q (`starter %s --help` lists the flags)",
+		name, fix, given, command)}
 }
 
 func isNumber(s string) bool {
@@ -175,6 +212,9 @@ func cmdStart(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer tc.Close()
+	if err := checkPayloadKey(ctx, tc); err != nil {
+		return err
+	}
 	if !*isNew {
 		if err := refuseNewIntegration(ctx, tc, c.integration); err != nil {
 			return err
@@ -252,6 +292,10 @@ func waitInitial(ctx context.Context, tc client.Client, integration string, run 
 	var bar *progressbar.ProgressBar
 	for {
 		st, err := queryStatus(ctx, tc, run.GetID())
+		if err != nil && isKeyProblem(err) {
+			// Every query would fail alike: say why instead of waiting without a bar.
+			return fmt.Errorf("the sync of integration %q was started, but its progress cannot be read: %w", integration, readable(err))
+		}
 		if err == nil {
 			if bar == nil && len(st.Steps) > 0 {
 				bar = progressbar.NewOptions(len(st.Steps), progressbar.OptionSetWriter(out), progressbar.OptionShowCount(),
@@ -308,6 +352,33 @@ func queryStatus(ctx context.Context, tc client.Client, id string) (workflows.St
 	return st, v.Get(&st)
 }
 
+// syncStatus asks the integration's running sync for its status. A sync whose answer this
+// starter cannot open (another DESKCRM_PAYLOAD_KEY than the worker's) is an error that says so:
+// the commands that send a signal or an update read the status first, because the worker
+// cannot open what such a starter sends either, and a signal has no answer to say it.
+func syncStatus(ctx context.Context, tc client.Client, integration string) (workflows.Status, error) {
+	st, err := queryStatus(ctx, tc, workflows.WorkflowID(integration))
+	if err != nil {
+		return st, fmt.Errorf("query %s of the sync of integration %q: %w", workflows.QueryStatus, integration, readable(err))
+	}
+	return st, nil
+}
+
+// checkPayloadKey refuses to start a sync when a running one answers its status sealed with
+// a payload key this starter does not hold: the worker could not open the new sync's input
+// either, and the sync would fail its every workflow task without a word. With no sync
+// running, or one that cannot answer now, there is nothing to check against.
+func checkPayloadKey(ctx context.Context, tc client.Client) error {
+	running, err := runningIntegrations(ctx, tc)
+	if err != nil || len(running) == 0 {
+		return nil
+	}
+	if _, err := syncStatus(ctx, tc, running[0]); err != nil && isKeyProblem(err) {
+		return fmt.Errorf("nothing was started: this starter's payload key is not the worker's: %w", err)
+	}
+	return nil
+}
+
 // query asks the integration's running sync for a query's answer.
 func query(ctx context.Context, integration, name string, out any) error {
 	tc, _, err := dial(ctx)
@@ -320,14 +391,58 @@ func query(ctx context.Context, integration, name string, out any) error {
 	}
 	v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID(integration), "", name)
 	if err != nil {
+		return fmt.Errorf("query %s of the sync of integration %q: %w", name, integration, readable(err))
+	}
+	if err := v.Get(out); err != nil {
 		return fmt.Errorf("query %s of the sync of integration %q: %w", name, integration, err)
 	}
-	return v.Get(out)
+	return nil
 }
 
-// signalCommand is a command that sends the running sync a signal without input; done says
-// what happened, after "sync of integration X".
-func signalCommand(name, done string) command {
+// signalOutcome decides, from the status of the sync a signal is for, whether the signal is
+// sent (a pause of a sync paused by request changes nothing), and what happened, printed after
+// "sync of integration X".
+type signalOutcome func(st workflows.Status) (send bool, said string)
+
+// pausedByRequest is the reason a sync paused by the pause signal gives (workflows, receive).
+const pausedByRequest = "paused by request"
+
+// pauseOutcome: a sync paused by request is already paused; one paused for another reason
+// (credits, mapping problems) stays paused until resumed once it has the signal.
+func pauseOutcome(st workflows.Status) (bool, string) {
+	switch {
+	case st.Paused && st.PausedReason == pausedByRequest:
+		return false, "is already paused; nothing was sent (`starter resume` resumes it)"
+	case st.Paused:
+		return true, fmt.Sprintf("paused: it was already paused (%s), and now stays paused until `starter resume`", st.PausedReason)
+	}
+	return true, "paused"
+}
+
+// resumeOutcome: a sync that is not paused has nothing to resume.
+func resumeOutcome(st workflows.Status) (bool, string) {
+	switch {
+	case !st.Paused:
+		return false, "is not paused; nothing was sent (it runs)"
+	case st.PausedReason != "" && st.PausedReason != pausedByRequest:
+		return true, fmt.Sprintf("resumed (it was paused: %s)", st.PausedReason)
+	}
+	return true, "resumed"
+}
+
+// syncNowOutcome: the pass of a paused sync waits for resume.
+func syncNowOutcome(st workflows.Status) (bool, string) {
+	if st.Paused {
+		return true, fmt.Sprintf("asked for an incremental pass now; the sync is paused (%s): the pass runs once it is resumed (`starter resume`)", orDash(st.PausedReason))
+	}
+	return true, "asked for an incremental pass now (it runs once the sync is idle)"
+}
+
+// signalCommand is a command that sends the running sync a signal without input. It reads
+// the sync's status first: outcome decides from it whether the signal is sent and what to
+// print, and a starter that cannot open the status (another payload key than the worker's)
+// stops there, since the worker could not open its signal either.
+func signalCommand(name string, outcome signalOutcome) command {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var c common
 		fs := newFlags(name, &c, stderr)
@@ -345,10 +460,17 @@ func signalCommand(name, done string) command {
 		if err := requireRunning(ctx, tc, c.integration); err != nil {
 			return err
 		}
-		if err := tc.SignalWorkflow(ctx, workflows.WorkflowID(c.integration), "", name, nil); err != nil {
-			return fmt.Errorf("signal %s to the sync of integration %q: %w", name, c.integration, err)
+		st, err := syncStatus(ctx, tc, c.integration)
+		if err != nil {
+			return fmt.Errorf("nothing was sent: %w", err)
 		}
-		fmt.Fprintf(stdout, "sync of integration %q %s\n", c.integration, done)
+		send, said := outcome(st)
+		if send {
+			if err := tc.SignalWorkflow(ctx, workflows.WorkflowID(c.integration), "", name, nil); err != nil {
+				return fmt.Errorf("signal %s to the sync of integration %q: %w", name, c.integration, err)
+			}
+		}
+		fmt.Fprintf(stdout, "sync of integration %q %s\n", c.integration, said)
 		return nil
 	}
 }
@@ -363,10 +485,11 @@ func openStore(ctx context.Context) (*store.Store, config.Starter, error) {
 	return st, cfg, err
 }
 
-// requireKnown refuses an integration id that Postgres does not know while others exist, so a
-// read of a mistyped id is an error instead of an empty answer. With no integration at all
-// (before the first start) the id may be the one about to start, and a read answers what it
-// has: nothing yet, or the defaults.
+// requireKnown refuses an integration id that Postgres does not know while others exist, so
+// that a mistyped id is an error instead of an empty answer or a new integration. With no
+// integration at all (before the first start) the id may be the one about to start, and the
+// commands that set one up may go on: preflight, plan, mapping and permissions before the
+// first `starter start`, as the README describes.
 func requireKnown(ctx context.Context, st *store.Store, integration string) error {
 	_, err := st.Integration(ctx, integration)
 	if !errors.Is(err, store.ErrNotFound) {
@@ -379,5 +502,29 @@ func requireKnown(ctx context.Context, st *store.Store, integration string) erro
 	if len(ids) == 0 {
 		return nil
 	}
-	return fmt.Errorf("integration %q does not exist; the integrations are %s: pass one with --integration", integration, quoted(ids))
+	return unknownIntegration(integration, ids)
+}
+
+// requireIntegration reads an integration that must exist in Postgres, even before any
+// other does (relink works on an integration's links), refusing an unknown id by name.
+func requireIntegration(ctx context.Context, st *store.Store, integration string) (store.Integration, error) {
+	in, err := st.Integration(ctx, integration)
+	if !errors.Is(err, store.ErrNotFound) {
+		return in, err
+	}
+	ids, err := st.IntegrationIDs(ctx)
+	if err != nil {
+		return in, err
+	}
+	return in, unknownIntegration(integration, ids)
+}
+
+// unknownIntegration is the error for an integration id Postgres does not know; ids are the
+// integrations it knows.
+func unknownIntegration(integration string, ids []string) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("integration %q does not exist, and no integration does yet (`starter start --integration NAME` creates one)", integration)
+	}
+	return fmt.Errorf("integration %q does not exist; the integrations are %s: pass one with --integration (`starter start --integration NAME` creates one)",
+		integration, quoted(ids))
 }

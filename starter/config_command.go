@@ -4,15 +4,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"deskcrm/activities"
@@ -39,6 +40,11 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
+	// The preflight activity registers an integration it does not know: a mistyped id would
+	// become an integration. Before the first start there is none, and the check may go first.
+	if err := requireKnown(ctx, st, c.integration); err != nil {
+		return err
+	}
 	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: zap.NewNop()})
 	if err != nil {
 		return err
@@ -87,6 +93,7 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	// An import file is checked before anything is opened or stored.
 	var maps []mapping.Mapping
+	var structural error // the file's structural problems (mapping.ValidationError), if any
 	if sub == "import" {
 		if fs.NArg() != 1 {
 			return usageError{"mapping import needs one FILE: a JSON mapping, or a list of them (see `starter mapping show --json`)"}
@@ -96,19 +103,36 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("read mapping file: %w", err)
 		}
 		if maps, err = mapping.ParseList(data); err != nil {
-			return fmt.Errorf("%s: %w", fs.Arg(0), err)
+			var ve *mapping.ValidationError
+			if !errors.As(err, &ve) {
+				return fmt.Errorf("%s: %w", fs.Arg(0), err)
+			}
+			// A field mapped twice, a direction that is none: the preflight below names these
+			// together with the problems against Zoho's fields, so that the file is fixed
+			// once. Without Postgres or Zoho, these alone are the answer.
+			structural = fmt.Errorf("%s: %w", fs.Arg(0), err)
+			if maps, err = mapping.DecodeList(data); err != nil {
+				return structural
+			}
+		}
+		if len(maps) == 0 {
+			return fmt.Errorf("%s holds an empty list, no mapping: nothing imported; give a module's mapping, or a list of them, as `starter mapping show --json` prints", fs.Arg(0))
 		}
 	}
 	st, cfg, err := openStore(ctx)
 	if err != nil {
+		if structural != nil {
+			return structural
+		}
 		return err
 	}
 	defer st.Close()
-	// Showing reads: a mistyped id is refused, not created. Importing creates the integration.
+	// A mistyped id is refused, not created. An import before the first start, when no
+	// integration exists yet, creates it (ensureLive).
 	if sub == "show" {
 		err = requireKnown(ctx, st, c.integration)
 	} else {
-		_, err = st.EnsureIntegration(ctx, c.integration, activities.ModeTwoWay, 365*24*time.Hour)
+		err = ensureLive(ctx, st, c.integration)
 	}
 	if err != nil {
 		return err
@@ -152,6 +176,9 @@ func cmdMapping(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// as the console's mapping page does: a mapping naming a field Zoho does not have would be
 	// stored and then fail every pass.
 	if err := preflightImport(ctx, st, cfg, c.integration, maps, stdout); err != nil {
+		if structural != nil && !errors.Is(err, errMappingProblems) {
+			return fmt.Errorf("%w\n(not also checked against Zoho's fields: %v)", structural, err)
+		}
 		return err
 	}
 	for _, mp := range maps {
@@ -197,8 +224,11 @@ func preflightImport(ctx context.Context, st *store.Store, cfg config.Starter, i
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Code, p.Module, orDash(p.Desk), orDash(p.CRM), p.Message)
 	}
 	w.Flush()
-	return fmt.Errorf("nothing imported: the mapping has %d problem(s), listed above; fix the file and import it again", len(probs))
+	return fmt.Errorf("%w: the mapping has %d problem(s), listed above; fix the file and import it again", errMappingProblems, len(probs))
 }
+
+// errMappingProblems is the error of a mapping refused for the problems preflightImport listed.
+var errMappingProblems = errors.New("nothing imported")
 
 func orString(s, def string) string {
 	if strings.TrimSpace(s) == "" {
@@ -208,8 +238,9 @@ func orString(s, def string) string {
 }
 
 // cmdSetMode switches an integration between two-way and one-way CRM → Desk sync, or moves
-// a legacy scheduled import to sync (once: it cannot be reverted). The workflow's validator
-// answers, so the command reports a definite yes or no.
+// a legacy scheduled import to sync (once: it cannot be reverted). It reads the sync's status
+// first, and refuses what does not apply to the integration's mode in the starter's terms; the
+// workflow's validator then answers, so the command reports a definite yes or no.
 func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("set-mode", &c, stderr)
@@ -219,8 +250,12 @@ func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() != 1 {
 		return usageError{"set-mode needs one MODE: two-way, one-way-crm-to-desk, or sync (the one-time switch from the legacy scheduled import)"}
 	}
-	update, arg := workflows.UpdateSetMode, any(workflows.SetModeRequest{Mode: fs.Arg(0)})
-	if fs.Arg(0) == "sync" {
+	want := fs.Arg(0)
+	if !slices.Contains([]string{activities.ModeTwoWay, activities.ModeOneWayToDesk, modeSync}, want) {
+		return usageError{fmt.Sprintf("set-mode %q: give two-way, one-way-crm-to-desk, or sync (the one-time switch from the legacy scheduled import)", want)}
+	}
+	update, arg := workflows.UpdateSetMode, any(workflows.SetModeRequest{Mode: want})
+	if want == modeSync {
 		update, arg = workflows.UpdateSwitchToSync, nil
 	}
 	tc, _, err := dial(ctx)
@@ -231,6 +266,13 @@ func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := requireRunning(ctx, tc, c.integration); err != nil {
 		return err
 	}
+	st, err := syncStatus(ctx, tc, c.integration)
+	if err != nil {
+		return fmt.Errorf("mode not changed: %w", err)
+	}
+	if err := checkModeChange(c.integration, want, st); err != nil {
+		return err
+	}
 	opts := client.UpdateWorkflowOptions{WorkflowID: workflows.WorkflowID(c.integration), UpdateName: update,
 		WaitForStage: client.WorkflowUpdateStageCompleted}
 	if arg != nil {
@@ -238,15 +280,68 @@ func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	handle, err := tc.UpdateWorkflow(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("ask the sync of integration %q to change its mode: %w", c.integration, err)
+		return fmt.Errorf("ask the sync of integration %q to change its mode: %w", c.integration, modeRefusal(err))
 	}
 	var res workflows.ModeResult
 	if err := handle.Get(ctx, &res); err != nil {
-		return fmt.Errorf("mode not changed: %w", err)
+		return fmt.Errorf("mode not changed: %w", modeRefusal(err))
 	}
 	if c.json {
 		return printJSON(stdout, res)
 	}
+	if res.Mode == res.Previous {
+		fmt.Fprintf(stdout, "integration %q: mode is already %s\n", c.integration, res.Mode)
+		return nil
+	}
 	fmt.Fprintf(stdout, "integration %q: mode %s (was %s)\n", c.integration, res.Mode, res.Previous)
 	return nil
+}
+
+// modeSync is set-mode's word for the one-time switch of a legacy import to sync.
+const modeSync = "sync"
+
+// checkModeChange refuses, from the sync's status, a mode change that does not apply to the
+// integration, saying what to run instead: `set-mode sync` of an integration that is no
+// legacy import, or a sync mode for one that still is. What it lets through, the workflow's
+// validator decides.
+func checkModeChange(integration, want string, st workflows.Status) error {
+	modes := "`starter set-mode two-way` or `starter set-mode one-way-crm-to-desk`"
+	switch {
+	case want == modeSync && st.SwitchedToSync:
+		return fmt.Errorf("mode not changed: integration %q was already switched from the legacy import to sync (its mode is %s), "+
+			"a switch made once; to change between two-way and one-way sync use %s", integration, st.Mode, modes)
+	case want == modeSync && st.Mode != workflows.ModeLegacyImport:
+		return fmt.Errorf("mode not changed: `set-mode sync` is only the one-time switch from the legacy import, and integration %q "+
+			"is not a legacy import (its mode is %s); to change between two-way and one-way sync use %s", integration, st.Mode, modes)
+	case want != modeSync && st.Mode == workflows.ModeLegacyImport:
+		return fmt.Errorf("mode not changed: integration %q is a legacy one-way import; `starter set-mode sync` moves it to two-way sync "+
+			"(once: it cannot be reverted), and then set-mode two-way or one-way-crm-to-desk changes its sync type", integration)
+	}
+	return nil
+}
+
+// validatorWords turn the phrases of the sync's update validators (workflows/handlers.go:
+// validateSetMode, validateSwitchToSync) that name the workflow's updates and queries into
+// what a starter user runs.
+var validatorWords = strings.NewReplacer(
+	"use "+workflows.UpdateSetMode+" to change its sync type",
+	"`set-mode sync` is only the one-time switch from the legacy import; to change between two-way and one-way sync use "+
+		"`starter set-mode two-way` or `starter set-mode one-way-crm-to-desk`",
+	"use the "+workflows.UpdateSwitchToSync+" update to move it to sync",
+	"`starter set-mode sync` moves it to sync (once: it cannot be reverted)",
+	"(the status query shows its progress)", "(`starter status` shows its progress)",
+)
+
+// modeRefusal is the error of a mode change the sync refused or failed: the validator's own
+// message in the starter's words, without the SDK's decorations, or the explanation of a
+// failure sealed with another payload key than this starter's.
+func modeRefusal(err error) error {
+	if sealed := sealedFailure(err); sealed != nil {
+		return sealed
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return errors.New(validatorWords.Replace(failureText(ae)))
+	}
+	return err
 }

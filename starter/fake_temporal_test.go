@@ -36,6 +36,7 @@ type fakeTemporal struct {
 	startFails error
 	started    []string // ids of the workflows started
 	signals    []fakeSignal
+	updates    []string // names of the updates sent
 	dials      int
 }
 
@@ -47,6 +48,10 @@ type fakeWorkflow struct {
 	pending []*workflowpb.PendingActivityInfo // its pending activities, as DescribeWorkflowExecution lists them
 	result  error                             // a closed run's failure (nil: completed)
 	reason  string                            // a terminated run's reason
+	// update answers the updates of a running workflow: their result, or the error the
+	// client's Get returns (a validator's refusal, as the SDK hands it over). nil: updates
+	// are not faked.
+	update func(name string, args []any) (any, error)
 }
 
 type fakeSignal struct {
@@ -172,7 +177,29 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, opts client.UpdateWorkf
 	if w.status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return nil, serviceerror.NewNotFound("workflow execution already completed")
 	}
-	return nil, errors.New("fake: updates of a running workflow are not faked")
+	if w.update == nil {
+		return nil, errors.New("fake: updates of this workflow are not faked")
+	}
+	f.mu.Lock()
+	f.updates = append(f.updates, opts.UpdateName)
+	f.mu.Unlock()
+	v, err := w.update(opts.UpdateName, opts.Args)
+	return fakeUpdate{v: v, err: err}, nil
+}
+
+// fakeUpdate is the handle of a completed update: Get returns its error, or its result through
+// JSON as the data converter hands it over.
+type fakeUpdate struct {
+	client.WorkflowUpdateHandle
+	v   any
+	err error
+}
+
+func (u fakeUpdate) Get(_ context.Context, ptr any) error {
+	if u.err != nil {
+		return u.err
+	}
+	return jsonValue{u.v}.Get(ptr)
 }
 
 func (f *fakeTemporal) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, filter enumspb.HistoryEventFilterType) client.HistoryEventIterator {

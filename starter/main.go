@@ -19,6 +19,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"deskcrm/codec"
@@ -47,7 +49,7 @@ Commands:
   permissions  show or set what a Desk profile sees in the CRM panel
   delete       delete the integration: stop its sync, webhooks, panel and handshake mode
 
-Flags common to every command:
+Flags common to every command (after the command, or before it: starter --integration acme status):
   --integration ID   integration id (default "default")
   --json             print JSON instead of tables
 
@@ -80,6 +82,10 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	lead, args, err := leadingCommonFlags(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -88,9 +94,64 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return usageError{fmt.Sprintf("unknown command %q; run `starter --help` for the list", args[0])}
 	}
-	err := cmd(ctx, args[1:], stdout, stderr)
+	err = cmd(ctx, withFlags(args[1:], lead), stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // a command's --help printed its flags and did nothing else
 	}
 	return err
+}
+
+// leadingCommonFlags takes the flags common to every command (--integration ID, --json) from
+// before the command, as the help's "Flags common to every command" invites:
+// `starter --integration acme status` is `starter status --integration acme`. It returns them
+// and the command line from the command on. Any other flag before the command is refused,
+// saying where flags go; so is a command line of common flags only.
+func leadingCommonFlags(args []string) (lead, rest []string, err error) {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && len(args[0]) > 1 {
+		a := args[0]
+		if a == "-h" || a == "--help" || a == "-help" {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "integration":
+			if !hasValue {
+				if len(args) < 2 {
+					return nil, nil, usageError{"--integration needs an integration id: `starter status --integration default`"}
+				}
+				lead, args = append(lead, a, args[1]), args[2:]
+				continue
+			}
+		case "json":
+			next := ""
+			if len(args) > 1 {
+				next = args[1]
+			}
+			if err := boolValueMistake("COMMAND", name, value, hasValue, next); err != nil {
+				return nil, nil, err
+			}
+		default:
+			return nil, nil, usageError{fmt.Sprintf("%s before the command: only the common flags --integration and --json may stand before it; "+
+				"a command's own flags go after it, e.g. `starter start --mode two-way` (`starter COMMAND --help` lists them)", a)}
+		}
+		lead, args = append(lead, a), args[1:]
+	}
+	if len(lead) > 0 && len(args) == 0 {
+		return nil, nil, usageError{fmt.Sprintf("no command after %s: give one, e.g. `starter %s status`; `starter --help` lists them", strings.Join(lead, " "), strings.Join(lead, " "))}
+	}
+	return lead, args, nil
+}
+
+// withFlags adds flags to a command's arguments: after its first argument when that is a
+// subcommand or another word (`mapping show`), else first, so that the same flag given again
+// after the command wins, and never after a "--" that ends the flags.
+func withFlags(args, flags []string) []string {
+	if len(flags) == 0 {
+		return args
+	}
+	at := 0
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		at = 1
+	}
+	return slices.Concat(args[:at], flags, args[at:])
 }

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"deskcrm/workflows"
 )
 
 // Mistakes on the command line are refused before anything is dialled, with a message that
@@ -38,6 +43,28 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"delete", "--yes", "acme"}, `delete takes no arguments`},
 		{[]string{"mapping", "show", "contacts"}, `mapping show takes no arguments, but was given "contacts"`},
 		{[]string{"mapping", "show", "--module", "tickets"}, `--module "tickets" is not a synced module: give "accounts", "contacts", or leave it out for both`},
+		// A yes/no flag given its value as other flags take theirs, in every command.
+		{[]string{"permissions", "set", "--profile", "Agent", "--calls", "no"}, `write --calls=false instead of "--calls no"`},
+		{[]string{"permissions", "set", "--profile", "Agent", "--calls", "false"}, `write --calls=false instead of "--calls false"`},
+		{[]string{"permissions", "set", "--profile", "Agent", "--tasks", "true"}, `write --tasks (or --tasks=true) instead of "--tasks true"`},
+		{[]string{"permissions", "set", "--profile", "Agent", "--panel=no"}, `write --panel=false instead of "--panel=no"`},
+		{[]string{"permissions", "show", "--json", "off"}, `write --json=false instead of "--json off"`},
+		{[]string{"start", "--wait", "yes"}, `write --wait (or --wait=true)`},
+		{[]string{"start", "--new", "False"}, `write --new=false`},
+		{[]string{"relink", "--apply", "no"}, `write --apply=false`},
+		{[]string{"history", "--all", "false"}, `write --all=false`},
+		{[]string{"status", "--json", "no"}, `write --json=false`},
+		{[]string{"retry", "--json", "false", "3"}, `write --json=false`},
+		{[]string{"delete", "--yes", "yes"}, `write --yes (or --yes=true)`},
+		{[]string{"preflight", "--json", "true"}, `write --json (or --json=true)`},
+		{[]string{"mapping", "show", "--json", "no"}, `write --json=false`},
+		// Before the command only the common flags may stand.
+		{[]string{"--mode", "two-way", "start"}, "--mode before the command: only the common flags --integration and --json may stand before it"},
+		{[]string{"--integration", "acme"}, "no command after --integration acme"},
+		{[]string{"--json", "no", "status"}, `write --json=false`},
+		{[]string{"--integration"}, "--integration needs an integration id"},
+		// set-mode names the modes it takes before asking anything.
+		{[]string{"set-mode", "one-way"}, `set-mode "one-way": give two-way, one-way-crm-to-desk, or sync`},
 	} {
 		// Nothing may be reached: a refused command line dials nothing and opens nothing.
 		f := &fakeTemporal{}
@@ -108,8 +135,13 @@ func TestBadConfigurationIsNamed(t *testing.T) {
 	}
 }
 
-// A mapping file with mistakes is refused before anything is stored.
+// A mapping file with mistakes is refused before anything is stored; so is an empty list,
+// which imported nothing and said nothing.
 func TestMappingImportRefusesABadFile(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	if err := os.WriteFile(empty, []byte(" [ ]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f := filepath.Join(t.TempDir(), "mapping.json")
 	if err := os.WriteFile(f, []byte(`{"module":"contacts","fields":[{"desk":"lastName"}]}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -124,10 +156,55 @@ func TestMappingImportRefusesABadFile(t *testing.T) {
 	if _, err := os.Stat(f); err != nil {
 		t.Fatal(err)
 	}
+	out.Reset()
+	err = run(context.Background(), []string{"mapping", "import", empty}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), empty+" holds an empty list, no mapping: nothing imported") {
+		t.Errorf("an empty list: err = %v, printed %q; want it refused", err, out.String())
+	}
 	err = run(context.Background(), []string{"mapping", "import"}, &out, &out)
 	var ue usageError
 	if !errors.As(err, &ue) {
 		t.Errorf("import without a file: err = %v, want a usage error", err)
+	}
+}
+
+// The flags common to every command may also stand before it, as the help's "Flags common to
+// every command" invites: `starter --integration acme status` is `starter status --integration
+// acme` (it used to be "unknown command \"--integration\"").
+func TestCommonFlagsBeforeTheCommand(t *testing.T) {
+	st := workflows.Status{IntegrationID: "acme", Phase: workflows.PhaseIdle}
+	f := &fakeTemporal{workflows: map[string]*fakeWorkflow{
+		"deskcrm-sync-acme":    running(map[string]any{workflows.QueryStatus: st}),
+		"deskcrm-sync-default": running(map[string]any{workflows.QueryStatus: workflows.Status{IntegrationID: "default"}}),
+	}}
+	useFakeTemporal(t, f)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--integration", "acme", "status"}, `integration +acme\n`},
+		{[]string{"--integration=acme", "--json", "status"}, `"integrationId": "acme"`},
+		{[]string{"-integration", "acme", "pause"}, `sync of integration "acme" paused`},
+		// The same flag after the command wins, as a later flag does.
+		{[]string{"--integration", "default", "status", "--integration", "acme"}, `integration +acme\n`},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), tc.args, &out, &errOut); err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		if !regexp.MustCompile(tc.want).MatchString(out.String()) {
+			t.Errorf("%v: printed %q, want %q", tc.args, out.String(), tc.want)
+		}
+	}
+	// A command with a subcommand keeps it first.
+	var c common
+	if got := withFlags([]string{"show", "--module", "contacts"}, []string{"--json"}); !slices.Equal(got, []string{"show", "--json", "--module", "contacts"}) {
+		t.Errorf("withFlags: %v", got)
+	}
+	fs := newFlags("retry", &c, io.Discard)
+	if err := parse(fs, withFlags([]string{"--", "3"}, []string{"--integration", "acme"})); err != nil || c.integration != "acme" || fs.Arg(0) != "3" {
+		t.Errorf("flags before a \"--\": %v, integration %q, args %v", err, c.integration, fs.Args())
 	}
 }
 

@@ -70,4 +70,22 @@ func TestMappingImportChecksAgainstZohoFirst(t *testing.T) {
 	if out.String() != stored {
 		t.Errorf("the stored mapping changed after a refused import:\n%s\nwant\n%s", out.String(), stored)
 	}
+
+	// Problems of every kind in one file are named at once: a field mapped twice and a
+	// direction that is none beside an unknown field and the mandatory one left unmapped.
+	worse := filepath.Join(dir, "worse.json")
+	if err := os.WriteFile(worse, []byte(`{"module":"contacts","fields":[{"desk":"firstName","crm":"First_Name"},
+		{"desk":"firstName","crm":"Title"},{"desk":"email","crm":"Email","direction":"sideways"},{"desk":"cf_nope","crm":"Phone"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = run(ctx, []string{"mapping", "import", worse}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "nothing imported") {
+		t.Fatalf("importing a mapping with problems of every kind: err = %v\n%s", err, out.String())
+	}
+	for _, code := range []string{"DUPLICATE_FIELD", "INVALID_MAPPING", "UNKNOWN_FIELD", "MANDATORY_FIELD_MISSING"} {
+		if !strings.Contains(out.String(), code) {
+			t.Errorf("the refusal does not name %s:\n%s", code, out.String())
+		}
+	}
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
+	crmemu "deskcrm/emulator/crm"
+	deskemu "deskcrm/emulator/desk"
+	"deskcrm/emulator/zohoauth"
 	"deskcrm/store"
 )
 
@@ -62,5 +66,77 @@ func TestPermissionsShowTheRealDefaultAndUnknownIntegrationsAreErrors(t *testing
 	ids, err := st.IntegrationIDs(ctx)
 	if err != nil || !slices.Equal(ids, []string{"acme"}) {
 		t.Errorf("integrations after the reads: %v %v, want only acme (a read creates nothing)", ids, err)
+	}
+}
+
+// `permissions set` stores permissions only for a profile Desk has, by Desk's spelling: a typo
+// ("Agnet") used to be stored as a profile of its own while the real one stayed at its
+// defaults. `permissions show --profile` refuses a name Desk does not have likewise, unless its
+// permissions are stored (a profile renamed in Desk since). When Desk cannot be asked, nothing
+// is stored and the command says so.
+func TestPermissionsCheckTheProfileWithDesk(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t)
+	auth := zohoauth.NewStore(zohoauth.Config{})
+	d := deskemu.New(deskemu.Config{Auth: auth})
+	cs, ds := httptest.NewServer(crmemu.New(crmemu.Config{Auth: auth})), httptest.NewServer(d)
+	t.Cleanup(cs.Close)
+	t.Cleanup(ds.Close)
+	t.Cleanup(d.Close)
+	t.Setenv("ZOHO_CRM_URL", cs.URL)
+	t.Setenv("ZOHO_DESK_URL", ds.URL)
+	t.Setenv("ZOHO_ACCOUNTS_URL", cs.URL)
+	if _, err := st.RecordMode(ctx, "default", "two-way", 0); err != nil {
+		t.Fatal(err)
+	}
+	renamed := store.DefaultPermissions("Tier 3")
+	if _, err := st.SetPermissions(ctx, "default", renamed); err != nil {
+		t.Fatal(err)
+	}
+	profiles := `"Administrator", "Agent", "Support Manager", "Newbie Agent", "Light Agent"`
+
+	var out bytes.Buffer
+	for _, args := range [][]string{
+		{"permissions", "set", "--profile", "Agnet", "--deals", "full"},
+		{"permissions", "show", "--profile", "Agnet"},
+	} {
+		err := run(ctx, args, &out, &out)
+		if want := `Desk has no profile "Agnet"; its profiles are ` + profiles; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: err = %v, want %q", args, err, want)
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"permissions", "set", "--profile", "agent", "--deals", "full", "--calls=false"}, &out, &out); err != nil {
+		t.Fatalf("set of the Agent profile: %v", err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"permissions", "show", "--profile", "AGENT", "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"profile": "Agent"`) || !strings.Contains(out.String(), `"deals": "full"`) {
+		t.Errorf("show of the Agent profile:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"permissions", "show", "--profile", "Tier 3"}, &out, &out); err != nil || !strings.Contains(out.String(), `Desk has no profile "Tier 3" any more`) {
+		t.Errorf("show of a stored profile Desk no longer has: %v\n%s", err, out.String())
+	}
+
+	// Desk out of reach: nothing is stored blindly.
+	ds.Close()
+	err := run(ctx, []string{"permissions", "set", "--profile", "Light Agent", "--deals", "full"}, &out, &out)
+	if want := `nothing was stored: could not list Desk's profiles to check --profile "Light Agent"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Desk unreachable: err = %v, want %q", err, want)
+	}
+	stored, err := st.AllPermissions(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range stored {
+		names = append(names, p.Profile)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"Agent", "Tier 3"}) {
+		t.Errorf("stored profiles %v, want Agent and Tier 3 only", names)
 	}
 }

@@ -19,7 +19,8 @@ import (
 
 // cmdPlan runs the dry-run plan of an integration's first sync (PlanWorkflow: nothing is
 // written to Zoho), waits for it, and prints what the first sync would do, with a sample of the
-// merges read from Postgres.
+// merges read from Postgres. An integration id Postgres does not know is refused while others
+// exist (the plan's preflight would register it); before the first start any id may be planned.
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("plan", &c, stderr)
@@ -33,6 +34,16 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// PlanWorkflow checks its input as SyncWorkflow does.
 	if err := checkSyncInput(workflows.SyncInput{IntegrationID: c.integration, Mode: *mode, LookbackDays: *lookback}); err != nil {
+		return err
+	}
+	// The plan's preflight registers an integration it does not know: a mistyped id would
+	// become an integration. Before the first start there is none, and the plan may go first.
+	st, _, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := requireKnown(ctx, st, c.integration); err != nil {
 		return err
 	}
 	tc, _, err := dial(ctx)
@@ -52,27 +63,24 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var rep activities.PlanReport
 	if err := run.Get(ctx, &rep); err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return fmt.Errorf("plan: %w", readable(err))
 	}
 	if c.json {
 		return printJSON(stdout, rep)
 	}
 	printPlan(stdout, rep)
-	if st, _, err := openStore(ctx); err == nil {
-		defer st.Close()
-		if samples, err := st.PlanSamples(ctx, c.integration); err == nil {
-			for _, m := range []string{activities.Accounts, activities.Contacts} {
-				for i, s := range samples[m] {
-					if i == 3 {
-						fmt.Fprintf(stdout, "  … %d more sampled %s merges in the console\n", len(samples[m])-3, m)
-						break
-					}
-					var fields []string
-					for _, f := range s.Fields {
-						fields = append(fields, fmt.Sprintf("%s→%s from %s", f.Desk, f.CRM, f.Winner))
-					}
-					fmt.Fprintf(stdout, "  %s Desk %s / CRM %s: %s\n", m, s.DeskID, s.CRMID, strings.Join(fields, ", "))
+	if samples, err := st.PlanSamples(ctx, c.integration); err == nil {
+		for _, m := range []string{activities.Accounts, activities.Contacts} {
+			for i, s := range samples[m] {
+				if i == 3 {
+					fmt.Fprintf(stdout, "  … %d more sampled %s merges in the console\n", len(samples[m])-3, m)
+					break
 				}
+				var fields []string
+				for _, f := range s.Fields {
+					fields = append(fields, fmt.Sprintf("%s→%s from %s", f.Desk, f.CRM, f.Winner))
+				}
+				fmt.Fprintf(stdout, "  %s Desk %s / CRM %s: %s\n", m, s.DeskID, s.CRMID, strings.Join(fields, ", "))
 			}
 		}
 	}

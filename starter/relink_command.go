@@ -28,13 +28,18 @@ func cmdRelink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: zap.NewNop()})
+	// Links are an integration's: one Postgres does not know has none to rebuild, and a
+	// mistyped id would be given the links of another.
+	integ, err := requireIntegration(ctx, st, c.integration)
 	if err != nil {
 		return err
 	}
-	integ, err := st.Integration(ctx, c.integration)
+	if integ.State == "deleted" {
+		return fmt.Errorf("integration %q was deleted; `starter start --integration %s` begins a new one, then relink", c.integration, c.integration)
+	}
+	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: zap.NewNop()})
 	if err != nil {
-		return fmt.Errorf("integration %s: %w", c.integration, err)
+		return err
 	}
 	rep, err := acts.Relink(ctx, activities.RelinkInput{IntegrationID: c.integration, Mode: integ.Mode, Apply: *apply})
 	if err != nil {

@@ -148,8 +148,14 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := requireRunning(ctx, tc, c.integration); err != nil {
 		return err
 	}
+	// The status first: a starter that cannot open it (another payload key than the worker's)
+	// would send a signal the worker cannot open either, and a signal has no answer.
+	st, err := syncStatus(ctx, tc, c.integration)
+	if err != nil {
+		return fmt.Errorf("nothing was retried: %w", err)
+	}
 	if len(ids) > 0 {
-		if err := checkOpenFailures(ctx, tc, c.integration, ids, stderr); err != nil {
+		if err := checkOpenFailures(ctx, tc, c.integration, ids, st.OpenFailures, stderr); err != nil {
 			return err
 		}
 	}
@@ -166,24 +172,16 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // checkOpenFailures refuses failure ids that are not among the open failures the sync lists
 // (its failures query, which `starter failures` prints). That list holds the newest open
-// failures only: when there are more, an id missing from it may still be open, and is let
-// through with a note on out.
-func checkOpenFailures(ctx context.Context, tc client.Client, integration string, ids []int64, out io.Writer) error {
-	wid := workflows.WorkflowID(integration)
+// failures only: when there are more (openFailures, from the status), an id missing from it may
+// still be open, and is let through with a note on out.
+func checkOpenFailures(ctx context.Context, tc client.Client, integration string, ids []int64, openFailures int, out io.Writer) error {
 	var listed []store.Failure
-	v, err := tc.QueryWorkflow(ctx, wid, "", workflows.QueryFailures)
+	v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID(integration), "", workflows.QueryFailures)
 	if err == nil {
 		err = v.Get(&listed)
 	}
 	if err != nil {
-		return fmt.Errorf("read the open failures of integration %q to check the ids: %w", integration, err)
-	}
-	var st workflows.Status
-	if v, err = tc.QueryWorkflow(ctx, wid, "", workflows.QueryStatus); err == nil {
-		err = v.Get(&st)
-	}
-	if err != nil {
-		return fmt.Errorf("read the status of integration %q to check the failure ids: %w", integration, err)
+		return fmt.Errorf("read the open failures of integration %q to check the ids: %w", integration, readable(err))
 	}
 	open := map[int64]bool{}
 	for _, f := range listed {
@@ -198,9 +196,9 @@ func checkOpenFailures(ctx context.Context, tc client.Client, integration string
 	switch {
 	case len(missing) == 0:
 		return nil
-	case st.OpenFailures > len(listed):
+	case openFailures > len(listed):
 		fmt.Fprintf(out, "note: failure(s) %s are not among the newest %d of the %d open failures `starter failures` lists; they are retried if they are open\n",
-			strings.Join(missing, ", "), len(listed), st.OpenFailures)
+			strings.Join(missing, ", "), len(listed), openFailures)
 		return nil
 	}
 	return fmt.Errorf("failure(s) %s are not open failures of integration %q (closed, of another integration, or never recorded); nothing was retried: `starter failures --integration %s` lists the open ones",

@@ -112,7 +112,7 @@ func printStatus(stdout io.Writer, st workflows.Status, retrying []tclient.Retry
 		if p == nil {
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m, p.Linked, p.Desk.Indexed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m, max(p.Linked, p.Links), p.Desk.Indexed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed,
 			p.CRM.Indexed, p.CRM.Added, p.CRM.Updated, p.CRM.Failed)
 	}
 	w.Flush()

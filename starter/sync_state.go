@@ -95,6 +95,9 @@ func howEnded(err error) (how string, ok bool) {
 		case *temporal.TimeoutError:
 			return "timed out", true
 		case *temporal.ApplicationError, *temporal.ActivityError, *temporal.PanicError:
+			if sealed := sealedFailure(e); sealed != nil {
+				return "failed, with a message this starter cannot open: " + sealed.Error(), true
+			}
 			return "failed: " + failureText(e), true
 		}
 	}

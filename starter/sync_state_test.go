@@ -190,25 +190,44 @@ func TestRetryRefusesIDsThatAreNotOpenFailures(t *testing.T) {
 	}
 }
 
-// pause, resume and sync-now send their signal to the integration's sync.
+// pause, resume and sync-now read the sync's status, then send their signal when it changes
+// something, and say what happened: a pause of a paused sync says "already paused" and a resume
+// of a running one "not paused" (both used to print "paused" / "resumed" again).
 func TestSignalCommands(t *testing.T) {
-	for _, tc := range []struct{ command, signal, said string }{
-		{"pause", workflows.SignalPause, "paused"},
-		{"resume", workflows.SignalResume, "resumed"},
-		{"sync-now", workflows.SignalSyncNow, "asked for an incremental pass now"},
+	syncing := workflows.Status{IntegrationID: "acme", Phase: workflows.PhaseIdle}
+	paused := workflows.Status{IntegrationID: "acme", Phase: workflows.PhaseIdle, Paused: true, PausedReason: pausedByRequest}
+	credits := workflows.Status{IntegrationID: "acme", Phase: workflows.PhaseInitial, Paused: true, PausedReason: "CRM credits exhausted until 00:00 UTC"}
+	for _, tc := range []struct {
+		command string
+		status  workflows.Status
+		signal  string // "" = none sent
+		said    string
+	}{
+		{"pause", syncing, workflows.SignalPause, `sync of integration "acme" paused`},
+		{"pause", paused, "", `sync of integration "acme" is already paused; nothing was sent`},
+		{"pause", credits, workflows.SignalPause, "it was already paused (CRM credits exhausted until 00:00 UTC), and now stays paused until `starter resume`"},
+		{"resume", paused, workflows.SignalResume, `sync of integration "acme" resumed`},
+		{"resume", syncing, "", `sync of integration "acme" is not paused; nothing was sent`},
+		{"resume", credits, workflows.SignalResume, `resumed (it was paused: CRM credits exhausted`},
+		{"sync-now", syncing, workflows.SignalSyncNow, `sync of integration "acme" asked for an incremental pass now`},
+		{"sync-now", paused, workflows.SignalSyncNow, "the pass runs once it is resumed (`starter resume`)"},
 	} {
-		f := &fakeTemporal{workflows: map[string]*fakeWorkflow{"deskcrm-sync-acme": running(nil)}}
+		f := &fakeTemporal{workflows: map[string]*fakeWorkflow{"deskcrm-sync-acme": running(map[string]any{workflows.QueryStatus: tc.status})}}
 		useFakeTemporal(t, f)
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{tc.command, "--integration", "acme"}, &out, &out); err != nil {
-			t.Errorf("%s: %v", tc.command, err)
+			t.Errorf("%s of %+v: %v", tc.command, tc.status, err)
 			continue
 		}
-		if len(f.signals) != 1 || f.signals[0] != (fakeSignal{workflowID: "deskcrm-sync-acme", name: tc.signal}) {
-			t.Errorf("%s: signals %v", tc.command, f.signals)
+		var want []fakeSignal
+		if tc.signal != "" {
+			want = []fakeSignal{{workflowID: "deskcrm-sync-acme", name: tc.signal}}
 		}
-		if !strings.Contains(out.String(), `sync of integration "acme" `+tc.said) {
-			t.Errorf("%s: printed %q", tc.command, out.String())
+		if !slices.Equal(f.signals, want) {
+			t.Errorf("%s of paused=%v: signals %v, want %v", tc.command, tc.status.Paused, f.signals, want)
+		}
+		if !strings.Contains(out.String(), tc.said) {
+			t.Errorf("%s of paused=%v: printed %q, want %q", tc.command, tc.status.Paused, out.String(), tc.said)
 		}
 	}
 }
@@ -230,6 +249,67 @@ func TestHowEnded(t *testing.T) {
 		how, ok := howEnded(tc.err)
 		if how != tc.want || ok != tc.ok {
 			t.Errorf("howEnded(%v) = %q, %v; want %q, %v", tc.err, how, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// `set-mode sync` of a sync that is no legacy import says what to run instead of the
+// validator's "use set-mode to change its sync type" (the command just used): the pre-check
+// from the status, and the validator's own words turned into the starter's when it answers.
+func TestSetModeSaysWhatToRunInstead(t *testing.T) {
+	twoWay := workflows.Status{IntegrationID: "acme", Mode: "two-way", InitialDone: true}
+	legacy := workflows.Status{IntegrationID: "acme", Mode: workflows.ModeLegacyImport, InitialDone: true}
+	// The validator's refusal as the client hands it over (workflows/handlers.go,
+	// validateSwitchToSync), for a status read before the mode changed.
+	refused := func(msg string) func(string, []any) (any, error) {
+		return func(string, []any) (any, error) {
+			fc := temporal.GetDefaultFailureConverter()
+			return nil, fc.FailureToError(fc.ErrorToFailure(errors.New(msg)))
+		}
+	}
+	changed := func(_ string, args []any) (any, error) {
+		return workflows.ModeResult{Mode: args[0].(workflows.SetModeRequest).Mode, Previous: "two-way"}, nil
+	}
+	for _, tc := range []struct {
+		name    string
+		status  workflows.Status
+		update  func(string, []any) (any, error)
+		args    []string
+		want    string // in the error, or printed when ok
+		ok      bool
+		updated bool
+	}{
+		{"sync of a two-way sync", twoWay, nil, []string{"set-mode", "sync"},
+			"`set-mode sync` is only the one-time switch from the legacy import, and integration \"acme\" is not a legacy import (its mode is two-way); " +
+				"to change between two-way and one-way sync use `starter set-mode two-way` or `starter set-mode one-way-crm-to-desk`", false, false},
+		{"sync once switched", workflows.Status{Mode: "two-way", SwitchedToSync: true}, nil, []string{"set-mode", "sync"},
+			"was already switched from the legacy import to sync", false, false},
+		{"a sync mode of a legacy import", legacy, nil, []string{"set-mode", "one-way-crm-to-desk"},
+			"is a legacy one-way import; `starter set-mode sync` moves it to two-way sync", false, false},
+		{"the validator's words", legacy, refused(`this integration is not a legacy import (mode "two-way"): use set-mode to change its sync type`), []string{"set-mode", "sync"},
+			"mode not changed: this integration is not a legacy import (mode \"two-way\"): `set-mode sync` is only the one-time switch from the legacy import; " +
+				"to change between two-way and one-way sync use `starter set-mode two-way` or `starter set-mode one-way-crm-to-desk`", false, true},
+		{"the validator's first-sync refusal", twoWay, refused("the first sync is still running: change the mode once it is done (the status query shows its progress)"),
+			[]string{"set-mode", "one-way-crm-to-desk"}, "mode not changed: the first sync is still running: change the mode once it is done (`starter status` shows its progress)", false, true},
+		{"a change", twoWay, changed, []string{"set-mode", "one-way-crm-to-desk"}, `integration "acme": mode one-way-crm-to-desk (was two-way)`, true, true},
+		{"no change", twoWay, changed, []string{"set-mode", "two-way"}, `integration "acme": mode is already two-way`, true, true},
+	} {
+		w := running(map[string]any{workflows.QueryStatus: tc.status})
+		w.update = tc.update
+		f := &fakeTemporal{workflows: map[string]*fakeWorkflow{"deskcrm-sync-acme": w}}
+		useFakeTemporal(t, f)
+		var out bytes.Buffer
+		err := run(context.Background(), append(tc.args, "--integration", "acme"), &out, &out)
+		switch {
+		case tc.ok && (err != nil || !strings.Contains(out.String(), tc.want)):
+			t.Errorf("%s: err = %v, printed %q, want %q", tc.name, err, out.String(), tc.want)
+		case !tc.ok && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v\nwant %q", tc.name, err, tc.want)
+		case !tc.ok && strings.Contains(err.Error(), "use set-mode"):
+			t.Errorf("%s: err = %v, still says to use set-mode", tc.name, err)
+		}
+		if (len(f.updates) > 0) != tc.updated {
+			t.Errorf("%s: updates sent %v, want sent=%v", tc.name, f.updates, tc.updated)
 		}
 	}
 }
