@@ -97,15 +97,8 @@ func (f *fakeTemporal) DescribeWorkflow(_ context.Context, id, _ string) (*clien
 		return nil, err
 	}
 	return &client.WorkflowExecutionDescription{WorkflowExecutionMetadata: client.WorkflowExecutionMetadata{
-		WorkflowExecution: workflow.Execution{ID: id, RunID: "run-" + id}, Status: w.status}}, nil
-}
-
-func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	w, err := f.workflow(id)
-	if err != nil {
-		return nil, err
-	}
-	return &workflowservice.DescribeWorkflowExecutionResponse{PendingActivities: w.pending}, nil
+		WorkflowExecution: workflow.Execution{ID: id, RunID: "run-" + id}, Status: w.status},
+		RawResponse: &workflowservice.DescribeWorkflowExecutionResponse{PendingActivities: w.pending}}, nil
 }
 
 func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {

@@ -18,7 +18,7 @@ import (
 // is retrying by its retry policy: a step of the sync that cannot finish now (Zoho down, a
 // token refused, Postgres unreachable). Workflows see an activity only when it ends, so the
 // sync's own status cannot tell such a step from one that works; the server's record of
-// its pending activities can (DescribeWorkflowExecution, PendingActivityInfo).
+// its pending activities can (DescribeWorkflowExecution's PendingActivityInfo).
 type Retrying struct {
 	// Activity is the activity type, such as IncrementalPass or CreateInCRM.
 	Activity string `json:"activity"`
@@ -49,10 +49,11 @@ func (r Retrying) Failures() string {
 // converter, which cannot open failures sealed by the codec). An activity in its first
 // attempt is not listed.
 func RetryingActivities(ctx context.Context, c client.Client, fc converter.FailureConverter, id string) ([]Retrying, error) {
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	d, err := c.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		return nil, fmt.Errorf("describe workflow %s: %w", id, err)
 	}
+	desc := d.RawResponse
 	if fc == nil {
 		fc = temporal.GetDefaultFailureConverter()
 	}
