@@ -68,14 +68,11 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 	if sub == "set" && !changes {
 		return usageError{"permissions set changes nothing without a flag: --panel, --modules, --info, --deals, --notes, --calls, --events or --tasks"}
 	}
-	st, cfg, err := openStore(ctx)
+	st, cfg, err := openStoreFor(ctx, c.integration)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := requireKnown(ctx, st, c.integration); err != nil {
-		return err
-	}
 	if sub == "show" {
 		var list []store.Permissions
 		if *profile != "" {

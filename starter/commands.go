@@ -485,6 +485,20 @@ func openStore(ctx context.Context) (*store.Store, config.Starter, error) {
 	return st, cfg, err
 }
 
+// openStoreFor opens the store for a command about integration, refusing an id Postgres does
+// not know (requireKnown). The caller closes the store.
+func openStoreFor(ctx context.Context, integration string) (*store.Store, config.Starter, error) {
+	st, cfg, err := openStore(ctx)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if err := requireKnown(ctx, st, integration); err != nil {
+		st.Close()
+		return nil, cfg, err
+	}
+	return st, cfg, nil
+}
+
 // requireKnown refuses an integration id that Postgres does not know while others exist, so
 // that a mistyped id is an error instead of an empty answer or a new integration. With no
 // integration at all (before the first start) the id may be the one about to start, and the

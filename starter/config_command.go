@@ -35,16 +35,13 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := noArguments(fs); err != nil {
 		return err
 	}
-	st, cfg, err := openStore(ctx)
+	// The preflight activity registers an integration it does not know: a mistyped id would
+	// become an integration. Before the first start there is none, and the check may go first.
+	st, cfg, err := openStoreFor(ctx, c.integration)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	// The preflight activity registers an integration it does not know: a mistyped id would
-	// become an integration. Before the first start there is none, and the check may go first.
-	if err := requireKnown(ctx, st, c.integration); err != nil {
-		return err
-	}
 	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: zap.NewNop()})
 	if err != nil {
 		return err

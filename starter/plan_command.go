@@ -38,14 +38,11 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// The plan's preflight registers an integration it does not know: a mistyped id would
 	// become an integration. Before the first start there is none, and the plan may go first.
-	st, _, err := openStore(ctx)
+	st, _, err := openStoreFor(ctx, c.integration)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := requireKnown(ctx, st, c.integration); err != nil {
-		return err
-	}
 	tc, _, err := dial(ctx)
 	if err != nil {
 		return err

@@ -31,14 +31,11 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := noArguments(fs); err != nil {
 		return err
 	}
-	st, _, err := openStore(ctx)
+	st, _, err := openStoreFor(ctx, c.integration)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := requireKnown(ctx, st, c.integration); err != nil {
-		return err
-	}
 	runs, err := readHistory(ctx, st, c.integration, time.Now(), *all)
 	if err != nil {
 		return err
