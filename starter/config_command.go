@@ -206,6 +206,15 @@ func preflightImport(ctx context.Context, st *store.Store, cfg config.Starter, i
 	}
 	var probs []mapping.Problem
 	for _, mp := range maps {
+		if !mp.Module.Valid() {
+			// No app has fields of a module deskcrm does not sync: its own problems (the module
+			// first) are all there is to say, and the other mappings are still checked.
+			var ve *mapping.ValidationError
+			if errors.As(mp.Validate(), &ve) {
+				probs = append(probs, ve.Problems...)
+			}
+			continue
+		}
 		deskMeta, crmMeta, err := activities.FieldMetadata(ctx, acts, string(mp.Module))
 		if err != nil {
 			return fmt.Errorf("check the %s mapping against Zoho's fields (nothing was imported): %w", mp.Module, err)

@@ -88,4 +88,22 @@ func TestMappingImportChecksAgainstZohoFirst(t *testing.T) {
 			t.Errorf("the refusal does not name %s:\n%s", code, out.String())
 		}
 	}
+
+	// A module deskcrm does not sync, in a list, is one more problem: the others are still
+	// checked against Zoho (no app is asked for a "deals" mapping's fields).
+	list := filepath.Join(dir, "list.json")
+	if err := os.WriteFile(list, []byte(`[{"module":"deals","fields":[{"desk":"a","crm":"b"}]},
+		{"module":"contacts","fields":[{"desk":"cf_nope","crm":"Phone"}]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = run(ctx, []string{"mapping", "import", list}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "nothing imported") || strings.Contains(err.Error(), "422") {
+		t.Fatalf("importing a list with an unknown module: err = %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"deals", "cf_nope", "MANDATORY_FIELD_MISSING"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the refusal does not name %s:\n%s", want, out.String())
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
 	"deskcrm/activities"
@@ -148,33 +149,46 @@ func indexOf(list []string, v string) int {
 	return -1
 }
 
-// A paused step runs again only when the pause cancelled it: another error ends it as it
-// would unpaused (runs from before stored-state keep running it again).
+// A paused step runs again when the pause cancelled it, or when the pause's cancel reached a
+// failing attempt whose error Temporal would have retried (a trial paused during a CRM outage:
+// the attempt's 503 came back instead of the cancellation and failed the whole sync); an error
+// for good ends it as it would unpaused (runs from before stored-state keep running it again;
+// runs from before paused-retry failed on the retryable error too).
 func TestEndOfStep(t *testing.T) {
 	permanent := temporal.NewNonRetryableApplicationError("bad credentials", activities.ErrPermanent, nil)
 	canceled := temporal.NewCanceledError()
+	outage := temporal.NewApplicationError("read CRM deleted accounts: zoho crm: INTERNAL_ERROR [HTTP 503]", "")
+	typedPermanent := temporal.NewApplicationError("mapping refused", activities.ErrPermanent) // non-retryable by the policy's types
+	heartbeat := temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_HEARTBEAT, nil)
 	tests := []struct {
-		name   string
-		err    error
-		paused bool
-		stored bool
-		want   stepEnd
-		wait   time.Duration
+		name        string
+		err         error
+		paused      bool
+		stored      bool
+		pausedRetry bool
+		want        stepEnd
+		wait        time.Duration
 	}{
-		{"success", nil, false, true, stepDone, 0},
-		{"success while paused", nil, true, true, stepDone, 0},
-		{"cancelled by the pause", canceled, true, true, stepRunsAgain, 0},
-		{"cancelled, not paused (the workflow is cancelled)", canceled, false, true, stepFails, 0},
-		{"a permanent error while paused", permanent, true, true, stepFails, 0},
-		{"a permanent error while paused, before stored-state", permanent, true, false, stepRunsAgain, 0},
-		{"a permanent error", permanent, false, true, stepFails, 0},
-		{"credits exhausted", creditsError(2 * time.Hour), false, true, stepWaitsForCredits, 2 * time.Hour},
-		{"credits exhausted while paused", creditsError(0), true, true, stepWaitsForCredits, time.Hour},
-		{"wrapped", errors.Join(errors.New("step"), permanent), true, true, stepFails, 0},
+		{"a retryable error while paused", outage, true, true, true, stepRunsAgain, 0},
+		{"a retryable error while paused, before paused-retry", outage, true, true, false, stepFails, 0},
+		{"a retryable error, not paused (the activity's retries are over)", outage, false, true, true, stepFails, 0},
+		{"a heartbeat timeout while paused", heartbeat, true, true, true, stepRunsAgain, 0},
+		{"a permanent error while paused, with paused-retry", permanent, true, true, true, stepFails, 0},
+		{"an error of a non-retryable type while paused", typedPermanent, true, true, true, stepFails, 0},
+		{"success", nil, false, true, false, stepDone, 0},
+		{"success while paused", nil, true, true, false, stepDone, 0},
+		{"cancelled by the pause", canceled, true, true, false, stepRunsAgain, 0},
+		{"cancelled, not paused (the workflow is cancelled)", canceled, false, true, false, stepFails, 0},
+		{"a permanent error while paused", permanent, true, true, false, stepFails, 0},
+		{"a permanent error while paused, before stored-state", permanent, true, false, false, stepRunsAgain, 0},
+		{"a permanent error", permanent, false, true, false, stepFails, 0},
+		{"credits exhausted", creditsError(2 * time.Hour), false, true, false, stepWaitsForCredits, 2 * time.Hour},
+		{"credits exhausted while paused", creditsError(0), true, true, false, stepWaitsForCredits, time.Hour},
+		{"wrapped", errors.Join(errors.New("step"), permanent), true, true, false, stepFails, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, wait := endOfStep(tt.err, tt.paused, tt.stored)
+			got, wait := endOfStep(tt.err, tt.paused, tt.stored, tt.pausedRetry)
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.wait, wait)
 		})

@@ -182,7 +182,7 @@ func (s *syncImpl) endStep(ctx workflow.Context, f *flight, done map[string]bool
 	if first {
 		s.measure(f.x, workflow.Now(ctx).Sub(f.since), res, err == nil)
 	}
-	end, wait := endOfStep(err, s.st.Paused || f.stopped, s.stored)
+	end, wait := endOfStep(err, s.st.Paused || f.stopped, s.stored, s.pausedRetry)
 	switch end {
 	case stepDone:
 		done[f.x.name()] = true

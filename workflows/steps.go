@@ -103,7 +103,7 @@ func (s *syncImpl) executePausable(ctx workflow.Context, name string, activity, 
 	err = fut.Get(ctx, out)
 	cancel()
 	s.st.WaitingFor, s.pausable = "", ""
-	switch end, wait := endOfStep(err, s.st.Paused, s.stored); end {
+	switch end, wait := endOfStep(err, s.st.Paused, s.stored, s.pausedRetry); end {
 	case stepDone:
 		return false, nil
 	case stepRunsAgain:
@@ -127,10 +127,14 @@ const (
 )
 
 // endOfStep decides what becomes of a step whose activity ended with err (nil: success), and
-// for stepWaitsForCredits how long the credits take to return. Only a cancellation while
-// paused runs the step again: a paused step that fails for another reason fails (runs that
-// began before storedStateVersion ran it again after any error while paused).
-func endOfStep(err error, paused, stored bool) (stepEnd, time.Duration) {
+// for stepWaitsForCredits how long the credits take to return. A cancellation while paused
+// runs the step again, and so does (with retryAfterPause, runs from pausedRetryVersion on) an
+// error Temporal would have retried had the pause not cancelled the activity: the pause's
+// cancel reached an attempt that was failing (Zoho answering 503), and the attempt's error
+// came back instead of the cancellation — it failed the whole sync. A paused step that fails
+// for good (a non-retryable error) fails (runs that began before storedStateVersion ran it
+// again after any error while paused).
+func endOfStep(err error, paused, stored, retryAfterPause bool) (stepEnd, time.Duration) {
 	if err == nil {
 		return stepDone, 0
 	}
@@ -141,10 +145,21 @@ func endOfStep(err error, paused, stored bool) (stepEnd, time.Duration) {
 	if wait, ok := creditsExhausted(err); ok {
 		return stepWaitsForCredits, wait
 	}
-	if paused && !stored {
+	if paused && (!stored || retryAfterPause && retryable(err)) {
 		return stepRunsAgain, 0
 	}
 	return stepFails, 0
+}
+
+// retryable reports whether Temporal retries an activity that failed with err by the steps'
+// retry policy (activityCtx): any error but a non-retryable application error or one of the
+// types the policy names non-retryable (ErrPermanent, ErrCreditsExhausted).
+func retryable(err error) bool {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return !app.NonRetryable() && app.Type() != activities.ErrPermanent && app.Type() != activities.ErrCreditsExhausted
+	}
+	return true
 }
 
 // creditsExhausted reports whether an activity stopped because a daily credit allowance ran

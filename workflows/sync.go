@@ -37,6 +37,10 @@ const (
 // Change ids of workflow.GetVersion: each marks a change to the commands the workflow issues,
 // so that runs started before it replay as they ran.
 const (
+	// pausedRetryVersion, read once when a run starts: a step that ends while paused with an
+	// error Temporal would have retried runs again on resume (endOfStep), instead of failing
+	// the sync.
+	pausedRetryVersion = "paused-retryable-runs-again"
 	// failureViewVersion: a sync's first run reads the open failures and the links already in
 	// Postgres at its start (FailureSummary), so that status and the failures query show
 	// them before the run reports failures of its own.
@@ -157,8 +161,9 @@ type syncImpl struct {
 	sigs  signals
 	// stored: the run has the storedStateVersion changes (false when it began before them).
 	stored bool
-	// overlap and hinted: the run has the overlapVersion and hintedPassVersion changes.
-	overlap, hinted bool
+	// overlap, hinted and pausedRetry: the run has the overlapVersion, hintedPassVersion and
+	// pausedRetryVersion changes.
+	overlap, hinted, pausedRetry bool
 	// running are the first-sync steps in flight (the status shows them); creditsUntil is when
 	// the daily credits return while the sync waits for them (zero: not waiting), and
 	// creditsReason the paused reason that wait gave.
