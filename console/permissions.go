@@ -122,12 +122,10 @@ func (h *handler) savePermissions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var names []string
-	known := false
 	for _, dp := range profiles {
 		names = append(names, dp.Name)
-		known = known || store.ProfileKey(dp.Name) == store.ProfileKey(p.Profile)
 	}
-	if !known {
+	if store.MatchProfile(names, p.Profile) == "" {
 		h.renderPermissions(w, r, http.StatusBadRequest, fmt.Sprintf("Not saved: Desk has no profile %q; its profiles are %s",
 			p.Profile, strings.Join(names, ", ")))
 		return

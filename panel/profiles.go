@@ -35,12 +35,11 @@ func newDeskProfiles(d *desk.Client, now func() time.Time) *deskProfiles {
 // found is "" when Desk has no such profile. err is Desk's or the network's failure to list
 // the profiles (a *desk.Error for Desk's answers).
 func (p *deskProfiles) find(ctx context.Context, name string) (found string, names []string, err error) {
-	key := store.ProfileKey(name)
 	p.mu.Lock()
 	names, fresh := p.names, p.names != nil && p.now().Sub(p.at) < profilesTTL
 	p.mu.Unlock()
 	if fresh {
-		if found = match(names, key); found != "" {
+		if found = store.MatchProfile(names, name); found != "" {
 			return found, names, nil
 		}
 	}
@@ -55,15 +54,5 @@ func (p *deskProfiles) find(ctx context.Context, name string) (found string, nam
 	p.mu.Lock()
 	p.names, p.at = names, p.now()
 	p.mu.Unlock()
-	return match(names, key), names, nil
-}
-
-// match returns the name whose store.ProfileKey is key, or "".
-func match(names []string, key string) string {
-	for _, n := range names {
-		if store.ProfileKey(n) == key {
-			return n
-		}
-	}
-	return ""
+	return store.MatchProfile(names, name), names, nil
 }

@@ -186,11 +186,8 @@ func deskProfile(ctx context.Context, st *store.Store, cfg config.Starter, name 
 	}
 	for _, p := range list {
 		names = append(names, p.Name)
-		if store.ProfileKey(p.Name) == store.ProfileKey(name) {
-			found = p.Name
-		}
 	}
-	return found, names, nil
+	return store.MatchProfile(names, name), names, nil
 }
 
 // profileToShow is the profile `permissions show --profile NAME` shows: Desk's profile of that

@@ -69,6 +69,18 @@ func validName(s string, max int) bool {
 // ProfileKey is the normalised form under which a profile's permissions are stored.
 func ProfileKey(profile string) string { return strings.ToLower(strings.TrimSpace(profile)) }
 
+// MatchProfile returns the name among names (Desk's profiles) that profile names as
+// permissions are stored (ProfileKey: trimmed, in any case), or "" when none does.
+func MatchProfile(names []string, profile string) string {
+	key := ProfileKey(profile)
+	for _, n := range names {
+		if ProfileKey(n) == key {
+			return n
+		}
+	}
+	return ""
+}
+
 // Validate reports the first invalid value, naming the field and the values allowed.
 func (p Permissions) Validate() error {
 	if !validName(p.Profile, 100) {
