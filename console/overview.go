@@ -55,7 +55,7 @@ type overviewData struct {
 	// ID is the integration's id, as asked for.
 	ID                      string
 	WorkflowID, WorkflowURL string
-	// Retrying are the sync's steps that failed and that Temporal retries (tclient.RetryingActivities).
+	// Retrying are the sync's steps that failed and that Temporal retries (tclient.RetryingIn).
 	Retrying []tclient.Retrying
 }
 
@@ -91,17 +91,21 @@ func (h *handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 	default:
 		d.Known, d.Integration, d.Deleted = true, in, in.State == "deleted"
 	}
-	d.Running, d.Closed, err = h.syncRunning(ctx, id)
+	desc, err := h.describeSync(ctx, id)
 	if err != nil {
 		problem = joinProblems(problem, h.fail("ask Temporal about the sync", err, zap.String("integration", id)))
+	}
+	if desc != nil {
+		d.Running = desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		if !d.Running {
+			d.Closed = statusWord(desc.Status)
+		}
 	}
 	if d.Running {
 		if d.Status, err = h.status(ctx, id); err != nil {
 			problem = joinProblems(problem, h.fail("query the sync's status", err, zap.String("integration", id)))
 		}
-		if d.Retrying, err = tclient.RetryingActivities(ctx, h.cfg.Temporal, h.cfg.FailureConverter, d.WorkflowID); err != nil {
-			problem = joinProblems(problem, h.fail("ask Temporal about the sync's steps", err, zap.String("integration", id)))
-		}
+		d.Retrying = tclient.RetryingIn(desc, h.cfg.FailureConverter)
 	}
 	if codes, err := h.cfg.Store.FailureCodes(ctx, id); err == nil {
 		for _, n := range codes {
@@ -212,20 +216,18 @@ func joinProblems(a, b string) string {
 	return a + "; " + b
 }
 
-// syncRunning reports whether the integration's sync workflow runs, and how it ended if not.
-func (h *handler) syncRunning(ctx context.Context, id string) (running bool, closed string, err error) {
+// describeSync describes the integration's sync workflow: its status (running, or how it
+// ended) and its pending activities; nil when Temporal has never run it.
+func (h *handler) describeSync(ctx context.Context, id string) (*client.WorkflowExecutionDescription, error) {
 	desc, err := h.cfg.Temporal.DescribeWorkflow(ctx, workflows.WorkflowID(id), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return false, "", nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, "", err
+		return nil, err
 	}
-	if desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return true, "", nil
-	}
-	return false, statusWord(desc.Status), nil
+	return desc, nil
 }
 
 // statusWord names a closed workflow's status in lower case ("terminated").

@@ -24,7 +24,7 @@ type statusJSON struct {
 
 // cmdStatus prints the status query's answer — phase, mode, the steps running, the first
 // sync's estimate, progress per module and side — and the steps that keep failing, which
-// only Temporal knows of (tclient.RetryingActivities).
+// only Temporal knows of (the pending activities of the description requireRunning reads).
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("status", &c, stderr)
@@ -39,7 +39,8 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer tc.Close()
-	if err := requireRunning(ctx, tc, c.integration); err != nil {
+	desc, err := describeRunning(ctx, tc, c.integration)
+	if err != nil {
 		return err
 	}
 	id := workflows.WorkflowID(c.integration)
@@ -55,10 +56,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if sealed != nil {
 		fc = codec.FailureConverter(sealed)
 	}
-	retrying, err := tclient.RetryingActivities(ctx, tc, fc, id)
-	if err != nil {
-		return fmt.Errorf("ask Temporal which steps of the sync of integration %q are being retried: %w", c.integration, err)
-	}
+	retrying := tclient.RetryingIn(desc, fc)
 	if c.json {
 		return printJSON(stdout, statusJSON{Status: st, Retrying: retrying})
 	}

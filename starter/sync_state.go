@@ -25,20 +25,27 @@ import (
 // "unknown queryType" when it failed before setting its handlers up, and signals with "not
 // found", neither of which says what happened.
 func requireRunning(ctx context.Context, tc client.Client, integration string) error {
+	_, err := describeRunning(ctx, tc, integration)
+	return err
+}
+
+// describeRunning is requireRunning that also returns the running workflow's description
+// (its pending activities: tclient.RetryingIn).
+func describeRunning(ctx context.Context, tc client.Client, integration string) (*client.WorkflowExecutionDescription, error) {
 	id := workflows.WorkflowID(integration)
 	desc, err := tc.DescribeWorkflow(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return neverStarted(ctx, tc, integration)
+		return nil, neverStarted(ctx, tc, integration)
 	}
 	if err != nil {
-		return fmt.Errorf("ask Temporal about the sync of integration %q (workflow %s): %w", integration, id, err)
+		return nil, fmt.Errorf("ask Temporal about the sync of integration %q (workflow %s): %w", integration, id, err)
 	}
 	if desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return nil
+		return desc, nil
 	}
 	how := closedHow(ctx, tc, id, desc.WorkflowExecution.RunID, desc.Status)
-	return endedError(fmt.Sprintf("the sync of integration %q is not running", integration), integration, how)
+	return nil, endedError(fmt.Sprintf("the sync of integration %q is not running", integration), integration, how)
 }
 
 // neverStarted is the error for an integration whose sync workflow Temporal does not know,

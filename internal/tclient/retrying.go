@@ -1,7 +1,6 @@
 package tclient
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,15 +43,11 @@ func (r Retrying) Failures() string {
 	return fmt.Sprintf("%d times", r.Attempt-1)
 }
 
-// RetryingActivities lists the activities of workflow id's open run that are being retried,
-// longest-failing (most attempts) first; fc decodes their failures (nil: Temporal's default
-// converter, which cannot open failures sealed by the codec). An activity in its first
-// attempt is not listed.
-func RetryingActivities(ctx context.Context, c client.Client, fc converter.FailureConverter, id string) ([]Retrying, error) {
-	d, err := c.DescribeWorkflow(ctx, id, "")
-	if err != nil {
-		return nil, fmt.Errorf("describe workflow %s: %w", id, err)
-	}
+// RetryingIn lists the activities being retried in d, a workflow's description
+// (DescribeWorkflow, read by the caller to learn whether the workflow runs), longest-failing
+// (most attempts) first; fc decodes their failures (nil: Temporal's default converter, which
+// cannot open failures sealed by the codec). An activity in its first attempt is not listed.
+func RetryingIn(d *client.WorkflowExecutionDescription, fc converter.FailureConverter) []Retrying {
 	desc := d.RawResponse
 	if fc == nil {
 		fc = temporal.GetDefaultFailureConverter()
@@ -74,7 +69,7 @@ func RetryingActivities(ctx context.Context, c client.Client, fc converter.Failu
 		out = append(out, r)
 	}
 	slices.SortStableFunc(out, func(a, b Retrying) int { return int(b.Attempt - a.Attempt) })
-	return out, nil
+	return out
 }
 
 // failureMessage is the message of an activity's last failure: the error the activity

@@ -22,7 +22,7 @@ import (
 // A step that keeps failing is listed from the server's record of the workflow's pending
 // activities, with its attempt and its error — opened by the payload codec's failure
 // converter, and sealed to anyone without it; a step in its first attempt is not listed.
-func TestRetryingActivitiesNamesAStepThatKeepsFailing(t *testing.T) {
+func TestRetryingInNamesAStepThatKeepsFailing(t *testing.T) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	c, err := codec.New(key)
@@ -58,9 +58,7 @@ func TestRetryingActivitiesNamesAStepThatKeepsFailing(t *testing.T) {
 
 	var got []tclient.Retrying
 	for len(got) == 0 || got[0].Attempt < 3 {
-		if got, err = tclient.RetryingActivities(ctx, tc, fc, "retrying"); err != nil {
-			t.Fatal(err)
-		}
+		got = tclient.RetryingIn(describe(t, tc, "retrying"), fc)
 		if ctx.Err() != nil {
 			t.Fatalf("no step seen failing twice: %+v", got)
 		}
@@ -74,14 +72,17 @@ func TestRetryingActivitiesNamesAStepThatKeepsFailing(t *testing.T) {
 		t.Errorf("listed %+v", r)
 	}
 
-	sealed, err := tclient.RetryingActivities(ctx, tc, nil, "retrying")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := tclient.RetryingIn(describe(t, tc, "retrying"), nil)
 	if len(sealed) != 1 || strings.Contains(sealed[0].LastFailure, "INVALID_TOKEN") {
 		t.Errorf("without the codec the failure reads %+v, want it sealed", sealed)
 	}
-	if _, err := tclient.RetryingActivities(ctx, tc, fc, "no-such-workflow"); err == nil || !strings.Contains(err.Error(), "no-such-workflow") {
-		t.Errorf("an unknown workflow: err = %v", err)
+}
+
+func describe(t *testing.T, tc client.Client, id string) *client.WorkflowExecutionDescription {
+	t.Helper()
+	d, err := tc.DescribeWorkflow(context.Background(), id, "")
+	if err != nil {
+		t.Fatal(err)
 	}
+	return d
 }
