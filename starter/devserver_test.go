@@ -22,6 +22,16 @@ type noClose struct{ client.Client }
 
 func (noClose) Close() {}
 
+// useClient makes the commands dial c (kept open across them) for the rest of the test.
+func useClient(t *testing.T, c client.Client) {
+	t.Helper()
+	old := dial
+	dial = func(context.Context) (client.Client, config.Starter, error) {
+		return noClose{c}, config.Starter{}, nil
+	}
+	t.Cleanup(func() { dial = old })
+}
+
 // Against a real Temporal server and SyncWorkflow (without activities, so a started sync
 // stays in its preflight): the visibility query that finds the running integrations, the
 // refusal of a mistyped id, how a failed and a terminated sync are reported, and `start
@@ -34,11 +44,7 @@ func TestStarterAgainstTheDevServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	old := dial
-	dial = func(context.Context) (client.Client, config.Starter, error) {
-		return noClose{tc}, config.Starter{}, nil
-	}
-	t.Cleanup(func() { dial = old })
+	useClient(t, tc)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	starter := func(args ...string) (string, error) {

@@ -3,15 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	crmemu "deskcrm/emulator/crm"
-	deskemu "deskcrm/emulator/desk"
-	"deskcrm/emulator/zohoauth"
 	"deskcrm/internal/pgtest"
 )
 
@@ -21,16 +17,8 @@ import (
 // then failed with INVALID_DATA while the status said idle).
 func TestMappingImportChecksAgainstZohoFirst(t *testing.T) {
 	ctx := context.Background()
-	auth := zohoauth.NewStore(zohoauth.Config{})
-	d := deskemu.New(deskemu.Config{Auth: auth})
-	cs, ds := httptest.NewServer(crmemu.New(crmemu.Config{Auth: auth})), httptest.NewServer(d)
-	t.Cleanup(cs.Close)
-	t.Cleanup(ds.Close)
-	t.Cleanup(d.Close)
+	useEmulators(t)
 	t.Setenv("DATABASE_URL", pgtest.URL(t))
-	t.Setenv("ZOHO_CRM_URL", cs.URL)
-	t.Setenv("ZOHO_DESK_URL", ds.URL)
-	t.Setenv("ZOHO_ACCOUNTS_URL", cs.URL)
 
 	var out bytes.Buffer
 	if err := run(ctx, []string{"mapping", "show", "--module", "contacts", "--json"}, &out, &out); err != nil {

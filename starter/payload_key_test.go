@@ -104,11 +104,7 @@ func TestWrongPayloadKeyIsExplained(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sc.Close()
-	old := dial
-	dial = func(context.Context) (client.Client, config.Starter, error) {
-		return noClose{sc}, config.Starter{}, nil
-	}
-	t.Cleanup(func() { dial = old })
+	useClient(t, sc)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

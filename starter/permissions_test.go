@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
-	crmemu "deskcrm/emulator/crm"
-	deskemu "deskcrm/emulator/desk"
-	"deskcrm/emulator/zohoauth"
 	"deskcrm/store"
 )
 
@@ -77,15 +73,7 @@ func TestPermissionsShowTheRealDefaultAndUnknownIntegrationsAreErrors(t *testing
 func TestPermissionsCheckTheProfileWithDesk(t *testing.T) {
 	ctx := context.Background()
 	st := testStore(t)
-	auth := zohoauth.NewStore(zohoauth.Config{})
-	d := deskemu.New(deskemu.Config{Auth: auth})
-	cs, ds := httptest.NewServer(crmemu.New(crmemu.Config{Auth: auth})), httptest.NewServer(d)
-	t.Cleanup(cs.Close)
-	t.Cleanup(ds.Close)
-	t.Cleanup(d.Close)
-	t.Setenv("ZOHO_CRM_URL", cs.URL)
-	t.Setenv("ZOHO_DESK_URL", ds.URL)
-	t.Setenv("ZOHO_ACCOUNTS_URL", cs.URL)
+	ds := useEmulators(t)
 	if _, err := st.RecordMode(ctx, "default", "two-way", 0); err != nil {
 		t.Fatal(err)
 	}
