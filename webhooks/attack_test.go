@@ -124,11 +124,22 @@ func TestWebhookRequestsAreCapped(t *testing.T) {
 			resp.Body.Close()
 			results <- resp.StatusCode
 		}()
-		if _, err := pw.Write([]byte(`{"module":`)); err != nil { // the handler is now reading the body
+		if _, err := pw.Write([]byte(`{"module":`)); err != nil { // the client has sent part of the body
 			t.Fatal(err)
 		}
 	}
+	// Probe only once both slow requests hold a slot: a probe that got in before the second
+	// would take its slot and have it answered 503 (a flake under load, where the second
+	// request's handler starts late).
 	waitUntil(t, "two slow requests in the receiver", func() bool {
+		select {
+		case status := <-results:
+			t.Fatalf("a slow request was answered %d before its body ended", status)
+		default:
+		}
+		return e.h.Stats().InFlight == 2
+	})
+	waitUntil(t, "the receiver to refuse a third request", func() bool {
 		status, _ := e.post(t, http.MethodPost, webhooks.CRMPath("acme"), nil, "{}")
 		return status == http.StatusServiceUnavailable
 	})

@@ -165,6 +165,8 @@ type Stats struct {
 	Deliveries, Refused, Unauthorized int64
 	// Busy counts requests answered 503 because MaxInFlight were being served.
 	Busy int64
+	// InFlight is how many requests are being served now (at most MaxInFlight).
+	InFlight int
 	// IDsQueued counts ids enqueued (duplicates of pending ids are not), IDsDropped ids
 	// refused because the integration had MaxPending queued or the receiver was closing.
 	IDsQueued, IDsDropped int64
@@ -233,7 +235,7 @@ func (h *Handler) Close(ctx context.Context) error {
 // Stats returns the running totals.
 func (h *Handler) Stats() Stats {
 	s := &h.co.stats
-	return Stats{Deliveries: h.deliveries.Load(), Refused: h.refused.Load(), Unauthorized: h.unauthorized.Load(), Busy: h.busy.Load(),
+	return Stats{Deliveries: h.deliveries.Load(), Refused: h.refused.Load(), Unauthorized: h.unauthorized.Load(), Busy: h.busy.Load(), InFlight: len(h.slots),
 		IDsQueued: s.idsQueued.Load(), IDsDropped: s.idsDropped.Load(), Signals: s.signals.Load(),
 		SignalIDs: s.signalIDs.Load(), SignalErrors: s.signalErrors.Load(), NoSyncIDs: s.noSync.Load()}
 }
