@@ -282,6 +282,30 @@ func topStatements(ctx context.Context, url string, n int) (string, error) {
 	}
 	fmt.Fprintf(&b, "  Postgres WAL              %d MiB, %d records, %d full-page images; checkpoints %d timed, %d requested\n",
 		walBytes>>20, walRecords, walFPI, timed, requested)
+	// What autovacuum did during the run (its processor time is the "autovacuum and other
+	// exited" part): a table vacuumed or analyzed again each time its changes pass the
+	// thresholds is scanned again at its size then.
+	av, err := conn.Query(ctx, `select relname, autovacuum_count, autoanalyze_count, n_dead_tup from pg_stat_user_tables
+		where autovacuum_count + autoanalyze_count > 0 order by relname`)
+	if err != nil {
+		return "", fmt.Errorf("pg_stat_user_tables: %w", err)
+	}
+	var tables []string
+	for av.Next() {
+		var name string
+		var vacuums, analyzes, dead int64
+		if err := av.Scan(&name, &vacuums, &analyzes, &dead); err != nil {
+			return "", err
+		}
+		tables = append(tables, fmt.Sprintf("%s %d vacuums, %d analyzes (%d dead rows now)", name, vacuums, analyzes, dead))
+	}
+	if err := av.Err(); err != nil {
+		return "", fmt.Errorf("pg_stat_user_tables: %w", err)
+	}
+	if len(tables) == 0 {
+		tables = append(tables, "none")
+	}
+	fmt.Fprintf(&b, "  Postgres autovacuum       %s\n", strings.Join(tables, "; "))
 	// Summed by text: a statement over a temporary table (CopyIndex's insert from index_load)
 	// gets a new query id with each table, and was listed once per call.
 	rows, err := conn.Query(ctx, `select sum(total_exec_time), sum(calls)::bigint, sum(rows)::bigint,
