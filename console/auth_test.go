@@ -38,19 +38,29 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T) *authEnv {
 	t.Helper()
+	return newConsoleEnv(t, &activities.Activities{}, nil)
+}
+
+// newConsoleEnv is newAuthEnv with the given activities (their Zoho clients) and Temporal
+// client (nil: one that reaches nothing).
+func newConsoleEnv(t *testing.T, acts *activities.Activities, tc client.Client) *authEnv {
+	t.Helper()
 	e := &authEnv{t: t, st: store.New(pgtest.Pool(t))}
 	e.clock.Store(time.Now().UnixNano())
 	if _, err := e.st.EnsureIntegration(context.Background(), "default", activities.ModeTwoWay, 365*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
+	if tc == nil {
+		lazy, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(lazy.Close)
+		tc = lazy
 	}
-	t.Cleanup(tc.Close)
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
-	e.srv = httptest.NewServer(New(Config{Store: e.st, Temporal: tc, Activities: &activities.Activities{}, AdminToken: testAdmin,
+	e.srv = httptest.NewServer(New(Config{Store: e.st, Temporal: tc, Activities: acts, AdminToken: testAdmin,
 		AdminAPI: http.NotFoundHandler(), TaskQueue: "console-test", Logger: zap.New(core),
 		Now: func() time.Time { return time.Unix(0, e.clock.Load()) }}))
 	t.Cleanup(e.srv.Close)
