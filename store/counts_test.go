@@ -88,3 +88,52 @@ func TestConcurrentCountsOfOneActivityDoNotQueue(t *testing.T) {
 		t.Errorf("counts %v, want created 8", c)
 	}
 }
+
+// A record with several problems in one pass is one open failure naming each of them (the log
+// keeps one open failure per record and direction: the last problem hid the others), counted
+// once; another record's failure and the other direction's stay apart.
+func TestFailuresOfOneRecordAreOneEntryNamingEach(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	fs := []store.Failure{
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: "d1", Code: "TYPE_MISMATCH", Message: "phone is not a number"},
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: "d2", Code: "VALUE_TOO_LONG", Message: "too long"},
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: "d1", Code: "MANDATORY_NOT_FOUND", Message: "Last_Name is required"},
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: "d1", Code: "TYPE_MISMATCH", Message: "phone is not a number"}, // said twice
+		{Module: "contacts", Direction: "crm-to-desk", DeskID: "d1", Code: "TYPE_MISMATCH", Message: "birthday is not a date"},
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: "d3", Code: "VALUE_TOO_LONG", Message: "first too long"},
+		{Module: "contacts", Direction: "desk-to-crm", DeskID: "d3", Code: "VALUE_TOO_LONG", Message: "last too long"},
+	}
+	got, err := st.RecordFailures(ctx, "it", "wf/run/1", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ dir, desk, code, msg string }{
+		{"desk-to-crm", "d1", "TYPE_MISMATCH", "TYPE_MISMATCH: phone is not a number; MANDATORY_NOT_FOUND: Last_Name is required"},
+		{"desk-to-crm", "d2", "VALUE_TOO_LONG", "too long"},
+		{"crm-to-desk", "d1", "TYPE_MISMATCH", "birthday is not a date"},
+		{"desk-to-crm", "d3", "VALUE_TOO_LONG", "first too long; last too long"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("recorded %d entries, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if g := got[i]; g.Direction != w.dir || g.DeskID != w.desk || g.Code != w.code || g.Message != w.msg {
+			t.Errorf("entry %d: %s %s %s %q, want %s %s %s %q", i, g.Direction, g.DeskID, g.Code, g.Message, w.dir, w.desk, w.code, w.msg)
+		}
+	}
+	open, n, err := st.OpenFailures(ctx, "it", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || len(open) != 4 {
+		t.Fatalf("%d open failures (%d listed), want 4", n, len(open))
+	}
+	c, err := st.Counts(ctx, "wf/run/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c[store.FailedCount("desk-to-crm")] != 3 || c[store.FailedCount("crm-to-desk")] != 1 {
+		t.Errorf("counted %v, want 3 desk-to-crm and 1 crm-to-desk", c)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,12 +27,15 @@ type Failure struct {
 }
 
 // RecordFailures adds failures to the log; a record that already has an open failure for the
-// same direction gets its code and message updated instead. key names the activity recording
+// same direction gets its code and message updated instead. Failures of one record and
+// direction in fs are one entry that names each problem (mergeFailures): the log holds one open
+// failure per record and direction, and the last would otherwise hide the others. key names the activity recording
 // them (its workflow run and activity id; "" for none): a failure counts one more attempt, and
 // is counted under FailedCount(direction) for key, only when another activity recorded it last,
 // so that an activity's retries neither add attempts nor count a record's failure twice. It
 // returns the entries with their ids.
 func (s *Store) RecordFailures(ctx context.Context, integrationID, key string, fs []Failure) ([]Failure, error) {
+	fs = mergeFailures(fs)
 	out := make([]Failure, 0, len(fs))
 	if len(fs) == 0 {
 		return out, nil
@@ -69,6 +74,49 @@ func (s *Store) RecordFailures(ctx context.Context, integrationID, key string, f
 		return tx.SendBatch(ctx, b).Close()
 	})
 	return out, err
+}
+
+// mergeFailures returns fs with the failures of one record and direction made one, in the
+// place of the first: its code, and the distinct messages joined by "; ", each after its code
+// when the codes differ ("TYPE_MISMATCH: phone …; MANDATORY_NOT_FOUND: Last_Name …"). A record
+// whose value did not fit its type and whose write was then refused for another field had
+// only the refusal logged; fixing it showed the next problem only on the next pass.
+func mergeFailures(fs []Failure) []Failure {
+	type recordKey struct{ module, direction, deskID, crmID string }
+	at := make(map[recordKey]int, len(fs))
+	var parts [][]Failure // the failures of each record, in the order of its first
+	for _, f := range fs {
+		k := recordKey{f.Module, f.Direction, f.DeskID, f.CRMID}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(parts)
+			parts = append(parts, []Failure{f})
+			continue
+		}
+		if !slices.ContainsFunc(parts[i], func(g Failure) bool { return g.Code == f.Code && g.Message == f.Message }) {
+			parts[i] = append(parts[i], f)
+		}
+	}
+	if len(parts) == len(fs) {
+		return fs
+	}
+	out := make([]Failure, len(parts))
+	for i, p := range parts {
+		out[i] = p[0]
+		if len(p) == 1 {
+			continue
+		}
+		sameCode := !slices.ContainsFunc(p, func(g Failure) bool { return g.Code != p[0].Code })
+		msgs := make([]string, len(p))
+		for j, g := range p {
+			msgs[j] = g.Message
+			if !sameCode {
+				msgs[j] = g.Code + ": " + g.Message
+			}
+		}
+		out[i].Message = strings.Join(msgs, "; ")
+	}
+	return out
 }
 
 // FailedCount names the counter of failures in a direction (desk-to-crm, crm-to-desk).
