@@ -86,11 +86,12 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	// the working set of links and merge bases, and checkpoints spaced for bulk writes
 	// (PostgreSQL docs, "Populating a Database" and "WAL Configuration").
 	buffersMB := sharedBuffersMB()
-	// checkpoint_timeout: at the default 5 minutes a 1M sync (11 minutes) paid two timed
-	// checkpoints besides the settling one, each writing again the pages of links and index
-	// records it had dirtied since (Postgres's background processes 24 s of processor time,
-	// against 1 s for a 100k sync): a cost of the run's length, not of the sync's work.
-	settings := []string{fmt.Sprintf("shared_buffers=%dMB", buffersMB), "max_wal_size=8GB", "checkpoint_timeout=30min",
+	// checkpoint_timeout and max_wal_size: at the default 5 minutes a 1M sync (11 minutes)
+	// paid two timed checkpoints besides the settling one, and with 8 GB one requested by its
+	// 5.5 GB of WAL, each writing again the pages of links and index records dirtied since
+	// (Postgres's background processes 24 s of processor time, against 1 s for a 100k sync):
+	// a cost of the run's length, not of the sync's work.
+	settings := []string{fmt.Sprintf("shared_buffers=%dMB", buffersMB), "max_wal_size=16GB", "checkpoint_timeout=30min",
 		"maintenance_work_mem=512MB"}
 	if o.PGStatements {
 		settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
