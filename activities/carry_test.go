@@ -219,3 +219,24 @@ func TestAFailureThatPersistsKeepsItsID(t *testing.T) {
 		t.Errorf("CRM zip %q after the Desk zip was shortened, want 12345", got)
 	}
 }
+
+// The failure of a record that was never synced closes when the record is deleted: nothing is
+// left to sync (it stayed open for ever, and Retry of it did nothing).
+func TestTheFailureOfADeletedRecordCloses(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	w.firstSync()
+	// CRM's Last_Name holds 80 characters: the create is blocked, nothing is linked.
+	id := w.deskCreate(map[string]any{"lastName": strings.Repeat("L", 100), "email": "long@x.com"})
+	w.pass(nil)
+	open := w.openFailures("VALUE_TOO_LONG")
+	if len(open) != 1 || open[0].DeskID != id {
+		t.Fatalf("open VALUE_TOO_LONG %+v, want the long last name of Desk %s", open, id)
+	}
+	must(t, w.userDsk.Trash(w.ctx, "contacts", []string{id}))
+	if r := w.pass(nil); r.FailuresResolved != 1 {
+		t.Errorf("the pass that read the deletion reports %d failures closed, want 1", r.FailuresResolved)
+	}
+	if open := w.openFailures("VALUE_TOO_LONG"); len(open) != 0 {
+		t.Errorf("open VALUE_TOO_LONG %+v after the record was deleted, want none", open)
+	}
+}

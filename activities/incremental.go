@@ -119,6 +119,9 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 		return err
 	}
 	deleted := p.deleted
+	if err := w.resolveDeleted(ctx, deleted); err != nil {
+		return err
+	}
 	plan := func(ctx context.Context, changed []reconcile.Record, deleted []reconcile.Deletion) (plannedChunk, error) {
 		heartbeat(ctx, "plan")
 		in, err := a.changesInput(ctx, p, changed, deleted)

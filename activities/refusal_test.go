@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"deskcrm/mapping"
+	"deskcrm/reconcile"
 	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
 )
@@ -55,5 +56,39 @@ func TestRefusalsSpeakTheSeedsWords(t *testing.T) {
 				t.Errorf("failure %+v does not name the module, both ids and the direction", f)
 			}
 		})
+	}
+}
+
+// A create Zoho refuses is logged with the values the create left out, for its source record
+// (one entry once the log merges them): a CRM contact refused by Desk for its last name named
+// its picklist value only after the name was fixed.
+func TestARefusedCreateNamesTheValuesItLeftOut(t *testing.T) {
+	m := mapping.Default(mapping.Contacts)
+	for _, target := range []mapping.Side{mapping.CRM, mapping.Desk} {
+		source := target.Other()
+		deskID, crmID := "", ""
+		if source == mapping.Desk {
+			deskID = "d1"
+		} else {
+			crmID = "c1"
+		}
+		o := &outcome{}
+		w := &writer{module: "contacts", m: m, o: o}
+		left := reconcile.Failure{To: target, DeskID: deskID, CRMID: crmID, Code: "INVALID_PICKLIST_VALUE", Message: "not one of the picklist's values"}
+		c := reconcile.Create{Target: target, Source: reconcile.Record{Side: source, ID: deskID + crmID}, Failures: []reconcile.Failure{left}}
+		var err error = &crm.Error{Code: "MANDATORY_NOT_FOUND", APIName: "Last_Name"}
+		if target == mapping.Desk {
+			err = &desk.Error{Code: "INVALID_DATA", Errors: []desk.FieldError{{FieldName: "/lastName", ErrorType: "missing"}}}
+		}
+		w.refusedCreate(c, err)
+		if len(o.failures) != 2 {
+			t.Fatalf("to %s: logged %+v, want the refusal and the value left out", target, o.failures)
+		}
+		for i, wantCode := range []string{"MANDATORY_FIELD_MISSING", "INVALID_PICKLIST_VALUE"} {
+			f := o.failures[i]
+			if f.Code != wantCode || f.DeskID != deskID || f.CRMID != crmID || f.Direction != directionTo(target) {
+				t.Errorf("to %s: failure %d %+v, want %s of %s%s towards %s", target, i, f, wantCode, deskID, crmID, target)
+			}
+		}
 	}
 }

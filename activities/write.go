@@ -287,6 +287,23 @@ func (w *writer) resolveSynced(ctx context.Context, s mapping.Side, ids []string
 	return err
 }
 
+// resolveDeleted closes the open failures of the records the pass read as deleted (a create
+// Desk refused, then the CRM record deleted: its failure stayed open and Retry did nothing).
+func (w *writer) resolveDeleted(ctx context.Context, dels []reconcile.Deletion) error {
+	ids := map[mapping.Side][]string{}
+	for _, d := range dels {
+		ids[d.Side] = append(ids[d.Side], d.ID)
+	}
+	for _, s := range []mapping.Side{mapping.Desk, mapping.CRM} {
+		n, err := w.a.Store.ResolveFailuresOfDeleted(ctx, w.integrationID, w.module, string(s), ids[s])
+		if err != nil {
+			return err
+		}
+		w.o.count(&w.o.res.FailuresResolved, n)
+	}
+	return nil
+}
+
 // created is a record found by its counterpart-id field.
 type created struct {
 	id       string
@@ -305,6 +322,19 @@ func (w *writer) created(c reconcile.Create, targetID string) {
 		w.o.failPlanned(w.module, []reconcile.Failure{f})
 	}
 	w.echo.add(c, targetID)
+}
+
+// refusedCreate records Zoho's refusal of a create with the values the create left out
+// (c.Failures): store.RecordFailures makes them one entry naming each. Before, the values left
+// out were logged only with a create that succeeded, so a record refused for a missing last
+// name named its picklist value only after the name was fixed.
+func (w *writer) refusedCreate(c reconcile.Create, err error) {
+	deskID, crmID := c.Source.ID, ""
+	if c.Target == mapping.Desk {
+		deskID, crmID = "", c.Source.ID
+	}
+	w.o.fail(w.refusal(c.Target, deskID, crmID, err))
+	w.o.failPlanned(w.module, c.Failures)
 }
 
 // counterparts collects, per side, the records to give their counterpart's id.

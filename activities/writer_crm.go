@@ -66,7 +66,7 @@ func (w *writer) createCRMBatch(ctx context.Context, batch []reconcile.Create) e
 		case isTransient(res.Err):
 			dropped = append(dropped, c.Source.ID) // tried again by the next attempt or pass
 		default:
-			w.o.fail(w.refusal(mapping.CRM, c.Source.ID, "", res.Err))
+			w.refusedCreate(c, res.Err)
 			dropped = append(dropped, c.Source.ID)
 		}
 	}

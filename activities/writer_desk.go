@@ -52,7 +52,7 @@ func (w *writer) createInDesk(ctx context.Context, todo []reconcile.Create) erro
 				case ds.add(c, err):
 					// Desk's unique account name holds the value already: linked below.
 				default:
-					w.o.fail(w.refusal(mapping.Desk, "", c.Source.ID, err))
+					w.refusedCreate(c, err)
 					st.drop(c.Source.ID)
 				}
 				return nil

@@ -109,7 +109,7 @@ func TestFailuresOfOneRecordAreOneEntryNamingEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []struct{ dir, desk, code, msg string }{
-		{"desk-to-crm", "d1", "TYPE_MISMATCH", "TYPE_MISMATCH: phone is not a number; MANDATORY_NOT_FOUND: Last_Name is required"},
+		{"desk-to-crm", "d1", "TYPE_MISMATCH", "phone is not a number; Last_Name is required"},
 		{"desk-to-crm", "d2", "VALUE_TOO_LONG", "too long"},
 		{"crm-to-desk", "d1", "TYPE_MISMATCH", "birthday is not a date"},
 		{"desk-to-crm", "d3", "VALUE_TOO_LONG", "first too long; last too long"},

@@ -77,8 +77,8 @@ func (s *Store) RecordFailures(ctx context.Context, integrationID, key string, f
 }
 
 // mergeFailures returns fs with the failures of one record and direction made one, in the
-// place of the first: its code, and the distinct messages joined by "; ", each after its code
-// when the codes differ ("TYPE_MISMATCH: phone …; MANDATORY_NOT_FOUND: Last_Name …"). A record
+// place of the first: its code, and the distinct messages joined by "; " (each message names
+// its problem: "Mandatory field missing: …; … holds at most 30 characters …"). A record
 // whose value did not fit its type and whose write was then refused for another field had
 // only the refusal logged; fixing it showed the next problem only on the next pass.
 func mergeFailures(fs []Failure) []Failure {
@@ -106,13 +106,9 @@ func mergeFailures(fs []Failure) []Failure {
 		if len(p) == 1 {
 			continue
 		}
-		sameCode := !slices.ContainsFunc(p, func(g Failure) bool { return g.Code != p[0].Code })
 		msgs := make([]string, len(p))
 		for j, g := range p {
 			msgs[j] = g.Message
-			if !sameCode {
-				msgs[j] = g.Code + ": " + g.Message
-			}
 		}
 		out[i].Message = strings.Join(msgs, "; ")
 	}
@@ -191,6 +187,25 @@ func (s *Store) ResolveRecordFailures(ctx context.Context, integrationID, module
 		and resolved_at is null and direction = $4 and `+col+` = any($3)`, integrationID, module, ids, direction)
 	if err != nil {
 		return 0, fmt.Errorf("resolve failures of synced records: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ResolveFailuresOfDeleted closes the open failures, in either direction, that name records
+// of side ("desk" or "crm") deleted there: nothing is left to sync, and a Retry of them did
+// nothing while they stayed open and counted for ever. It returns how many it closed.
+func (s *Store) ResolveFailuresOfDeleted(ctx context.Context, integrationID, module, side string, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	col := "desk_id"
+	if side == "crm" {
+		col = "crm_id"
+	}
+	tag, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and module = $2
+		and resolved_at is null and `+col+` = any($3)`, integrationID, module, ids)
+	if err != nil {
+		return 0, fmt.Errorf("resolve failures of deleted records: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
