@@ -24,16 +24,25 @@ func (w *writer) refusal(to mapping.Side, deskID, crmID string, err error) store
 	from := to.Other()
 	what := fmt.Sprintf("%s refused the %s", to.Label(), singular(w.module))
 	field, kind, detail := refusedField(err)
-	name := field
+	name, source := field, ""
 	if f, ok := fieldNamed(w.m, to, field); ok {
 		name = f.FieldName(to)
+		if (to == mapping.Desk && f.ToDesk()) || (to == mapping.CRM && f.ToCRM()) {
+			source = f.FieldName(from)
+		}
 	}
 	retry := fmt.Sprintf("correct it in %s: the record syncs again once it changes (or use Retry)", from.Label())
 	switch kind {
 	case "mandatory":
 		f.Code = "MANDATORY_FIELD_MISSING"
-		f.Message = fmt.Sprintf("Mandatory field missing: %s, as %s %s is required and the record has no value for it; map a %s field into it or %s",
-			what, to.Label(), name, from.Label(), retry)
+		if source != "" {
+			// Mapped: the source's value is empty, or only spaces, which Zoho counts as none.
+			f.Message = fmt.Sprintf("Mandatory field missing: %s, as %s %s is required and %s %s, which flows into it, is empty or only spaces; fill it in: the record syncs again once it changes (or use Retry)",
+				what, to.Label(), name, from.Label(), source)
+		} else {
+			f.Message = fmt.Sprintf("Mandatory field missing: %s, as %s %s is required and the record has no value for it; map a %s field into it or %s",
+				what, to.Label(), name, from.Label(), retry)
+		}
 	case "too-long":
 		f.Code = string(mapping.CodeValueTooLong)
 		f.Message = fmt.Sprintf("%s: %s %s holds at most %s characters; %s", what, to.Label(), name, detail, retry)

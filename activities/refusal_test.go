@@ -27,7 +27,10 @@ func TestRefusalsSpeakTheSeedsWords(t *testing.T) {
 		wants []string
 	}{
 		{"CRM mandatory field", mapping.CRM, &crm.Error{Code: "MANDATORY_NOT_FOUND", APIName: "Last_Name"},
-			"MANDATORY_FIELD_MISSING", []string{"Mandatory field missing", "CRM Last_Name (Last Name)", "contact"}},
+			"MANDATORY_FIELD_MISSING", []string{"Mandatory field missing", "CRM Last_Name (Last Name)", "contact",
+				"Desk lastName (Desk lastName), which flows into it, is empty or only spaces; fill it in"}},
+		{"CRM mandatory field not mapped", mapping.CRM, &crm.Error{Code: "MANDATORY_NOT_FOUND", APIName: "Required_Custom"},
+			"MANDATORY_FIELD_MISSING", []string{"CRM Required_Custom is required and the record has no value for it; map a Desk field into it"}},
 		{"CRM value too long", mapping.CRM, &crm.Error{Code: "INVALID_DATA", APIName: "Mailing_Zip", Details: map[string]any{"maximum_length": "30"}},
 			"VALUE_TOO_LONG", []string{"CRM Mailing_Zip (Mailing Zip)", "at most 30 characters", "correct it in Desk"}},
 		{"CRM type", mapping.CRM, &crm.Error{Code: "INVALID_DATA", APIName: "Title", ExpectedType: "integer"},
