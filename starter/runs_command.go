@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -109,15 +110,42 @@ func cmdFailures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if c.json {
-		return printJSON(stdout, list)
+		if err := printJSON(stdout, list); err != nil {
+			return err
+		}
+		if messagesCut(list) {
+			fmt.Fprintln(stderr, cutMessagesHint)
+		}
+		return nil
 	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	return printFailures(stdout, list)
+}
+
+// cutMessagesHint says where a message the sync's failures query cut is whole.
+const cutMessagesHint = "messages ending in … are cut (the sync keeps 300 bytes of each); the console's Failures page shows them whole, " +
+	"as does the record's failed ReportFailure activity in the Temporal UI"
+
+// printFailures prints failures as a table, and where the cut messages are whole if any is.
+func printFailures(out io.Writer, list []store.Failure) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "id\ttime\tmodule\tdirection\tdesk id\tcrm id\tcode\tattempts\tmessage")
 	for _, f := range list {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", f.ID, f.LastAt.Local().Format("2006-01-02 15:04:05"), f.Module, arrow(f.Direction),
 			orDash(f.DeskID), orDash(f.CRMID), f.Code, f.Attempts, f.Message)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if messagesCut(list) {
+		fmt.Fprintln(out, "\n"+cutMessagesHint)
+	}
+	return nil
+}
+
+// messagesCut reports whether a message of list was cut by the sync (workflows.cutMessage
+// ends it with "…").
+func messagesCut(list []store.Failure) bool {
+	return slices.ContainsFunc(list, func(f store.Failure) bool { return strings.HasSuffix(f.Message, "…") })
 }
 
 // cmdRetry sends the retry signal: the failures named by id, or every open one when none is;
