@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"deskcrm/activities"
+	"deskcrm/store"
 )
 
 // crmTime renders a time as CRM writes it.
@@ -238,5 +239,54 @@ func TestTheFailureOfADeletedRecordCloses(t *testing.T) {
 	}
 	if open := w.openFailures("VALUE_TOO_LONG"); len(open) != 0 {
 		t.Errorf("open VALUE_TOO_LONG %+v after the record was deleted, want none", open)
+	}
+}
+
+// A record's failure closes once its named problem is fixed although its account reference
+// cannot be carried yet (the account is not linked: two Desk accounts match one CRM account).
+// A reference without a counterpart is not a failure — the record syncs without it — so it
+// held the failure open with the fixed problem's stale message, and Retry could not close it.
+func TestAnUnresolvedAccountDoesNotHoldAFailureOpen(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
+	_, err := w.desk.Load("accounts", []map[string]any{
+		{"accountName": "Acme, Inc.", "createdTime": recent, "modifiedTime": recent},
+		{"accountName": "acme-inc", "createdTime": recent, "modifiedTime": recent},
+	})
+	must(t, err)
+	accs, err := w.crm.Load("Accounts", []map[string]any{{"Account_Name": "ACME Inc", "Created_Time": recent, "Modified_Time": recent}})
+	must(t, err)
+	// Diamond is a CRM tier Desk's picklist lacks: not carried, a failure.
+	zed, err := w.crm.Load("Contacts", []map[string]any{{"Last_Name": "Zed", "Email": "zed@x.com", "Customer_Tier": "Diamond",
+		"Account_Name": map[string]any{"id": accs[0]}, "Created_Time": recent, "Modified_Time": recent}})
+	must(t, err)
+	w.firstSync()
+	if len(w.openFailures("AMBIGUOUS_MATCH")) == 0 {
+		t.Fatal("no AMBIGUOUS_MATCH for the two Desk Acmes")
+	}
+	all, _, err := w.st.OpenFailures(w.ctx, "it", 0)
+	must(t, err)
+	var tier []store.Failure
+	for _, f := range all {
+		if f.CRMID == zed[0] {
+			tier = append(tier, f)
+		}
+	}
+	if len(tier) != 1 {
+		t.Fatalf("open failures of CRM Zed %+v, want the tier's", tier)
+	}
+	// CRM's Modified_Time counts whole seconds: an edit within the second the failure was
+	// logged is not newer than it, and a failed record is planned again only once it is.
+	time.Sleep(1100 * time.Millisecond)
+	w.crmUpdate(zed[0], map[string]any{"Customer_Tier": "Gold"})
+	if r := w.pass(nil); r.UpdatedInDesk != 1 || r.FailuresResolved != 1 {
+		t.Errorf("the pass after the tier was fixed updated %d Desk records and closed %d failures, want 1 and 1", r.UpdatedInDesk, r.FailuresResolved)
+	}
+	all, _, err = w.st.OpenFailures(w.ctx, "it", 0)
+	must(t, err)
+	for _, f := range all {
+		if f.CRMID == zed[0] {
+			t.Errorf("failure %+v of CRM Zed still open after its tier was fixed (the account is not a failure)", f)
+		}
 	}
 }

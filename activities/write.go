@@ -239,14 +239,17 @@ func (w *writer) settleCreates(ctx context.Context, sc store.Scope, done []store
 
 // holdsUncarried reports whether a side's part of a stored base (the values where that side
 // differs from the other or alone holds one, reconcile.Base.Split) has a value of a field that
-// flows from that side to the other: one the sync could not carry.
+// flows from that side to the other: one the sync could not carry. An account reference
+// (lookup) does not count: one whose account has no counterpart yet is not a failure (the
+// record syncs without it, reconcile.notCarriedFailures), so it kept a failure open that named
+// only problems already fixed, and Retry could not close it.
 func (w *writer) holdsUncarried(sideBase mapping.Values, from mapping.Side) bool {
 	if from == mapping.Desk && w.oneWay {
 		return false // nothing flows from Desk: its own values are not owed to CRM
 	}
 	for k := range sideBase {
 		f, ok := w.m.Field(k)
-		if !ok {
+		if !ok || f.Type == mapping.TypeLookup {
 			continue
 		}
 		if (from == mapping.Desk && f.ToCRM()) || (from == mapping.CRM && f.ToDesk()) {
