@@ -75,14 +75,7 @@ func TestStarterAgainstTheDevServer(t *testing.T) {
 	}
 
 	// A sync started with bad input elsewhere (the Temporal UI) fails at once.
-	bad, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID("t2"), TaskQueue: config.TaskQueue},
-		workflows.WorkflowName, workflows.SyncInput{IntegrationID: "t2", Mode: "foo"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bad.Get(ctx, nil); err == nil {
-		t.Fatal("a sync with mode foo ran")
-	}
+	startFailedSync(ctx, t, tc, "t2")
 	for _, cmd := range []string{"status", "failures", "pause"} {
 		if _, err := starter(cmd, "--integration", "t2"); err == nil ||
 			!strings.Contains(err.Error(), `the sync of integration "t2" is not running: it failed: invalid input: mode "foo" must be`) {
@@ -127,5 +120,19 @@ func TestStarterAgainstTheDevServer(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("the test ran out of time")
+	}
+}
+
+// startFailedSync starts the sync of integration id with bad input (mode "foo"), as one
+// started from the Temporal UI could be, and waits for it to fail.
+func startFailedSync(ctx context.Context, t *testing.T, tc client.Client, id string) {
+	t.Helper()
+	bad, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(id), TaskQueue: config.TaskQueue},
+		workflows.WorkflowName, workflows.SyncInput{IntegrationID: id, Mode: "foo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Get(ctx, nil); err == nil {
+		t.Fatalf("a sync with mode foo ran (integration %s)", id)
 	}
 }

@@ -113,14 +113,7 @@ func TestWrongPayloadKeyIsExplained(t *testing.T) {
 		workflows.WorkflowName, workflows.SyncInput{IntegrationID: "default"}); err != nil {
 		t.Fatal(err)
 	}
-	bad, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID("t2"), TaskQueue: config.TaskQueue},
-		workflows.WorkflowName, workflows.SyncInput{IntegrationID: "t2", Mode: "foo"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bad.Get(ctx, nil); err == nil {
-		t.Fatal("a sync with mode foo ran")
-	}
+	startFailedSync(ctx, t, tc, "t2")
 	var before workflows.Status
 	for {
 		v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID("default"), "", workflows.QueryStatus)

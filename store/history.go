@@ -179,22 +179,31 @@ func (s *Store) MarkRetrying(ctx context.Context, integrationID string, ids []in
 // Desk names the Desk id too) stays open until that record syncs. It returns how many
 // failures it closed.
 func (s *Store) ResolveRecordFailures(ctx context.Context, integrationID, module, side string, ids []string) (int, error) {
-	col, direction := "desk_id", "desk-to-crm"
+	direction := "desk-to-crm"
 	if side == "crm" {
-		col, direction = "crm_id", "crm-to-desk"
+		direction = "crm-to-desk"
 	}
-	tag, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and module = $2
-		and resolved_at is null and direction = $4 and `+col+` = any($3)`, integrationID, module, ids, direction)
+	n, err := s.resolveFailures(ctx, integrationID, module, side, direction, ids)
 	if err != nil {
 		return 0, fmt.Errorf("resolve failures of synced records: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // ResolveFailuresOfDeleted closes the open failures, in either direction, that name records
 // of side ("desk" or "crm") deleted there: nothing is left to sync, and a Retry of them did
 // nothing while they stayed open and counted for ever. It returns how many it closed.
 func (s *Store) ResolveFailuresOfDeleted(ctx context.Context, integrationID, module, side string, ids []string) (int, error) {
+	n, err := s.resolveFailures(ctx, integrationID, module, side, "", ids)
+	if err != nil {
+		return 0, fmt.Errorf("resolve failures of deleted records: %w", err)
+	}
+	return n, nil
+}
+
+// resolveFailures closes the open failures naming records ids of side, in direction ("" for
+// either), and returns how many it closed.
+func (s *Store) resolveFailures(ctx context.Context, integrationID, module, side, direction string, ids []string) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -203,9 +212,9 @@ func (s *Store) ResolveFailuresOfDeleted(ctx context.Context, integrationID, mod
 		col = "crm_id"
 	}
 	tag, err := s.Pool.Exec(ctx, `update sync_failures set resolved_at = now() where integration_id = $1 and module = $2
-		and resolved_at is null and `+col+` = any($3)`, integrationID, module, ids)
+		and resolved_at is null and ($4 = '' or direction = $4) and `+col+` = any($3)`, integrationID, module, ids, direction)
 	if err != nil {
-		return 0, fmt.Errorf("resolve failures of deleted records: %w", err)
+		return 0, err
 	}
 	return int(tag.RowsAffected()), nil
 }
