@@ -117,7 +117,7 @@ func PlanWorkflow(ctx workflow.Context, req PlanRequest) (activities.PlanReport,
 func planOptions(timeout time.Duration) workflow.ActivityOptions {
 	opts := workflow.ActivityOptions{StartToCloseTimeout: timeout, RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrCreditsExhausted, activities.ErrPermanent},
+		NonRetryableErrorTypes: nonRetryableTypes,
 	}}
 	if timeout == 0 {
 		opts.StartToCloseTimeout = 24 * time.Hour

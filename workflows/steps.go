@@ -151,13 +151,17 @@ func endOfStep(err error, paused, stored, retryAfterPause bool) (stepEnd, time.D
 	return stepFails, 0
 }
 
+// nonRetryableTypes are the activity error types the steps' retry policies never retry
+// (activityCtx, planOptions): credits run out, or a fault no attempt can fix.
+var nonRetryableTypes = []string{activities.ErrCreditsExhausted, activities.ErrPermanent}
+
 // retryable reports whether Temporal retries an activity that failed with err by the steps'
-// retry policy (activityCtx): any error but a non-retryable application error or one of the
-// types the policy names non-retryable (ErrPermanent, ErrCreditsExhausted).
+// retry policy (activityCtx): any error but a non-retryable application error or one of
+// nonRetryableTypes.
 func retryable(err error) bool {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return !app.NonRetryable() && app.Type() != activities.ErrPermanent && app.Type() != activities.ErrCreditsExhausted
+		return !app.NonRetryable() && !slices.Contains(nonRetryableTypes, app.Type())
 	}
 	return true
 }

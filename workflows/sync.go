@@ -349,7 +349,7 @@ func (s *syncImpl) activityCtx(ctx workflow.Context, timeout time.Duration) work
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrCreditsExhausted, activities.ErrPermanent},
+			NonRetryableErrorTypes: nonRetryableTypes,
 		},
 	}
 	if timeout == 0 {
