@@ -306,6 +306,29 @@ func topStatements(ctx context.Context, url string, n int) (string, error) {
 		tables = append(tables, "none")
 	}
 	fmt.Fprintf(&b, "  Postgres autovacuum       %s\n", strings.Join(tables, "; "))
+	// An update that is not HOT writes the row's new version on another page and an entry in
+	// every index of the table; HOT ones stay on the page and are pruned without VACUUM.
+	up, err := conn.Query(ctx, `select relname, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables
+		where n_tup_upd > 0 order by n_tup_upd desc`)
+	if err != nil {
+		return "", fmt.Errorf("pg_stat_user_tables: %w", err)
+	}
+	var updates []string
+	for up.Next() {
+		var name string
+		var n, hot int64
+		if err := up.Scan(&name, &n, &hot); err != nil {
+			return "", err
+		}
+		updates = append(updates, fmt.Sprintf("%s %d (%d HOT)", name, n, hot))
+	}
+	if err := up.Err(); err != nil {
+		return "", fmt.Errorf("pg_stat_user_tables: %w", err)
+	}
+	if len(updates) == 0 {
+		updates = append(updates, "none")
+	}
+	fmt.Fprintf(&b, "  Postgres row updates      %s\n", strings.Join(updates, "; "))
 	// Summed by text: a statement over a temporary table (CopyIndex's insert from index_load)
 	// gets a new query id with each table, and was listed once per call.
 	rows, err := conn.Query(ctx, `select sum(total_exec_time), sum(calls)::bigint, sum(rows)::bigint,
