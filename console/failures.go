@@ -88,14 +88,14 @@ func (h *handler) renderFailures(w http.ResponseWriter, r *http.Request, status 
 	}
 	ctx, cancel := timeout(r, 15*time.Second)
 	defer cancel()
-	codes, err := h.cfg.Store.FailureCodes(ctx, id)
+	codes, total, err := h.cfg.Store.FailureCodes(ctx, id)
 	if err != nil {
 		v.Problem = joinProblems(v.Problem, h.fail("read the failure codes", err, zap.String("integration", id)))
 	}
 	for c, n := range codes {
 		d.Codes = append(d.Codes, codeCount{Code: c, N: n})
-		d.OpenTotal += n
 	}
+	d.OpenTotal = total
 	slices.SortFunc(d.Codes, func(a, b codeCount) int { return strings.Compare(a.Code, b.Code) })
 	entries, err := h.cfg.Store.FailureLog(ctx, id, store.FailureFilter{Module: d.Module, Code: d.Code,
 		ClosedSince: h.cfg.Now().Add(-closedShown)})

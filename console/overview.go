@@ -107,10 +107,8 @@ func (h *handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 		}
 		d.Retrying = tclient.RetryingIn(desc, h.cfg.FailureConverter)
 	}
-	if codes, err := h.cfg.Store.FailureCodes(ctx, id); err == nil {
-		for _, n := range codes {
-			d.OpenFailures += n
-		}
+	if _, total, err := h.cfg.Store.FailureCodes(ctx, id); err == nil {
+		d.OpenFailures = total
 	}
 	d.describe()
 	h.render(w, r, status, "overview", view{Title: "Overview", Active: "overview", Integration: id, Problem: problem, Data: d})

@@ -131,7 +131,7 @@ func printFailures(out io.Writer, list []store.Failure) error {
 	fmt.Fprintln(w, "id\ttime\tmodule\tdirection\tdesk id\tcrm id\tcode\tattempts\tmessage")
 	for _, f := range list {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", f.ID, f.LastAt.Local().Format("2006-01-02 15:04:05"), f.Module, arrow(f.Direction),
-			orDash(f.DeskID), orDash(f.CRMID), f.Code, f.Attempts, f.Message)
+			orDash(f.DeskID), orDash(f.CRMID), strings.Join(f.AllCodes(), ","), f.Attempts, f.Message)
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -135,5 +137,27 @@ func TestFailuresOfOneRecordAreOneEntryNamingEach(t *testing.T) {
 	}
 	if c[store.FailedCount("desk-to-crm")] != 3 || c[store.FailedCount("crm-to-desk")] != 1 {
 		t.Errorf("counted %v, want 3 desk-to-crm and 1 crm-to-desk", c)
+	}
+	// The merged entry is found and counted under each of its codes: the console's code
+	// filter showed it under its first only.
+	if got := got[0].AllCodes(); !slices.Equal(got, []string{"TYPE_MISMATCH", "MANDATORY_NOT_FOUND"}) {
+		t.Errorf("d1's codes %v, want TYPE_MISMATCH and MANDATORY_NOT_FOUND", got)
+	}
+	if got := got[3].AllCodes(); !slices.Equal(got, []string{"VALUE_TOO_LONG"}) {
+		t.Errorf("d3's codes %v, want VALUE_TOO_LONG once", got)
+	}
+	log, err := st.FailureLog(ctx, "it", store.FailureFilter{Code: "MANDATORY_NOT_FOUND"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 1 || log[0].DeskID != "d1" || !slices.Equal(log[0].Codes, []string{"TYPE_MISMATCH", "MANDATORY_NOT_FOUND"}) {
+		t.Errorf("filtered by its second code: %+v, want d1's entry with both codes", log)
+	}
+	codes, total, err := st.FailureCodes(ctx, "it")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"TYPE_MISMATCH": 2, "MANDATORY_NOT_FOUND": 1, "VALUE_TOO_LONG": 2}; !maps.Equal(codes, want) || total != 4 {
+		t.Errorf("codes %v of %d entries, want %v of 4", codes, total, want)
 	}
 }

@@ -13,17 +13,27 @@ import (
 
 // Failure is one entry of the failure log: a record that failed for a reason retrying cannot fix.
 type Failure struct {
-	ID         int64      `json:"id"`
-	Module     string     `json:"module"`
-	Direction  string     `json:"direction"`
-	DeskID     string     `json:"deskId,omitempty"`
-	CRMID      string     `json:"crmId,omitempty"`
-	Code       string     `json:"code"`
+	ID        int64  `json:"id"`
+	Module    string `json:"module"`
+	Direction string `json:"direction"`
+	DeskID    string `json:"deskId,omitempty"`
+	CRMID     string `json:"crmId,omitempty"`
+	Code      string `json:"code"`
+	// Codes are every code of an entry naming several problems (Code is the first); nil for one.
+	Codes      []string   `json:"codes,omitempty"`
 	Message    string     `json:"message"`
 	Attempts   int        `json:"attempts"`
 	FirstAt    time.Time  `json:"firstAt"`
 	LastAt     time.Time  `json:"lastAt"`
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+}
+
+// AllCodes returns the entry's codes: Codes, or Code alone.
+func (f Failure) AllCodes() []string {
+	if len(f.Codes) > 0 {
+		return f.Codes
+	}
+	return []string{f.Code}
 }
 
 // RecordFailures adds failures to the log; a record that already has an open failure for the
@@ -52,13 +62,13 @@ func (s *Store) RecordFailures(ctx context.Context, integrationID, key string, f
 				return fmt.Errorf("record failure of %s %s%s: %w", f.Module, f.DeskID, f.CRMID, err)
 			}
 			err = tx.QueryRow(ctx, `
-				insert into sync_failures (integration_id, module, direction, desk_id, crm_id, code, message, last_key)
-				values ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6, $7, nullif($8, ''))
+				insert into sync_failures (integration_id, module, direction, desk_id, crm_id, code, codes, message, last_key)
+				values ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6, $10, $7, nullif($8, ''))
 				on conflict (integration_id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, '')) where resolved_at is null
-				do update set code = excluded.code, message = excluded.message, last_at = now(), retrying = false,
+				do update set code = excluded.code, codes = excluded.codes, message = excluded.message, last_at = now(), retrying = false,
 					attempts = sync_failures.attempts + $9, last_key = excluded.last_key
 				returning id, attempts, first_at, last_at`,
-				integrationID, f.Module, f.Direction, f.DeskID, f.CRMID, f.Code, f.Message, key, boolInt(!repeat)).Scan(&f.ID, &f.Attempts, &f.FirstAt, &f.LastAt)
+				integrationID, f.Module, f.Direction, f.DeskID, f.CRMID, f.Code, f.Message, key, boolInt(!repeat), f.Codes).Scan(&f.ID, &f.Attempts, &f.FirstAt, &f.LastAt)
 			if err != nil {
 				return fmt.Errorf("record failure of %s %s%s: %w", f.Module, f.DeskID, f.CRMID, err)
 			}
@@ -77,7 +87,7 @@ func (s *Store) RecordFailures(ctx context.Context, integrationID, key string, f
 }
 
 // mergeFailures returns fs with the failures of one record and direction made one, in the
-// place of the first: its code, and the distinct messages joined by "; " (each message names
+// place of the first: its code, every distinct code in Codes, and the distinct messages joined by "; " (each message names
 // its problem: "Mandatory field missing: …; … holds at most 30 characters …"). A record
 // whose value did not fit its type and whose write was then refused for another field had
 // only the refusal logged; fixing it showed the next problem only on the next pass.
@@ -109,8 +119,14 @@ func mergeFailures(fs []Failure) []Failure {
 		msgs := make([]string, len(p))
 		for j, g := range p {
 			msgs[j] = g.Message
+			if !slices.Contains(out[i].Codes, g.Code) {
+				out[i].Codes = append(out[i].Codes, g.Code)
+			}
 		}
 		out[i].Message = strings.Join(msgs, "; ")
+		if len(out[i].Codes) == 1 {
+			out[i].Codes = nil
+		}
 	}
 	return out
 }
@@ -134,7 +150,7 @@ func (s *Store) OpenFailures(ctx context.Context, integrationID string, limit in
 	if limit <= 0 {
 		limit = total + 1
 	}
-	rows, err := s.Pool.Query(ctx, `select id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, ''), code, message, attempts, first_at, last_at, resolved_at
+	rows, err := s.Pool.Query(ctx, `select id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, ''), code, codes, message, attempts, first_at, last_at, resolved_at
 		from sync_failures where integration_id = $1 and resolved_at is null order by last_at desc, id desc limit $2`, integrationID, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list failures: %w", err)
@@ -145,7 +161,7 @@ func (s *Store) OpenFailures(ctx context.Context, integrationID string, limit in
 
 func scanFailure(r pgx.CollectableRow) (Failure, error) {
 	var f Failure
-	err := r.Scan(&f.ID, &f.Module, &f.Direction, &f.DeskID, &f.CRMID, &f.Code, &f.Message, &f.Attempts, &f.FirstAt, &f.LastAt, &f.ResolvedAt)
+	err := r.Scan(&f.ID, &f.Module, &f.Direction, &f.DeskID, &f.CRMID, &f.Code, &f.Codes, &f.Message, &f.Attempts, &f.FirstAt, &f.LastAt, &f.ResolvedAt)
 	return f, err
 }
 
