@@ -42,12 +42,13 @@ func (p *reader) scope(s mapping.Side) store.Scope {
 
 func (p *reader) twoWay() bool { return p.in.Mode != ModeOneWayToDesk }
 
-// reads reports whether the pass reads side s (IncrementalInput.Sides; Desk only in two-way mode).
+// reads reports whether the pass reads side s's changes: CRM's always, Desk's in two-way mode.
+// A pass that a webhook of one side started reads the other side's changes too: planned
+// without them, a field changed on both sides since the last pass was written over on the
+// other side with this side's value, whichever was newer, and the other side's pass then read
+// its own record holding that value as an echo — its edit lost without a trace.
 func (p *reader) reads(s mapping.Side) bool {
-	if s == mapping.Desk && !p.twoWay() {
-		return false
-	}
-	return len(p.in.Sides) == 0 || slices.Contains(p.in.Sides, string(s))
+	return s != mapping.Desk || p.twoWay()
 }
 
 // cursor reads a side's cursor from Postgres, or starts it at the first sync's start.
@@ -71,15 +72,11 @@ func (p *reader) cursor(ctx context.Context, s mapping.Side) (Cursor, error) {
 // sides is planned with both changes whichever CRM chunk brings the CRM one. CRM's changes
 // are streamed next (readCRM), then the records asked for by id (readExtra).
 func (p *reader) readFirst(ctx context.Context) error {
-	if p.reads(mapping.CRM) {
-		if err := p.readCRMDeleted(ctx); err != nil {
-			return apiError("read CRM deleted "+p.in.Module, err)
-		}
+	if err := p.readCRMDeleted(ctx); err != nil {
+		return apiError("read CRM deleted "+p.in.Module, err)
 	}
-	if len(p.in.Sides) == 0 || slices.Contains(p.in.Sides, SideDesk) {
-		if err := p.readDeskDeleted(ctx); err != nil {
-			return apiError("read Desk recycle bin", err)
-		}
+	if err := p.readDeskDeleted(ctx); err != nil {
+		return apiError("read Desk recycle bin", err)
 	}
 	if p.reads(mapping.Desk) {
 		if err := p.readDesk(ctx); err != nil {

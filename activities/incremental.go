@@ -135,74 +135,72 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 		w.o.count(&w.o.skipped, c.pl.Skipped)
 		return w.apply(ctx, c.pl, c.in.Refs)
 	}
-	if p.reads(mapping.CRM) {
-		pages := make(chan []reconcile.Record, passChunk/crm.MaxPerPage)
-		plans := make(chan plannedChunk, 1)
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error {
-			defer close(pages)
-			return p.readCRM(gctx, func(recs []reconcile.Record) error {
-				select {
-				case pages <- recs:
-					return nil
-				case <-gctx.Done():
-					return gctx.Err()
-				}
-			})
+	pages := make(chan []reconcile.Record, passChunk/crm.MaxPerPage)
+	plans := make(chan plannedChunk, 1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(pages)
+		return p.readCRM(gctx, func(recs []reconcile.Record) error {
+			select {
+			case pages <- recs:
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
 		})
-		g.Go(func() error {
-			defer close(plans)
-			var chunk []reconcile.Record
-			send := func() error {
-				both, err := p.takeCounterpartChanges(gctx, mapping.CRM, chunk)
-				chunk = append(chunk, both...)
-				if err != nil || (len(chunk) == 0 && len(deleted) == 0) {
-					chunk = nil
-					return err
-				}
-				c, err := plan(gctx, chunk, deleted)
-				chunk, deleted = nil, nil // deletions are recorded on the links by the first plan
-				if err != nil {
-					return err
-				}
-				select {
-				case plans <- c:
-					return nil
-				case <-gctx.Done():
-					return gctx.Err()
-				}
+	})
+	g.Go(func() error {
+		defer close(plans)
+		var chunk []reconcile.Record
+		send := func() error {
+			both, err := p.takeCounterpartChanges(gctx, mapping.CRM, chunk)
+			chunk = append(chunk, both...)
+			if err != nil || (len(chunk) == 0 && len(deleted) == 0) {
+				chunk = nil
+				return err
 			}
-			for recs := range pages {
-				if chunk = append(chunk, recs...); len(chunk) >= passChunk {
-					if err := send(); err != nil {
-						return err
-					}
-				}
+			c, err := plan(gctx, chunk, deleted)
+			chunk, deleted = nil, nil // deletions are recorded on the links by the first plan
+			if err != nil {
+				return err
 			}
-			if gctx.Err() != nil {
-				return nil // the reader failed: its error is the one to report
+			select {
+			case plans <- c:
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
 			}
-			return send()
-		})
-		g.Go(func() error {
-			var prev *plannedChunk
-			for c := range plans {
-				if prev != nil && dependsOn(c.in, prev.in) {
-					var err error
-					if c, err = plan(gctx, c.in.Changed, c.in.Deleted); err != nil {
-						return err
-					}
-				}
-				if err := write(gctx, c); err != nil {
-					return err
-				}
-				prev = &c
-			}
-			return nil
-		})
-		if err := g.Wait(); err != nil {
-			return err
 		}
+		for recs := range pages {
+			if chunk = append(chunk, recs...); len(chunk) >= passChunk {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+		if gctx.Err() != nil {
+			return nil // the reader failed: its error is the one to report
+		}
+		return send()
+	})
+	g.Go(func() error {
+		var prev *plannedChunk
+		for c := range plans {
+			if prev != nil && dependsOn(c.in, prev.in) {
+				var err error
+				if c, err = plan(gctx, c.in.Changed, c.in.Deleted); err != nil {
+					return err
+				}
+			}
+			if err := write(gctx, c); err != nil {
+				return err
+			}
+			prev = &c
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	if err := p.readExtra(ctx); err != nil {
 		return err

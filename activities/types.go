@@ -143,10 +143,6 @@ type IncrementalInput struct {
 	// Hints are ids that webhooks reported changed, per side (SideCRM, SideDesk). Ids that the
 	// read of changes does not return (a lagging search index) are read one by one.
 	Hints map[string][]string `json:"hints,omitempty"`
-	// Sides limits the pass to the changes and deletions of these sides (SideCRM, SideDesk):
-	// a webhook hint needs only its side read. Empty means both. The other side's cursor stays
-	// where it is, for the next full pass.
-	Sides []string `json:"sides,omitempty"`
 }
 
 // IncrementalResult reports what one module's pass did. The embedded counts are for this
