@@ -103,8 +103,14 @@ func Carry(module Module, f FieldMap, v any, to Side, refs Refs) *Problem {
 	case kindText, kindPicklist:
 		s, _ := v.(string)
 		if n := textLength(s, to); lim.Length > 0 && n > lim.Length {
-			return problem(CodeValueTooLong, "%s %s holds at most %d characters; the value of %s %s has %d. Shorten it in %s: the record syncs again by itself once it changes",
-				to.Label(), f.FieldName(to), lim.Length, from.Label(), f.FieldName(from), n, from.Label())
+			counted := ""
+			if chars := utf8.RuneCountInString(s); chars != n {
+				// CRM counts UTF-16 units: an emoji the user sees as one character counts two.
+				counted = fmt.Sprintf(" as %s counts them (%d characters as %s shows them: %s counts each emoji and other character beyond U+FFFF as two)",
+					to.Label(), chars, from.Label(), to.Label())
+			}
+			return problem(CodeValueTooLong, "%s %s holds at most %d characters; the value of %s %s has %d%s. Shorten it in %s: the record syncs again by itself once it changes",
+				to.Label(), f.FieldName(to), lim.Length, from.Label(), f.FieldName(from), n, counted, from.Label())
 		}
 		if f.Type.kind() == kindPicklist && len(lim.Picklist) > 0 && !slices.Contains(lim.Picklist, s) {
 			return problem(CodeInvalidPicklistValue, "the value of %s %s is not one of the %d values of picklist %s %s: add it there or change it in %s",

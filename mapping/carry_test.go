@@ -49,6 +49,9 @@ func TestLengthsAreCountedAsEachSideCounts(t *testing.T) {
 	}
 	if p := Carry(Contacts, f, emoji+"c", CRM, nil); p == nil || p.Code != CodeValueTooLong {
 		t.Errorf("5 UTF-16 units do not fit CRM's 4: %v", p)
+	} else if want := "has 5 as CRM counts them (4 characters as Desk shows them: CRM counts each emoji"; !strings.Contains(p.Message, want) {
+		// Desk shows 4 characters: a bare "has 5" puzzled a user who counted them.
+		t.Errorf("message %q does not say how CRM counts: want %q", p.Message, want)
 	}
 	if p := Carry(Contacts, f, "a😀bc", Desk, nil); p != nil {
 		t.Errorf("4 code points fit Desk's 4: %v", p)
