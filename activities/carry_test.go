@@ -7,6 +7,7 @@ import (
 
 	"deskcrm/activities"
 	"deskcrm/store"
+	"deskcrm/zoho/crm"
 )
 
 // crmTime renders a time as CRM writes it.
@@ -288,5 +289,58 @@ func TestAnUnresolvedAccountDoesNotHoldAFailureOpen(t *testing.T) {
 		if f.CRMID == zed[0] {
 			t.Errorf("failure %+v of CRM Zed still open after its tier was fixed (the account is not a failure)", f)
 		}
+	}
+}
+
+// A contact moved to an account that is not linked yet (two Desk accounts share its name),
+// and a contact created on it, follow their account to the other side once it links: the
+// moved one no longer points at its old account there, the new one gets its account. Both
+// waited for an edit of the contact that might never come (a fresh user's trial).
+func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.seed()
+	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
+	swiftDesk, err := w.desk.Load("accounts", []map[string]any{
+		{"accountName": "Swift Falcon", "createdTime": recent, "modifiedTime": recent},
+		{"accountName": "swift-falcon", "createdTime": recent, "modifiedTime": recent},
+	})
+	must(t, err)
+	swiftCRM, err := w.crm.Load("Accounts", []map[string]any{{"Account_Name": "Swift Falcon", "Created_Time": recent, "Modified_Time": recent}})
+	must(t, err)
+	w.firstSync()
+	w.pass(nil)
+	if len(w.openFailures("AMBIGUOUS_MATCH")) == 0 {
+		t.Fatal("no AMBIGUOUS_MATCH for the two Desk Swifts")
+	}
+	if got := w.deskField("contacts", d["ann"], "accountId"); got != d["acme"] {
+		t.Fatalf("Desk Ann's account %s, want Acme %s", got, d["acme"])
+	}
+	time.Sleep(1100 * time.Millisecond)
+	w.crmUpdate(c["ann"], map[string]any{"Account_Name": map[string]any{"id": swiftCRM[0]}})
+	res, err := w.userCRM.Insert(w.ctx, "Contacts", []crm.Record{{Fields: map[string]any{"Last_Name": "Otto", "Email": "otto@x.com",
+		"Account_Name": map[string]any{"id": swiftCRM[0]}}}})
+	must(t, err)
+	otto := res[0].ID
+	w.pass(nil)
+	deskOtto := w.crmLinkOf2(otto).DeskID
+	if deskOtto == "" {
+		t.Fatal("CRM Otto was not created in Desk")
+	}
+
+	// The account's name made unique, its failure retried: it links, and its contacts follow.
+	w.deskUpdateIn("accounts", swiftDesk[1], map[string]any{"accountName": "Swift West"})
+	w.pass(nil)
+	_, err = w.st.MarkRetrying(w.ctx, "it", nil)
+	must(t, err)
+	w.firstSync() // the retry pass runs the first sync's steps again
+	if got := w.crmLinkOf2Accounts(swiftDesk[0]); got != swiftCRM[0] {
+		t.Fatalf("Desk Swift Falcon linked to CRM %q, want %s", got, swiftCRM[0])
+	}
+	w.pass(nil)
+	if got := w.deskField("contacts", d["ann"], "accountId"); got != swiftDesk[0] {
+		t.Errorf("Desk Ann's account %s once Swift linked, want Swift %s (Acme is %s)", got, swiftDesk[0], d["acme"])
+	}
+	if got := w.deskField("contacts", deskOtto, "accountId"); got != swiftDesk[0] {
+		t.Errorf("Desk Otto's account %s once Swift linked, want Swift %s", got, swiftDesk[0])
 	}
 }

@@ -282,6 +282,27 @@ func (s *Store) RetryingRecords(ctx context.Context, sc Scope, limit int) ([]str
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// AccountFollowers returns up to limit linked CRM records of module sc.Module to plan again
+// because an account reference of theirs that could not be carried to Desk, its account
+// having no Desk counterpart then, can be now: pairs whose merge base holds on the CRM side,
+// under key (the reference's field, mapping.FieldMap.Key), an account that the Desk side does
+// not hold and that is linked now (store.Link's bases: a side's base holds a field only where
+// it differs from the other's). Without this a contact moved to, or created on, such an
+// account kept its old account, or none, in Desk until it was edited again. The pairs are
+// found through links_base_crm, which holds the pairs whose sides differ.
+func (s *Store) AccountFollowers(ctx context.Context, sc Scope, key string, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `select l.crm_id from links l
+		join links a on a.integration_id = l.integration_id and a.module = 'accounts' and a.state = 'linked'
+			and a.crm_id = l.base_crm ->> $3
+		where l.integration_id = $1 and l.module = $2 and l.state = 'linked' and l.base_crm is not null and l.base_crm ? $3
+		  and (case when l.base_desk ? $3 then l.base_desk ->> $3 else l.base ->> $3 end) is distinct from (l.base_crm ->> $3)
+		order by l.crm_id limit $4`, sc.IntegrationID, sc.Module, key, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s records whose account can be carried now: %w", sc.Module, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // FailedSince returns, for records of side sc.Side among ids, when their open failure in the
 // direction from that side was last recorded (failures marked for retry are left out): a
 // change no newer than that is the version that already failed.
