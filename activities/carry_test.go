@@ -317,6 +317,7 @@ func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond)
 	w.crmUpdate(c["ann"], map[string]any{"Account_Name": map[string]any{"id": swiftCRM[0]}})
+	w.deskUpdate(d["cid"], map[string]any{"accountId": swiftDesk[0]}) // and Desk Cid moved to it
 	res, err := w.userCRM.Insert(w.ctx, "Contacts", []crm.Record{{Fields: map[string]any{"Last_Name": "Otto", "Email": "otto@x.com",
 		"Account_Name": map[string]any{"id": swiftCRM[0]}}}})
 	must(t, err)
@@ -326,13 +327,24 @@ func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
 	if deskOtto == "" {
 		t.Fatal("CRM Otto was not created in Desk")
 	}
+	// Later changes move the cursors past the moves (a pass reads the CursorOverlap before its
+	// cursor again, and a record read again is planned again): from here on only the account's
+	// link can bring the moves to the other side.
+	time.Sleep(activities.CursorOverlap + time.Second)
+	w.crmUpdate(c["dot"], map[string]any{"Title": "Later"})
+	w.deskUpdate(d["ben"], map[string]any{"title": "Later"})
+	w.pass(nil)
+	w.pass(nil)
+	if got := w.deskField("contacts", d["ann"], "accountId"); got != d["acme"] {
+		t.Errorf("Desk Ann's account %s while Swift is not linked, want Acme %s as it was", got, d["acme"])
+	}
 
 	// The account's name made unique, its failure retried: it links, and its contacts follow.
 	w.deskUpdateIn("accounts", swiftDesk[1], map[string]any{"accountName": "Swift West"})
 	w.pass(nil)
 	_, err = w.st.MarkRetrying(w.ctx, "it", nil)
 	must(t, err)
-	w.firstSync() // the retry pass runs the first sync's steps again
+	w.rerunSteps() // the retry pass runs the first sync's steps again, then a pass
 	if got := w.crmLinkOf2Accounts(swiftDesk[0]); got != swiftCRM[0] {
 		t.Fatalf("Desk Swift Falcon linked to CRM %q, want %s", got, swiftCRM[0])
 	}
@@ -342,5 +354,9 @@ func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
 	}
 	if got := w.deskField("contacts", deskOtto, "accountId"); got != swiftDesk[0] {
 		t.Errorf("Desk Otto's account %s once Swift linked, want Swift %s", got, swiftDesk[0])
+	}
+	crmCid := w.crmLinkOf(d["cid"]).CRMID
+	if got := w.crmField("Contacts", crmCid, "Account_Name"); !strings.Contains(got, swiftCRM[0]) {
+		t.Errorf("CRM Cid's account %s once Swift linked, want Swift %s", got, swiftCRM[0])
 	}
 }

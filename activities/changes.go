@@ -293,8 +293,9 @@ func (p *reader) takeChanges() []reconcile.Record {
 }
 
 // retrying returns the linked records of side s whose failures the admin asked to retry
-// (store.RetryingRecords, at most maxFetchIDs), and the CRM records whose account reference
-// can be carried to Desk now that was not before (store.AccountFollowers), read once per pass:
+// (store.RetryingRecords, at most maxFetchIDs), and the records whose account reference can
+// be carried now that could not before (store.AccountFollowers, DeskAccountFollowers), read
+// once per pass:
 // readExtra reads them again and the planning bases them for the retry (retryUncarried).
 func (p *reader) retrying(ctx context.Context, s mapping.Side) (map[string]bool, error) {
 	p.mu.Lock()
@@ -306,17 +307,21 @@ func (p *reader) retrying(ctx context.Context, s mapping.Side) (map[string]bool,
 	if err != nil {
 		return nil, err
 	}
-	if s == mapping.CRM {
-		for _, f := range p.m.Fields {
-			if f.Type != mapping.TypeLookup || !f.ToDesk() || len(list) >= maxFetchIDs {
-				continue
-			}
-			more, err := p.a.Store.AccountFollowers(ctx, p.scope(s), f.Key(), maxFetchIDs-len(list))
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, more...)
+	for _, f := range p.m.Fields {
+		if f.Type != mapping.TypeLookup || len(list) >= maxFetchIDs {
+			continue
 		}
+		var more []string
+		switch {
+		case s == mapping.CRM && f.ToDesk():
+			more, err = p.a.Store.AccountFollowers(ctx, p.scope(s), f.Key(), maxFetchIDs-len(list))
+		case s == mapping.Desk && f.ToCRM():
+			more, err = p.a.Store.DeskAccountFollowers(ctx, p.scope(s), f.Key(), maxFetchIDs-len(list))
+		}
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, more...)
 	}
 	ids := make(map[string]bool, len(list))
 	for _, id := range list {

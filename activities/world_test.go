@@ -151,6 +151,21 @@ func (w *world) firstSync() {
 	}
 }
 
+// rerunSteps runs the first sync's steps but the index steps, as a retry pass does (the
+// workflow's rerunSteps): the index holds what the incremental passes read since.
+func (w *world) rerunSteps() {
+	w.t.Helper()
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		in := activities.StepInput{IntegrationID: "it", Module: m, Mode: w.mode, Lookback: 24 * time.Hour, Now: w.start}
+		for _, step := range []func(context.Context, activities.StepInput) (activities.StepResult, error){
+			w.a.Match, w.a.CreateInCRM, w.a.CreateInDesk, w.a.ReconcilePairs} {
+			if _, err := step(w.ctx, in); err != nil {
+				w.t.Fatalf("steps of %s run again: %v", m, err)
+			}
+		}
+	}
+}
+
 // firstSyncRetrying runs the first sync's steps, each retried up to attempts times on error
 // as Temporal's retry policy would.
 func (w *world) firstSyncRetrying(attempts int) {

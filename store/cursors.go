@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -302,6 +303,35 @@ func (s *Store) AccountFollowers(ctx context.Context, sc Scope, key string, limi
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// DeskAccountFollowers returns up to limit linked Desk records of module sc.Module to plan
+// again because the Desk account they were read with (index_records.raw_refs under key, kept
+// when it had no CRM counterpart) is linked now, while their pair's merge base holds another:
+// a contact moved in Desk to such an account kept its old account in CRM until it was edited
+// again. Only accounts linked since the module's last Desk pass (its cursor's save, less a
+// margin for a link committed after a transaction that began before it) are looked at, each
+// probed through index_records_raw_ref.
+func (s *Store) DeskAccountFollowers(ctx context.Context, sc Scope, key string, limit int) ([]string, error) {
+	// The key as a literal, so that the expression matches index_records_raw_ref's in every plan.
+	rows, err := s.Pool.Query(ctx, `select i.record_id
+		from links a
+		join index_records i on i.integration_id = a.integration_id and i.module = $2 and i.side = 'desk'
+			and i.raw_refs is not null and (i.raw_refs ->> `+quoteLiteral(key)+`) = a.desk_id
+		join links l on l.integration_id = i.integration_id and l.module = i.module and l.state = 'linked' and l.desk_id = i.record_id
+		where a.integration_id = $1 and a.module = 'accounts' and a.state = 'linked'
+		  and a.created_at > (select c.updated_at - interval '10 minutes' from cursors c
+			where c.integration_id = $1 and c.module = $2 and c.side = 'desk')
+		  and (case when l.base_desk ? $3 then l.base_desk ->> $3 else l.base ->> $3 end) is distinct from a.crm_id
+		order by i.record_id limit $4`, sc.IntegrationID, sc.Module, key, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s records whose Desk account can be carried now: %w", sc.Module, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// quoteLiteral quotes s as an SQL string literal (standard_conforming_strings, on since
+// PostgreSQL 9.1: only the quote is doubled).
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // FailedSince returns, for records of side sc.Side among ids, when their open failure in the
 // direction from that side was last recorded (failures marked for retry are left out): a
