@@ -32,6 +32,25 @@ func (w *writer) refusal(to mapping.Side, deskID, crmID string, err error) store
 		}
 	}
 	retry := fmt.Sprintf("correct it in %s: the record syncs again once it changes (or use Retry)", from.Label())
+	if d, ok := zoho.DuplicateDetails(err); ok {
+		// An update that makes a unique field collide (a rename to an account name another
+		// account holds); a create's collision links or is logged by duplicateFailure.
+		f.Code = "DUPLICATE_DATA"
+		holder := "another " + to.Label() + " " + singular(w.module)
+		switch {
+		case d.MoreRecords:
+			holder = "several " + to.Label() + " " + w.module
+		case d.ExistingID != "":
+			holder = fmt.Sprintf("%s %s %s", to.Label(), singular(w.module), d.ExistingID)
+		}
+		via := ""
+		if source != "" {
+			via = fmt.Sprintf(" that %s %s brings", from.Label(), source)
+		}
+		f.Message = fmt.Sprintf("%s: %s %s must be unique and %s already holds the value%s; change it in %s, or merge the two records: the record syncs again once it changes (or use Retry)",
+			what, to.Label(), name, holder, via, from.Label())
+		return f
+	}
 	switch kind {
 	case "mandatory":
 		f.Code = "MANDATORY_FIELD_MISSING"

@@ -264,7 +264,13 @@ func (w *world) openFailures(code string) []store.Failure {
 
 func (w *world) crmUpdate(id string, fields map[string]any) {
 	w.t.Helper()
-	res, err := w.userCRM.Update(w.ctx, "Contacts", []crm.Record{{ID: id, Fields: fields}})
+	w.crmUpdateIn("Contacts", id, fields)
+}
+
+// crmUpdateIn edits a CRM record of a module (its API name) as a person would.
+func (w *world) crmUpdateIn(module, id string, fields map[string]any) {
+	w.t.Helper()
+	res, err := w.userCRM.Update(w.ctx, module, []crm.Record{{ID: id, Fields: fields}})
 	must(w.t, err)
 	if !res[0].OK() {
 		w.t.Fatal(res[0].Err)
