@@ -149,8 +149,9 @@ func messagesCut(list []store.Failure) bool {
 }
 
 // cmdRetry sends the retry signal: the failures named by id, or every open one when none is;
-// the next pass writes those records again. Ids that are not open failures are refused before
-// anything is sent: the workflow marks only open ones and cannot answer a signal.
+// the next pass writes those records again. Ids that are not open failures are left out, with
+// a note, before anything is sent (the workflow marks only open ones and cannot answer a
+// signal); when none is open nothing is sent.
 func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlags("retry", &c, stderr)
@@ -180,7 +181,7 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("nothing was retried: %w", err)
 	}
 	if len(ids) > 0 {
-		if err := checkOpenFailures(ctx, tc, c.integration, ids, st.OpenFailures, stderr); err != nil {
+		if ids, err = checkOpenFailures(ctx, tc, c.integration, ids, st.OpenFailures, stderr); err != nil {
 			return err
 		}
 	}
@@ -195,37 +196,46 @@ func cmdRetry(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// checkOpenFailures refuses failure ids that are not among the open failures the sync lists
-// (its failures query, which `starter failures` prints). That list holds the newest open
-// failures only: when there are more (openFailures, from the status), an id missing from it may
-// still be open, and is let through with a note on out.
-func checkOpenFailures(ctx context.Context, tc client.Client, integration string, ids []int64, openFailures int, out io.Writer) error {
+// checkOpenFailures returns the failure ids that are among the open failures the sync lists
+// (its failures query, which `starter failures` prints), and says on out which are not: closed
+// (say by a fix that synced the record since), of another integration or never recorded. When
+// none is open it is an error and nothing is retried. That list holds the newest open failures
+// only: when there are more (openFailures, from the status), an id missing from it may still
+// be open, and is let through with a note on out.
+func checkOpenFailures(ctx context.Context, tc client.Client, integration string, ids []int64, openFailures int, out io.Writer) ([]int64, error) {
 	var listed []store.Failure
 	v, err := tc.QueryWorkflow(ctx, workflows.WorkflowID(integration), "", workflows.QueryFailures)
 	if err == nil {
 		err = v.Get(&listed)
 	}
 	if err != nil {
-		return fmt.Errorf("read the open failures of integration %q to check the ids: %w", integration, readable(err))
+		return nil, fmt.Errorf("read the open failures of integration %q to check the ids: %w", integration, readable(err))
 	}
 	open := map[int64]bool{}
 	for _, f := range listed {
 		open[f.ID] = true
 	}
 	var missing []string
+	var retry []int64
 	for _, id := range ids {
-		if !open[id] {
+		if open[id] {
+			retry = append(retry, id)
+		} else {
 			missing = append(missing, strconv.FormatInt(id, 10))
 		}
 	}
 	switch {
 	case len(missing) == 0:
-		return nil
+		return ids, nil
 	case openFailures > len(listed):
 		fmt.Fprintf(out, "note: failure(s) %s are not among the newest %d of the %d open failures `starter failures` lists; they are retried if they are open\n",
 			strings.Join(missing, ", "), len(listed), openFailures)
-		return nil
+		return ids, nil
+	case len(retry) == 0:
+		return nil, fmt.Errorf("failure(s) %s are not open failures of integration %q (closed, of another integration, or never recorded); nothing was retried: `starter failures --integration %s` lists the open ones",
+			strings.Join(missing, ", "), integration, integration)
 	}
-	return fmt.Errorf("failure(s) %s are not open failures of integration %q (closed, of another integration, or never recorded); nothing was retried: `starter failures --integration %s` lists the open ones",
-		strings.Join(missing, ", "), integration, integration)
+	fmt.Fprintf(out, "note: failure(s) %s are not open failures of integration %q (closed, of another integration, or never recorded) and are left out\n",
+		strings.Join(missing, ", "), integration)
+	return retry, nil
 }
