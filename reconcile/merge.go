@@ -272,7 +272,10 @@ func pickWinner(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk,
 	case mapping.DeskWins:
 		return mapping.Desk, string(mapping.DeskWins), true
 	}
-	if in.DeskModified.After(in.CRMModified) {
+	// Compared in whole seconds, the precision of CRM's Modified_Time: Desk's milliseconds made
+	// a Desk edit win over a later CRM edit within the same second. Within one second the
+	// sides tie, and CRM wins.
+	if in.DeskModified.Truncate(time.Second).After(in.CRMModified.Truncate(time.Second)) {
 		return mapping.Desk, string(mapping.Newest), true
 	}
 	return mapping.CRM, string(mapping.Newest), true

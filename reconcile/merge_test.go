@@ -263,3 +263,28 @@ func TestMergeUnknownWithoutBaseIsLeftAlone(t *testing.T) {
 		t.Fatalf("merge with nothing comparable wrote %v / %v, base %v", r.DeskPatch, r.CRMPatch, r.Base)
 	}
 }
+
+// The newest rule compares modified times in whole seconds, CRM's precision: a CRM edit later
+// in the same second as a Desk edit read as older than it (CRM's time has no milliseconds)
+// and lost; within one second the sides tie, and CRM wins, as the rule says.
+func TestNewestComparesWholeSeconds(t *testing.T) {
+	base := sb(V{kName: "Doe"})
+	sec := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name      string
+		desk, crm time.Time
+		deskPatch V
+		crmPatch  V
+	}{
+		{"Desk at .300, CRM later in the same second (read as .000)", sec.Add(300 * time.Millisecond), sec, V{kName: "FromCRM"}, V{}},
+		{"Desk a second later", sec.Add(time.Second + 100*time.Millisecond), sec, V{}, V{kName: "FromDesk"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Merge(MergeInput{Mapping: testMapping(), Base: base, Desk: V{kName: "FromDesk"}, CRM: V{kName: "FromCRM"},
+				DeskModified: tt.desk, CRMModified: tt.crm})
+			if !reflect.DeepEqual(r.DeskPatch, tt.deskPatch) || !reflect.DeepEqual(r.CRMPatch, tt.crmPatch) {
+				t.Errorf("DeskPatch %v, CRMPatch %v; want %v, %v", r.DeskPatch, r.CRMPatch, tt.deskPatch, tt.crmPatch)
+			}
+		})
+	}
+}
