@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -66,7 +67,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 		err = ferr
 	}
 	res.StepResult = sr
-	res.Echoes, res.Skipped, res.Matched = o.echoes, o.skipped, o.matched
+	res.Echoes, res.Skipped, res.Matched, res.Conflicts = o.echoes, o.skipped, o.matched, o.conflicts
 	res.CRMCredits, res.DeskCredits = meter.used()
 	if err != nil {
 		return res, err
@@ -82,7 +83,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	}
 	res.CRMCursor, res.DeskCursor = p.crmCur, p.deskCur
 	a.Logger.Debug("incremental pass", zap.String("integration", in.IntegrationID), zap.String("module", in.Module),
-		zap.Int("read", res.Read), zap.Int("echoes", res.Echoes), zap.Int("createdInCRM", sr.CreatedInCRM),
+		zap.Int("read", res.Read), zap.Int("echoes", res.Echoes), zap.Int("conflicts", res.Conflicts), zap.Int("createdInCRM", sr.CreatedInCRM),
 		zap.Int("createdInDesk", sr.CreatedInDesk), zap.Int("updatedInCRM", sr.UpdatedInCRM), zap.Int("updatedInDesk", sr.UpdatedInDesk),
 		zap.Int("failed", sr.FailedToCRM+sr.FailedToDesk), zap.Int("deleted", res.Deleted),
 		zap.Time("crmCursor", p.crmCur.Position), zap.Time("deskCursor", p.deskCur.Position))
@@ -133,6 +134,7 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	write := func(ctx context.Context, c plannedChunk) error {
 		w.o.count(&w.o.echoes, c.pl.Echoes)
 		w.o.count(&w.o.skipped, c.pl.Skipped)
+		a.reportConflicts(p.in, c.pl.Updates, w.o)
 		return w.apply(ctx, c.pl, c.in.Refs)
 	}
 	pages := make(chan []reconcile.Record, passChunk/crm.MaxPerPage)
@@ -434,4 +436,22 @@ func retryUncarried(m mapping.Mapping, b reconcile.Base, from mapping.Side) reco
 		}
 	}
 	return b
+}
+
+// reportConflicts counts the pairs of ups with a field changed on both sides since the last
+// sync, and logs each (ids, fields, the side kept and the rule; never the values, which are
+// customer data), so that an admin can see which edit a rule set aside.
+func (a *Activities) reportConflicts(in IncrementalInput, ups []reconcile.Update, o *outcome) {
+	for _, u := range ups {
+		if len(u.Conflicts) == 0 {
+			continue
+		}
+		o.count(&o.conflicts, 1)
+		fields := make([]string, len(u.Conflicts))
+		for i, c := range u.Conflicts {
+			fields[i] = fmt.Sprintf("%s: %s kept (%s)", c.Key, c.Winner.Label(), c.Rule)
+		}
+		a.Logger.Info("field changed on both sides since the last sync: one edit kept, by rule", zap.String("integration", in.IntegrationID),
+			zap.String("module", in.Module), zap.String("deskId", u.DeskID), zap.String("crmId", u.CRMID), zap.Strings("fields", fields))
+	}
 }

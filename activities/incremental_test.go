@@ -272,7 +272,8 @@ func TestCursorsSurviveARestartAndHintsReadWhatTheCursorMisses(t *testing.T) {
 // DESIGN's newest rule), whichever side's webhook started the pass: the pass reads the other
 // side's changes too. When a hinted pass read its own side only, it wrote its value over the
 // other side's newer edit, and the other side's pass then read that record as an echo of the
-// sync's own write: the newer edit was lost, and nothing said so (a fresh user's trial).
+// sync's own write: the newer edit was lost, and nothing said so (a fresh user's trial). The
+// pass counts (and logs) the conflict.
 func TestAPassHintedByOneSideKeepsTheOtherSidesNewerEdit(t *testing.T) {
 	w := newWorld(t, activities.ModeTwoWay)
 	d, c := w.seed()
@@ -282,8 +283,11 @@ func TestAPassHintedByOneSideKeepsTheOtherSidesNewerEdit(t *testing.T) {
 		t.Helper()
 		in := activities.IncrementalInput{IntegrationID: "it", Module: activities.Contacts, Mode: w.mode, Since: w.start,
 			Hints: map[string][]string{side: {id}}}
-		_, err := w.a.IncrementalPass(w.ctx, in)
+		r, err := w.a.IncrementalPass(w.ctx, in)
 		must(t, err)
+		if r.Conflicts != 1 {
+			t.Errorf("the pass reported %d conflicts, want 1 (Ben's title, edited on both sides)", r.Conflicts)
+		}
 	}
 	both := func(want string) {
 		t.Helper()

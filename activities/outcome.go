@@ -22,7 +22,7 @@ type outcome struct {
 	res      StepResult
 	failures []store.Failure
 	// What an incremental pass reports besides StepResult (decisions, not writes).
-	echoes, skipped, matched int
+	echoes, skipped, matched, conflicts int
 }
 
 // Names of the committed counters.

@@ -165,6 +165,9 @@ type IncrementalResult struct {
 	Matched   int `json:"matched,omitempty"`
 	// Skipped counts changes of records whose same version already failed.
 	Skipped int `json:"skipped,omitempty"`
+	// Conflicts counts the pairs with a field changed on both sides since the last sync, which
+	// a rule decided (the newer edit, or the field's policy); each is logged.
+	Conflicts int `json:"conflicts,omitempty"`
 }
 
 // Did reports whether the pass wrote or failed anything worth a history line.

@@ -98,6 +98,9 @@ type Update struct {
 	DeskCounterpart, CRMCounterpart bool
 	// Base is the merge base to store once written; zero keeps the stored one.
 	Base Base
+	// Conflicts are the fields changed on both sides since the last sync that a rule decided
+	// (see Merge; incremental changes only).
+	Conflicts []Conflict
 	// DeskModified and CRMModified are the records' modified times to store with the base.
 	DeskModified, CRMModified time.Time
 	// Restore is set when the Desk record is in the recycle bin: restore it first (Desk only;
