@@ -175,7 +175,10 @@ func TestIncrementalDecisions(t *testing.T) {
 				if r.Matched != 1 || r.CreatedInCRM+r.CreatedInDesk != 0 {
 					t.Errorf("matched %d, created %d/%d; want 1 match and no create", r.Matched, r.CreatedInCRM, r.CreatedInDesk)
 				}
-				eve := w.crmByEmail("eve@x.com") // newest wins: Desk's time has milliseconds, CRM's whole seconds
+				// Created within a second of each other: the newest rule compares whole seconds
+				// (CRM's precision), so CRM's spelling of the email wins the tie or is newer; the
+				// phone only Desk holds is carried (an empty value never erases).
+				eve := w.crmByEmail("EVE@x.com")
 				if w.crmField("Contacts", eve, "Phone") != "9" {
 					t.Errorf("CRM Eve's phone = %s, want Desk's 9", w.crmField("Contacts", eve, "Phone"))
 				}
