@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
 	"deskcrm/store"
@@ -30,7 +32,7 @@ type reader struct {
 	// more is set when a side had more changes than MaxChangesPerPass.
 	more bool
 	read int
-	mu   sync.Mutex // changed, seen, read and retry, while CRM's stream runs beside the planning
+	mu   sync.Mutex // changed, seen, read and retry, while the reads run beside the planning
 	// retry holds, per side, the linked records whose failures the admin asked to retry, read
 	// from Postgres once per pass (retrying).
 	retry map[mapping.Side]map[string]bool
@@ -43,12 +45,22 @@ func (p *reader) scope(s mapping.Side) store.Scope {
 func (p *reader) twoWay() bool { return p.in.Mode != ModeOneWayToDesk }
 
 // reads reports whether the pass reads side s's changes: CRM's always, Desk's in two-way mode.
-// A pass that a webhook of one side started reads the other side's changes too: planned
-// without them, a field changed on both sides since the last pass was written over on the
-// other side with this side's value, whichever was newer, and the other side's pass then read
-// its own record holding that value as an echo — its edit lost without a trace.
+// A pass that a webhook of one side started reads the other side's changes too (the first
+// OtherSideChanges of them): planned without them, a field changed on both sides since the
+// last pass was written over on the other side with this side's value, whichever was newer,
+// and the other side's pass then read its own record holding that value as an echo — its edit
+// lost without a trace.
 func (p *reader) reads(s mapping.Side) bool {
 	return s != mapping.Desk || p.twoWay()
+}
+
+// maxChanges is how many changes of side s the pass reads: MaxChangesPerPass of a side it was
+// started for (every side of a full pass), OtherSideChanges of the other (IncrementalInput.Sides).
+func (p *reader) maxChanges(s mapping.Side) int {
+	if len(p.in.Sides) == 0 || slices.Contains(p.in.Sides, string(s)) {
+		return MaxChangesPerPass
+	}
+	return OtherSideChanges
 }
 
 // cursor reads a side's cursor from Postgres, or starts it at the first sync's start.
@@ -66,28 +78,35 @@ func (p *reader) cursor(ctx context.Context, s mapping.Side) (Cursor, error) {
 	return Cursor{Position: c.Position, Deleted: c.Deleted}, nil
 }
 
-// readFirst reads what the pass needs before it plans anything: the deletions on both sides
-// before the modifications (a modification made after the deletion read is then newer than
-// anything the deletion cursor passed), and Desk's changes, so that a pair changed on both
-// sides is planned with both changes whichever CRM chunk brings the CRM one. CRM's changes
-// are streamed next (readCRM), then the records asked for by id (readExtra).
-func (p *reader) readFirst(ctx context.Context) error {
-	if err := p.readCRMDeleted(ctx); err != nil {
-		return apiError("read CRM deleted "+p.in.Module, err)
-	}
-	if err := p.readDeskDeleted(ctx); err != nil {
-		return apiError("read Desk recycle bin", err)
-	}
-	if p.reads(mapping.Desk) {
-		if err := p.readDesk(ctx); err != nil {
-			return apiError("read Desk changes of "+p.in.Module, err)
+// readDeletions reads the deletions on both sides, side by side, before any modification (a
+// modification made after the deletion read is then newer than anything the deletion cursor
+// passed).
+func (p *reader) readDeletions(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	var crmDels, deskDels []reconcile.Deletion
+	g.Go(func() error {
+		var err error
+		if crmDels, err = p.readCRMDeleted(gctx); err != nil {
+			return apiError("read CRM deleted "+p.in.Module, err)
 		}
+		return nil
+	})
+	g.Go(func() error {
+		var err error
+		if deskDels, err = p.readDeskDeleted(gctx); err != nil {
+			return apiError("read Desk recycle bin", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
+	p.deleted = append(append(p.deleted, crmDels...), deskDels...)
 	return nil
 }
 
 // readCRMDeleted reads CRM's deleted records since the deletion cursor.
-func (p *reader) readCRMDeleted(ctx context.Context) error {
+func (p *reader) readCRMDeleted(ctx context.Context) ([]reconcile.Deletion, error) {
 	since := p.crmCur.Deleted.Add(-CursorOverlap)
 	newest := p.crmCur.Deleted
 	dels, err := retryAfter429(ctx, "crm deleted", func() ([]reconcile.Deletion, error) {
@@ -105,15 +124,14 @@ func (p *reader) readCRMDeleted(ctx context.Context) error {
 		return dels, err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p.deleted = append(p.deleted, dels...)
 	p.crmCur.Deleted = newest
-	return nil
+	return dels, nil
 }
 
 // readDeskDeleted reads the module's Desk recycle-bin entries since the deletion cursor.
-func (p *reader) readDeskDeleted(ctx context.Context) error {
+func (p *reader) readDeskDeleted(ctx context.Context) ([]reconcile.Deletion, error) {
 	since := p.deskCur.Deleted.Add(-CursorOverlap)
 	newest := p.deskCur.Deleted
 	dels, err := retryAfter429(ctx, "desk recycle bin", func() ([]reconcile.Deletion, error) {
@@ -134,11 +152,10 @@ func (p *reader) readDeskDeleted(ctx context.Context) error {
 		return dels, err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p.deleted = append(p.deleted, dels...)
 	p.deskCur.Deleted = newest
-	return nil
+	return dels, nil
 }
 
 // readCRM reads CRM's changed records since the cursor, oldest first, 200 per call, and
@@ -166,8 +183,8 @@ func (p *reader) readCRM(ctx context.Context, emit func([]reconcile.Record) erro
 			opts.Start = pg.Next // a retry after a 429 goes on from here
 			n += len(recs)
 			heartbeat(ctx, "crm changes")
-			if n >= MaxChangesPerPass && pg.More {
-				p.more = true
+			if n >= p.maxChanges(mapping.CRM) && pg.More {
+				p.setMore(mapping.CRM)
 				return crm.ErrStop
 			}
 			return nil
@@ -204,8 +221,8 @@ func (p *reader) readDesk(ctx context.Context) error {
 			}
 			n += len(recs)
 			heartbeat(ctx, "desk changes")
-			if n >= MaxChangesPerPass {
-				p.more = true
+			if n >= p.maxChanges(mapping.Desk) {
+				p.setMore(mapping.Desk)
 				return desk.ErrStop
 			}
 			return nil
@@ -218,11 +235,25 @@ func (p *reader) readDesk(ctx context.Context) error {
 	return nil
 }
 
+// setMore records that side s had more changes than the pass reads, when it is a side the pass
+// was started for: the other side's rest is read by its own pass, which its webhooks start
+// (both sides' reads run at once).
+func (p *reader) setMore(s mapping.Side) {
+	if p.maxChanges(s) != MaxChangesPerPass {
+		return
+	}
+	p.mu.Lock()
+	p.more = true
+	p.mu.Unlock()
+}
+
 // add takes records read on side s as changes to plan and keeps them in the index.
 func (p *reader) add(ctx context.Context, s mapping.Side, recs []reconcile.Record) error {
+	p.mu.Lock()
 	for _, r := range recs {
 		p.changed[reconcile.SideID{Side: s, ID: r.ID}] = r
 	}
+	p.mu.Unlock()
 	return p.index(ctx, s, recs)
 }
 

@@ -21,6 +21,10 @@ import (
 // twice are skipped by the echo guard.
 const CursorOverlap = 5 * time.Second
 
+// OtherSideChanges is how many changes of the side a hinted pass was not started for it reads
+// (IncrementalInput.Sides): five Desk search pages, three CRM list pages.
+const OtherSideChanges = 500
+
 // MaxChangesPerPass bounds the changes one pass reads from each side of a module, so that a
 // huge bulk update is worked off in several passes of bounded memory (IncrementalResult.More).
 const MaxChangesPerPass = 20000
@@ -100,11 +104,11 @@ type plannedChunk struct {
 }
 
 // runPass settles the creates an earlier attempt left pending, then reads, plans and writes
-// in a pipeline: the deletions and Desk's changes first; then CRM's changes, passChunk at a
-// time, read, planned and written by three goroutines, so that while one chunk is written the
-// next is planned and the pages after it are read (each chunk with the Desk changes of its
-// pairs, the deletions with the first); then the rest of Desk's changes and the records asked
-// for by id. A bulk update of CRM is thus written while it is still being read, and the Desk
+// in a pipeline: the deletions of both sides first; then Desk's changes beside CRM's, which
+// come passChunk at a time, read, planned (once Desk's are all read) and written by
+// goroutines of their own, so that while one chunk is written the next is planned and the
+// pages after it are read (each chunk with the Desk changes of its pairs, the deletions with
+// the first); then the rest of Desk's changes and the records asked for by id. A bulk update of CRM is thus written while it is still being read, and the Desk
 // pipe does not idle while a chunk is planned. A chunk planned ahead is planned again after
 // the writes before it when it may depend on them (see dependsOn).
 func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
@@ -116,7 +120,7 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	if err := w.recoverCreates(ctx, mapping.CRM); err != nil {
 		return err
 	}
-	if err := p.readFirst(ctx); err != nil {
+	if err := p.readDeletions(ctx); err != nil {
 		return err
 	}
 	deleted := p.deleted
@@ -140,6 +144,20 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	pages := make(chan []reconcile.Record, passChunk/crm.MaxPerPage)
 	plans := make(chan plannedChunk, 1)
 	g, gctx := errgroup.WithContext(ctx)
+	// Desk's changes are read beside CRM's, and each chunk is planned once they all are, so
+	// that a pair changed on both sides is planned with both changes whichever CRM chunk
+	// brings the CRM one: a pass waits for the longer of the two reads, not for both in turn.
+	deskRead := make(chan struct{}) // closed once Desk's changes are read, deskErr set first
+	var deskErr error
+	g.Go(func() error {
+		if p.reads(mapping.Desk) {
+			if err := p.readDesk(gctx); err != nil {
+				deskErr = apiError("read Desk changes of "+p.in.Module, err)
+			}
+		}
+		close(deskRead)
+		return deskErr
+	})
 	g.Go(func() error {
 		defer close(pages)
 		return p.readCRM(gctx, func(recs []reconcile.Record) error {
@@ -155,6 +173,14 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 		defer close(plans)
 		var chunk []reconcile.Record
 		send := func() error {
+			select {
+			case <-deskRead:
+				if deskErr != nil {
+					return nil // the Desk read's error is the one to report
+				}
+			case <-gctx.Done():
+				return gctx.Err()
+			}
 			both, err := p.takeCounterpartChanges(gctx, mapping.CRM, chunk)
 			chunk = append(chunk, both...)
 			if err != nil || (len(chunk) == 0 && len(deleted) == 0) {

@@ -273,7 +273,7 @@ func TestCursorsSurviveARestartAndHintsReadWhatTheCursorMisses(t *testing.T) {
 
 // A field edited on both sides since the last pass takes the newer edit on both sides (the
 // DESIGN's newest rule), whichever side's webhook started the pass: the pass reads the other
-// side's changes too. When a hinted pass read its own side only, it wrote its value over the
+// side's first changes too (OtherSideChanges). When a hinted pass read its own side only, it wrote its value over the
 // other side's newer edit, and the other side's pass then read that record as an echo of the
 // sync's own write: the newer edit was lost, and nothing said so (a fresh user's trial). The
 // pass counts (and logs) the conflict.
@@ -285,7 +285,7 @@ func TestAPassHintedByOneSideKeepsTheOtherSidesNewerEdit(t *testing.T) {
 	hintedPass := func(side, id string) {
 		t.Helper()
 		in := activities.IncrementalInput{IntegrationID: "it", Module: activities.Contacts, Mode: w.mode, Since: w.start,
-			Hints: map[string][]string{side: {id}}}
+			Hints: map[string][]string{side: {id}}, Sides: []string{side}}
 		r, err := w.a.IncrementalPass(w.ctx, in)
 		must(t, err)
 		if r.Conflicts != 1 {
@@ -312,4 +312,51 @@ func TestAPassHintedByOneSideKeepsTheOtherSidesNewerEdit(t *testing.T) {
 	both("Newer in CRM")
 	w.pass(nil) // and the other side's pass that follows changes nothing
 	both("Newer in CRM")
+}
+
+// A pass one side's webhook started reads only the first OtherSideChanges changes of the other
+// side (a bulk there — the echoes of the pass before — must not delay it) and leaves the rest
+// to that side's own pass, without asking for another pass of its own side; nothing is lost.
+func TestAHintedPassReadsTheOtherSidesFirstChangesOnly(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	_, c := w.seed()
+	recent := time.Now().UTC().Add(-time.Hour)
+	n := activities.OtherSideChanges + 100
+	var desks, crms []map[string]any
+	for i := range n {
+		email := fmt.Sprintf("bulk%d@x.com", i)
+		desks = append(desks, map[string]any{"lastName": "Bulk", "email": email, "createdTime": recent.Format(iso), "modifiedTime": recent.Format(iso)})
+		crms = append(crms, map[string]any{"Last_Name": "Bulk", "Email": email, "Created_Time": crmTime(recent), "Modified_Time": crmTime(recent)})
+	}
+	deskIDs, err := w.desk.Load("contacts", desks)
+	must(t, err)
+	crmIDs, err := w.crm.Load("Contacts", crms)
+	must(t, err)
+	w.firstSync()
+	w.pass(nil)
+	for _, id := range deskIDs {
+		w.deskUpdate(id, map[string]any{"title": "Bulk edit"})
+	}
+	w.crmUpdate(c["ben"], map[string]any{"Title": "Hinted"})
+	in := activities.IncrementalInput{IntegrationID: "it", Module: activities.Contacts, Mode: w.mode, Since: w.start,
+		Hints: map[string][]string{activities.SideCRM: {c["ben"]}}, Sides: []string{activities.SideCRM}}
+	r, err := w.a.IncrementalPass(w.ctx, in)
+	must(t, err)
+	// Up to OtherSideChanges read: a few of them again are the CursorOverlap before the cursor.
+	first := r.UpdatedInCRM
+	if first < activities.OtherSideChanges-20 || first > activities.OtherSideChanges || r.UpdatedInDesk != 1 || r.More {
+		t.Errorf("the CRM pass updated %d CRM and %d Desk records (more: %v), want about the first %d Desk changes and Ben, and no more asked",
+			first, r.UpdatedInDesk, r.More, activities.OtherSideChanges)
+	}
+	in = activities.IncrementalInput{IntegrationID: "it", Module: activities.Contacts, Mode: w.mode, Since: w.start, Sides: []string{activities.SideDesk}}
+	r, err = w.a.IncrementalPass(w.ctx, in)
+	must(t, err)
+	if r.UpdatedInCRM != n-first {
+		t.Errorf("the Desk pass updated %d CRM records, want the other %d", r.UpdatedInCRM, n-first)
+	}
+	for i, id := range crmIDs {
+		if got := w.crmField("Contacts", id, "Title"); got != "Bulk edit" {
+			t.Fatalf("CRM contact %d's title %q, want the Desk edit", i, got)
+		}
+	}
 }

@@ -143,6 +143,14 @@ type IncrementalInput struct {
 	// Hints are ids that webhooks reported changed, per side (SideCRM, SideDesk). Ids that the
 	// read of changes does not return (a lagging search index) are read one by one.
 	Hints map[string][]string `json:"hints,omitempty"`
+	// Sides are the sides whose webhooks started the pass (SideCRM, SideDesk); empty means a
+	// full pass. Their changes are read in full (up to MaxChangesPerPass); the other side's
+	// too, but only up to OtherSideChanges: enough for a field edited on both sides since the
+	// last pass to be planned with both edits (planned with one, it took the side whose
+	// webhook came first, over the other's newer edit), while a bulk of the other side's
+	// changes (the echoes of the writes of the pass before) waits for that side's own pass
+	// instead of delaying this one.
+	Sides []string `json:"sides,omitempty"`
 }
 
 // IncrementalResult reports what one module's pass did. The embedded counts are for this

@@ -165,7 +165,7 @@ func (s *syncImpl) drainSignals(ctx workflow.Context) {
 }
 
 // addChanges records a changes signal: it keeps the ids, deduplicated and bounded, and
-// requests a pass of the hinted module (hintedPassVersion; before it, and for a
+// requests a pass of the hinted module and side (hintedPassVersion; before it, and for a
 // malformed hint, a full pass), coalesced with any other request.
 func (s *syncImpl) addChanges(ch ChangesSignal) {
 	s.st.ChangesSignals++
@@ -200,10 +200,10 @@ func (s *syncImpl) addHinted(module string, sides []string) {
 	}
 }
 
-// passSides returns the sides whose hinted ids one module's pass takes, and whether it runs at
-// all: a full pass takes both (nil), a hinted pass the sides hinted until the module's turn
-// (CRM first). The module's hints are taken either way, and the pass reads the changes of both
-// sides whichever were hinted (a change is planned with the other side's).
+// passSides returns the sides one module's pass is for, and whether it runs at all: a full
+// pass both (nil), a hinted pass the sides hinted until the module's turn (CRM first). The
+// module's hints are taken either way: the pass reads them. (A hinted pass reads the other
+// side's first changes too: IncrementalInput.Sides.)
 func (s *syncImpl) passSides(module string, p pass) ([]string, bool) {
 	var sides []string
 	for _, side := range []string{activities.SideCRM, activities.SideDesk} {

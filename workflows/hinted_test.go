@@ -13,7 +13,7 @@ import (
 )
 
 // passInputs returns the inputs of the incremental passes started in [t0+from, t0+to), in
-// order, as "module hints".
+// order, as "module sides hints".
 func (h *harness) passInputs(from, to time.Duration) []string {
 	var out []string
 	for _, s := range h.ordered() {
@@ -21,40 +21,40 @@ func (h *harness) passInputs(from, to time.Duration) []string {
 		if !ok || s.At.Before(t0.Add(from)) || !s.At.Before(t0.Add(to)) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s %v", in.Module, in.Hints))
+		out = append(out, fmt.Sprintf("%s %v %v", in.Module, in.Sides, in.Hints))
 	}
 	return out
 }
 
-// A webhook's hint runs a pass of its module only (a contact's runs the accounts' first: the
-// contact may point at an account whose hint has not come yet), which reads both sides of it
-// (activities' reader.reads); sync-now, a malformed hint and the poll timer run a full pass of
-// both modules. The pass gets the hinted ids of each side.
-func TestAChangesSignalRunsAPassOfItsModuleOnly(t *testing.T) {
+// A webhook's hint runs a pass of its module and side only (a contact's also reads its side's
+// accounts first: the contact may point at an account whose hint has not come yet; the pass
+// reads the other side's first changes too, activities.OtherSideChanges); sync-now, a
+// malformed hint and the poll timer run a full pass of both modules and sides.
+func TestAChangesSignalRunsAPassOfItsModuleAndSideOnly(t *testing.T) {
 	tests := []struct {
 		name    string
 		signals []any // sent together
 		want    []string
 	}{
 		{"a CRM contact", []any{ChangesSignal{Source: "crm", Module: "contacts", IDs: []string{"c2", "c1"}, Operation: "update"}},
-			[]string{"accounts map[]", "contacts map[crm:[c1 c2]]"}},
+			[]string{"accounts [crm] map[]", "contacts [crm] map[crm:[c1 c2]]"}},
 		{"a Desk account", []any{ChangesSignal{Source: "desk", Module: "accounts", IDs: []string{"a1"}, Operation: "insert"}},
-			[]string{"accounts map[desk:[a1]]"}},
+			[]string{"accounts [desk] map[desk:[a1]]"}},
 		{"a deletion: no ids, the side's deletions are read", []any{ChangesSignal{Source: "crm", Module: "accounts", IDs: []string{"a1"}, Operation: "delete"}},
-			[]string{"accounts map[]"}},
+			[]string{"accounts [crm] map[]"}},
 		{"both modules, accounts first", []any{
 			ChangesSignal{Source: "crm", Module: "contacts", IDs: []string{"c1"}, Operation: "update"},
 			ChangesSignal{Source: "desk", Module: "accounts", IDs: []string{"a1"}, Operation: "update"}},
-			[]string{"accounts map[desk:[a1]]", "contacts map[crm:[c1]]"}},
+			[]string{"accounts [crm desk] map[desk:[a1]]", "contacts [crm] map[crm:[c1]]"}},
 		{"both sides of a module", []any{
 			ChangesSignal{Source: "desk", Module: "contacts", IDs: []string{"d1"}, Operation: "update"},
 			ChangesSignal{Source: "crm", Module: "contacts", IDs: []string{"c1"}, Operation: "update"}},
-			[]string{"accounts map[]", "contacts map[crm:[c1] desk:[d1]]"}},
+			[]string{"accounts [crm desk] map[]", "contacts [crm desk] map[crm:[c1] desk:[d1]]"}},
 		{"a malformed hint: a full pass", []any{ChangesSignal{Source: "erp", Module: "contacts", IDs: []string{"x"}}},
-			[]string{"accounts map[]", "contacts map[]"}},
+			[]string{"accounts [] map[]", "contacts [] map[]"}},
 		{"sync-now: a full pass, with the hints", []any{
 			ChangesSignal{Source: "crm", Module: "contacts", IDs: []string{"c1"}, Operation: "update"}, SignalSyncNow},
-			[]string{"accounts map[]", "contacts map[crm:[c1]]"}},
+			[]string{"accounts [] map[]", "contacts [] map[crm:[c1]]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,10 +106,11 @@ func TestHintsDuringAPassAreCoalesced(t *testing.T) {
 
 	inputs := h.passInputs(10*time.Minute, 50*time.Minute)
 	require.Len(t, inputs, 4, "%v", inputs)
-	assert.Equal(t, "accounts map[]", inputs[0], "a contact's side's accounts go first")
-	assert.Equal(t, "contacts map[crm:[c1]]", inputs[1])
-	assert.Equal(t, "accounts map[crm:[a1]]", inputs[2], "the second pass: the accounts, then the Desk contacts")
+	assert.Equal(t, "accounts [crm] map[]", inputs[0], "a contact's side's accounts go first")
+	assert.Equal(t, "contacts [crm] map[crm:[c1]]", inputs[1])
+	assert.Equal(t, "accounts [crm desk] map[crm:[a1]]", inputs[2], "the second pass: the accounts, then the Desk contacts")
 	second := h.startsOf("IncrementalPass/contacts")[1].Input.(activities.IncrementalInput)
+	assert.Equal(t, []string{"desk"}, second.Sides)
 	assert.Len(t, second.Hints["desk"], 50, "deduplicated")
 	assert.Equal(t, []string{"crm/accounts", "desk/accounts", "desk/contacts"}, during.Hinted)
 	assert.Equal(t, 201+1, done.ChangesSignals)
@@ -129,29 +130,31 @@ func TestAHintForALaterModuleJoinsThePassUnderWay(t *testing.T) {
 	h.at(30*time.Minute, func() { done = h.status(); h.env.CancelWorkflow() })
 	h.run(SyncInput{PollInterval: "1h"})
 
-	assert.Equal(t, []string{"accounts map[desk:[a1]]", "contacts map[crm:[c1]]", "accounts map[]"},
+	assert.Equal(t, []string{"accounts [desk] map[desk:[a1]]", "contacts [crm] map[crm:[c1]]", "accounts [crm] map[]"},
 		h.passInputs(10*time.Minute, 30*time.Minute))
 	assert.Equal(t, 2, done.Passes)
 }
 
-// However often webhooks hint, a full pass of both modules runs every poll interval: the
-// modules no hint named are read too.
+// However often webhooks hint, a full pass of both modules and sides runs every poll
+// interval: the sides no hint named are read too.
 func TestAFullPassRunsEveryPollIntervalHoweverOftenHintsCome(t *testing.T) {
 	h := newHarness(t)
 	for m := 1; m < 35; m += 2 {
-		h.signal(time.Duration(m)*time.Minute, SignalChanges, ChangesSignal{Source: "desk", Module: "accounts", IDs: []string{"a1"}, Operation: "update"})
+		h.signal(time.Duration(m)*time.Minute, SignalChanges, ChangesSignal{Source: "crm", Module: "contacts", IDs: []string{"c1"}, Operation: "update"})
 	}
 	h.cancelAt(35 * time.Minute)
 	h.run(SyncInput{PollInterval: "10m"})
 
 	var full []time.Duration
-	for _, s := range h.startsOf("IncrementalPass/contacts") { // no hint names contacts
-		full = append(full, s.At.Sub(t0))
+	for _, s := range h.startsOf("IncrementalPass/accounts") {
+		if len(s.Input.(activities.IncrementalInput).Sides) == 0 { // a hinted contact's side's accounts otherwise
+			full = append(full, s.At.Sub(t0))
+		}
 	}
 	assert.Equal(t, []time.Duration{10 * time.Minute, 20 * time.Minute, 30 * time.Minute}, full)
 	hinted := 0
-	for _, s := range h.startsOf("IncrementalPass/accounts") {
-		if len(s.Input.(activities.IncrementalInput).Hints) > 0 {
+	for _, s := range h.startsOf("IncrementalPass/contacts") {
+		if len(s.Input.(activities.IncrementalInput).Sides) > 0 {
 			hinted++
 		}
 	}
@@ -167,5 +170,5 @@ func TestAHintedPassWithMoreRunsAgainForItsSide(t *testing.T) {
 	h.signal(10*time.Minute, SignalChanges, ChangesSignal{Source: "desk", Module: "contacts", IDs: []string{"d1"}, Operation: "update"})
 	h.cancelAt(20 * time.Minute)
 	h.run(SyncInput{PollInterval: "1h"})
-	assert.Equal(t, []string{"accounts map[]", "contacts map[desk:[d1]]", "contacts map[]"}, h.passInputs(10*time.Minute, 20*time.Minute))
+	assert.Equal(t, []string{"accounts [desk] map[]", "contacts [desk] map[desk:[d1]]", "contacts [desk] map[]"}, h.passInputs(10*time.Minute, 20*time.Minute))
 }

@@ -135,8 +135,8 @@ func (s *syncImpl) rerunSteps(ctx workflow.Context, p pass) error {
 	return nil
 }
 
-// runIncremental runs one module's IncrementalPass with the hinted ids of sides (nil: both
-// sides' ids; the pass reads both sides' changes either way), cancelling it when
+// runIncremental runs one module's IncrementalPass for the hinted sides (nil: a full pass; the
+// pass reads the other side's first changes too, IncrementalInput.Sides), cancelling it when
 // the sync is paused and running it again on resume (a pass commits its cursors only at its
 // end, so a cancelled pass is simply read again).
 func (s *syncImpl) runIncremental(ctx workflow.Context, module string, p pass, sides []string) (activities.IncrementalResult, error) {
@@ -147,7 +147,7 @@ func (s *syncImpl) runIncremental(ctx workflow.Context, module string, p pass, s
 			return activities.IncrementalResult{}, err
 		}
 		in := activities.IncrementalInput{IntegrationID: s.st.IntegrationID, Module: module, Mode: activityMode(p.mode),
-			Since: s.st.InitialStart, Hints: hints}
+			Since: s.st.InitialStart, Hints: hints, Sides: sides}
 		if p.catchUp {
 			in.DeskFrom = p.deskRewind
 		}

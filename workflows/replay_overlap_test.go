@@ -192,7 +192,9 @@ func TestDevServerOverlapReplays(t *testing.T) {
 	hinted := fakes.passInputs()[before:]
 	require.Len(t, hinted, 2, "the contact's side's accounts, then the contact")
 	assert.Equal(t, activities.Accounts, hinted[0].Module)
+	assert.Equal(t, []string{activities.SideCRM}, hinted[0].Sides)
 	assert.Equal(t, activities.Contacts, hinted[1].Module)
+	assert.Equal(t, []string{activities.SideCRM}, hinted[1].Sides)
 	assert.Equal(t, map[string][]string{activities.SideCRM: {"c1"}}, hinted[1].Hints)
 	passes = status().Passes
 	signal(SignalSyncNow, nil)

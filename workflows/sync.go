@@ -64,9 +64,9 @@ const (
 	// take the steps one at a time.
 	overlapVersion = "overlapping-steps"
 	// hintedPassVersion, read once when a run starts: a changes signal runs a pass of the
-	// hinted modules only (each reads both sides of its module, with the hinted ids), and a
-	// full pass of both modules runs at least every poll interval however often webhooks hint.
-	// Runs before it ran a full pass on every changes signal.
+	// hinted modules and sides (IncrementalInput.Sides: the other side's first changes are
+	// read too), and a full pass of both runs at least every poll interval however often
+	// webhooks hint. Runs before it ran a full pass on every changes signal.
 	hintedPassVersion = "hinted-passes"
 )
 
