@@ -326,8 +326,8 @@ func (p *reader) takeChanges() []reconcile.Record {
 // retrying returns the linked records of side s whose failures the admin asked to retry
 // (store.RetryingRecords, at most maxFetchIDs), and the records whose account reference can
 // be carried now that could not before (store.AccountFollowers, DeskAccountFollowers), read
-// once per pass:
-// readExtra reads them again and the planning bases them for the retry (retryUncarried).
+// once per pass: readExtra reads them again and the planning bases them for the retry
+// (retryUncarried).
 func (p *reader) retrying(ctx context.Context, s mapping.Side) (map[string]bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -108,8 +108,9 @@ type plannedChunk struct {
 // come passChunk at a time, read, planned (once Desk's are all read) and written by
 // goroutines of their own, so that while one chunk is written the next is planned and the
 // pages after it are read (each chunk with the Desk changes of its pairs, the deletions with
-// the first); then the rest of Desk's changes and the records asked for by id. A bulk update of CRM is thus written while it is still being read, and the Desk
-// pipe does not idle while a chunk is planned. A chunk planned ahead is planned again after
+// the first); then the rest of Desk's changes and the records asked for by id. A bulk update
+// of CRM is thus written while it is still being read, and the Desk pipe does not idle while
+// a chunk is planned. A chunk planned ahead is planned again after
 // the writes before it when it may depend on them (see dependsOn).
 func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	if p.twoWay() {
