@@ -360,3 +360,45 @@ func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
 		t.Errorf("CRM Cid's account %s once Swift linked, want Swift %s", got, swiftCRM[0])
 	}
 }
+
+// A Desk contact moved to a Desk account with no CRM counterpart yet, later than its CRM pair
+// was moved to another account, keeps its newer account: the move counts as Desk's change and
+// wins by the newest rule, held until the account links, then carried to CRM. The older CRM
+// move was written over it in Desk, the Desk move lost for good (a fresh user's trial).
+func TestANewerDeskMoveToAnUnlinkedAccountIsHeldNotOverwritten(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.seed()
+	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
+	swiftDesk, err := w.desk.Load("accounts", []map[string]any{
+		{"accountName": "Swift Falcon", "createdTime": recent, "modifiedTime": recent},
+		{"accountName": "swift-falcon", "createdTime": recent, "modifiedTime": recent},
+	})
+	must(t, err)
+	swiftCRM, err := w.crm.Load("Accounts", []map[string]any{{"Account_Name": "Swift Falcon", "Created_Time": recent, "Modified_Time": recent}})
+	must(t, err)
+	w.firstSync()
+	w.pass(nil)
+	time.Sleep(1100 * time.Millisecond)
+	w.crmUpdate(c["ann"], map[string]any{"Account_Name": map[string]any{"id": c["beta"]}}) // older
+	time.Sleep(1100 * time.Millisecond)                                                    // CRM's Modified_Time counts whole seconds
+	w.deskUpdate(d["ann"], map[string]any{"accountId": swiftDesk[0]})                      // newer, not linked yet
+	r := w.pass(nil)
+	if got := w.deskField("contacts", d["ann"], "accountId"); got != swiftDesk[0] {
+		t.Errorf("Desk Ann's account %s, want her newer Swift %s kept (Beta is %s)", got, swiftDesk[0], d["beta"])
+	}
+	if r.Conflicts != 1 {
+		t.Errorf("the pass counted %d conflicts, want Ann's account", r.Conflicts)
+	}
+	w.deskUpdateIn("accounts", swiftDesk[1], map[string]any{"accountName": "Swift West"})
+	w.pass(nil)
+	_, err = w.st.MarkRetrying(w.ctx, "it", nil)
+	must(t, err)
+	w.rerunSteps()
+	w.pass(nil)
+	if got := w.crmField("Contacts", c["ann"], "Account_Name"); !strings.Contains(got, swiftCRM[0]) {
+		t.Errorf("CRM Ann's account %s once Swift linked, want Swift %s", got, swiftCRM[0])
+	}
+	if got := w.deskField("contacts", d["ann"], "accountId"); got != swiftDesk[0] {
+		t.Errorf("Desk Ann's account %s at the end, want Swift %s", got, swiftDesk[0])
+	}
+}

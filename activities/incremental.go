@@ -476,7 +476,11 @@ func (a *Activities) reportConflicts(in IncrementalInput, ups []reconcile.Update
 		o.count(&o.conflicts, 1)
 		fields := make([]string, len(u.Conflicts))
 		for i, c := range u.Conflicts {
-			fields[i] = fmt.Sprintf("%s: %s kept (%s)", c.Key, c.Winner.Label(), c.Rule)
+			rule := c.Rule
+			if rule == string(mapping.Newest) {
+				rule = "newest: the record modified last"
+			}
+			fields[i] = fmt.Sprintf("%s: %s kept (%s)", c.Key, c.Winner.Label(), rule)
 		}
 		a.Logger.Info("field changed on both sides since the last sync: one edit kept, by rule", zap.String("integration", in.IntegrationID),
 			zap.String("module", in.Module), zap.String("deskId", u.DeskID), zap.String("crmId", u.CRMID), zap.Strings("fields", fields))

@@ -126,6 +126,9 @@ type DecideInput struct {
 	// Refs translates account references for writes to Desk (see
 	// mapping.Carry); nil translates none.
 	Refs mapping.Refs
+	// DeskUnresolved are the fields whose Desk value is an account reference
+	// with no CRM counterpart yet (see MergeInput.DeskUnresolved).
+	DeskUnresolved map[string]bool
 }
 
 // Decision says what to do with one change.
@@ -272,7 +275,7 @@ func isEcho(m mapping.Mapping, v, base mapping.Values) bool {
 }
 
 func mergeDecision(in DecideInput, base Base, other mapping.Values) Decision {
-	mi := MergeInput{Mapping: in.Mapping, Mode: in.Mode, Base: base, Refs: in.Refs}
+	mi := MergeInput{Mapping: in.Mapping, Mode: in.Mode, Base: base, Refs: in.Refs, DeskUnresolved: in.DeskUnresolved}
 	if in.Source == mapping.Desk {
 		mi.Desk, mi.CRM = in.Values, other
 		mi.DeskModified, mi.CRMModified = in.Modified, in.OtherModified

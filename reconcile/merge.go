@@ -26,6 +26,13 @@ type MergeInput struct {
 	// Refs translates account references for writes to Desk (see
 	// mapping.Carry); nil translates none.
 	Refs mapping.Refs
+	// DeskUnresolved are the fields (keys) whose Desk value is an account
+	// reference with no CRM counterpart yet (Record.DeskRefs): absent from
+	// Desk's values, yet changed on Desk. Such a field is decided as changed
+	// there: when Desk wins it is held (nothing written, Desk's base kept, so
+	// that the value counts as Desk's change once the account links); when
+	// CRM wins, CRM's value is written to Desk.
+	DeskUnresolved map[string]bool
 }
 
 // Conflict is a field whose two sides differ and were not both explained by
@@ -110,7 +117,10 @@ func Merge(in MergeInput) MergeResult {
 		}
 		d, dok := in.Desk[k]
 		c, cok := in.CRM[k]
-		if !dok {
+		unresolved := in.DeskUnresolved[k]
+		if unresolved {
+			d, dok = unresolvedRef, true
+		} else if !dok {
 			d, dok = bd, hasBD
 		}
 		if !cok {
@@ -133,6 +143,18 @@ func Merge(in MergeInput) MergeResult {
 		winner, rule, conflict := decideField(f, fieldState{hasBD: hasBD, hasBC: hasBC, bd: bd, bc: bc, d: d, c: c}, in, oneWay, toDesk, toCRM)
 		if conflict {
 			res.Conflicts = append(res.Conflicts, Conflict{Key: k, Winner: winner, Rule: rule, FirstSync: !hasBD || !hasBC})
+		}
+		if unresolved {
+			if winner == mapping.CRM && toDesk {
+				res.carry(in, f, mapping.Desk, c, bd, true)
+			} else {
+				// Desk's new account cannot be carried yet: held, CRM's value as CRM's base.
+				if hasBD {
+					res.Base.Desk[k] = bd
+				}
+				res.Base.CRM[k] = c
+			}
+			continue
 		}
 		switch {
 		case winner == mapping.CRM && toDesk:
@@ -200,6 +222,15 @@ type fieldState struct {
 // ruleFill marks the filling of an empty side with a value carried late.
 const ruleFill = "fill"
 
+// ruleKeepFilled names a conflict in which one side cleared a value and the
+// other set one that the clearing side never held: the value is kept.
+const ruleKeepFilled = "a clear never erases a value its side never held"
+
+// unresolvedRef stands for a Desk account reference that has no CRM
+// counterpart yet (MergeInput.DeskUnresolved): equal to no CRM id, never
+// empty, never written (a NUL cannot be in an id).
+const unresolvedRef = "\x00unresolved Desk account"
+
 // decideField picks the side whose value a differing field takes, and
 // whether that was a conflict decided by a rule. winner "" means nothing
 // flows.
@@ -217,6 +248,9 @@ func decideField(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk
 		w, l, bw, hasBW = s.c, s.d, s.bc, s.hasBC
 	}
 	if isEmpty(w) && !isEmpty(l) && !(hasBW && mapping.FieldEqual(f, bw, l)) {
+		if conflict {
+			return winner.Other(), ruleKeepFilled, true // still a conflict: reported
+		}
 		return winner.Other(), "", false
 	}
 	return winner, rule, conflict

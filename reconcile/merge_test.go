@@ -288,3 +288,33 @@ func TestNewestComparesWholeSeconds(t *testing.T) {
 		})
 	}
 }
+
+// A Desk account reference with no CRM counterpart yet (DeskUnresolved) is a Desk change:
+// newer than CRM's change it is held (nothing written, Desk's base kept so that it still counts
+// as Desk's change once the account links); older, CRM's value is written to Desk. A set
+// against a clear is a conflict too, and reported (the clear never erases a value its side
+// never held).
+func TestMergeUnresolvedDeskReferenceAndKeptValues(t *testing.T) {
+	base := sb(V{kName: "Doe", kAcct: "C1"})
+	held := Merge(MergeInput{Mapping: testMapping(), Base: base, Desk: V{kName: "Doe"}, CRM: V{kName: "Doe", kAcct: "C-acme"},
+		DeskModified: newer, CRMModified: older, Refs: testRefs(), DeskUnresolved: map[string]bool{kAcct: true}})
+	if _, ok := held.DeskPatch[kAcct]; ok || len(held.CRMPatch) != 0 {
+		t.Errorf("Desk newer: patches %v / %v, want nothing written", held.DeskPatch, held.CRMPatch)
+	}
+	if held.Base.Desk[kAcct] != "C1" || held.Base.CRM[kAcct] != "C-acme" {
+		t.Errorf("Desk newer: base %v, want Desk C1 kept and CRM C-acme", held.Base)
+	}
+	if len(held.Conflicts) != 1 || held.Conflicts[0].Winner != mapping.Desk {
+		t.Errorf("Desk newer: conflicts %+v, want Desk's", held.Conflicts)
+	}
+	crm := Merge(MergeInput{Mapping: testMapping(), Base: base, Desk: V{kName: "Doe"}, CRM: V{kName: "Doe", kAcct: "C-acme"},
+		DeskModified: older, CRMModified: newer, Refs: testRefs(), DeskUnresolved: map[string]bool{kAcct: true}})
+	if crm.DeskPatch[kAcct] != "C-acme" {
+		t.Errorf("CRM newer: DeskPatch %v, want CRM's account", crm.DeskPatch)
+	}
+	kept := Merge(MergeInput{Mapping: testMapping(), Base: sb(V{kName: "Doe"}), Desk: V{kName: nil},
+		CRM: V{kName: "Roe"}, DeskModified: newer, CRMModified: older})
+	if kept.DeskPatch[kName] != "Roe" || len(kept.Conflicts) != 1 || kept.Conflicts[0].Rule != ruleKeepFilled {
+		t.Errorf("a clear against a set: DeskPatch %v, conflicts %+v; want CRM's 2 kept and the conflict reported", kept.DeskPatch, kept.Conflicts)
+	}
+}

@@ -231,6 +231,14 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 	if other != nil {
 		di.Other, di.OtherModified = other.Values, other.Modified
 	}
+	for _, x := range []*Record{&r, other} {
+		if x != nil && x.Side == mapping.Desk && len(x.DeskRefs) > 0 {
+			di.DeskUnresolved = make(map[string]bool, len(x.DeskRefs))
+			for k := range x.DeskRefs {
+				di.DeskUnresolved[k] = true
+			}
+		}
+	}
 	d := Decide(di)
 	if d.Action == ActionSkipEcho && other != nil {
 		// This side only echoes the base: the counterpart's change is the one to decide.
