@@ -297,18 +297,8 @@ func TestAnUnresolvedAccountDoesNotHoldAFailureOpen(t *testing.T) {
 // moved one no longer points at its old account there, the new one gets its account. Both
 // waited for an edit of the contact that might never come (a fresh user's trial).
 func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
-	w := newWorld(t, activities.ModeTwoWay)
-	d, c := w.seed()
-	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
-	swiftDesk, err := w.desk.Load("accounts", []map[string]any{
-		{"accountName": "Swift Falcon", "createdTime": recent, "modifiedTime": recent},
-		{"accountName": "swift-falcon", "createdTime": recent, "modifiedTime": recent},
-	})
-	must(t, err)
-	swiftCRM, err := w.crm.Load("Accounts", []map[string]any{{"Account_Name": "Swift Falcon", "Created_Time": recent, "Modified_Time": recent}})
-	must(t, err)
-	w.firstSync()
-	w.pass(nil)
+	w, d, c, swiftDesk, swiftCRM := swiftWorld(t)
+	var err error
 	if len(w.openFailures("AMBIGUOUS_MATCH")) == 0 {
 		t.Fatal("no AMBIGUOUS_MATCH for the two Desk Swifts")
 	}
@@ -366,18 +356,8 @@ func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
 // wins by the newest rule, held until the account links, then carried to CRM. The older CRM
 // move was written over it in Desk, the Desk move lost for good (a fresh user's trial).
 func TestANewerDeskMoveToAnUnlinkedAccountIsHeldNotOverwritten(t *testing.T) {
-	w := newWorld(t, activities.ModeTwoWay)
-	d, c := w.seed()
-	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
-	swiftDesk, err := w.desk.Load("accounts", []map[string]any{
-		{"accountName": "Swift Falcon", "createdTime": recent, "modifiedTime": recent},
-		{"accountName": "swift-falcon", "createdTime": recent, "modifiedTime": recent},
-	})
-	must(t, err)
-	swiftCRM, err := w.crm.Load("Accounts", []map[string]any{{"Account_Name": "Swift Falcon", "Created_Time": recent, "Modified_Time": recent}})
-	must(t, err)
-	w.firstSync()
-	w.pass(nil)
+	w, d, c, swiftDesk, swiftCRM := swiftWorld(t)
+	var err error
 	time.Sleep(1100 * time.Millisecond)
 	w.crmUpdate(c["ann"], map[string]any{"Account_Name": map[string]any{"id": c["beta"]}}) // older
 	time.Sleep(1100 * time.Millisecond)                                                    // CRM's Modified_Time counts whole seconds
@@ -401,4 +381,24 @@ func TestANewerDeskMoveToAnUnlinkedAccountIsHeldNotOverwritten(t *testing.T) {
 	if got := w.deskField("contacts", d["ann"], "accountId"); got != swiftDesk[0] {
 		t.Errorf("Desk Ann's account %s at the end, want Swift %s", got, swiftDesk[0])
 	}
+}
+
+// swiftWorld is the seed's world plus a CRM account "Swift Falcon" that two Desk accounts
+// match by name ("Swift Falcon", "swift-falcon"), so that it stays unlinked (AMBIGUOUS_MATCH),
+// after the first sync and a pass. It returns the world, the seed's ids and Swift's.
+func swiftWorld(t *testing.T) (w *world, d, c map[string]string, swiftDesk, swiftCRM []string) {
+	t.Helper()
+	w = newWorld(t, activities.ModeTwoWay)
+	d, c = w.seed()
+	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
+	swiftDesk, err := w.desk.Load("accounts", []map[string]any{
+		{"accountName": "Swift Falcon", "createdTime": recent, "modifiedTime": recent},
+		{"accountName": "swift-falcon", "createdTime": recent, "modifiedTime": recent},
+	})
+	must(t, err)
+	swiftCRM, err = w.crm.Load("Accounts", []map[string]any{{"Account_Name": "Swift Falcon", "Created_Time": recent, "Modified_Time": recent}})
+	must(t, err)
+	w.firstSync()
+	w.pass(nil)
+	return w, d, c, swiftDesk, swiftCRM
 }
