@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"deskcrm/activities"
+	"deskcrm/emulator/realism"
 	"deskcrm/store"
 	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
@@ -358,5 +359,37 @@ func TestAHintedPassReadsTheOtherSidesFirstChangesOnly(t *testing.T) {
 		if got := w.crmField("Contacts", id, "Title"); got != "Bulk edit" {
 			t.Fatalf("CRM contact %d's title %q, want the Desk edit", i, got)
 		}
+	}
+}
+
+// When the other side's read fails, a hinted pass plans and writes nothing (its chunks wait
+// for that read) and fails, so that Temporal retries it; the retry carries both changes.
+func TestAHintedPassWritesNothingWhenTheOtherSidesReadFails(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.seed()
+	w.firstSync()
+	w.pass(nil)
+	w.deskUpdate(d["cid"], map[string]any{"title": "From Desk"})
+	w.crmUpdate(c["ann"], map[string]any{"Title": "From CRM"})
+	id, err := w.desk.Realism().AddFault(realism.Fault{Method: "GET", Path: "/api/v1/contacts/search", Kind: realism.FaultStatus, Status: 500})
+	must(t, err)
+	w.resetCalls()
+	in := activities.IncrementalInput{IntegrationID: "it", Module: activities.Contacts, Mode: w.mode, Since: w.start,
+		Hints: map[string][]string{activities.SideCRM: {c["ann"]}}, Sides: []string{activities.SideCRM}}
+	if _, err := w.a.IncrementalPass(w.ctx, in); err == nil || !strings.Contains(err.Error(), "read Desk changes") {
+		t.Fatalf("pass error %v, want the Desk read's", err)
+	}
+	if n := w.writeCalls(); n != 0 {
+		t.Errorf("the failed pass made %d write calls, want none", n)
+	}
+	w.desk.Realism().RemoveFault(id)
+	if _, err := w.a.IncrementalPass(w.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.deskField("contacts", d["ann"], "title"); got != "From CRM" {
+		t.Errorf("Desk Ann's title %q after the retry, want From CRM", got)
+	}
+	if got := w.crmField("Contacts", w.crmLinkOf(d["cid"]).CRMID, "Title"); got != "From Desk" {
+		t.Errorf("CRM Cid's title %q after the retry, want From Desk", got)
 	}
 }
