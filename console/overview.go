@@ -107,8 +107,8 @@ func (h *handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 		}
 		d.Retrying = tclient.RetryingIn(desc, h.cfg.FailureConverter)
 	}
-	if _, total, err := h.cfg.Store.FailureCodes(ctx, id); err == nil {
-		d.OpenFailures = total
+	if n, err := h.cfg.Store.OpenFailureCount(ctx, id); err == nil {
+		d.OpenFailures = n
 	}
 	d.describe()
 	h.render(w, r, status, "overview", view{Title: "Overview", Active: "overview", Integration: id, Problem: problem, Data: d})

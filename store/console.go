@@ -77,9 +77,8 @@ func (s *Store) FailureCodes(ctx context.Context, integrationID string) (codes m
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("count the failure codes of %s: %w", integrationID, err)
 	}
-	if err := s.Pool.QueryRow(ctx, `select count(*) from sync_failures where integration_id = $1 and resolved_at is null`,
-		integrationID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count the open failures of %s: %w", integrationID, err)
+	if total, err = s.OpenFailureCount(ctx, integrationID); err != nil {
+		return nil, 0, err
 	}
 	return codes, total, nil
 }

@@ -143,9 +143,9 @@ func boolInt(b bool) int {
 
 // OpenFailures lists unresolved failures, newest first, at most limit (0 = all), and the total.
 func (s *Store) OpenFailures(ctx context.Context, integrationID string, limit int) ([]Failure, int, error) {
-	var total int
-	if err := s.Pool.QueryRow(ctx, `select count(*) from sync_failures where integration_id = $1 and resolved_at is null`, integrationID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count failures: %w", err)
+	total, err := s.OpenFailureCount(ctx, integrationID)
+	if err != nil {
+		return nil, 0, err
 	}
 	if limit <= 0 {
 		limit = total + 1
@@ -157,6 +157,17 @@ func (s *Store) OpenFailures(ctx context.Context, integrationID string, limit in
 	}
 	fs, err := pgx.CollectRows(rows, scanFailure)
 	return fs, total, err
+}
+
+// OpenFailureCount counts an integration's open failures (entries, however many problems each
+// names).
+func (s *Store) OpenFailureCount(ctx context.Context, integrationID string) (int, error) {
+	var n int
+	if err := s.Pool.QueryRow(ctx, `select count(*) from sync_failures where integration_id = $1 and resolved_at is null`,
+		integrationID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the open failures of %s: %w", integrationID, err)
+	}
+	return n, nil
 }
 
 func scanFailure(r pgx.CollectableRow) (Failure, error) {
