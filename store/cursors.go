@@ -283,6 +283,10 @@ func (s *Store) RetryingRecords(ctx context.Context, sc Scope, limit int) ([]str
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// deskBaseOf is the Desk side's merge base value of link l's field $3: base_desk holds it where
+// the sides differ, base where they agree (store.Link).
+const deskBaseOf = "(case when l.base_desk ? $3 then l.base_desk ->> $3 else l.base ->> $3 end)"
+
 // AccountFollowers returns up to limit linked CRM records of module sc.Module to plan again
 // because an account reference of theirs that could not be carried to Desk, its account
 // having no Desk counterpart then, can be now: pairs whose merge base holds on the CRM side,
@@ -296,7 +300,7 @@ func (s *Store) AccountFollowers(ctx context.Context, sc Scope, key string, limi
 		join links a on a.integration_id = l.integration_id and a.module = 'accounts' and a.state = 'linked'
 			and a.crm_id = l.base_crm ->> $3
 		where l.integration_id = $1 and l.module = $2 and l.state = 'linked' and l.base_crm is not null and l.base_crm ? $3
-		  and (case when l.base_desk ? $3 then l.base_desk ->> $3 else l.base ->> $3 end) is distinct from (l.base_crm ->> $3)
+		  and `+deskBaseOf+` is distinct from (l.base_crm ->> $3)
 		order by l.crm_id limit $4`, sc.IntegrationID, sc.Module, key, limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s records whose account can be carried now: %w", sc.Module, err)
@@ -321,7 +325,7 @@ func (s *Store) DeskAccountFollowers(ctx context.Context, sc Scope, key string, 
 		where a.integration_id = $1 and a.module = 'accounts' and a.state = 'linked'
 		  and a.created_at > (select c.updated_at - interval '10 minutes' from cursors c
 			where c.integration_id = $1 and c.module = $2 and c.side = 'desk')
-		  and (case when l.base_desk ? $3 then l.base_desk ->> $3 else l.base ->> $3 end) is distinct from a.crm_id
+		  and `+deskBaseOf+` is distinct from a.crm_id
 		order by i.record_id limit $4`, sc.IntegrationID, sc.Module, key, limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s records whose Desk account can be carried now: %w", sc.Module, err)
