@@ -32,6 +32,9 @@ func (a *Activities) FailureSummary(ctx context.Context, integrationID string) (
 		return FailureSummary{}, err
 	}
 	sum := FailureSummary{Open: total, Recent: fs, Links: map[string]int{}}
+	if sum.ByDirection, err = a.Store.OpenFailuresByDirection(ctx, integrationID); err != nil {
+		return FailureSummary{}, err
+	}
 	for _, m := range []string{Accounts, Contacts} {
 		if sum.Links[m], err = a.Store.LinkCount(ctx, integrationID, m); err != nil {
 			return FailureSummary{}, err

@@ -114,6 +114,9 @@ type FailureSummary struct {
 	Recent []store.Failure `json:"recent,omitempty"`
 	// Links counts the linked pairs of each module.
 	Links map[string]int `json:"links,omitempty"`
+	// ByDirection counts the open failures per module and direction, keyed
+	// "module/direction" ("contacts/desk-to-crm"): the records failing to reach each side.
+	ByDirection map[string]int `json:"byDirection,omitempty"`
 }
 
 // Sides, as the store and the hints name them.

@@ -25,8 +25,12 @@ import (
 
 // sideProgress is one side of one module on the overview.
 type sideProgress struct {
-	Side                            string
-	Indexed, Added, Updated, Failed int
+	Side                    string
+	Key                     string // "desk" or "crm", for the cells' ids
+	Indexed, Added, Updated int
+	// Failing counts the records failing to reach this side now (open failures; a record
+	// retried and failing again counts once, one that synced on retry not at all).
+	Failing int
 	// StepsDone of StepsTotal are the first sync's steps of this module that touch the side.
 	StepsDone, StepsTotal int
 }
@@ -174,10 +178,10 @@ func (d *overviewData) describe() {
 		}
 		mp := moduleProgress{Module: m, Linked: max(p.Linked, p.Links)}
 		for _, side := range []struct {
-			label string
-			c     workflows.SideCounts
-		}{{"Desk", p.Desk}, {"CRM", p.CRM}} {
-			sp := sideProgress{Side: side.label, Indexed: side.c.Indexed, Added: side.c.Added, Updated: side.c.Updated, Failed: side.c.Failed}
+			label, key string
+			c          workflows.SideCounts
+		}{{"Desk", activities.SideDesk, p.Desk}, {"CRM", activities.SideCRM, p.CRM}} {
+			sp := sideProgress{Side: side.label, Key: side.key, Indexed: side.c.Indexed, Added: side.c.Added, Updated: side.c.Updated, Failing: side.c.Open}
 			sp.StepsDone, sp.StepsTotal = sideSteps(st, m, side.label)
 			mp.Sides = append(mp.Sides, sp)
 		}

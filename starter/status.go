@@ -104,14 +104,14 @@ func printStatus(stdout io.Writer, st workflows.Status, retrying []tclient.Retry
 	w.Flush()
 	fmt.Fprintln(stdout)
 	w = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "module\tlinked\tdesk indexed\tdesk added\tdesk updated\tto desk failed\tcrm indexed\tcrm added\tcrm updated\tto crm failed\t")
+	fmt.Fprintln(w, "module\tlinked\tdesk indexed\tdesk added\tdesk updated\tto desk failing\tcrm indexed\tcrm added\tcrm updated\tto crm failing\t")
 	for _, m := range []string{activities.Accounts, activities.Contacts} {
 		p := st.Progress[m]
 		if p == nil {
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m, max(p.Linked, p.Links), p.Desk.Indexed, p.Desk.Added, p.Desk.Updated, p.Desk.Failed,
-			p.CRM.Indexed, p.CRM.Added, p.CRM.Updated, p.CRM.Failed)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m, max(p.Linked, p.Links), p.Desk.Indexed, p.Desk.Added, p.Desk.Updated, p.Desk.Open,
+			p.CRM.Indexed, p.CRM.Added, p.CRM.Updated, p.CRM.Open)
 	}
 	w.Flush()
 	for _, p := range st.Problems {

@@ -161,3 +161,40 @@ func TestFailuresOfOneRecordAreOneEntryNamingEach(t *testing.T) {
 		t.Errorf("codes %v of %d entries, want %v of 4", codes, total, want)
 	}
 }
+
+// The open failures per module and direction count records failing now: a record that failed
+// in two passes is one, a record that synced since is none, and the other direction and module
+// stay apart (the overview's and status's "failing" columns).
+func TestOpenFailuresByDirectionCountRecordsNotAttempts(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	d1 := store.Failure{Module: "contacts", Direction: "desk-to-crm", DeskID: "d1", Code: "VALUE_TOO_LONG", Message: "too long"}
+	d2 := store.Failure{Module: "contacts", Direction: "desk-to-crm", DeskID: "d2", Code: "VALUE_TOO_LONG", Message: "too long"}
+	c1 := store.Failure{Module: "contacts", Direction: "crm-to-desk", CRMID: "c1", Code: "TYPE_MISMATCH", Message: "not a date"}
+	a1 := store.Failure{Module: "accounts", Direction: "desk-to-crm", DeskID: "a1", Code: "DUPLICATE_DATA", Message: "taken"}
+	for _, run := range []string{"wf/run/1", "wf/run/2"} { // two passes meet d1 again
+		if _, err := st.RecordFailures(ctx, "it", run, []store.Failure{d1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.RecordFailures(ctx, "it", "wf/run/3", []store.Failure{d2, c1, a1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnsureIntegration(ctx, "other", "two-way", 365*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordFailures(ctx, "other", "wf/run/4", []store.Failure{d2}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.ResolveRecordFailures(ctx, "it", "contacts", "desk", []string{"d2"}); err != nil || n != 1 {
+		t.Fatalf("resolved %d (%v), want 1", n, err)
+	}
+	got, err := st.OpenFailuresByDirection(ctx, "it")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"contacts/desk-to-crm": 1, "contacts/crm-to-desk": 1, "accounts/desk-to-crm": 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("open failures by direction %v, want %v", got, want)
+	}
+}

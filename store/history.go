@@ -170,6 +170,31 @@ func (s *Store) OpenFailureCount(ctx context.Context, integrationID string) (int
 	return n, nil
 }
 
+// OpenFailuresByDirection counts an integration's open failures per module and direction,
+// keyed "module/direction" (for example "contacts/desk-to-crm"): the records failing to reach
+// each side now. A record retried and failing again is one entry, however many attempts.
+func (s *Store) OpenFailuresByDirection(ctx context.Context, integrationID string) (map[string]int, error) {
+	rows, err := s.Pool.Query(ctx, `select module || '/' || direction, count(*) from sync_failures
+		where integration_id = $1 and resolved_at is null group by 1`, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("count the open failures of %s per module and direction: %w", integrationID, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("count the open failures of %s per module and direction: %w", integrationID, err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count the open failures of %s per module and direction: %w", integrationID, err)
+	}
+	return out, nil
+}
+
 func scanFailure(r pgx.CollectableRow) (Failure, error) {
 	var f Failure
 	err := r.Scan(&f.ID, &f.Module, &f.Direction, &f.DeskID, &f.CRMID, &f.Code, &f.Codes, &f.Message, &f.Attempts, &f.FirstAt, &f.LastAt, &f.ResolvedAt)

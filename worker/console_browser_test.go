@@ -174,6 +174,17 @@ func testFailureRetry(t *testing.T, w *consoleWorld, b *browser) {
 		t.Errorf("the Desk record link is %q", href)
 	}
 	b.screenshot("console-failures.png")
+	// The overview's failing count for contacts to CRM is the records failing there now.
+	byDir, err := w.st.OpenFailuresByDirection(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := byDir["contacts/desk-to-crm"]
+	b.open("/console/")
+	if got := b.text("#failing-contacts-crm"); got != itoa(int64(failing)) {
+		t.Errorf("the overview shows %s contacts failing to reach CRM, the failure log %d", got, failing)
+	}
+	b.open("/console/failures")
 	if err := w.crm.SetUnique("Contacts", "Phone", false); err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +196,11 @@ func testFailureRetry(t *testing.T, w *consoleWorld, b *browser) {
 	if b.has(row) {
 		t.Errorf("the closed failure is still listed as open")
 	}
+	// A record that synced on retry no longer counts as failing (a count of failed writes
+	// kept what the first sync failed, however many retries succeeded).
+	b.waitFor("/console/", `document.querySelector("#failing-contacts-crm").innerText === "`+itoa(int64(failing-1))+`"`,
+		"the overview's failing count drops with the retried record", time.Minute)
+	b.open("/console/failures")
 	// A retry of the closed failure (a stale page's button) is refused, not "asked for".
 	eval[bool](b, `(() => { const f = document.createElement("form");
 		f.method = "post"; f.action = "/console/failures/retry";

@@ -29,7 +29,12 @@ type SideCounts struct {
 	Indexed int `json:"indexed"`
 	Added   int `json:"added"`   // records created on this side
 	Updated int `json:"updated"` // records updated on this side
-	Failed  int `json:"failed"`  // records that failed to reach this side
+	// Failed counts failed writes to this side: a record is counted again at each pass it
+	// fails in (the history's per-run figures are differences of it).
+	Failed int `json:"failed"`
+	// Open counts the records failing to reach this side now: their open entries in the
+	// failure log as of its last look (refreshFailureCount); a retry that succeeds lowers it.
+	Open int `json:"open"`
 }
 
 // ModuleProgress counts what the sync did to one module, per side.

@@ -290,6 +290,12 @@ func (s *syncImpl) refreshFailureCount(ctx workflow.Context) {
 			p.Links = n
 		}
 	}
+	for _, m := range []string{activities.Accounts, activities.Contacts} {
+		if p := s.st.Progress[m]; p != nil {
+			p.CRM.Open = sum.ByDirection[m+"/"+activities.DeskToCRM]
+			p.Desk.Open = sum.ByDirection[m+"/"+activities.CRMToDesk]
+		}
+	}
 	s.upsertSearchAttributes(ctx)
 }
 

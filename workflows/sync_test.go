@@ -171,7 +171,7 @@ func TestFirstSyncRunsEveryStepInOrder(t *testing.T) {
 				}
 				acc := statusJSON[0]["progress"].(map[string]any)["accounts"].(map[string]any)
 				assert.Equal(t, map[string]any{"indexed": 12.0, "added": float64(tt.progress["accounts"].CRM.Added),
-					"updated": 4.0, "failed": float64(tt.progress["accounts"].CRM.Failed)}, acc["crm"])
+					"updated": 4.0, "failed": float64(tt.progress["accounts"].CRM.Failed), "open": 0.0}, acc["crm"])
 				require.Len(t, historyJSON, 4)
 				for _, r := range historyJSON {
 					assert.ElementsMatch(t, []string{"time", "kind", "module", "direction", "added", "updated", "failed", "runs"}, mapKeys(r))
@@ -313,7 +313,8 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 		h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
 			Return(activities.FailureSummary{Open: 7, Recent: []store.Failure{f2, f1}}, nil).Once()
 		h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
-			Return(activities.FailureSummary{Open: 8, Recent: []store.Failure{f3, f2, f1}}, nil).Once()
+			Return(activities.FailureSummary{Open: 8, Recent: []store.Failure{f3, f2, f1},
+				ByDirection: map[string]int{"accounts/desk-to-crm": 2, "contacts/crm-to-desk": 6}}, nil).Once()
 		var st Status
 		var fs []store.Failure
 		h.at(time.Minute, func() {
@@ -335,6 +336,8 @@ func TestStepFailuresAreReportedAndQueryable(t *testing.T) {
 		assert.Equal(t, []store.Failure{f3, f2, f1}, fs)
 		want := twoWayProgress()
 		want[activities.Accounts].Links, want[activities.Contacts].Links = 40, 400 // the links in Postgres at the start
+		// The records failing now per side, from the last look at the log.
+		want[activities.Accounts].CRM.Open, want[activities.Contacts].Desk.Open = 2, 6
 		assert.Equal(t, want, st.Progress, "failures do not change the counters the step reported")
 	})
 
@@ -508,7 +511,7 @@ func TestFailuresClosedByAPassLeaveTheFailuresQuery(t *testing.T) {
 	h := newHarness(t)
 	f1 := failure(1, activities.Contacts, activities.DeskToCRM, "VALUE_TOO_LONG")
 	h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").
-		Return(activities.FailureSummary{Open: 1, Recent: []store.Failure{f1}}, nil).Once()
+		Return(activities.FailureSummary{Open: 1, Recent: []store.Failure{f1}, ByDirection: map[string]int{"contacts/desk-to-crm": 1}}, nil).Once()
 	h.env.OnActivity(acts.FailureSummary, mock.Anything, "default").Return(activities.FailureSummary{Open: 0}, nil).Once()
 	r := incrementalResults[activities.Contacts]
 	r.FailuresResolved = 1
@@ -525,6 +528,8 @@ func TestFailuresClosedByAPassLeaveTheFailuresQuery(t *testing.T) {
 
 	assert.Equal(t, 1, before.OpenFailures, "the failure the run found at its start")
 	assert.Equal(t, 0, after.OpenFailures, "closed by the pass")
+	assert.Equal(t, 1, before.Progress[activities.Contacts].CRM.Open, "the record failing to reach CRM")
+	assert.Equal(t, 0, after.Progress[activities.Contacts].CRM.Open, "synced: failing no more")
 	assert.Empty(t, fs)
 	assert.Equal(t, int64(0), h.lastSA[OpenFailuresKey.GetName()])
 	assert.Len(t, h.summaries, 2, "read at the start and after the pass that closed a failure; not after the accounts' pass")
