@@ -139,7 +139,11 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 	write := func(ctx context.Context, c plannedChunk) error {
 		w.o.count(&w.o.echoes, c.pl.Echoes)
 		w.o.count(&w.o.skipped, c.pl.Skipped)
-		a.reportConflicts(p.in, c.pl.Updates, w.o)
+		// Logged before the writes: a write that fails leaves the attempt to retry, which
+		// decides the same conflicts again (recorded once per activity).
+		if err := a.reportConflicts(ctx, p.in, c.pl.Updates, w.o); err != nil {
+			return err
+		}
 		return w.apply(ctx, c.pl, c.in.Refs)
 	}
 	pages := make(chan []reconcile.Record, passChunk/crm.MaxPerPage)
@@ -466,23 +470,29 @@ func retryUncarried(m mapping.Mapping, b reconcile.Base, from mapping.Side) reco
 }
 
 // reportConflicts counts the pairs of ups with a field changed on both sides since the last
-// sync, and logs each (ids, fields, the side kept and the rule; never the values, which are
-// customer data), so that an admin can see which edit a rule set aside.
-func (a *Activities) reportConflicts(in IncrementalInput, ups []reconcile.Update, o *outcome) {
+// sync, logs each (ids, fields, the side kept and the rule; never the values, which are
+// customer data) and records them in the conflict log (store.RecordConflicts: the console's
+// history page and `starter conflicts`), so that an admin can see which edit a rule set aside.
+func (a *Activities) reportConflicts(ctx context.Context, in IncrementalInput, ups []reconcile.Update, o *outcome) error {
+	var log []store.Conflict
 	for _, u := range ups {
 		if len(u.Conflicts) == 0 {
 			continue
 		}
 		o.count(&o.conflicts, 1)
+		c := store.Conflict{Module: in.Module, DeskID: u.DeskID, CRMID: u.CRMID, Fields: make([]store.ConflictField, len(u.Conflicts))}
 		fields := make([]string, len(u.Conflicts))
-		for i, c := range u.Conflicts {
-			rule := c.Rule
+		for i, x := range u.Conflicts {
+			c.Fields[i] = store.ConflictField{Field: x.Key, Kept: string(x.Winner), Rule: x.Rule}
+			rule := x.Rule
 			if rule == string(mapping.Newest) {
 				rule = "newest: the record modified last"
 			}
-			fields[i] = fmt.Sprintf("%s: %s kept (%s)", c.Key, c.Winner.Label(), rule)
+			fields[i] = fmt.Sprintf("%s: %s kept (%s)", x.Key, x.Winner.Label(), rule)
 		}
+		log = append(log, c)
 		a.Logger.Info("field changed on both sides since the last sync: one edit kept, by rule", zap.String("integration", in.IntegrationID),
 			zap.String("module", in.Module), zap.String("deskId", u.DeskID), zap.String("crmId", u.CRMID), zap.Strings("fields", fields))
 	}
+	return a.Store.RecordConflicts(ctx, in.IntegrationID, o.key, log)
 }

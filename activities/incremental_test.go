@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -313,6 +314,15 @@ func TestAPassHintedByOneSideKeepsTheOtherSidesNewerEdit(t *testing.T) {
 	both("Newer in CRM")
 	w.pass(nil) // and the other side's pass that follows changes nothing
 	both("Newer in CRM")
+
+	// The conflict log has both, newest first, with the side kept and the rule (no values).
+	log, total, err := w.st.RecentConflicts(w.ctx, "it", w.start.Add(-time.Hour), 0)
+	must(t, err)
+	want := []store.ConflictField{{Field: "title=Title", Kept: "crm", Rule: "newest"}}
+	if total != 2 || len(log) != 2 || !reflect.DeepEqual(log[0].Fields, want) || log[0].DeskID != d["ben"] || log[0].CRMID != c["ben"] ||
+		log[0].Module != activities.Contacts || log[1].Fields[0].Kept != "desk" {
+		t.Errorf("conflict log (%d): %+v, want Ben's title kept from CRM, then from Desk", total, log)
+	}
 }
 
 // A pass one side's webhook started reads only the first OtherSideChanges changes of the other

@@ -10,12 +10,29 @@ import (
 	"deskcrm/workflows"
 )
 
-// historyData is the history page's data: the seven-day table and its chart.
+// historyData is the history page's data: the seven-day table and its chart, and the
+// conflict log of the same days.
 type historyData struct {
 	Lines []store.RunLine
 	Chart chart
 	Since time.Time
+	// Conflicts are the newest conflictsShown entries of the conflict log; ConflictTotal
+	// counts the seven days' entries.
+	Conflicts     []conflictRow
+	ConflictTotal int
 }
+
+// conflictsShown bounds the conflict log's entries on the history page.
+const conflictsShown = 100
+
+// conflictRow is one entry of the conflict log as the history page shows it.
+type conflictRow struct {
+	store.Conflict
+	DeskURL, CRMURL string
+	// Fields say per field which side's edit was kept and why, in words.
+	Fields []string
+}
+
 
 // chart is a bar chart of the records added, updated and failed per UTC day, drawn as SVG by
 // the template from these numbers.
@@ -65,7 +82,23 @@ func (h *handler) historyPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		v.Problem = h.fail("read the sync history", err, zap.String("integration", id))
 	}
-	v.Data = historyData{Lines: lines, Chart: dayChart(lines, now), Since: since}
+	d := historyData{Lines: lines, Chart: dayChart(lines, now), Since: since}
+	cs, total, err := h.cfg.Store.RecentConflicts(ctx, id, since, conflictsShown)
+	if err != nil {
+		v.Problem = joinProblems(v.Problem, h.fail("read the conflict log", err, zap.String("integration", id)))
+	}
+	d.ConflictTotal = total
+	for _, c := range cs {
+		row := conflictRow{Conflict: c}
+		if h.cfg.RecordURL != nil {
+			row.DeskURL, row.CRMURL = h.cfg.RecordURL("desk", c.Module, c.DeskID), h.cfg.RecordURL("crm", c.Module, c.CRMID)
+		}
+		for _, f := range c.Fields {
+			row.Fields = append(row.Fields, f.Words())
+		}
+		d.Conflicts = append(d.Conflicts, row)
+	}
+	v.Data = d
 	h.render(w, r, 0, "history", v)
 }
 

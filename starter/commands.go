@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"status":    cmdStatus,
 	"history":   cmdHistory,
 	"failures":  cmdFailures,
+	"conflicts": cmdConflicts,
 	"retry":     cmdRetry,
 	"preflight": cmdPreflight,
 	"mapping":   cmdMapping,

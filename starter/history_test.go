@@ -99,3 +99,46 @@ func TestHistoryReadsSevenDaysFromPostgres(t *testing.T) {
 		t.Errorf("an unknown integration: err = %v, want %q", err, want)
 	}
 }
+
+// `starter conflicts` lists the conflict log of the seven days from Postgres, one line per
+// field with the edit kept and the rule in words, newest first; --json gives the entries.
+func TestConflictsListTheLogFromPostgres(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t)
+	if _, err := st.RecordMode(ctx, "acme", "two-way", 0); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"conflicts", "--integration", "acme"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "no field was changed") {
+		t.Fatalf("an empty log: %v %q %q", err, out.String(), errOut.String())
+	}
+	if err := st.RecordConflicts(ctx, "acme", "wf/run/1", []store.Conflict{
+		{Module: "contacts", DeskID: "d1", CRMID: "c1", Fields: []store.ConflictField{{Field: "title=Title", Kept: "crm", Rule: "newest"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordConflicts(ctx, "acme", "wf/run/2", []store.Conflict{
+		{Module: "accounts", DeskID: "d2", CRMID: "c2", Fields: []store.ConflictField{
+			{Field: "phone=Phone", Kept: "desk", Rule: "desk-wins"}, {Field: "website=Website", Kept: "crm", Rule: "direction"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"conflicts", "--integration", "acme"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[1], "phone ↔ Phone: Desk's edit kept (the field's policy: desk-wins)") ||
+		!strings.Contains(lines[2], "website ↔ Website: CRM's edit kept (the field flows one way only)") ||
+		!strings.Contains(lines[3], "title ↔ Title: CRM's edit kept (newest: the record modified last)") || !strings.Contains(lines[3], "d1") {
+		t.Errorf("conflicts:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"conflicts", "--integration", "acme", "--json"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var cs []store.Conflict
+	if err := json.Unmarshal(out.Bytes(), &cs); err != nil || len(cs) != 2 || cs[0].CRMID != "c2" || len(cs[0].Fields) != 2 {
+		t.Errorf("--json: %v %s", err, out.String())
+	}
+}

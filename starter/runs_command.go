@@ -94,6 +94,50 @@ func arrow(direction string) string {
 	return "CRM → Desk"
 }
 
+// cmdConflicts prints the conflict log of the last seven days from Postgres, newest first:
+// per pair, the fields changed on both sides since the sync before and which edit each kept,
+// by which rule (store.RecordConflicts). No values: the log keeps none.
+func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("conflicts", &c, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
+	st, _, err := openStoreFor(ctx, c.integration)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cs, _, err := st.RecentConflicts(ctx, c.integration, time.Now().Add(-store.ConflictKeep), 0)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(stdout, cs)
+	}
+	printConflicts(stdout, cs)
+	return nil
+}
+
+// printConflicts prints conflicts one line per field.
+func printConflicts(w io.Writer, cs []store.Conflict) {
+	if len(cs) == 0 {
+		fmt.Fprintln(w, "no field was changed on both sides in the last seven days")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "time\tmodule\tdesk id\tcrm id\tfield: edit kept (rule)")
+	for _, c := range cs {
+		for _, f := range c.Fields {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.At.Local().Format("2006-01-02 15:04:05"), c.Module, c.DeskID, c.CRMID, f.Words())
+		}
+	}
+	tw.Flush()
+}
+
 // cmdFailures prints the open failures of the failure log: module, code, both ids and the
 // reason.
 func cmdFailures(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -70,8 +70,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	testPlan(t, w, b)
 	testPermissions(t, w, b)
 
-	// History: the seed's table and the chart of the same.
+	// History: the seed's table and the chart of the same, and the conflict log below.
+	if err := w.st.RecordConflicts(context.Background(), "default", "wf/run/conflict", []store.Conflict{{Module: "contacts", DeskID: w.brunoID, CRMID: "5000000001",
+		Fields: []store.ConflictField{{Field: "title=Title", Kept: "crm", Rule: "newest"}}}}); err != nil {
+		t.Fatal(err)
+	}
 	b.open("/console/history")
+	if text := b.text("#conflicts"); !contains(text, "contacts", w.brunoID, "title ↔ Title: CRM's edit kept (newest: the record modified last)") {
+		t.Errorf("the history page's conflict log: %q", text)
+	}
 	table := b.text("#history")
 	if !contains(table, "Desk → CRM", "CRM → Desk", "contacts", "initial") || eval[int](b, `document.querySelectorAll("#history-chart rect").length`) != 21 {
 		t.Errorf("history page: %s", table)
