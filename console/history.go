@@ -33,7 +33,6 @@ type conflictRow struct {
 	Fields []string
 }
 
-
 // chart is a bar chart of the records added, updated and failed per UTC day, drawn as SVG by
 // the template from these numbers.
 type chart struct {
