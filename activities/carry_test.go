@@ -402,3 +402,45 @@ func swiftWorld(t *testing.T) (w *world, d, c map[string]string, swiftDesk, swif
 	w.pass(nil)
 	return w, d, c, swiftDesk, swiftCRM
 }
+
+// A value cleared at its source after it failed to reach the other side clears the other
+// side's older value too, and the failure closes; the older value is not written back over
+// the clear (a fresh user's trial: CRM's Diamond, which Desk's picklist lacks, cleared in CRM
+// came back as Desk's Gold; Desk's description too long for CRM, cleared in Desk, came back as
+// CRM's older one). Both directions.
+func TestAClearAfterAFailedValueIsCarriedNotUndone(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
+	crmIDs, err := w.crm.Load("Contacts", []map[string]any{{"Last_Name": "Zed", "Email": "zed@x.com", "Customer_Tier": "Gold",
+		"Mailing_Zip": "12345", "Created_Time": recent, "Modified_Time": recent}})
+	must(t, err)
+	deskIDs, err := w.desk.Load("contacts", []map[string]any{{"lastName": "Zed", "email": "zed@x.com", "cf": map[string]any{"cf_customer_tier": "Gold"},
+		"zip": "12345", "createdTime": recent, "modifiedTime": recent}})
+	must(t, err)
+	zed, dz := crmIDs[0], deskIDs[0]
+	w.firstSync()
+	w.pass(nil)
+	if got := w.deskField("contacts", dz, "cf_customer_tier"); got != "Gold" {
+		t.Fatalf("Desk tier %q after the first sync, want Gold", got)
+	}
+	step := func(what string, edit func(), code string, failures int) {
+		t.Helper()
+		time.Sleep(1100 * time.Millisecond) // CRM's Modified_Time counts whole seconds
+		edit()
+		w.pass(nil)
+		if n := len(w.openFailures(code)); n != failures {
+			t.Errorf("%s: %d open %s failures, want %d", what, n, code, failures)
+		}
+	}
+	step("CRM tier Diamond", func() { w.crmUpdate(zed, map[string]any{"Customer_Tier": "Diamond"}) }, "INVALID_PICKLIST_VALUE", 1)
+	step("CRM tier cleared", func() { w.crmUpdate(zed, map[string]any{"Customer_Tier": nil}) }, "INVALID_PICKLIST_VALUE", 0)
+	if d, c := w.deskField("contacts", dz, "cf_customer_tier"), w.crmField("Contacts", zed, "Customer_Tier"); d != "<nil>" || c != "<nil>" {
+		t.Errorf("after CRM cleared its tier: Desk %q, CRM %q; want both cleared", d, c)
+	}
+	longZip := strings.Repeat("7", 40) // Desk zip holds 50, CRM Mailing_Zip 30
+	step("Desk zip too long", func() { w.deskUpdate(dz, map[string]any{"zip": longZip}) }, "VALUE_TOO_LONG", 1)
+	step("Desk zip cleared", func() { w.deskUpdate(dz, map[string]any{"zip": nil}) }, "VALUE_TOO_LONG", 0)
+	if d, c := w.deskField("contacts", dz, "zip"), w.crmField("Contacts", zed, "Mailing_Zip"); d != "<nil>" || c != "<nil>" {
+		t.Errorf("after Desk cleared its zip: Desk %q, CRM %q; want both cleared", d, c)
+	}
+}

@@ -251,7 +251,16 @@ func decideField(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk
 		if conflict {
 			return winner.Other(), ruleKeepFilled, true // still a conflict: reported
 		}
-		return winner.Other(), "", false
+		// A clear on one side only, of a value the other side does not hold: the sides
+		// differed because a value was not carried. When the other side's value could not
+		// reach the clearing side, the clearing side never held it: it is kept. When it
+		// could, it is the value the clearing side's own value (its base) failed to replace
+		// there — a CRM picklist value Desk lacks, a Desk text too long for CRM — and the
+		// clear, the newest word on the field, goes through: keeping it wrote that older
+		// value back over the clear (a fresh user's trial).
+		if mapping.Carry(in.Mapping.Module, f, mapping.Fit(f, l, winner), winner, in.Refs) != nil {
+			return winner.Other(), "", false
+		}
 	}
 	return winner, rule, conflict
 }

@@ -318,3 +318,38 @@ func TestMergeUnresolvedDeskReferenceAndKeptValues(t *testing.T) {
 		t.Errorf("a clear against a set: DeskPatch %v, conflicts %+v; want CRM's 2 kept and the conflict reported", kept.DeskPatch, kept.Conflicts)
 	}
 }
+
+// A clear on one side of a field whose sides differ because a value was not carried: when the
+// other side's value could be carried to the clearing side, it is the older value the clearing
+// side's own failed to replace, and the clear goes through (keeping it wrote it back over the
+// clear: a fresh user's trial, both directions); when it could not, the clearing side never
+// held it, and it is kept.
+func TestMergeAClearAfterAValueNotCarried(t *testing.T) {
+	tier := mapping.FieldMap{Desk: "cf_tier", CRM: "Tier", Type: mapping.TypePicklist, Direction: mapping.Both, Policy: mapping.Newest,
+		DeskLimits: mapping.Limits{Picklist: []string{"Gold", "Silver"}}, CRMLimits: mapping.Limits{Picklist: []string{"Gold", "Silver", "Diamond"}}}
+	desc := mapping.FieldMap{Desk: "description", CRM: "Description", Type: mapping.TypeText, Direction: mapping.Both, Policy: mapping.Newest,
+		CRMLimits: mapping.Limits{Length: 10}}
+	m := mapping.Mapping{Module: mapping.Contacts, Fields: []mapping.FieldMap{tier, desc}}
+	kTier, kDesc := tier.Key(), desc.Key()
+	long := "a description too long for CRM"
+	for _, tt := range []struct {
+		name                string
+		base                Base
+		desk, crm           V
+		deskPatch, crmPatch V
+	}{
+		{"CRM clears Diamond, which Desk could not take: Desk's older Gold is cleared",
+			Base{Desk: V{kTier: "Gold"}, CRM: V{kTier: "Diamond"}}, V{kTier: "Gold"}, V{kTier: nil}, V{kTier: nil}, V{}},
+		{"Desk clears a text CRM could not take: CRM's older text is cleared",
+			Base{Desk: V{kDesc: long}, CRM: V{kDesc: "short"}}, V{kDesc: nil}, V{kDesc: "short"}, V{}, V{kDesc: nil}},
+		{"CRM clears its older text while Desk holds one CRM could not take: Desk's is kept",
+			Base{Desk: V{kDesc: long}, CRM: V{kDesc: "short"}}, V{kDesc: long}, V{kDesc: nil}, V{}, V{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Merge(MergeInput{Mapping: m, Base: tt.base, Desk: tt.desk, CRM: tt.crm, DeskModified: older, CRMModified: newer, Refs: testRefs()})
+			if !reflect.DeepEqual(r.DeskPatch, tt.deskPatch) || !reflect.DeepEqual(r.CRMPatch, tt.crmPatch) || len(r.Conflicts) != 0 {
+				t.Errorf("DeskPatch %v, CRMPatch %v, conflicts %+v; want %v, %v and none", r.DeskPatch, r.CRMPatch, r.Conflicts, tt.deskPatch, tt.crmPatch)
+			}
+		})
+	}
+}
