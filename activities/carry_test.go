@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"deskcrm/activities"
+	"deskcrm/mapping"
 	"deskcrm/store"
 	"deskcrm/zoho/crm"
 )
@@ -442,5 +443,42 @@ func TestAClearAfterAFailedValueIsCarriedNotUndone(t *testing.T) {
 	step("Desk zip cleared", func() { w.deskUpdate(dz, map[string]any{"zip": nil}) }, "VALUE_TOO_LONG", 0)
 	if d, c := w.deskField("contacts", dz, "zip"), w.crmField("Contacts", zed, "Mailing_Zip"); d != "<nil>" || c != "<nil>" {
 		t.Errorf("after Desk cleared its zip: Desk %q, CRM %q; want both cleared", d, c)
+	}
+}
+
+// A retried failure whose cause is gone although the record did not change — its field no
+// longer mapped — closes: the retry finds the record in sync. It stayed open, "retry asked",
+// with advice that no longer applied (a fresh user's trial).
+func TestARetryClosesAFailureWhoseFieldIsNoLongerMapped(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	recent := time.Now().UTC().Add(-time.Hour).Format(iso)
+	_, err := w.desk.Load("contacts", []map[string]any{
+		{"lastName": "Zed", "email": "zed@x.com", "zip": strings.Repeat("7", 40), "createdTime": recent, "modifiedTime": recent},
+	})
+	must(t, err)
+	w.firstSync()
+	w.pass(nil)
+	if n := len(w.openFailures("VALUE_TOO_LONG")); n != 1 {
+		t.Fatalf("%d VALUE_TOO_LONG failures after the first sync, want Zed's zip", n)
+	}
+	var rows []store.MappingRow
+	for _, f := range mapping.DemoMapping(mapping.Contacts).Fields {
+		if f.Desk != "zip" {
+			rows = append(rows, store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: string(f.Direction), Policy: string(f.EffectivePolicy())})
+		}
+	}
+	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", rows))
+	w.pass(nil)
+	if n := len(w.openFailures("VALUE_TOO_LONG")); n != 1 {
+		t.Errorf("%d VALUE_TOO_LONG failures after the zip was unmapped, want 1 until a retry (or an edit)", n)
+	}
+	if _, err := w.st.MarkRetrying(w.ctx, "it", nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.pass(nil); r.FailuresResolved != 1 || r.UpdatedInCRM+r.UpdatedInDesk != 0 {
+		t.Errorf("the retry pass closed %d failures and wrote %d records, want 1 and none", r.FailuresResolved, r.UpdatedInCRM+r.UpdatedInDesk)
+	}
+	if open := w.openFailures("VALUE_TOO_LONG"); len(open) != 0 {
+		t.Errorf("open VALUE_TOO_LONG %+v after the retry, want none: the zip is no longer synced", open)
 	}
 }

@@ -331,6 +331,7 @@ func (a *Activities) changesInput(ctx context.Context, p *reader, changed []reco
 			in.FailedAt[reconcile.SideID{Side: s, ID: id}] = at
 		}
 	}
+	in.Retried = retried
 	// A pair is planned from the link of whichever of its records was read (both, when both
 	// changed): each copy is based for the retried record.
 	for k, l := range in.Links {

@@ -108,6 +108,15 @@ func (w *writer) apply(ctx context.Context, pl reconcile.Plan, refs mapping.Refs
 	if err := w.settleUpdates(ctx, ups, res); err != nil {
 		return err
 	}
+	inSync := map[mapping.Side][]string{}
+	for _, x := range pl.InSync {
+		inSync[x.Side] = append(inSync[x.Side], x.ID)
+	}
+	for _, s := range []mapping.Side{mapping.Desk, mapping.CRM} {
+		if err := w.resolveSynced(ctx, s, inSync[s]); err != nil {
+			return err
+		}
+	}
 	w.o.failPlanned(w.module, pl.Failures)
 	return nil
 }

@@ -154,6 +154,10 @@ type Plan struct {
 	Failures []Failure
 	// Unindex lists deleted records to drop from the index, so they are never matched again.
 	Unindex []Mark
+	// InSync lists records retried by the admin (ChangesInput.Retried) that need no write:
+	// what failed no longer does (its field unmapped, the value fixed on the other side), so
+	// their failures close. Without this a retry planned nothing and the failure stayed open.
+	InSync []SideID
 	// Counts of what needs no write.
 	Echoes, Skipped, Matched int
 }
@@ -166,6 +170,7 @@ func (p *Plan) Add(o Plan) {
 	p.Clears = append(p.Clears, o.Clears...)
 	p.Failures = append(p.Failures, o.Failures...)
 	p.Unindex = append(p.Unindex, o.Unindex...)
+	p.InSync = append(p.InSync, o.InSync...)
 	p.Echoes += o.Echoes
 	p.Skipped += o.Skipped
 	p.Matched += o.Matched

@@ -43,6 +43,9 @@ type ChangesInput struct {
 	// Candidates lists, per match key of an unlinked changed record, every record known to
 	// carry that key on either side (the index, and lookups of the other side).
 	Candidates map[string][]Candidate
+	// Retried holds the records read again because the admin asked to retry their failures:
+	// one that needs no write is in sync (Plan.InSync).
+	Retried map[SideID]bool
 	// FailedAt holds, per record, when its open failure was last recorded: a change no newer
 	// than that is the version that failed already, and is skipped until it changes again or
 	// the admin retries it.
@@ -269,6 +272,11 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 	case ActionSkipEcho, ActionSkip, ActionIgnore:
 		if d.Action != ActionIgnore {
 			pl.Echoes++
+		}
+		for _, x := range []*Record{&r, other} {
+			if x != nil && in.Retried[SideID{Side: x.Side, ID: x.ID}] {
+				pl.InSync = append(pl.InSync, SideID{Side: x.Side, ID: x.ID})
+			}
 		}
 		if u.ClearDeletion != "" {
 			pl.Clears = append(pl.Clears, Clear{LinkID: l.ID, Side: u.ClearDeletion})
