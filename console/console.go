@@ -214,7 +214,7 @@ var notices = map[string]string{
 	"paused":      "Sync paused: no Zoho API is called until you resume. Nothing that changes meanwhile is lost.",
 	"resumed":     "Sync resumed: it carries on where it stopped.",
 	"sync-now":    "A pass was asked for: it runs now (or after the step under way).",
-	"mode":        "Sync type changed: the next pass runs in the new mode (a pass under way finishes in the old one).",
+	"mode":        "Sync type changed: the next pass runs in the new mode (a pass under way finishes in the old one); back in two-way, it sends to CRM the Desk records and edits one-way held back.",
 	"switched":    "Switched from the legacy import to sync. This cannot be reverted.",
 	"deleted":     "Integration deleted: the sync stopped, webhooks were unsubscribed, the CRM panel and handshake mode are off. History and failure log are kept.",
 	"mapping":     "Mapping saved: the sync uses it from its next step.",

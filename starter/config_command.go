@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -300,6 +301,11 @@ func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	}
 	fmt.Fprintf(stdout, "integration %q: mode %s (was %s)\n", c.integration, res.Mode, res.Previous)
+	if !res.CatchUpSince.IsZero() {
+		fmt.Fprintf(stdout, "the next pass sends to CRM the Desk records and edits made since %s, which one-way held back "+
+			"(clears included; a field changed on both sides takes the record modified last or its policy; `starter conflicts` lists those)\n",
+			res.CatchUpSince.Local().Format(time.RFC1123))
+	}
 	return nil
 }
 

@@ -296,6 +296,10 @@ func TestSetModeSaysWhatToRunInstead(t *testing.T) {
 			[]string{"set-mode", "one-way-crm-to-desk"}, "mode not changed: the first sync is still running: change the mode once it is done (`starter status` shows its progress)", false, true},
 		{"a change", twoWay, changed, []string{"set-mode", "one-way-crm-to-desk"}, `integration "acme": mode one-way-crm-to-desk (was two-way)`, true, true},
 		{"no change", twoWay, changed, []string{"set-mode", "two-way"}, `integration "acme": mode is already two-way`, true, true},
+		{"back to two-way", workflows.Status{Mode: "one-way-crm-to-desk"}, func(string, []any) (any, error) {
+			return workflows.ModeResult{Mode: "two-way", Previous: "one-way-crm-to-desk", CatchUpSince: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}, nil
+		}, []string{"set-mode", "two-way"}, "the next pass sends to CRM the Desk records and edits made since " +
+			time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).Local().Format(time.RFC1123) + ", which one-way held back", true, true},
 	} {
 		w := running(map[string]any{workflows.QueryStatus: tc.status})
 		w.update = tc.update

@@ -53,6 +53,9 @@ type SetModeRequest struct {
 type ModeResult struct {
 	Mode     string `json:"mode"`
 	Previous string `json:"previous"`
+	// CatchUpSince is set when the change goes back to two-way: the next pass sends to CRM
+	// the Desk records and changes made since then, which one-way mode held back.
+	CatchUpSince time.Time `json:"catchUpSince,omitzero"`
 }
 
 // signals are the workflow's signal channels.
@@ -358,6 +361,7 @@ func (s *syncImpl) changeMode(ctx workflow.Context, mode string) (ModeResult, er
 			s.st.DeskRewind = s.st.InitialStart
 		}
 		s.st.SyncRequested = true
+		res.CatchUpSince = s.st.DeskRewind
 	}
 	if activityMode(mode) != activities.ModeTwoWay {
 		s.st.OneWaySince = now

@@ -171,13 +171,14 @@ type updateOutcome struct {
 	rejected error
 	err      error
 	done     bool
+	result   any
 }
 
 func (h *harness) update(d time.Duration, name string, out *updateOutcome, args ...any) {
 	h.at(d, func() {
 		h.env.UpdateWorkflow(name, fmt.Sprintf("%s-%s", name, d), &testsuite.TestUpdateCallback{
 			OnReject:   func(err error) { out.rejected = err },
-			OnComplete: func(_ any, err error) { out.err, out.done = err, true },
+			OnComplete: func(r any, err error) { out.result, out.err, out.done = r, err, true },
 		}, args...)
 	})
 }
@@ -261,6 +262,9 @@ func TestSetModeSwitchesAndCatchesUpWhenGoingTwoWay(t *testing.T) {
 		"Desk changes are read again from when one-way mode began")
 	assert.Equal(t, activities.ModeTwoWay, done.Mode)
 	assert.False(t, done.CatchUp)
+	// The update says since when Desk's held-back changes are sent (starter set-mode prints it).
+	assert.Equal(t, t0.Add(10*time.Minute), toTwoWay.result.(ModeResult).CatchUpSince.UTC())
+	assert.True(t, toOneWay.result.(ModeResult).CatchUpSince.IsZero())
 }
 
 func (h *harness) lastModeSA() string {
