@@ -484,12 +484,15 @@ func (a *Activities) reportConflicts(ctx context.Context, in IncrementalInput, u
 		c := store.Conflict{Module: in.Module, DeskID: u.DeskID, CRMID: u.CRMID, Fields: make([]store.ConflictField, len(u.Conflicts))}
 		fields := make([]string, len(u.Conflicts))
 		for i, x := range u.Conflicts {
-			c.Fields[i] = store.ConflictField{Field: x.Key, Kept: string(x.Winner), Rule: x.Rule}
+			c.Fields[i] = store.ConflictField{Field: x.Key, Kept: string(x.Winner), Rule: x.Rule, FirstSync: x.FirstSync}
 			rule := x.Rule
 			if rule == string(mapping.Newest) {
 				rule = "newest: the record modified last"
 			}
 			fields[i] = fmt.Sprintf("%s: %s kept (%s)", x.Key, x.Winner.Label(), rule)
+			if x.FirstSync {
+				fields[i] += ", first synced with different values"
+			}
 		}
 		log = append(log, c)
 		a.Logger.Info("field changed on both sides since the last sync: one edit kept, by rule", zap.String("integration", in.IntegrationID),

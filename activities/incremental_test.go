@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"deskcrm/activities"
+	"deskcrm/mapping"
 	"deskcrm/emulator/realism"
 	"deskcrm/store"
 	"deskcrm/zoho/crm"
@@ -401,5 +402,42 @@ func TestAHintedPassWritesNothingWhenTheOtherSidesReadFails(t *testing.T) {
 	}
 	if got := w.crmField("Contacts", w.crmLinkOf(d["cid"]).CRMID, "Title"); got != "From Desk" {
 		t.Errorf("CRM Cid's title %q after the retry, want From Desk", got)
+	}
+}
+
+// A field newly mapped whose two sides hold different values takes one of them by its rule:
+// the other side's value is replaced, and the conflict log says so (it logged only fields
+// changed on both sides since a sync, so a mapping change replaced values silently: a trial).
+func TestANewlyMappedFieldWithDifferentValuesIsLoggedAsAConflict(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	var rows, without []store.MappingRow
+	for _, f := range mapping.DemoMapping(mapping.Contacts).Fields {
+		r := store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: string(f.Direction), Policy: string(f.EffectivePolicy())}
+		rows = append(rows, r)
+		if f.Desk != "title" {
+			without = append(without, r)
+		}
+	}
+	_, err := w.st.EnsureIntegration(w.ctx, "it", "two-way", 365*24*time.Hour)
+	must(t, err)
+	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", without))
+	d, c := w.seed()
+	w.firstSync()
+	w.pass(nil)
+	w.crmUpdate(c["ben"], map[string]any{"Title": "Title in CRM"})
+	time.Sleep(1100 * time.Millisecond)
+	w.deskUpdate(d["ben"], map[string]any{"title": "Title in Desk"})
+	w.pass(nil)
+	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", rows))
+	w.deskUpdate(d["ben"], map[string]any{"mobile": "555"}) // the pair is read again
+	w.pass(nil)
+	if got, gotCRM := w.deskField("contacts", d["ben"], "title"), w.crmField("Contacts", c["ben"], "Title"); got != "Title in Desk" || gotCRM != got {
+		t.Errorf("Ben's title: Desk %q, CRM %q; want Desk's, the record modified last, on both", got, gotCRM)
+	}
+	log, _, err := w.st.RecentConflicts(w.ctx, "it", w.start.Add(-time.Hour), 0)
+	must(t, err)
+	want := []store.ConflictField{{Field: "title=Title", Kept: "desk", Rule: "newest", FirstSync: true}}
+	if len(log) != 1 || !reflect.DeepEqual(log[0].Fields, want) || log[0].CRMID != c["ben"] {
+		t.Errorf("conflict log %+v, want Ben's title first synced with Desk's kept", log)
 	}
 }

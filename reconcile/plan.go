@@ -98,8 +98,10 @@ type Update struct {
 	DeskCounterpart, CRMCounterpart bool
 	// Base is the merge base to store once written; zero keeps the stored one.
 	Base Base
-	// Conflicts are the fields changed on both sides since the last sync that a rule decided
-	// (see Merge; incremental changes only).
+	// Conflicts are the fields a rule decided between two values (see Merge; incremental
+	// changes only): changed on both sides since the last sync, or (Conflict.FirstSync)
+	// holding different values when the field was first synced for the pair — a field newly
+	// mapped, whose value on one side the rule replaced.
 	Conflicts []Conflict
 	// DeskModified and CRMModified are the records' modified times to store with the base.
 	DeskModified, CRMModified time.Time

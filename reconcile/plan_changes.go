@@ -253,7 +253,7 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 	}
 	pl.notCarried(l.DeskID, l.CRMID, d.NotCarried)
 	u := Update{LinkID: l.ID, DeskID: l.DeskID, CRMID: l.CRMID, Source: r.Side, DeskPatch: d.DeskPatch, CRMPatch: d.CRMPatch,
-		Base: d.Base, DeskModified: l.DeskModified, CRMModified: l.CRMModified, Conflicts: bothSidesChanged(d.Conflicts)}
+		Base: d.Base, DeskModified: l.DeskModified, CRMModified: l.CRMModified, Conflicts: d.Conflicts}
 	setModified(&u, r)
 	if other != nil {
 		setModified(&u, *other)
@@ -352,16 +352,4 @@ func (p *Plan) addCreate(c plannedCreate) {
 	}
 	c.Failures = notCarriedFailures(deskID, crmID, c.notCarried)
 	p.Creates = append(p.Creates, c.Create)
-}
-
-// bothSidesChanged keeps the conflicts of fields that changed on both sides since their base
-// (a field with no base yet, newly mapped, is a first reconcile, not a conflict).
-func bothSidesChanged(cs []Conflict) []Conflict {
-	var out []Conflict
-	for _, c := range cs {
-		if !c.FirstSync {
-			out = append(out, c)
-		}
-	}
-	return out
 }

@@ -23,6 +23,9 @@ type ConflictField struct {
 	// "crm-wins", "desk-wins", "one-way", "direction" (the field flows one way only), or the
 	// rule's words when a clear met a value its side never held.
 	Rule string `json:"rule"`
+	// FirstSync is set when the field had not been synced for the pair before (newly mapped)
+	// and the sides held different values: one of them was replaced.
+	FirstSync bool `json:"firstSync,omitempty"`
 }
 
 // Words says which edit of a field the sync kept and why: "title ↔ Title: CRM's
@@ -46,6 +49,9 @@ func (f ConflictField) Words() string {
 	kept := "Desk"
 	if f.Kept == "crm" {
 		kept = "CRM"
+	}
+	if f.FirstSync {
+		return fmt.Sprintf("%s: first synced with different values on each side; %s's kept (%s)", field, kept, rule)
 	}
 	return fmt.Sprintf("%s: %s's edit kept (%s)", field, kept, rule)
 }
