@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"deskcrm/activities"
-	"deskcrm/mapping"
 	"deskcrm/emulator/realism"
+	"deskcrm/mapping"
 	"deskcrm/store"
 	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
