@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"deskcrm/emulator/realism"
@@ -287,8 +288,31 @@ type LoadTicketsRequest struct {
 //	POST /_emulator/reset    -> 204
 //	POST /_emulator/tickets  {"tickets":[{subject,status,priority,contactId,accountId}]} -> 200 {"ids":[...]}
 //	GET  /_emulator/webhooks -> delivery counters per webhook
+//	POST /_emulator/fields   {"module":"contacts","field":{"apiName":"cf_x","displayLabel":"X","type":"Picklist",
+//	                          "allowedValues":[...],"maxLength":..,"decimalPlaces":..,"isMandatory":..}} -> 201
+//	                         (a custom field, as an admin adds one in Desk's setup; organizationFields lists it)
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.URL.Path == "/_emulator/fields" && r.Method == http.MethodPost:
+		var req struct {
+			Module string `json:"module"`
+			Field  Field  `json:"field"`
+		}
+		if err := decodeAdmin(r, &req); err != nil {
+			realism.AdminError(w, http.StatusBadRequest, err)
+			return
+		}
+		f := req.Field
+		f.Custom, f.ID, f.ReadOnly = true, "", false
+		if !strings.HasPrefix(f.APIName, "cf_") {
+			realism.AdminError(w, http.StatusBadRequest, fmt.Errorf("add field: a custom field's apiName starts with cf_ (got %q)", f.APIName))
+			return
+		}
+		if err := s.AddField(req.Module, f); err != nil {
+			realism.AdminError(w, http.StatusBadRequest, err)
+			return
+		}
+		realism.WriteJSON(w, http.StatusCreated, map[string]string{"apiName": f.APIName})
 	case r.URL.Path == "/_emulator/load" && r.Method == http.MethodPost:
 		var req LoadRequest
 		if err := decodeAdmin(r, &req); err != nil {

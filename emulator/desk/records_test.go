@@ -694,3 +694,34 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("list saw %d contacts, want 80", seen)
 	}
 }
+
+// POST /_emulator/fields adds a custom field as Desk's setup does: organizationFields lists it
+// and records take its values by its rules; a name without cf_, an unknown type or module, and
+// a different field under a name in use are refused.
+func TestAdminAddsCustomFields(t *testing.T) {
+	e := newEnv(t, Config{})
+	r := e.raw("POST", "/_emulator/fields", map[string]any{"module": "contacts", "field": map[string]any{
+		"apiName": "cf_plan", "displayLabel": "Plan", "type": "Picklist", "allowedValues": []string{"Basic", "Pro"}}}, nil)
+	if r.status != 201 {
+		t.Fatalf("add a picklist: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/organizationFields?module=contacts", nil); !strings.Contains(string(r.body), `"apiName":"cf_plan"`) {
+		t.Errorf("organizationFields does not list cf_plan: %s", r.body)
+	}
+	if r := e.do("POST", "/api/v1/contacts", map[string]any{"lastName": "P", "cf": map[string]any{"cf_plan": "Pro"}}); r.status != 200 {
+		t.Errorf("a contact with cf_plan Pro: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/contacts", map[string]any{"lastName": "Q", "cf": map[string]any{"cf_plan": "Gold"}}); r.status != 422 && r.status != 400 {
+		t.Errorf("a contact with cf_plan Gold (not a value): %d %s", r.status, r.body)
+	}
+	for _, bad := range []map[string]any{
+		{"module": "contacts", "field": map[string]any{"apiName": "plan", "type": "Text"}},
+		{"module": "contacts", "field": map[string]any{"apiName": "cf_odd", "type": "Hologram"}},
+		{"module": "leads", "field": map[string]any{"apiName": "cf_x", "type": "Text"}},
+		{"module": "contacts", "field": map[string]any{"apiName": "cf_plan", "type": "Text"}},
+	} {
+		if r := e.raw("POST", "/_emulator/fields", bad, nil); r.status != 400 {
+			t.Errorf("%v: %d %s, want 400", bad, r.status, r.body)
+		}
+	}
+}

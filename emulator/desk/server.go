@@ -186,7 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/.well-known/jwks.json":
 		s.hooks.serveJWKS(w, r)
 	case p == "/_emulator/load" || p == "/_emulator/reset" || strings.HasPrefix(p, "/_emulator/tickets") ||
-		p == "/_emulator/webhooks":
+		p == "/_emulator/webhooks" || p == "/_emulator/fields":
 		s.serveAdmin(w, r)
 	case p == "/_emulator/agents" || p == "/_emulator/agents/token":
 		s.serveAgentsAdmin(w, r)
