@@ -73,6 +73,7 @@ func (s *syncImpl) setup(ctx workflow.Context) error {
 	s.overlap = workflow.GetVersion(ctx, overlapVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	s.hinted = workflow.GetVersion(ctx, hintedPassVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	s.pausedRetry = workflow.GetVersion(ctx, pausedRetryVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	s.follow = workflow.GetVersion(ctx, followVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) {
 		return s.status(workflow.Now(ctx)), nil
 	}, workflow.QueryHandlerOptions{Description: "Phase, mode, paused, progress per module and side, the steps running, credits used and " +

@@ -172,3 +172,27 @@ func TestAHintedPassWithMoreRunsAgainForItsSide(t *testing.T) {
 	h.run(SyncInput{PollInterval: "1h"})
 	assert.Equal(t, []string{"accounts [desk] map[]", "contacts [desk] map[desk:[d1]]", "contacts [desk] map[]"}, h.passInputs(10*time.Minute, 20*time.Minute))
 }
+
+// A hinted accounts pass that linked accounts (a rename fixed an ambiguous match) is followed
+// by a contacts pass of its sides, which carries the contacts' references to them; one that
+// linked none is not. The contacts waited for the next full pass.
+func TestAnAccountsPassThatLinksRunsTheContactsPass(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		result activities.IncrementalResult
+		want   []string
+	}{
+		{"matched", activities.IncrementalResult{Matched: 1}, []string{"accounts [crm] map[crm:[a1]]", "contacts [crm] map[]"}},
+		{"created in Desk", activities.IncrementalResult{StepResult: activities.StepResult{CreatedInDesk: 1}}, []string{"accounts [crm] map[crm:[a1]]", "contacts [crm] map[]"}},
+		{"updated only", incrementalResults[activities.Accounts], []string{"accounts [crm] map[crm:[a1]]"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.env.OnActivity(acts.IncrementalPass, mock.Anything, incrementalMatching(activities.Accounts)).Return(tt.result, nil).Once()
+			h.signal(10*time.Minute, SignalChanges, ChangesSignal{Source: "crm", Module: "accounts", IDs: []string{"a1"}, Operation: "update"})
+			h.cancelAt(20 * time.Minute)
+			h.run(SyncInput{PollInterval: "1h"})
+			assert.Equal(t, tt.want, h.passInputs(10*time.Minute, 20*time.Minute))
+		})
+	}
+}

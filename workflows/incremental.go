@@ -91,6 +91,11 @@ func (s *syncImpl) incrementalPass(ctx workflow.Context, full bool) error {
 			} else {
 				more = more || res.More
 			}
+			if s.follow && !p.full && m == activities.Accounts && res.Matched+res.CreatedInCRM+res.CreatedInDesk > 0 {
+				// Accounts linked now: contacts whose account could not be carried can be (the
+				// contacts pass reads them, AccountFollowers), this pass rather than the next full one.
+				s.addHinted(activities.Contacts, sides)
+			}
 		}
 		if !s.stored {
 			s.st.CatchUp, s.st.DeskRewind = false, time.Time{}

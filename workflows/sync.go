@@ -68,6 +68,11 @@ const (
 	// read too), and a full pass of both runs at least every poll interval however often
 	// webhooks hint. Runs before it ran a full pass on every changes signal.
 	hintedPassVersion = "hinted-passes"
+	// followVersion, read once when a run starts: a hinted accounts pass that linked accounts
+	// (a rename fixed an ambiguous match, a create) is followed by a contacts pass of the same
+	// sides, which carries the contacts' references to those accounts (their followers); they
+	// waited for the next full pass.
+	followVersion = "contacts-follow-linked-accounts"
 )
 
 // WorkflowID is the id of the one sync workflow of an integration.
@@ -161,9 +166,9 @@ type syncImpl struct {
 	sigs  signals
 	// stored: the run has the storedStateVersion changes (false when it began before them).
 	stored bool
-	// overlap, hinted and pausedRetry: the run has the overlapVersion, hintedPassVersion and
-	// pausedRetryVersion changes.
-	overlap, hinted, pausedRetry bool
+	// overlap, hinted, pausedRetry and follow: the run has the overlapVersion,
+	// hintedPassVersion, pausedRetryVersion and followVersion changes.
+	overlap, hinted, pausedRetry, follow bool
 	// running are the first-sync steps in flight (the status shows them); creditsUntil is when
 	// the daily credits return while the sync waits for them (zero: not waiting), and
 	// creditsReason the paused reason that wait gave.
