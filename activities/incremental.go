@@ -470,8 +470,9 @@ func retryUncarried(m mapping.Mapping, b reconcile.Base, from mapping.Side) reco
 	return b
 }
 
-// reportConflicts counts the pairs of ups with a field changed on both sides since the last
-// sync, logs each (ids, fields, the side kept and the rule; never the values, which are
+// reportConflicts counts the pairs of ups with a field a rule decided between two values
+// (changed on both sides since the last sync, or first synced with different values: a field
+// newly mapped), logs each (ids, fields, the side kept and the rule; never the values, which are
 // customer data) and records them in the conflict log (store.RecordConflicts: the console's
 // history page and `starter conflicts`), so that an admin can see which edit a rule set aside.
 func (a *Activities) reportConflicts(ctx context.Context, in IncrementalInput, ups []reconcile.Update, o *outcome) error {

@@ -108,6 +108,8 @@ func (w *writer) apply(ctx context.Context, pl reconcile.Plan, refs mapping.Refs
 	if err := w.settleUpdates(ctx, ups, res); err != nil {
 		return err
 	}
+	// Retried records that needed no write are in sync: their failures close (but for those
+	// this plan fails again).
 	inSync := map[mapping.Side][]string{}
 	for _, x := range pl.InSync {
 		inSync[x.Side] = append(inSync[x.Side], x.ID)
