@@ -353,3 +353,27 @@ func TestMergeAClearAfterAValueNotCarried(t *testing.T) {
 		})
 	}
 }
+
+// Conflicts that set an edit aside are logged: a field changed on both sides, and a field first
+// synced with different values whose kept value is written over the other's; a first-synced
+// field whose kept value writes nothing (an account with no counterpart on both sides, seen
+// each time the pair was read) is not.
+func TestConflictsSetAsideAnEdit(t *testing.T) {
+	both := Conflict{Key: kTitle, Winner: mapping.Desk, Rule: "newest"}
+	firstWritten := Conflict{Key: kName, Winner: mapping.CRM, Rule: "newest", FirstSync: true}
+	firstHeld := Conflict{Key: kAcct, Winner: mapping.Desk, Rule: "newest", FirstSync: true}
+	firstNotCarried := Conflict{Key: kPhone, Winner: mapping.CRM, Rule: "crm-wins", FirstSync: true}
+	got := setAside([]Conflict{both, firstWritten, firstHeld, firstNotCarried}, V{kName: "Roe"}, V{})
+	if want := []Conflict{both, firstWritten}; !reflect.DeepEqual(got, want) {
+		t.Errorf("setAside = %+v, want %+v", got, want)
+	}
+	// The trial's pair: both sides point at accounts with no counterpart, no base for the field.
+	r := Merge(MergeInput{Mapping: testMapping(), Base: sb(V{kName: "Doe"}), Desk: V{kName: "Doe"}, CRM: V{kName: "Doe", kAcct: "C-old"},
+		DeskModified: newer, CRMModified: older, Refs: testRefs(), DeskUnresolved: map[string]bool{kAcct: true}})
+	if len(r.Conflicts) != 1 || !r.Conflicts[0].FirstSync {
+		t.Fatalf("two unlinked accounts: the merge's conflicts %+v, want the account's, first synced", r.Conflicts)
+	}
+	if cs := setAside(r.Conflicts, r.DeskPatch, r.CRMPatch); len(cs) != 0 || len(r.DeskPatch)+len(r.CRMPatch) != 0 {
+		t.Errorf("two unlinked accounts: conflicts %+v, patches %v / %v; want nothing", cs, r.DeskPatch, r.CRMPatch)
+	}
+}

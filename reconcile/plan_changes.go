@@ -253,7 +253,7 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 	}
 	pl.notCarried(l.DeskID, l.CRMID, d.NotCarried)
 	u := Update{LinkID: l.ID, DeskID: l.DeskID, CRMID: l.CRMID, Source: r.Side, DeskPatch: d.DeskPatch, CRMPatch: d.CRMPatch,
-		Base: d.Base, DeskModified: l.DeskModified, CRMModified: l.CRMModified, Conflicts: d.Conflicts}
+		Base: d.Base, DeskModified: l.DeskModified, CRMModified: l.CRMModified, Conflicts: setAside(d.Conflicts, d.DeskPatch, d.CRMPatch)}
 	setModified(&u, r)
 	if other != nil {
 		setModified(&u, *other)
@@ -352,4 +352,25 @@ func (p *Plan) addCreate(c plannedCreate) {
 	}
 	c.Failures = notCarriedFailures(deskID, crmID, c.notCarried)
 	p.Creates = append(p.Creates, c.Create)
+}
+
+// setAside keeps the conflicts that set an edit aside: every field changed on both sides
+// since the last sync (one edit prevails, now or — a Desk move held until its account links —
+// later), and a field first synced with different values only when the kept value is written
+// over the other side's. A first-synced field whose kept value cannot be carried (an account
+// with no counterpart, a value the other side refuses) or is held writes nothing: each side
+// keeps its value, and logging it each time the pair was read filled the conflict log with
+// decisions that changed nothing (a trial).
+func setAside(cs []Conflict, deskPatch, crmPatch mapping.Values) []Conflict {
+	var out []Conflict
+	for _, c := range cs {
+		patch := deskPatch
+		if c.Winner == mapping.Desk {
+			patch = crmPatch
+		}
+		if _, written := patch[c.Key]; written || !c.FirstSync {
+			out = append(out, c)
+		}
+	}
+	return out
 }
