@@ -400,7 +400,7 @@ func TestDeleteIntegration(t *testing.T) {
 		t.Fatalf("after delete: %d CRM and %d Desk calls, want none", crmCalls, deskCalls)
 	}
 
-	// History and the failure log stay; permissions went with the integration.
+	// History, the failure log and the permissions stay (a later start applies them again).
 	runs, err := e.st.RecentRuns(ctx, "default", started.Add(-time.Minute))
 	if err != nil || len(runs) != 1 || runs[0].Added != 3 {
 		t.Fatalf("history after delete: %v %+v", err, runs)
@@ -409,8 +409,8 @@ func TestDeleteIntegration(t *testing.T) {
 	if err != nil || n != 1 || len(fails) != 1 || fails[0].Code != "MANDATORY_FIELD_MISSING" {
 		t.Fatalf("failure log after delete: %v %d %+v", err, n, fails)
 	}
-	if perms, err := e.st.AllPermissions(ctx, "default"); err != nil || len(perms) != 0 {
-		t.Fatalf("permissions after delete: %v %+v", err, perms)
+	if perms, err := e.st.AllPermissions(ctx, "default"); err != nil || len(perms) != 1 || perms[0].Profile != "Agent" || perms[0].Notes != "restricted" {
+		t.Fatalf("permissions after delete: %v %+v, want Agent's notes restricted kept", err, perms)
 	}
 
 	t.Run("again", func(t *testing.T) {
@@ -424,13 +424,14 @@ func TestDeleteIntegration(t *testing.T) {
 			t.Fatalf("%d %s", a.status, a.raw)
 		}
 	})
-	t.Run("a new start begins afresh", func(t *testing.T) {
+	t.Run("a new start applies the permissions kept", func(t *testing.T) {
 		if _, err := e.st.EnsureIntegration(ctx, "default", "two-way", 365*24*time.Hour); err != nil {
 			t.Fatal(err)
 		}
+		// Agent's stored permissions (all but notes), not the default's (info only).
 		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskContact)
-		if a.status != http.StatusOK || slices.Contains(sectionsOf(a.body), "notes") || !slices.Contains(sectionsOf(a.body), "info") {
-			t.Fatalf("after restart: %d %s", a.status, a.raw)
+		if got := sectionsOf(a.body); a.status != http.StatusOK || !slices.Equal(got, []string{"info", "deals", "calls", "events", "tasks"}) {
+			t.Fatalf("after restart: %d %v %s", a.status, got, a.raw)
 		}
 	})
 }

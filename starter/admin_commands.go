@@ -268,7 +268,7 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !*yes {
 		fmt.Fprintf(stdout, "Delete integration %q? The sync stops, webhooks are unsubscribed, and the CRM panel and handshake mode go away.\n"+
-			"Sync history and the failure log are kept. Type the integration id to confirm: ", c.integration)
+			"Sync history, the failure log, panel permissions and handshake settings are kept (a new start applies them). Type the integration id to confirm: ", c.integration)
 		line, _ := bufio.NewReader(stdin).ReadString('\n')
 		if strings.TrimSpace(line) != c.integration {
 			return errors.New("not confirmed; nothing was deleted (use --yes in scripts)")

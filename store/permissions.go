@@ -257,9 +257,11 @@ func (s *Store) SetHandshake(ctx context.Context, integrationID string, h Handsh
 	return out, nil
 }
 
-// DeleteIntegration marks an integration deleted and drops its panel permissions and handshake
-// settings, so that the panel and handshake mode go away with it and a later start begins
-// afresh. Links, run history and the failure log stay for audit. It reports whether the
+// DeleteIntegration marks an integration deleted: the panel and handshake mode answer that it
+// is (their settings are not read while it is). Its panel permissions and handshake settings
+// stay, as do links, run history and the failure log: a later start of the same integration
+// applies them again (they were dropped, and a restart opened the panel to every profile with
+// the default's full access). It reports whether the
 // integration was already deleted; ErrNotFound when there is no such integration.
 func (s *Store) DeleteIntegration(ctx context.Context, integrationID string) (alreadyDeleted bool, err error) {
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
@@ -278,11 +280,7 @@ func (s *Store) DeleteIntegration(ctx context.Context, integrationID string) (al
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `delete from panel_permissions where integration_id = $1`, integrationID); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `delete from handshake_settings where integration_id = $1`, integrationID)
-		return err
+		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, fmt.Errorf("delete integration %s: %w", integrationID, err)

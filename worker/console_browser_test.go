@@ -118,7 +118,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Delete: the confirmation says what stops; a wrong id deletes nothing.
 	b.do("open the delete section", chromedpClick("#delete-open"))
-	if warn := b.text("#delete-warning"); !contains(warn, "stops the sync", "CRM panel", "handshake mode", "history and the failure log are kept") {
+	if warn := b.text("#delete-warning"); !contains(warn, "stops the sync", "CRM panel", "handshake mode", "the failure log, the panel permissions and the handshake settings are kept") {
 		t.Errorf("delete confirmation: %q", warn)
 	}
 	b.typeInto("#delete-confirm", "something-else")
