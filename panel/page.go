@@ -92,6 +92,8 @@ func (h *handler) panelPage(w http.ResponseWriter, r *http.Request) {
 		switch p.code {
 		case "not_linked":
 			pp.Heading, pp.Info = "Not in Zoho CRM", true
+		case "crm_deleted":
+			pp.Heading, pp.Info = "Deleted in Zoho CRM", true
 		case "not_permitted":
 			pp.Heading = "Not available to your profile"
 		case "integration_deleted", "integration_not_found":

@@ -3,6 +3,7 @@ package panel_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -264,6 +265,21 @@ func TestUnlinkedRecord(t *testing.T) {
 			t.Fatalf("status %d: %s", a.status, a.raw)
 		}
 	})
+	// A record the sync could not link says so, by its code and failure entry, without the
+	// failure's message (it can hold customer values this profile may not see).
+	t.Run("failed record", func(t *testing.T) {
+		fs, err := e.st.RecordFailures(context.Background(), "default", "wf/run/1", []store.Failure{{Module: "contacts", Direction: "desk-to-crm",
+			DeskID: e.fx.deskUnlinked, Code: "AMBIGUOUS_MATCH", Message: "two CRM contacts hold secret@example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskUnlinked)
+		msg, _ := a.body["message"].(string)
+		if a.status != http.StatusNotFound || a.body["error"] != "not_linked" || !strings.Contains(msg, "could not bring it to CRM (AMBIGUOUS_MATCH)") ||
+			!strings.Contains(msg, fmt.Sprintf("failure %d", fs[0].ID)) || strings.Contains(a.raw, "secret@example.com") {
+			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+	})
 	t.Run("page says so", func(t *testing.T) {
 		a := e.do(http.MethodGet, e.pageLink("Agent", "contacts", e.fx.deskUnlinked), "", nil)
 		if a.status != http.StatusNotFound || !strings.Contains(a.raw, "Not in Zoho CRM") || !strings.Contains(a.raw, "not linked") {
@@ -300,10 +316,32 @@ func TestCRMErrorsAreShown(t *testing.T) {
 			t.Fatalf("after the fault: %d %s", a.status, a.raw)
 		}
 	})
+	// A CRM record deleted is no outage (it answered 502 "Zoho CRM answered INVALID_DATA", a
+	// trial): 404 saying so, before the sync read the deletion and after.
 	t.Run("linked CRM record is gone", func(t *testing.T) {
 		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskDangling)
-		if a.status != http.StatusBadGateway || a.body["code"] == nil || a.body["code"] == "" {
+		if a.status != http.StatusNotFound || a.body["error"] != "crm_deleted" || !strings.Contains(a.raw, "no longer exists in CRM") {
 			t.Fatalf("status %d: %s", a.status, a.raw)
+		}
+		page := e.do(http.MethodGet, e.pageLink("Agent", "contacts", e.fx.deskDangling), "", nil)
+		if page.status != http.StatusNotFound || !strings.Contains(page.raw, "Deleted in Zoho CRM") {
+			t.Fatalf("page: %d %s", page.status, page.raw)
+		}
+	})
+	t.Run("linked CRM record deleted, as the sync read", func(t *testing.T) {
+		ctx := context.Background()
+		l, err := e.st.LinkByDesk(ctx, "default", "contacts", e.fx.deskContact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.Pool.Exec(ctx, `update links set crm_deleted = 'trash' where id = $1`, l.ID); err != nil {
+			t.Fatal(err)
+		}
+		defer e.st.Pool.Exec(ctx, `update links set crm_deleted = null where id = $1`, l.ID)
+		e.resetCalls()
+		a := e.as("Agent", "/api/v1/panel/contacts/"+e.fx.deskContact)
+		if crmCalls, _ := e.calls(); a.status != http.StatusNotFound || a.body["error"] != "crm_deleted" || !strings.Contains(a.raw, "was deleted in CRM") || crmCalls != 0 {
+			t.Fatalf("status %d, %d CRM calls: %s", a.status, crmCalls, a.raw)
 		}
 	})
 }

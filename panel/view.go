@@ -107,9 +107,15 @@ func (h *handler) buildView(ctx context.Context, integration, module, deskID str
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, h.storeProblem(err, "read link")
 	}
+	noun := strings.TrimSuffix(module, "s")
 	if err != nil || link.CRMID == "" || link.State != "linked" {
-		return nil, &problem{status: http.StatusNotFound, code: "not_linked",
-			msg: fmt.Sprintf("Desk %s %s is not linked to a CRM record (yet): it has not been synced", strings.TrimSuffix(module, "s"), deskID)}
+		return nil, h.notLinked(ctx, integration, module, deskID)
+	}
+	if link.CRMDeleted != "" {
+		// The sync read the deletion: CRM would answer INVALID_DATA for the id.
+		return nil, &problem{status: http.StatusNotFound, code: "crm_deleted", msg: fmt.Sprintf(
+			"the CRM %s %s linked to Desk %s %s was deleted in CRM; the sync adds it back there when this Desk %s changes",
+			noun, link.CRMID, noun, deskID, noun)}
 	}
 	v := &View{Integration: integration, Module: module, DeskID: deskID, CRMID: link.CRMID, CRMModule: cm,
 		Profile: agent.Profile, AgentID: agent.ID}
@@ -123,6 +129,12 @@ func (h *handler) buildView(ctx context.Context, integration, module, deskID str
 	wg.Wait()
 	for i, s := range sections {
 		if errs[i] != nil {
+			if gone(errs[i]) {
+				// Deleted in CRM since the sync's last pass: not an outage.
+				return nil, &problem{status: http.StatusNotFound, code: "crm_deleted", msg: fmt.Sprintf(
+					"the CRM %s %s linked to Desk %s %s no longer exists in CRM (deleted); the sync notices at its next pass and adds it back when this Desk %s changes",
+					noun, link.CRMID, noun, deskID, noun)}
+			}
 			return nil, h.crmProblem(errs[i], s)
 		}
 		d := data[i]
@@ -229,6 +241,36 @@ func itemOf(rec crm.Record, fields []string) Item {
 		}
 	}
 	return it
+}
+
+// gone reports whether CRM refused a read because the record is not there: a record id CRM
+// does not know answers INVALID_DATA "the id given seems to be invalid" (400), or 404.
+func gone(err error) bool {
+	var ce *crm.Error
+	return errors.As(err, &ce) && (ce.HTTPStatus == http.StatusNotFound ||
+		(ce.Code == "INVALID_DATA" && ce.HTTPStatus == http.StatusBadRequest && strings.Contains(ce.Message, "id given")))
+}
+
+// notLinked says why a Desk record has no CRM counterpart to show: its open failure when the
+// sync could not link or create it (the failure log's code and reason), else that it has not
+// been synced yet or is no Desk record the sync has read.
+func (h *handler) notLinked(ctx context.Context, integration, module, deskID string) *problem {
+	noun := strings.TrimSuffix(module, "s")
+	p := &problem{status: http.StatusNotFound, code: "not_linked", msg: fmt.Sprintf(
+		"Desk %s %s is not linked to a CRM record: the sync has not brought it to CRM yet (or no such Desk %s exists)", noun, deskID, noun)}
+	fs, err := h.cfg.Store.OpenFailuresOf(ctx, integration, module, deskID)
+	if err != nil {
+		h.log.Warn("failure log not read for the not-linked message", zap.Error(err))
+		return p
+	}
+	if len(fs) > 0 {
+		// The code and the entry only: failure messages can hold customer values that this
+		// agent's profile may not see; an admin reads the reason in the failure log.
+		f := fs[0]
+		p.msg = fmt.Sprintf("Desk %s %s is not linked to a CRM record: the sync could not bring it to CRM (%s); an admin finds why, "+
+			"and what to change, under failure %d in the integration's failure log", noun, deskID, f.Code, f.ID)
+	}
+	return p
 }
 
 // crmProblem turns a CRM failure into a 502 that names Zoho's code and message.

@@ -201,6 +201,18 @@ func scanFailure(r pgx.CollectableRow) (Failure, error) {
 	return f, err
 }
 
+// OpenFailuresOf returns the open failures naming the Desk record deskID of module, newest
+// first.
+func (s *Store) OpenFailuresOf(ctx context.Context, integrationID, module, deskID string) ([]Failure, error) {
+	rows, err := s.Pool.Query(ctx, `select id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, ''), code, codes, message, attempts, first_at, last_at, resolved_at
+		from sync_failures where integration_id = $1 and module = $2 and desk_id = $3 and resolved_at is null order by last_at desc, id desc`,
+		integrationID, module, deskID)
+	if err != nil {
+		return nil, fmt.Errorf("open failures of Desk %s %s: %w", module, deskID, err)
+	}
+	return pgx.CollectRows(rows, scanFailure)
+}
+
 // OpenFailureIDs returns which of ids are open failures of the integration, in ids' order.
 func (s *Store) OpenFailureIDs(ctx context.Context, integrationID string, ids []int64) ([]int64, error) {
 	rows, err := s.Pool.Query(ctx, `select id from unnest($2::bigint[]) with ordinality as t(id, n)
