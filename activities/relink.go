@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"deskcrm/mapping"
 	"deskcrm/reconcile"
+	"deskcrm/store"
 	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
 )
@@ -33,6 +35,10 @@ type RelinkModule struct {
 	// records pointing at one), at most 100 shown.
 	Conflicts      int                 `json:"conflicts"`
 	ConflictSample []reconcile.Pointer `json:"conflictSample,omitempty"`
+	// Deleted counts the pairs found (of Found) whose record on one side is deleted — in its
+	// recycle bin or for good — linked with that mark, so that the sync restores or re-creates
+	// it when the other record changes, as it would have with the link kept.
+	Deleted int `json:"deleted,omitempty"`
 }
 
 // RelinkReport is the rebuild of every module.
@@ -62,8 +68,17 @@ func (a *Activities) Relink(ctx context.Context, in RelinkInput) (RelinkReport, 
 		if err != nil {
 			return rep, apiError("read CRM "+module, err)
 		}
-		plan := reconcile.PlanRelink(deskPtrs, crmPtrs)
+		gone, err := a.deletedRecords(ctx, module)
+		if err != nil {
+			return rep, err
+		}
+		plan := reconcile.PlanRelink(deskPtrs, crmPtrs, gone)
 		mr := RelinkModule{Module: module, Found: len(plan.Pairs), Conflicts: len(plan.Conflicts)}
+		for _, p := range plan.Pairs {
+			if p.Link.DeskDeleted != "" || p.Link.CRMDeleted != "" {
+				mr.Deleted++
+			}
+		}
 		mr.ConflictSample = plan.Conflicts[:min(len(plan.Conflicts), 100)]
 		o := newOutcome(ctx)
 		w := a.newWriter(in.IntegrationID, m, mode, o)
@@ -131,6 +146,27 @@ func (a *Activities) linkAndReconcile(ctx context.Context, w *writer, pairs []re
 	if _, err := a.Store.LinkPairs(ctx, w.integrationID, w.module, deskIDs, crmIDs, w.o.counted(countLinked, 0)); err != nil {
 		return err
 	}
+	// Pairs with a deleted record keep its mark, and are not reconciled: the sync restores or
+	// re-creates that record when the live one changes.
+	marks := map[mapping.Side][]store.Deletion{}
+	for _, p := range pairs {
+		if p.Link.DeskDeleted != "" {
+			marks[mapping.Desk] = append(marks[mapping.Desk], store.Deletion{ID: p.Link.DeskID, Kind: p.Link.DeskDeleted})
+		}
+		if p.Link.CRMDeleted != "" {
+			marks[mapping.CRM] = append(marks[mapping.CRM], store.Deletion{ID: p.Link.CRMID, Kind: p.Link.CRMDeleted})
+		}
+	}
+	for s, ds := range marks {
+		if _, err := a.Store.MarkDeleted(ctx, w.scope(s), ds); err != nil {
+			return err
+		}
+	}
+	pairs = slices.DeleteFunc(slices.Clone(pairs), func(p reconcile.Pair) bool { return p.Link.DeskDeleted != "" || p.Link.CRMDeleted != "" })
+	deskIDs, crmIDs = deskIDs[:0], crmIDs[:0]
+	for _, p := range pairs {
+		deskIDs, crmIDs = append(deskIDs, p.Link.DeskID), append(crmIDs, p.Link.CRMID)
+	}
 	deskRecs, err := w.readByID(ctx, mapping.Desk, deskIDs)
 	if err != nil {
 		return err
@@ -150,6 +186,38 @@ func (a *Activities) linkAndReconcile(ctx context.Context, w *writer, pairs []re
 		}
 	}
 	return w.reconcileNew(ctx, ready, recs)
+}
+
+// deletedRecords reads which records of a module are deleted on each side: those in Desk's
+// recycle bin, and those CRM lists as deleted (in its recycle bin, or for good), marked
+// reconcile.DeletedTrash or DeletedPermanent.
+func (a *Activities) deletedRecords(ctx context.Context, module string) (map[reconcile.SideID]string, error) {
+	gone := map[reconcile.SideID]string{}
+	err := a.Desk.RecycleBin(ctx, desk.RecycleBinOptions{Module: module}, func(items []desk.TrashItem) error {
+		for _, it := range items {
+			gone[reconcile.SideID{Side: mapping.Desk, ID: it.ID}] = reconcile.DeletedTrash
+		}
+		heartbeat(ctx, "relink desk recycle bin")
+		return nil
+	})
+	if err != nil {
+		return nil, apiError("read Desk's recycle bin of "+module, err)
+	}
+	err = a.CRM.Deleted(ctx, crmModule(module), crm.DeletedOptions{}, func(recs []crm.DeletedRecord) error {
+		for _, r := range recs {
+			kind := reconcile.DeletedTrash
+			if r.Type == "permanent" {
+				kind = reconcile.DeletedPermanent
+			}
+			gone[reconcile.SideID{Side: mapping.CRM, ID: r.ID}] = kind
+		}
+		heartbeat(ctx, "relink crm deleted")
+		return nil
+	})
+	if err != nil {
+		return nil, apiError("read CRM's deleted "+module, err)
+	}
+	return gone, nil
 }
 
 // deskPointers reads every Desk record of a module: its id and cf_crm_id.

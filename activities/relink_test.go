@@ -69,3 +69,59 @@ func (w *world) linkPairs() []string {
 	}
 	return out
 }
+
+// A pair whose record on one side is deleted — in Desk's recycle bin, or deleted in CRM — is
+// rebuilt with its deletion mark, as the link table held it: an edit of the live record then
+// restores the Desk one from the recycle bin instead of creating a second record beside it (a
+// trial: relink left such pairs out as conflicts, and the next edit made a duplicate).
+func TestRelinkKeepsPairsWithADeletedRecord(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.seed()
+	w.firstSync()
+	w.pass(nil)
+	must(t, w.userDsk.Trash(w.ctx, "contacts", []string{d["ann"]}))
+	_, err := w.userCRM.Delete(w.ctx, "Contacts", []string{c["ben"]})
+	must(t, err)
+	w.pass(nil)
+	before := w.linkPairs()
+	_, err = w.st.Pool.Exec(w.ctx, `delete from links`)
+	must(t, err)
+
+	dry, err := w.a.Relink(w.ctx, activities.RelinkInput{IntegrationID: "it"})
+	must(t, err)
+	deleted := 0
+	for _, m := range dry.Modules {
+		deleted += m.Deleted
+		if m.Conflicts != 0 {
+			t.Errorf("dry run %+v: no conflict expected (%v)", m, m.ConflictSample)
+		}
+	}
+	if deleted != 2 {
+		t.Errorf("dry run found %d pairs with a deleted record, want Ann's and Ben's", deleted)
+	}
+	_, err = w.a.Relink(w.ctx, activities.RelinkInput{IntegrationID: "it", Apply: true})
+	must(t, err)
+	if got := w.linkPairs(); !slices.Equal(got, before) {
+		t.Fatalf("links after relink\n%v\nwant\n%v", got, before)
+	}
+	if l := w.crmLinkOf(d["ann"]); l.DeskDeleted != "trash" {
+		t.Errorf("Ann's link desk_deleted = %q, want trash", l.DeskDeleted)
+	}
+	if l := w.crmLinkOf(d["ben"]); l.CRMDeleted != "trash" {
+		t.Errorf("Ben's link crm_deleted = %q, want trash", l.CRMDeleted)
+	}
+	w.crmUpdate(c["ann"], map[string]any{"Phone": "333"})
+	w.pass(nil)
+	if w.deskField("contacts", d["ann"], "isTrashed") != "false" || w.deskField("contacts", d["ann"], "phone") != "333" {
+		t.Errorf("Desk Ann trashed=%s phone=%s; want restored with 333", w.deskField("contacts", d["ann"], "isTrashed"), w.deskField("contacts", d["ann"], "phone"))
+	}
+	n := 0
+	for _, r := range w.desk.Records("contacts") {
+		if r["email"] == "ann@x.com" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Desk contacts hold Ann's email, want 1", n)
+	}
+}

@@ -311,24 +311,39 @@ func TestPlanRelink(t *testing.T) {
 	d := func(id, cp string) Pointer { return Pointer{Side: mapping.Desk, ID: id, Counterpart: cp} }
 	c := func(id, cp string) Pointer { return Pointer{Side: mapping.CRM, ID: id, Counterpart: cp} }
 	plan := PlanRelink(
-		[]Pointer{d("d1", "c1"), d("d2", ""), d("d3", "c3"), d("d4", "c9"), d("d5", "c5"), d("d6", "c5"), d("d7", "")},
-		[]Pointer{c("c1", "d1"), c("c2", "d2"), c("c3", ""), c("c5", "d5"), c("c7", "d8")},
+		[]Pointer{d("d1", "c1"), d("d2", ""), d("d3", "c3"), d("d4", "c9"), d("d5", "c5"), d("d6", "c5"), d("d7", ""),
+			d("e1", "x1"), d("e2", "x2"), d("e3", "x2")},
+		[]Pointer{c("c1", "d1"), c("c2", "d2"), c("c3", ""), c("c5", "d5"), c("c7", "d8"), c("x3", "f3"), c("x4", "e1")},
+		// Deleted: CRM x1 (recycle bin), x2 (for good); Desk f3 (recycle bin).
+		map[SideID]string{{mapping.CRM, "x1"}: DeletedTrash, {mapping.CRM, "x2"}: DeletedPermanent, {mapping.Desk, "f3"}: DeletedTrash},
 	)
 	var pairs []string
 	for _, p := range plan.Pairs {
-		pairs = append(pairs, p.Link.DeskID+"-"+p.Link.CRMID)
+		pairs = append(pairs, p.Link.DeskID+"-"+p.Link.CRMID+p.Link.DeskDeleted+p.Link.CRMDeleted)
 	}
 	// d1-c1 both agree; d2-c2 and d3-c3 one side states, the other holds nothing; d5 and d6
-	// both claim c5; d4 points at a missing record; c7 at a missing one.
-	if want := []string{"d1-c1", "d2-c2", "d3-c3"}; !reflect.DeepEqual(pairs, want) {
+	// both claim c5; d4 points at a missing record; c7 at a missing one. f3-x3: CRM x3 points
+	// at Desk f3 in the recycle bin, linked so marked; e2 and e3 both point at x2, deleted: a
+	// conflict; e1 points at x1, deleted, but live x4 points at e1: a conflict.
+	if want := []string{"d1-c1", "d2-c2", "d3-c3", "f3-x3trash"}; !reflect.DeepEqual(pairs, want) {
 		t.Errorf("pairs %v, want %v", pairs, want)
 	}
 	var conflicts []string
 	for _, p := range plan.Conflicts {
 		conflicts = append(conflicts, p.ID)
 	}
-	if want := []string{"d4", "d5", "d6", "c5", "c7"}; !reflect.DeepEqual(conflicts, want) {
+	if want := []string{"d4", "d5", "d6", "e1", "e2", "e3", "c5", "c7", "x4"}; !reflect.DeepEqual(conflicts, want) {
 		t.Errorf("conflicts %v, want %v", conflicts, want)
+	}
+	// The trial's pairs: each live record points at a deleted one nothing else claims.
+	plan = PlanRelink([]Pointer{d("d1", "c1")}, []Pointer{c("c2", "d2")},
+		map[SideID]string{{mapping.CRM, "c1"}: DeletedPermanent, {mapping.Desk, "d2"}: DeletedTrash})
+	pairs = nil
+	for _, p := range plan.Pairs {
+		pairs = append(pairs, p.Link.DeskID+"-"+p.Link.CRMID+":"+p.Link.DeskDeleted+"/"+p.Link.CRMDeleted)
+	}
+	if want := []string{"d1-c1:/permanent", "d2-c2:trash/"}; !reflect.DeepEqual(pairs, want) || len(plan.Conflicts) != 0 {
+		t.Errorf("pairs %v, conflicts %v; want %v and none", pairs, plan.Conflicts, want)
 	}
 }
 

@@ -27,9 +27,13 @@ type RelinkPlan struct {
 // PlanRelink rebuilds links from the counterpart ids both apps hold (every linked pair carries
 // its counterpart's id on both sides): a pair is linked when each side points at the other, or
 // when one side points at a record of the other side that points at nothing and that nothing
-// else points at. Anything else is a conflict, left unlinked. The Pairs' records carry only
-// their ids; the caller fills their values.
-func PlanRelink(desk, crm []Pointer) RelinkPlan {
+// else points at. A record pointing at one that is deleted (gone: its side and id, with
+// DeletedTrash or DeletedPermanent) that nothing else points at is linked with that deletion
+// mark, as the link table held it: the sync then restores or re-creates it when the live
+// record changes, as DESIGN's deletes say. (Left out, the next edit of the live record created
+// a second record beside the one in the recycle bin.) Anything else is a conflict, left
+// unlinked. The Pairs' records carry only their ids; the caller fills their values.
+func PlanRelink(desk, crm []Pointer, gone map[SideID]string) RelinkPlan {
 	byDesk := map[string]Pointer{}
 	byCRM := map[string]Pointer{}
 	for _, p := range desk {
@@ -57,11 +61,28 @@ func PlanRelink(desk, crm []Pointer) RelinkPlan {
 		}
 		return (d.Counterpart == c.ID || d.Counterpart == "") && (c.Counterpart == d.ID || c.Counterpart == "")
 	}
+	// deleted links p with the deleted record it points at, when nothing else claims either.
+	deleted := func(p Pointer) bool {
+		other := SideID{p.Side.Other(), p.Counterpart}
+		kind := gone[other]
+		if kind == "" || claims[other] != 1 || claims[SideID{p.Side, p.ID}] != 0 {
+			return false
+		}
+		l := Link{DeskID: p.ID, CRMID: p.Counterpart, Linked: true, CRMDeleted: kind}
+		if p.Side == mapping.CRM {
+			l = Link{DeskID: p.Counterpart, CRMID: p.ID, Linked: true, DeskDeleted: kind}
+		}
+		plan.Pairs = append(plan.Pairs, Pair{Link: l})
+		return true
+	}
 	for _, d := range desk {
 		if d.Counterpart == "" {
 			continue
 		}
 		c, ok := byCRM[d.Counterpart]
+		if !ok && deleted(d) {
+			continue
+		}
 		if !ok || !agree(d, c) {
 			plan.Conflicts = append(plan.Conflicts, d)
 			continue
@@ -74,6 +95,9 @@ func PlanRelink(desk, crm []Pointer) RelinkPlan {
 			continue
 		}
 		d, ok := byDesk[c.Counterpart]
+		if !ok && deleted(c) {
+			continue
+		}
 		if !ok || !agree(d, c) {
 			plan.Conflicts = append(plan.Conflicts, c)
 			continue

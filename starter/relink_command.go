@@ -53,9 +53,9 @@ func cmdRelink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *apply {
 		verb = "added"
 	}
-	fmt.Fprintf(w, "module\tpairs in the apps\talready linked\t%s\tlinked otherwise\tconflicts\n", verb)
+	fmt.Fprintf(w, "module\tpairs in the apps\twith a deleted record\talready linked\t%s\tlinked otherwise\tconflicts\n", verb)
 	for _, m := range rep.Modules {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\n", m.Module, m.Found, m.Known, m.Added, m.Different, m.Conflicts)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", m.Module, m.Found, m.Deleted, m.Known, m.Added, m.Different, m.Conflicts)
 	}
 	w.Flush()
 	for _, m := range rep.Modules {
