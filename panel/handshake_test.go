@@ -102,6 +102,20 @@ func TestHandshakeOrder(t *testing.T) {
 		})
 	}
 
+	// A type CRM's Account_Type lacks (a typo) would rank no ticket: refused, naming CRM's
+	// values, and nothing stored (a trial's "Custmer" was taken).
+	t.Run("a type CRM lacks", func(t *testing.T) {
+		a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, map[string]any{"order": []string{"Vendor", "Custmer", "partner"}})
+		msg, _ := a.body["message"].(string)
+		if a.status != http.StatusBadRequest || a.body["error"] != "unknown_customer_type" || !strings.Contains(msg, `no value "Custmer"`) ||
+			!strings.Contains(msg, "Customer, Partner") || strings.Contains(msg, `"partner"`) {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "vendor", "Customer"}) {
+			t.Fatalf("stored after the refusal: %s", a.raw)
+		}
+	})
+
 	t.Run("turned off", func(t *testing.T) {
 		if a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, map[string]any{"enabled": false}); a.status != http.StatusOK {
 			t.Fatalf("%d %s", a.status, a.raw)

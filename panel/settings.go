@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"deskcrm/store"
+	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
 )
 
@@ -252,12 +254,59 @@ func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_handshake", err.Error())
 		return
 	}
+	if in.Order != nil && !h.crmHasTypes(w, r, cur) {
+		return
+	}
 	saved, err := h.cfg.Store.SetHandshake(r.Context(), id, cur)
 	if err != nil {
 		h.writeStoreProblem(w, err, "store handshake settings")
 		return
 	}
 	writeJSON(w, http.StatusOK, saved)
+}
+
+// crmHasTypes checks the order's customer types against CRM's Account_Type picklist; otherwise
+// it answers the request — 400 unknown_customer_type naming CRM's values, or 502 when CRM could
+// not be asked — and reports false. An Account_Type that is no picklist (or lists no values)
+// takes any type.
+func (h *handler) crmHasTypes(w http.ResponseWriter, r *http.Request, hs store.Handshake) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), profileCheckTimeout)
+	defer cancel()
+	fields, err := h.cfg.CRM.Fields(ctx, "Accounts")
+	if err != nil {
+		h.log.Warn("read CRM's Account_Type values to check a handshake order", zap.Error(err))
+		writeJSON(w, http.StatusBadGateway, apiError{Error: "crm_unreachable",
+			Message: "could not read CRM's Account_Type values to check the customer types, so nothing was stored; try again"})
+		return false
+	}
+	known, ok := crm.PicklistValues(fields, "Account_Type")
+	if !ok {
+		return true
+	}
+	if unknown := hs.UnknownTypes(known); len(unknown) > 0 {
+		writeJSON(w, http.StatusBadRequest, unknownTypesError{
+			apiError: apiError{Error: "unknown_customer_type", Message: fmt.Sprintf("CRM's Account_Type has no value %s, so nothing was stored "+
+				"(a type CRM lacks ranks no ticket); its values are: %s", quoteAll(unknown), strings.Join(known, ", "))},
+			Unknown: unknown, Types: known})
+		return false
+	}
+	return true
+}
+
+// unknownTypesError is the answer to a handshake order naming types CRM's Account_Type lacks.
+type unknownTypesError struct {
+	apiError
+	Unknown []string `json:"unknown"`
+	Types   []string `json:"types"`
+}
+
+// quoteAll quotes each string and joins them with " and ".
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, " and ")
 }
 
 // profileAndIntegration reads the request's profile and live integration, answering the

@@ -217,6 +217,20 @@ func (h Handshake) Validate() error {
 	return nil
 }
 
+// UnknownTypes returns the customer types of the order that are not among known (the values
+// of CRM's Account_Type picklist), compared as the ranking compares them: case and surrounding
+// spaces ignored. A type CRM does not have matches no ticket: a typo ranked every customer of
+// the type meant last.
+func (h Handshake) UnknownTypes(known []string) []string {
+	var out []string
+	for _, t := range h.Order {
+		if !slices.ContainsFunc(known, func(k string) bool { return strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(t)) }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // Handshake returns an integration's handshake settings (the defaults when none are stored).
 func (s *Store) Handshake(ctx context.Context, integrationID string) (Handshake, error) {
 	var h Handshake

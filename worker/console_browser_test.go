@@ -348,6 +348,16 @@ func testPermissions(t *testing.T, w *consoleWorld, b *browser) {
 		t.Errorf("permissions of a profile Desk lacks were stored: %+v %v", p, err)
 	}
 
+	// A customer type CRM's Account_Type lacks is refused, naming CRM's values.
+	eval[bool](b, `(document.querySelector("#handshake-order").value = "Custmer\nPartner", true)`)
+	b.submit("#handshake-save")
+	if p := b.text("#problem"); !contains(p, "Handshake mode not saved", "Custmer", "Customer") {
+		t.Errorf("a type CRM lacks: problem %q", p)
+	}
+	if hs, err := w.st.Handshake(ctx, "default"); err != nil || slices.Contains(hs.Order, "Custmer") {
+		t.Errorf("a type CRM lacks was stored: %+v %v", hs, err)
+	}
+	b.open("/console/permissions")
 	b.do("turn handshake mode off", chromedpClick("#handshake-enabled"))
 	b.submit("#handshake-save")
 	if hs, err := w.st.Handshake(ctx, "default"); err != nil || hs.Enabled || !hs.Stored {

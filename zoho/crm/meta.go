@@ -29,6 +29,24 @@ type Field struct {
 	Unique map[string]any `json:"unique"`
 }
 
+// PicklistValues returns the actual values of the picklist field apiName among fields, without
+// "-None-" (CRM's "no value"); ok is false when there is no such field, it is no picklist, or
+// it lists no values.
+func PicklistValues(fields []Field, apiName string) (values []string, ok bool) {
+	for _, f := range fields {
+		if f.APIName != apiName || (f.DataType != "picklist" && f.DataType != "multiselectpicklist") {
+			continue
+		}
+		for _, v := range f.PickListValues {
+			if v.ActualValue != "" && v.ActualValue != "-None-" {
+				values = append(values, v.ActualValue)
+			}
+		}
+		return values, len(values) > 0
+	}
+	return nil, false
+}
+
 // IsUnique reports whether CRM enforces unique values on the field.
 func (f Field) IsUnique() bool { return len(f.Unique) > 0 }
 
