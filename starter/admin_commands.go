@@ -45,14 +45,17 @@ func cmdPermissions(ctx context.Context, args []string, stdout, stderr io.Writer
 	var c common
 	fs := newFlags("permissions "+sub, &c, stderr)
 	profile := fs.String("profile", "", "Desk profile name (show: default all stored profiles)")
-	panelVisible := fs.Bool("panel", true, "whether the CRM panel is visible to the profile")
-	modules := fs.String("modules", store.PanelBoth, "records that show the panel: contacts, accounts or both")
-	info := fs.String("info", store.AccessFull, "contact/account information: full or restricted")
-	deals := fs.String("deals", store.AccessFull, "deals: full or restricted")
-	notes := fs.String("notes", store.AccessFull, "notes: full or restricted")
-	calls := fs.Bool("calls", true, "show calls")
-	events := fs.Bool("events", true, "show events")
-	tasks := fs.Bool("tasks", true, "show tasks")
+	// No defaults: a flag left out leaves its setting as it is (the profile's stored value, or
+	// the restricted default's for a profile with none); only the flags given change.
+	const unchanged = " (left out: unchanged)"
+	panelVisible := fs.Bool("panel", false, "whether the CRM panel is visible to the profile: --panel or --panel=false"+unchanged)
+	modules := fs.String("modules", "", "records that show the panel: contacts, accounts or both"+unchanged)
+	info := fs.String("info", "", "contact/account information: full or restricted"+unchanged)
+	deals := fs.String("deals", "", "deals: full or restricted"+unchanged)
+	notes := fs.String("notes", "", "notes: full or restricted"+unchanged)
+	calls := fs.Bool("calls", false, "show calls: --calls or --calls=false"+unchanged)
+	events := fs.Bool("events", false, "show events: --events or --events=false"+unchanged)
+	tasks := fs.Bool("tasks", false, "show tasks: --tasks or --tasks=false"+unchanged)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
