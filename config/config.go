@@ -145,6 +145,7 @@ func LoadWorkerFrom(environ []string) (Worker, error) {
 		problems = append(problems, checkURL("DESKCRM_PUBLIC_URL", c.PublicURL)...)
 	}
 	problems = append(problems, c.checkSecrets()...)
+	problems = append(problems, c.checkPayloadKey()...)
 	for _, o := range c.CodecOrigins {
 		problems = append(problems, checkOrigin("DESKCRM_CODEC_ORIGINS", o)...)
 	}

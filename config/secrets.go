@@ -187,10 +187,18 @@ func workerWarnings(c Worker, environ []string) []string {
 				"(see README, The agent panel); remove it")
 		}
 	}
-	if !c.LocalDevelopment() && c.Temporal.PayloadKey == "" {
-		w = append(w, "DESKCRM_PAYLOAD_KEY is not set: customer data in workflow history is not encrypted")
-	}
 	return w
+}
+
+// checkPayloadKey refuses, outside local development, a worker without DESKCRM_PAYLOAD_KEY:
+// customer values would sit in Temporal's workflow history in clear (it was a warning).
+func (c Worker) checkPayloadKey() []string {
+	if c.LocalDevelopment() || c.Temporal.PayloadKey != "" {
+		return nil
+	}
+	return []string{"DESKCRM_PAYLOAD_KEY is unset, which is refused when Zoho is not emulated or DESKCRM_HTTP_ADDR is not loopback: " +
+		"without it customer values sit in Temporal's workflow history in clear; set it (or DESKCRM_PAYLOAD_KEY_FILE) to 32 random bytes " +
+		"in standard base64, the same for every worker and the starter; " + GenerateHint}
 }
 
 // PayloadKeySize is the size of a payload key: AES-256.

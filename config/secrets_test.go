@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,7 +27,7 @@ func randomB64(t *testing.T) string {
 // strongSecrets sets every worker secret to a fresh random value.
 func strongSecrets(t *testing.T) []string {
 	return []string{"DESKCRM_ADMIN_TOKEN=" + randomB64(t), "DESKCRM_WEBHOOK_TOKEN=" + randomB64(t),
-		"DESKCRM_PANEL_LINK_KEY=" + randomB64(t)}
+		"DESKCRM_PANEL_LINK_KEY=" + randomB64(t), "DESKCRM_PAYLOAD_KEY=" + randomB64(t)}
 }
 
 // The attack: a worker exposed to the network (real Zoho, or listening beyond loopback) with a
@@ -90,7 +91,7 @@ func TestStrongSecretsStartOutsideLocalDevelopment(t *testing.T) {
 		t.Fatal(err)
 	}
 	env = append(append([]string{}, realZoho...), "DESKCRM_ADMIN_TOKEN_FILE="+path,
-		"DESKCRM_WEBHOOK_TOKEN="+randomB64(t), "DESKCRM_PANEL_LINK_KEY="+randomB64(t))
+		"DESKCRM_WEBHOOK_TOKEN="+randomB64(t), "DESKCRM_PANEL_LINK_KEY="+randomB64(t), "DESKCRM_PAYLOAD_KEY="+randomB64(t))
 	if _, err := LoadWorkerFrom(env); err != nil {
 		t.Errorf("a secret from a file: %v", err)
 	}
@@ -173,12 +174,26 @@ func TestWarnings(t *testing.T) {
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "DESKCRM_PANEL_TOKEN is no longer used") {
 		t.Errorf("warnings = %q", c.Warnings)
 	}
-	c, err = LoadWorkerFrom(append(append([]string{}, realZoho...), strongSecrets(t)...))
-	if err != nil {
-		t.Fatal(err)
+}
+
+// Outside local development a worker without a payload key is refused (customer values would
+// sit in workflow history in clear; it was a warning, a trial found it a weak default): with
+// real Zoho, and with emulated Zoho listening beyond loopback. Local development needs none.
+func TestPayloadKeyRequiredOutsideLocalDevelopment(t *testing.T) {
+	var noKey []string
+	for _, kv := range strongSecrets(t) {
+		if !strings.HasPrefix(kv, "DESKCRM_PAYLOAD_KEY=") {
+			noKey = append(noKey, kv)
+		}
 	}
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "DESKCRM_PAYLOAD_KEY is not set") {
-		t.Errorf("warnings = %q", c.Warnings)
+	for _, env := range [][]string{append(slices.Clone(realZoho), noKey...), append([]string{"DESKCRM_HTTP_ADDR=0.0.0.0:8090"}, noKey...)} {
+		_, err := LoadWorkerFrom(env)
+		if err == nil || !strings.Contains(err.Error(), "DESKCRM_PAYLOAD_KEY is unset") || !strings.Contains(err.Error(), "openssl rand -base64 32") {
+			t.Errorf("%v: err = %v, want the payload key named with how to make one", env[0], err)
+		}
+	}
+	if _, err := LoadWorkerFrom(nil); err != nil {
+		t.Errorf("local development without a payload key: %v", err)
 	}
 }
 
