@@ -73,7 +73,7 @@ func (h *handler) handshake(ctx context.Context, r *http.Request, agent Agent) (
 		return nil, h.storeProblem(err, "read handshake settings")
 	}
 	if !hs.Enabled {
-		return nil, &problem{status: http.StatusNotFound, code: "handshake_off", msg: fmt.Sprintf("handshake mode is off for integration %q; turn it on with PUT /api/v1/handshake", integration)}
+		return nil, &problem{status: http.StatusNotFound, code: "handshake_off", msg: fmt.Sprintf("handshake mode is off for integration %q; an admin turns it on (the console's Permissions page, or PUT /api/v1/handshake)", integration)}
 	}
 	if h.cfg.Desk == nil {
 		return nil, &problem{status: http.StatusServiceUnavailable, code: "no_desk_client", msg: "the worker has no Desk client configured"}
