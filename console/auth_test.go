@@ -38,7 +38,7 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T) *authEnv {
 	t.Helper()
-	return newConsoleEnv(t, &activities.Activities{}, nil)
+	return newConsoleEnv(t, crmActivities(t), nil)
 }
 
 // newConsoleEnv is newAuthEnv with the given activities (their Zoho clients) and Temporal

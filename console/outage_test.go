@@ -15,10 +15,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"deskcrm/activities"
+	crmemu "deskcrm/emulator/crm"
 	deskemu "deskcrm/emulator/desk"
 	"deskcrm/emulator/zohoauth"
 	"deskcrm/store"
 	"deskcrm/zoho"
+	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
 )
 
@@ -58,6 +60,24 @@ func deskActivities(t *testing.T, baseURL, accountsURL string) *activities.Activ
 		t.Fatal(err)
 	}
 	return &activities.Activities{Desk: c}
+}
+
+// crmActivities returns activities whose CRM client talks to a CRM emulator of its own (the
+// handshake form checks its customer types against CRM's Account_Type).
+func crmActivities(t *testing.T) *activities.Activities {
+	t.Helper()
+	srv := httptest.NewServer(crmemu.New(crmemu.Config{Auth: zohoauth.NewStore(zohoauth.Config{})}))
+	t.Cleanup(srv.Close)
+	ts, err := zoho.NewTokenSource(zoho.OAuthConfig{ClientID: zohoauth.DefaultClientID, ClientSecret: zohoauth.DefaultClientSecret,
+		RefreshToken: zohoauth.DefaultRefreshToken, AccountsURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := crm.New(crm.Config{BaseURL: srv.URL, Tokens: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &activities.Activities{CRM: c}
 }
 
 // savePermissionsForm is the permissions form of profile Agent with the contacts panel on.
