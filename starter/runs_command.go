@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -23,9 +24,27 @@ import (
 // (the sync need not be running): the newest runs one line each and the older ones summed per
 // day, as the history query answers; --all lists every run.
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var all *bool
+	return readAndPrint(ctx, "history", args, stdout, stderr,
+		func(fs *flag.FlagSet) {
+			all = fs.Bool("all", false, "list every run of the seven days instead of summing the older ones per day")
+		},
+		func(ctx context.Context, st *store.Store, integration string) (any, func(io.Writer), error) {
+			runs, err := readHistory(ctx, st, integration, time.Now(), *all)
+			return runs, func(w io.Writer) { printHistory(w, runs) }, err
+		})
+}
+
+// readAndPrint runs a command that reads Postgres for an integration and prints what it read:
+// flags (the common ones, and those flags adds), no arguments; read returns the value for
+// --json and how to print it for people.
+func readAndPrint(ctx context.Context, name string, args []string, stdout, stderr io.Writer, flags func(*flag.FlagSet),
+	read func(context.Context, *store.Store, string) (any, func(io.Writer), error)) error {
 	var c common
-	fs := newFlags("history", &c, stderr)
-	all := fs.Bool("all", false, "list every run of the seven days instead of summing the older ones per day")
+	fs := newFlags(name, &c, stderr)
+	if flags != nil {
+		flags(fs)
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -37,14 +56,14 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	runs, err := readHistory(ctx, st, c.integration, time.Now(), *all)
+	v, print, err := read(ctx, st, c.integration)
 	if err != nil {
 		return err
 	}
 	if c.json {
-		return printJSON(stdout, runs)
+		return printJSON(stdout, v)
 	}
-	printHistory(stdout, runs)
+	print(stdout)
 	return nil
 }
 
@@ -98,28 +117,14 @@ func arrow(direction string) string {
 // per pair, the fields changed on both sides since the sync before and which edit each kept,
 // by which rule (store.RecordConflicts). No values: the log keeps none.
 func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c common
-	fs := newFlags("conflicts", &c, stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := noArguments(fs); err != nil {
-		return err
-	}
-	st, _, err := openStoreFor(ctx, c.integration)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cs, _, err := st.RecentConflicts(ctx, c.integration, time.Now().Add(-store.ConflictKeep), 0)
-	if err != nil {
-		return err
-	}
-	if c.json {
-		return printJSON(stdout, cs)
-	}
-	printConflicts(stdout, cs)
-	return nil
+	return readAndPrint(ctx, "conflicts", args, stdout, stderr, nil,
+		func(ctx context.Context, st *store.Store, integration string) (any, func(io.Writer), error) {
+			cs, _, err := st.RecentConflicts(ctx, integration, time.Now().Add(-store.ConflictKeep), 0)
+			if cs == nil {
+				cs = []store.Conflict{} // --json prints [], not null
+			}
+			return cs, func(w io.Writer) { printConflicts(w, cs) }, err
+		})
 }
 
 // printConflicts prints conflicts one line per field.
