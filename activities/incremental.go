@@ -487,8 +487,11 @@ func (a *Activities) reportConflicts(ctx context.Context, in IncrementalInput, u
 		for i, x := range u.Conflicts {
 			c.Fields[i] = store.ConflictField{Field: x.Key, Kept: string(x.Winner), Rule: x.Rule, FirstSync: x.FirstSync}
 			rule := x.Rule
-			if rule == string(mapping.Newest) {
+			switch rule {
+			case string(mapping.Newest):
 				rule = "newest: the record modified last"
+			case reconcile.RuleNewestTie:
+				rule = "newest: both modified within one second, CRM's kept"
 			}
 			fields[i] = fmt.Sprintf("%s: %s kept (%s)", x.Key, x.Winner.Label(), rule)
 			if x.FirstSync {

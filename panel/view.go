@@ -39,7 +39,7 @@ type View struct {
 	// More names the sections that have more records than the panel shows.
 	More []Section `json:"more,omitzero"`
 	// FetchedAt is when the oldest section shown was read from CRM (answers are cached).
-	FetchedAt time.Time `json:"fetchedAt"`
+	FetchedAt time.Time `json:"fetchedAt,omitzero"` // none when no section was read
 }
 
 // Activities are a record's open and past activities by kind.

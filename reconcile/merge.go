@@ -43,7 +43,7 @@ type Conflict struct {
 	Key string
 	// Winner is the side whose value was kept.
 	Winner mapping.Side
-	// Rule says why: "newest", "crm-wins", "desk-wins", "one-way" or
+	// Rule says why: "newest", RuleNewestTie, "crm-wins", "desk-wins", "one-way" or
 	// "direction" (the field flows one way only).
 	Rule string
 	// FirstSync is set when there was no base for the field.
@@ -318,8 +318,17 @@ func pickWinner(f mapping.FieldMap, s fieldState, in MergeInput, oneWay, toDesk,
 	// Compared in whole seconds, the precision of CRM's Modified_Time: Desk's milliseconds made
 	// a Desk edit win over a later CRM edit within the same second. Within one second the
 	// sides tie, and CRM wins.
-	if in.DeskModified.Truncate(time.Second).After(in.CRMModified.Truncate(time.Second)) {
+	desk, crm := in.DeskModified.Truncate(time.Second), in.CRMModified.Truncate(time.Second)
+	switch {
+	case desk.After(crm):
 		return mapping.Desk, string(mapping.Newest), true
+	case desk.Equal(crm):
+		return mapping.CRM, RuleNewestTie, true
 	}
 	return mapping.CRM, string(mapping.Newest), true
 }
+
+// RuleNewestTie names a newest-rule conflict of two records modified within the same second,
+// which CRM's whole-second Modified_Time cannot order: CRM's value is kept. (The log said CRM's
+// was "the record modified last" when Desk's edit came later in that second: a trial.)
+const RuleNewestTie = "newest-tie"

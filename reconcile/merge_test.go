@@ -78,7 +78,7 @@ func TestMerge(t *testing.T) {
 		{name: "same field, newest: CRM newer", base: base, desk: with(V{kTitle: "CTO"}), crm: with(V{kTitle: "CFO"}), deskT: older, crmT: newer,
 			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "newest"}}},
 		{name: "same field, newest: tie goes to CRM", base: base, desk: with(V{kTitle: "CTO"}), crm: with(V{kTitle: "CFO"}), deskT: t0, crmT: t0,
-			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: "newest"}}},
+			wantDesk: V{kTitle: "CFO"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kTitle, Winner: mapping.CRM, Rule: RuleNewestTie}}},
 		{name: "same field, crm-wins even when Desk is newer", base: base, desk: with(V{kPhone: "10"}), crm: with(V{kPhone: "11"}), deskT: newer, crmT: older,
 			wantDesk: V{kPhone: "11"}, wantCRM: V{}, wantConflicts: []Conflict{{Key: kPhone, Winner: mapping.CRM, Rule: "crm-wins"}}},
 		{name: "same field, desk-wins even when CRM is newer", base: base, desk: with(V{kMobile: "20"}), crm: with(V{kMobile: "21"}), deskT: older, crmT: newer,
@@ -284,6 +284,10 @@ func TestNewestComparesWholeSeconds(t *testing.T) {
 				DeskModified: tt.desk, CRMModified: tt.crm})
 			if !reflect.DeepEqual(r.DeskPatch, tt.deskPatch) || !reflect.DeepEqual(r.CRMPatch, tt.crmPatch) {
 				t.Errorf("DeskPatch %v, CRMPatch %v; want %v, %v", r.DeskPatch, r.CRMPatch, tt.deskPatch, tt.crmPatch)
+			}
+			// A tie is named a tie, not "the record modified last" (a trial).
+			if want := map[bool]string{true: RuleNewestTie, false: "newest"}[tt.desk.Truncate(time.Second).Equal(tt.crm)]; len(r.Conflicts) != 1 || r.Conflicts[0].Rule != want {
+				t.Errorf("conflicts %+v, want rule %s", r.Conflicts, want)
 			}
 		})
 	}

@@ -303,7 +303,8 @@ func cmdSetMode(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "integration %q: mode %s (was %s)\n", c.integration, res.Mode, res.Previous)
 	if !res.CatchUpSince.IsZero() {
 		fmt.Fprintf(stdout, "the next pass sends to CRM the Desk records and edits made since %s, which one-way held back "+
-			"(clears included; a field changed on both sides takes the record modified last or its policy; `starter conflicts` lists those)\n",
+			"(clears included; a Desk edit of a field CRM changed meanwhile was overwritten by a one-way pass already; "+
+			"a field changed on both sides since the last pass takes the record modified last or its policy; `starter conflicts` lists those)\n",
 			res.CatchUpSince.Local().Format(time.RFC1123))
 	}
 	return nil

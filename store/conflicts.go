@@ -20,6 +20,7 @@ type ConflictField struct {
 	// Kept is the side whose edit was kept and written to the other: "desk" or "crm".
 	Kept string `json:"kept"`
 	// Rule says why (reconcile.Conflict.Rule): "newest" (the record modified last),
+	// "newest-tie" (both modified within one second: CRM's kept),
 	// "crm-wins", "desk-wins", "one-way", "direction" (the field flows one way only), or the
 	// rule's words when a clear met a value its side never held.
 	Rule string `json:"rule"`
@@ -39,6 +40,8 @@ func (f ConflictField) Words() string {
 	switch rule {
 	case "newest":
 		rule = "newest: the record modified last"
+	case "newest-tie":
+		rule = "newest, but both were modified within the same second, which CRM's whole-second times cannot order: CRM's is kept"
 	case "crm-wins", "desk-wins":
 		rule = "the field's policy: " + rule
 	case "direction":
