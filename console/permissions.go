@@ -171,6 +171,7 @@ func (h *handler) saveHandshake(w http.ResponseWriter, r *http.Request) {
 				"(a type CRM lacks ranks no ticket); its values are: %s", unknown, strings.Join(known, ", ")))
 			return
 		}
+		hs.SpellAsKnown(known)
 	}
 	if _, err := h.cfg.Store.SetHandshake(ctx, id, hs); err != nil {
 		h.renderPermissions(w, r, http.StatusConflict, h.fail("store the handshake settings", err, zap.String("integration", id)))

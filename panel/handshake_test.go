@@ -73,8 +73,9 @@ func TestHandshakeOrder(t *testing.T) {
 		t.Fatalf("default order:\n got %v %v\nwant %v %v", subjects, kinds, wantSubjects, wantKinds)
 	}
 
-	// The order is configurable; types left out of it come after the listed ones.
-	a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, map[string]any{"order": []string{"Prospect", "vendor", "Customer"}})
+	// The order is configurable; types left out of it come after the listed ones. Types are
+	// stored as CRM spells them.
+	a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, map[string]any{"order": []string{"Prospect", "vendor ", "Customer"}})
 	if a.status != http.StatusOK {
 		t.Fatalf("put handshake: %d %s", a.status, a.raw)
 	}
@@ -83,7 +84,7 @@ func TestHandshakeOrder(t *testing.T) {
 	if !slices.Equal(subjects, wantSubjects) {
 		t.Fatalf("custom order:\n got %v\nwant %v", subjects, wantSubjects)
 	}
-	if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "vendor", "Customer"}) {
+	if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "Vendor", "Customer"}) {
 		t.Fatalf("get handshake: %s", a.raw)
 	}
 
@@ -111,7 +112,7 @@ func TestHandshakeOrder(t *testing.T) {
 			!strings.Contains(msg, "Customer, Partner") || strings.Contains(msg, `"partner"`) {
 			t.Fatalf("%d %s", a.status, a.raw)
 		}
-		if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "vendor", "Customer"}) {
+		if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "Vendor", "Customer"}) {
 			t.Fatalf("stored after the refusal: %s", a.raw)
 		}
 	})

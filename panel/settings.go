@@ -254,7 +254,7 @@ func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_handshake", err.Error())
 		return
 	}
-	if in.Order != nil && !h.crmHasTypes(w, r, cur) {
+	if in.Order != nil && !h.crmHasTypes(w, r, &cur) {
 		return
 	}
 	saved, err := h.cfg.Store.SetHandshake(r.Context(), id, cur)
@@ -265,11 +265,12 @@ func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, saved)
 }
 
-// crmHasTypes checks the order's customer types against CRM's Account_Type picklist; otherwise
+// crmHasTypes checks the order's customer types against CRM's Account_Type picklist, and spells
+// them as CRM does; otherwise
 // it answers the request — 400 unknown_customer_type naming CRM's values, or 502 when CRM could
 // not be asked — and reports false. An Account_Type that is no picklist (or lists no values)
 // takes any type.
-func (h *handler) crmHasTypes(w http.ResponseWriter, r *http.Request, hs store.Handshake) bool {
+func (h *handler) crmHasTypes(w http.ResponseWriter, r *http.Request, hs *store.Handshake) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), profileCheckTimeout)
 	defer cancel()
 	fields, err := h.cfg.CRM.Fields(ctx, "Accounts")
@@ -290,6 +291,7 @@ func (h *handler) crmHasTypes(w http.ResponseWriter, r *http.Request, hs store.H
 			Unknown: unknown, Types: known})
 		return false
 	}
+	hs.SpellAsKnown(known)
 	return true
 }
 

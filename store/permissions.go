@@ -231,6 +231,16 @@ func (h Handshake) UnknownTypes(known []string) []string {
 	return out
 }
 
+// SpellAsKnown writes each type of the order as known spells it (CRM's Account_Type values),
+// when it matches one as UnknownTypes compares: "customer " is stored as "Customer".
+func (h *Handshake) SpellAsKnown(known []string) {
+	for i, t := range h.Order {
+		if j := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(t)) }); j >= 0 {
+			h.Order[i] = known[j]
+		}
+	}
+}
+
 // Handshake returns an integration's handshake settings (the defaults when none are stored).
 func (s *Store) Handshake(ctx context.Context, integrationID string) (Handshake, error) {
 	var h Handshake
