@@ -42,3 +42,23 @@ func TestConflictsAreRecordedOncePerActivityAndKeptSevenDays(t *testing.T) {
 		t.Errorf("the newest one of the hour: %+v, total %d, %v", some, total, err)
 	}
 }
+
+// A conflict's field in words names the fields, the side kept and why: a tie and a field first
+// synced with different values say so.
+func TestConflictFieldWords(t *testing.T) {
+	for _, tc := range []struct {
+		f    store.ConflictField
+		want string
+	}{
+		{store.ConflictField{Field: "title=Title", Kept: "desk", Rule: "newest"}, "title ↔ Title: Desk's edit kept (newest: the record modified last)"},
+		{store.ConflictField{Field: "title=Title", Kept: "crm", Rule: "newest-tie"},
+			"title ↔ Title: CRM's edit kept (newest, but both were modified within the same second, which CRM's whole-second times cannot order: CRM's is kept)"},
+		{store.ConflictField{Field: "cf_plan=Plan", Kept: "crm", Rule: "crm-wins", FirstSync: true},
+			"cf_plan ↔ Plan: first synced with different values on each side; CRM's kept (the field's policy: crm-wins)"},
+		{store.ConflictField{Field: "city=Mailing_City", Kept: "crm", Rule: "one-way"}, "city ↔ Mailing_City: CRM's edit kept (the sync is one-way CRM → Desk)"},
+	} {
+		if got := tc.f.Words(); got != tc.want {
+			t.Errorf("Words() = %q\nwant %q", got, tc.want)
+		}
+	}
+}
