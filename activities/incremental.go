@@ -62,6 +62,10 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	if !in.DeskFrom.IsZero() && in.DeskFrom.Before(p.deskCur.Position) {
 		p.deskCur.Position = in.DeskFrom.UTC()
 	}
+	version, err := a.readAgainIfRemapped(ctx, p)
+	if err != nil {
+		return IncrementalResult{}, err
+	}
 	o := newOutcome(ctx)
 	w := a.newWriter(in.IntegrationID, m, in.Mode, o)
 	err = a.runPass(ctx, p, w)
@@ -81,7 +85,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	}
 	p.crmCur, p.deskCur = truncateCursor(p.crmCur), truncateCursor(p.deskCur)
 	for s, c := range map[mapping.Side]Cursor{mapping.CRM: p.crmCur, mapping.Desk: p.deskCur} {
-		if err := a.Store.SaveCursor(ctx, p.scope(s), store.Cursor{Position: c.Position, Deleted: c.Deleted}); err != nil {
+		if err := a.Store.SaveCursor(ctx, p.scope(s), store.Cursor{Position: c.Position, Deleted: c.Deleted, MappingVersion: version}); err != nil {
 			return res, err
 		}
 	}
@@ -444,6 +448,43 @@ func (a *Activities) recordIncrementalRuns(ctx context.Context, in IncrementalIn
 		}
 	}
 	return nil
+}
+
+// readAgainIfRemapped rewinds to the start of the look-back the cursor of each side whose
+// reads were planned with another mapping than the integration's now (an import or the
+// console's save since), so that this pass and the ones after it read every record of the
+// look-back again and plan it with the new mapping: a field newly mapped is carried, and a
+// value it cannot carry flagged, without waiting for each record to change. Records whose
+// mapped values did not change are echoes (no write). A cursor saved before the version was
+// kept is not rewound. It returns the mapping version to save with the cursors.
+func (a *Activities) readAgainIfRemapped(ctx context.Context, p *reader) (int64, error) {
+	version, err := a.Store.MappingVersion(ctx, p.in.IntegrationID)
+	if err != nil {
+		return 0, err
+	}
+	var lookback time.Duration
+	for s, c := range map[mapping.Side]*Cursor{mapping.CRM: &p.crmCur, mapping.Desk: &p.deskCur} {
+		stored, ok, err := a.Store.Cursor(ctx, p.scope(s))
+		if err != nil {
+			return 0, err
+		}
+		if !ok || stored.MappingVersion < 0 || stored.MappingVersion == version {
+			continue
+		}
+		if lookback == 0 {
+			integ, err := a.Store.Integration(ctx, p.in.IntegrationID)
+			if err != nil {
+				return 0, err
+			}
+			lookback = integ.Lookback
+		}
+		if from := p.in.Since.Add(-lookback).UTC(); from.Before(c.Position) {
+			c.Position = from
+		}
+		a.Logger.Info("mapping changed since the last pass: reading the look-back again", zap.String("integration", p.in.IntegrationID),
+			zap.String("module", p.in.Module), zap.String("side", string(s)), zap.Int64("from", stored.MappingVersion), zap.Int64("to", version))
+	}
+	return version, nil
 }
 
 // retryUncarried returns the base a retried record of side from is planned against: its

@@ -441,3 +441,47 @@ func TestANewlyMappedFieldWithDifferentValuesIsLoggedAsAConflict(t *testing.T) {
 		t.Errorf("conflict log %+v, want Ben's title first synced with Desk's kept", log)
 	}
 }
+
+// A mapping change reads every record of the look-back again: a field newly mapped is carried
+// at the next pass, not when each record next changes (a trial: a re-mapped field's values, and
+// a value it could not carry, waited for an edit). Records that did not change write nothing,
+// and the pass after reads only the changes again.
+func TestAMappingChangeReadsTheLookBackAgain(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	var rows, without []store.MappingRow
+	for _, f := range mapping.DemoMapping(mapping.Contacts).Fields {
+		r := store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: string(f.Direction), Policy: string(f.EffectivePolicy())}
+		rows = append(rows, r)
+		if f.Desk != "title" {
+			without = append(without, r)
+		}
+	}
+	_, err := w.st.EnsureIntegration(w.ctx, "it", "two-way", 365*24*time.Hour)
+	must(t, err)
+	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", without))
+	d, c := w.seed()
+	w.firstSync()
+	w.pass(nil)
+	w.crmUpdate(c["ben"], map[string]any{"Title": "Chief of Titles"})
+	w.pass(nil) // read while the title is not mapped: nothing to carry
+	if got := w.deskField("contacts", d["ben"], "title"); got == "Chief of Titles" {
+		t.Fatalf("an unmapped title was carried")
+	}
+	// Later changes move the cursors past Ben's edit (a pass reads the CursorOverlap before its
+	// cursor again): from here on only reading the look-back again brings Ben's title.
+	time.Sleep(activities.CursorOverlap + time.Second)
+	w.crmUpdate(c["dot"], map[string]any{"Mobile": "1"})
+	w.deskUpdate(d["ann"], map[string]any{"mobile": "2"})
+	w.pass(nil)
+	w.pass(nil)
+	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", rows))
+	w.pass(nil)
+	if got := w.deskField("contacts", d["ben"], "title"); got != "Chief of Titles" {
+		t.Errorf("Desk Ben's title %q after the title was mapped, want CRM's carried at the next pass", got)
+	}
+	w.resetCalls()
+	w.pass(nil)
+	if n := w.writeCalls(); n != 0 {
+		t.Errorf("the pass after wrote %d time(s), want none", n)
+	}
+}

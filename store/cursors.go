@@ -19,13 +19,17 @@ import (
 type Cursor struct {
 	Position time.Time
 	Deleted  time.Time
+	// MappingVersion is the integration's mapping version the cursor's reads were planned with
+	// (MappingVersion); -1 when unknown (saved before it was kept). Saving -1 keeps the stored one.
+	MappingVersion int64
 }
 
 // Cursor reads the cursor of a scope; ok is false when none was saved yet.
 func (s *Store) Cursor(ctx context.Context, sc Scope) (c Cursor, ok bool, err error) {
 	var del *time.Time
-	err = s.Pool.QueryRow(ctx, `select position, deleted_position from cursors where integration_id = $1 and module = $2 and side = $3`,
-		sc.IntegrationID, sc.Module, sc.Side).Scan(&c.Position, &del)
+	err = s.Pool.QueryRow(ctx, `select position, deleted_position, coalesce(mapping_version, -1) from cursors
+		where integration_id = $1 and module = $2 and side = $3`,
+		sc.IntegrationID, sc.Module, sc.Side).Scan(&c.Position, &del, &c.MappingVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Cursor{}, false, nil
 	}
@@ -49,12 +53,14 @@ func (s *Store) SaveCursor(ctx context.Context, sc Scope, c Cursor) error {
 		del = &d
 	}
 	_, err := s.Pool.Exec(ctx, `
-		insert into cursors (integration_id, module, side, position, deleted_position) values ($1, $2, $3, $4, $5)
+		insert into cursors (integration_id, module, side, position, deleted_position, mapping_version)
+		values ($1, $2, $3, $4, $5, case when $6::bigint >= 0 then $6::bigint end)
 		on conflict (integration_id, module, side) do update set
 			position = excluded.position,
 			deleted_position = coalesce(excluded.deleted_position, cursors.deleted_position),
+			mapping_version = coalesce(excluded.mapping_version, cursors.mapping_version),
 			updated_at = now()`,
-		sc.IntegrationID, sc.Module, sc.Side, c.Position.UTC(), del)
+		sc.IntegrationID, sc.Module, sc.Side, c.Position.UTC(), del, c.MappingVersion)
 	if err != nil {
 		return fmt.Errorf("save %s %s cursor: %w", sc.Side, sc.Module, err)
 	}
