@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,8 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"deskcrm/panel"
 	"deskcrm/store"
-	"deskcrm/zoho/crm"
 )
 
 // permissionRow is one Desk profile's permissions on the page.
@@ -160,18 +161,14 @@ func (h *handler) saveHandshake(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := timeout(r, 15*time.Second)
 	defer cancel()
 	// A type CRM's Account_Type lacks (a typo) would rank no ticket.
-	fields, err := h.cfg.Activities.CRM.Fields(ctx, "Accounts")
-	if err != nil {
+	var unknown *panel.UnknownTypesError
+	switch err := panel.CheckCustomerTypes(ctx, h.cfg.Activities.CRM, &hs); {
+	case errors.As(err, &unknown):
+		h.renderPermissions(w, r, http.StatusBadRequest, "Handshake mode not saved: "+unknown.Error())
+		return
+	case err != nil:
 		h.renderPermissions(w, r, http.StatusBadGateway, "Handshake mode not saved: "+h.fail("read CRM's Account_Type values", err, zap.String("integration", id)))
 		return
-	}
-	if known, ok := crm.PicklistValues(fields, "Account_Type"); ok {
-		if unknown := hs.UnknownTypes(known); len(unknown) > 0 {
-			h.renderPermissions(w, r, http.StatusBadRequest, fmt.Sprintf("Handshake mode not saved: CRM's Account_Type has no value %q "+
-				"(a type CRM lacks ranks no ticket); its values are: %s", unknown, strings.Join(known, ", ")))
-			return
-		}
-		hs.SpellAsKnown(known)
 	}
 	if _, err := h.cfg.Store.SetHandshake(ctx, id, hs); err != nil {
 		h.renderPermissions(w, r, http.StatusConflict, h.fail("store the handshake settings", err, zap.String("integration", id)))

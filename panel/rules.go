@@ -162,7 +162,7 @@ func RankOf(customerType string, order []string) int {
 		return len(order) + 1
 	}
 	for i, o := range order {
-		if strings.EqualFold(strings.TrimSpace(o), t) {
+		if store.SameCustomerType(o, t) {
 			return i
 		}
 	}

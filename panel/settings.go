@@ -265,50 +265,69 @@ func (h *handler) putHandshake(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, saved)
 }
 
-// crmHasTypes checks the order's customer types against CRM's Account_Type picklist, and spells
-// them as CRM does; otherwise
-// it answers the request — 400 unknown_customer_type naming CRM's values, or 502 when CRM could
-// not be asked — and reports false. An Account_Type that is no picklist (or lists no values)
-// takes any type.
+// crmHasTypes checks the order's customer types against CRM's Account_Type (CheckCustomerTypes,
+// which spells them as CRM does); otherwise it answers the request — 400
+// unknown_customer_type naming CRM's values, or 502 when CRM could not be asked — and reports
+// false.
 func (h *handler) crmHasTypes(w http.ResponseWriter, r *http.Request, hs *store.Handshake) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), profileCheckTimeout)
 	defer cancel()
-	fields, err := h.cfg.CRM.Fields(ctx, "Accounts")
-	if err != nil {
+	err := CheckCustomerTypes(ctx, h.cfg.CRM, hs)
+	var unknown *UnknownTypesError
+	switch {
+	case errors.As(err, &unknown):
+		writeJSON(w, http.StatusBadRequest, unknownTypesAnswer{apiError: apiError{Error: "unknown_customer_type",
+			Message: unknown.Error() + ", so nothing was stored"}, Unknown: unknown.Unknown, Types: unknown.Known})
+		return false
+	case err != nil:
 		h.log.Warn("read CRM's Account_Type values to check a handshake order", zap.Error(err))
 		writeJSON(w, http.StatusBadGateway, apiError{Error: "crm_unreachable",
 			Message: "could not read CRM's Account_Type values to check the customer types, so nothing was stored; try again"})
 		return false
 	}
-	known, ok := crm.PicklistValues(fields, "Account_Type")
-	if !ok {
-		return true
-	}
-	if unknown := hs.UnknownTypes(known); len(unknown) > 0 {
-		writeJSON(w, http.StatusBadRequest, unknownTypesError{
-			apiError: apiError{Error: "unknown_customer_type", Message: fmt.Sprintf("CRM's Account_Type has no value %s, so nothing was stored "+
-				"(a type CRM lacks ranks no ticket); its values are: %s", quoteAll(unknown), strings.Join(known, ", "))},
-			Unknown: unknown, Types: known})
-		return false
-	}
-	hs.SpellAsKnown(known)
 	return true
 }
 
-// unknownTypesError is the answer to a handshake order naming types CRM's Account_Type lacks.
-type unknownTypesError struct {
+// unknownTypesAnswer is the answer to a handshake order naming types CRM's Account_Type lacks.
+type unknownTypesAnswer struct {
 	apiError
 	Unknown []string `json:"unknown"`
 	Types   []string `json:"types"`
 }
 
-// quoteAll quotes each string and joins them with " and ".
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
+// UnknownTypesError names the customer types of a handshake order that CRM's Account_Type
+// picklist lacks, and its values.
+type UnknownTypesError struct {
+	Unknown, Known []string
+}
+
+func (e *UnknownTypesError) Error() string {
+	q := make([]string, len(e.Unknown))
+	for i, s := range e.Unknown {
 		q[i] = strconv.Quote(s)
 	}
-	return strings.Join(q, " and ")
+	return fmt.Sprintf("CRM's Account_Type has no value %s (a type CRM lacks ranks no ticket); its values are: %s",
+		strings.Join(q, " and "), strings.Join(e.Known, ", "))
+}
+
+// CheckCustomerTypes reads CRM's Account_Type picklist (GET /crm/v8/settings/fields?module=
+// Accounts) and spells hs's customer types as CRM does (store.Handshake.SpellAs). It returns
+// an *UnknownTypesError when CRM lacks some, the read's error when CRM could not be asked, and
+// nil when all are known or Account_Type is no picklist with values (any type then). The panel's
+// PUT /api/v1/handshake and the console's form both check with it.
+func CheckCustomerTypes(ctx context.Context, c *crm.Client, hs *store.Handshake) error {
+	fields, err := c.Fields(ctx, "Accounts")
+	if err != nil {
+		return err
+	}
+	known, ok := crm.PicklistValues(fields, "Account_Type")
+	if !ok {
+		return nil
+	}
+	if unknown := hs.SpellAs(known); len(unknown) > 0 {
+		return &UnknownTypesError{Unknown: unknown, Known: known}
+	}
+	return nil
 }
 
 // profileAndIntegration reads the request's profile and live integration, answering the

@@ -217,28 +217,25 @@ func (h Handshake) Validate() error {
 	return nil
 }
 
-// UnknownTypes returns the customer types of the order that are not among known (the values
-// of CRM's Account_Type picklist), compared as the ranking compares them: case and surrounding
-// spaces ignored. A type CRM does not have matches no ticket: a typo ranked every customer of
-// the type meant last.
-func (h Handshake) UnknownTypes(known []string) []string {
-	var out []string
-	for _, t := range h.Order {
-		if !slices.ContainsFunc(known, func(k string) bool { return strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(t)) }) {
-			out = append(out, t)
-		}
-	}
-	return out
+// SameCustomerType reports whether two customer types are one as the ranking compares them:
+// case and surrounding spaces ignored.
+func SameCustomerType(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
 
-// SpellAsKnown writes each type of the order as known spells it (CRM's Account_Type values),
-// when it matches one as UnknownTypes compares: "customer " is stored as "Customer".
-func (h *Handshake) SpellAsKnown(known []string) {
+// SpellAs writes each type of the order as known spells it (the values of CRM's Account_Type
+// picklist: "customer " is stored as "Customer") and returns the types known lacks. A type CRM
+// does not have matches no ticket: a typo ranked every customer of the type meant last.
+func (h *Handshake) SpellAs(known []string) (unknown []string) {
 	for i, t := range h.Order {
-		if j := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(t)) }); j >= 0 {
-			h.Order[i] = known[j]
+		j := slices.IndexFunc(known, func(k string) bool { return SameCustomerType(k, t) })
+		if j < 0 {
+			unknown = append(unknown, t)
+			continue
 		}
+		h.Order[i] = known[j]
 	}
+	return unknown
 }
 
 // Handshake returns an integration's handshake settings (the defaults when none are stored).
