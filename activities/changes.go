@@ -24,6 +24,10 @@ type reader struct {
 	m       mapping.Mapping
 	crmCur  Cursor
 	deskCur Cursor
+	// version is the mapping version m was read at; cursorVersions the one each side's stored
+	// cursor was saved with (-1: unknown or none), for readAgainIfRemapped.
+	version        int64
+	cursorVersions map[mapping.Side]int64
 	// changed holds the changes read and not planned yet (CRM's stream in chunks and leave
 	// none here); seen every record read, planned or not.
 	changed map[reconcile.SideID]reconcile.Record
@@ -69,9 +73,14 @@ func (p *reader) cursor(ctx context.Context, s mapping.Side) (Cursor, error) {
 	if err != nil {
 		return Cursor{}, err
 	}
+	if p.cursorVersions == nil {
+		p.cursorVersions = map[mapping.Side]int64{}
+	}
+	p.cursorVersions[s] = -1
 	if !ok {
 		return Cursor{Position: p.in.Since.UTC(), Deleted: p.in.Since.UTC()}, nil
 	}
+	p.cursorVersions[s] = c.MappingVersion
 	if c.Deleted.IsZero() {
 		c.Deleted = c.Position
 	}

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -47,12 +46,12 @@ const maxFetchIDs = 1000
 // the links and never propagated; a record changed after its counterpart was deleted brings it
 // back (restored from Desk's recycle bin, else created again).
 func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (IncrementalResult, error) {
-	m, _, err := a.resolve(ctx, in.IntegrationID, in.Module, in.Mode)
+	m, _, version, err := a.resolveVersion(ctx, in.IntegrationID, in.Module, in.Mode)
 	if err != nil {
 		return IncrementalResult{}, err
 	}
 	ctx, meter := withMeter(ctx)
-	p := &reader{a: a, in: in, m: m, changed: map[reconcile.SideID]reconcile.Record{}, seen: map[reconcile.SideID]bool{}}
+	p := &reader{a: a, in: in, m: m, version: version, changed: map[reconcile.SideID]reconcile.Record{}, seen: map[reconcile.SideID]bool{}}
 	if p.crmCur, err = p.cursor(ctx, mapping.CRM); err != nil {
 		return IncrementalResult{}, err
 	}
@@ -62,8 +61,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	if !in.DeskFrom.IsZero() && in.DeskFrom.Before(p.deskCur.Position) {
 		p.deskCur.Position = in.DeskFrom.UTC()
 	}
-	version, err := a.readAgainIfRemapped(ctx, p)
-	if err != nil {
+	if err := a.readAgainIfRemapped(ctx, p); err != nil {
 		return IncrementalResult{}, err
 	}
 	o := newOutcome(ctx)
@@ -85,7 +83,7 @@ func (a *Activities) IncrementalPass(ctx context.Context, in IncrementalInput) (
 	}
 	p.crmCur, p.deskCur = truncateCursor(p.crmCur), truncateCursor(p.deskCur)
 	for s, c := range map[mapping.Side]Cursor{mapping.CRM: p.crmCur, mapping.Desk: p.deskCur} {
-		if err := a.Store.SaveCursor(ctx, p.scope(s), store.Cursor{Position: c.Position, Deleted: c.Deleted, MappingVersion: version}); err != nil {
+		if err := a.Store.SaveCursor(ctx, p.scope(s), store.Cursor{Position: c.Position, Deleted: c.Deleted, MappingVersion: p.version}); err != nil {
 			return res, err
 		}
 	}
@@ -451,30 +449,22 @@ func (a *Activities) recordIncrementalRuns(ctx context.Context, in IncrementalIn
 }
 
 // readAgainIfRemapped rewinds to the start of the look-back the cursor of each side whose
-// reads were planned with another mapping than the integration's now (an import or the
-// console's save since), so that this pass and the ones after it read every record of the
-// look-back again and plan it with the new mapping: a field newly mapped is carried, and a
-// value it cannot carry flagged, without waiting for each record to change. Records whose
-// mapped values did not change are echoes (no write). A cursor saved before the version was
-// kept is not rewound. It returns the mapping version to save with the cursors.
-func (a *Activities) readAgainIfRemapped(ctx context.Context, p *reader) (int64, error) {
-	version, err := a.Store.MappingVersion(ctx, p.in.IntegrationID)
-	if err != nil {
-		return 0, err
-	}
+// reads were planned with another mapping than the one this pass plans with (p.version: an
+// import or the console's save since), so that this pass and the ones after it read every
+// record of the look-back again and plan it with the new mapping: a field newly mapped is
+// carried, and a value it cannot carry flagged, without waiting for each record to change.
+// Records whose mapped values did not change are echoes (no write). A cursor saved before the
+// version was kept is not rewound. The cursors are saved with p.version.
+func (a *Activities) readAgainIfRemapped(ctx context.Context, p *reader) error {
 	var lookback time.Duration
 	for s, c := range map[mapping.Side]*Cursor{mapping.CRM: &p.crmCur, mapping.Desk: &p.deskCur} {
-		stored, ok, err := a.Store.Cursor(ctx, p.scope(s))
-		if err != nil {
-			return 0, err
-		}
-		if !ok || stored.MappingVersion < 0 || stored.MappingVersion == version {
+		if v := p.cursorVersions[s]; v < 0 || v == p.version {
 			continue
 		}
 		if lookback == 0 {
 			integ, err := a.Store.Integration(ctx, p.in.IntegrationID)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			lookback = integ.Lookback
 		}
@@ -482,9 +472,9 @@ func (a *Activities) readAgainIfRemapped(ctx context.Context, p *reader) (int64,
 			c.Position = from
 		}
 		a.Logger.Info("mapping changed since the last pass: reading the look-back again", zap.String("integration", p.in.IntegrationID),
-			zap.String("module", p.in.Module), zap.String("side", string(s)), zap.Int64("from", stored.MappingVersion), zap.Int64("to", version))
+			zap.String("module", p.in.Module), zap.String("side", string(s)), zap.Int64("from", p.cursorVersions[s]), zap.Int64("to", p.version))
 	}
-	return version, nil
+	return nil
 }
 
 // retryUncarried returns the base a retried record of side from is planned against: its
@@ -527,17 +517,7 @@ func (a *Activities) reportConflicts(ctx context.Context, in IncrementalInput, u
 		fields := make([]string, len(u.Conflicts))
 		for i, x := range u.Conflicts {
 			c.Fields[i] = store.ConflictField{Field: x.Key, Kept: string(x.Winner), Rule: x.Rule, FirstSync: x.FirstSync}
-			rule := x.Rule
-			switch rule {
-			case string(mapping.Newest):
-				rule = "newest: the record modified last"
-			case reconcile.RuleNewestTie:
-				rule = "newest: both modified within one second, CRM's kept"
-			}
-			fields[i] = fmt.Sprintf("%s: %s kept (%s)", x.Key, x.Winner.Label(), rule)
-			if x.FirstSync {
-				fields[i] += ", first synced with different values"
-			}
+			fields[i] = c.Fields[i].Words() // as the console and starter conflicts say it
 		}
 		log = append(log, c)
 		a.Logger.Info("field changed on both sides since the last sync: one edit kept, by rule", zap.String("integration", in.IntegrationID),

@@ -30,27 +30,34 @@ const mappingCacheTTL = 5 * time.Minute
 // resolve returns the integration's mapping of a module with types and limits filled from
 // both sides' field metadata, and the preflight problems found.
 func (a *Activities) resolve(ctx context.Context, integrationID, module, mode string) (mapping.Mapping, []mapping.Problem, error) {
+	m, problems, _, err := a.resolveVersion(ctx, integrationID, module, mode)
+	return m, problems, err
+}
+
+// resolveVersion is resolve that also returns the integration's mapping version the mapping
+// was read at (store.MappingVersion).
+func (a *Activities) resolveVersion(ctx context.Context, integrationID, module, mode string) (mapping.Mapping, []mapping.Problem, int64, error) {
 	version, err := a.Store.MappingVersion(ctx, integrationID)
 	if err != nil {
-		return mapping.Mapping{}, nil, err
+		return mapping.Mapping{}, nil, 0, err
 	}
 	key := fmt.Sprintf("%s/%s/%s/%d", integrationID, module, mode, version)
 	if v, ok := a.mappings.entries.Load(key); ok {
 		if r := v.(resolvedMapping); time.Since(r.at) < mappingCacheTTL {
-			return r.m, r.problems, nil
+			return r.m, r.problems, version, nil
 		}
 	}
 	m, err := a.mappingFor(ctx, integrationID, module)
 	if err != nil {
-		return m, nil, err
+		return m, nil, 0, err
 	}
 	dm, cm, err := a.fieldMetadata(ctx, module)
 	if err != nil {
-		return m, nil, err
+		return m, nil, 0, err
 	}
 	resolved, problems := mapping.Resolve(modeOf(mode), m, dm, cm)
 	a.mappings.entries.Store(key, resolvedMapping{m: resolved, problems: problems, at: time.Now()})
-	return resolved, problems, nil
+	return resolved, problems, version, nil
 }
 
 // fieldMetadata reads a module's fields on both sides (Desk GET /organizationFields, CRM

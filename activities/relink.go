@@ -105,10 +105,7 @@ func (a *Activities) Relink(ctx context.Context, in RelinkInput) (RelinkReport, 
 // relinkBatch sorts a batch of stated pairs into those the link table holds, holds otherwise,
 // and lacks (returned).
 func (a *Activities) relinkBatch(ctx context.Context, w *writer, batch []reconcile.Pair, mr *RelinkModule) ([]reconcile.Pair, error) {
-	deskIDs, crmIDs := make([]string, len(batch)), make([]string, len(batch))
-	for i, p := range batch {
-		deskIDs[i], crmIDs[i] = p.Link.DeskID, p.Link.CRMID
-	}
+	deskIDs, crmIDs := pairIDs(batch)
 	byDesk, err := a.Store.LinksOf(ctx, w.scope(mapping.Desk), deskIDs)
 	if err != nil {
 		return nil, err
@@ -139,10 +136,7 @@ func (a *Activities) linkAndReconcile(ctx context.Context, w *writer, pairs []re
 	if len(pairs) == 0 {
 		return nil
 	}
-	deskIDs, crmIDs := make([]string, len(pairs)), make([]string, len(pairs))
-	for i, p := range pairs {
-		deskIDs[i], crmIDs[i] = p.Link.DeskID, p.Link.CRMID
-	}
+	deskIDs, crmIDs := pairIDs(pairs)
 	if _, err := a.Store.LinkPairs(ctx, w.integrationID, w.module, deskIDs, crmIDs, w.o.counted(countLinked, 0)); err != nil {
 		return err
 	}
@@ -163,10 +157,7 @@ func (a *Activities) linkAndReconcile(ctx context.Context, w *writer, pairs []re
 		}
 	}
 	pairs = slices.DeleteFunc(slices.Clone(pairs), func(p reconcile.Pair) bool { return p.Link.DeskDeleted != "" || p.Link.CRMDeleted != "" })
-	deskIDs, crmIDs = deskIDs[:0], crmIDs[:0]
-	for _, p := range pairs {
-		deskIDs, crmIDs = append(deskIDs, p.Link.DeskID), append(crmIDs, p.Link.CRMID)
-	}
+	deskIDs, crmIDs = pairIDs(pairs)
 	deskRecs, err := w.readByID(ctx, mapping.Desk, deskIDs)
 	if err != nil {
 		return err
@@ -186,6 +177,15 @@ func (a *Activities) linkAndReconcile(ctx context.Context, w *writer, pairs []re
 		}
 	}
 	return w.reconcileNew(ctx, ready, recs)
+}
+
+// pairIDs returns the pairs' Desk and CRM ids, in the pairs' order.
+func pairIDs(pairs []reconcile.Pair) (deskIDs, crmIDs []string) {
+	deskIDs, crmIDs = make([]string, len(pairs)), make([]string, len(pairs))
+	for i, p := range pairs {
+		deskIDs[i], crmIDs[i] = p.Link.DeskID, p.Link.CRMID
+	}
+	return deskIDs, crmIDs
 }
 
 // deletedRecords reads which records of a module are deleted on each side: those in Desk's
