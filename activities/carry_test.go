@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"deskcrm/activities"
-	"deskcrm/mapping"
 	"deskcrm/store"
 	"deskcrm/zoho/crm"
 )
@@ -318,14 +317,8 @@ func TestContactsFollowTheirAccountOnceItLinks(t *testing.T) {
 	if deskOtto == "" {
 		t.Fatal("CRM Otto was not created in Desk")
 	}
-	// Later changes move the cursors past the moves (a pass reads the CursorOverlap before its
-	// cursor again, and a record read again is planned again): from here on only the account's
-	// link can bring the moves to the other side.
-	time.Sleep(activities.CursorOverlap + time.Second)
-	w.crmUpdate(c["dot"], map[string]any{"Title": "Later"})
-	w.deskUpdate(d["ben"], map[string]any{"title": "Later"})
-	w.pass(nil)
-	w.pass(nil)
+	// From here on only the account's link can bring the moves to the other side.
+	w.passBeyondOverlap(c["dot"], d["ben"])
 	if got := w.deskField("contacts", d["ann"], "accountId"); got != d["acme"] {
 		t.Errorf("Desk Ann's account %s while Swift is not linked, want Acme %s as it was", got, d["acme"])
 	}
@@ -461,13 +454,7 @@ func TestARetryClosesAFailureWhoseFieldIsNoLongerMapped(t *testing.T) {
 	if n := len(w.openFailures("VALUE_TOO_LONG")); n != 1 {
 		t.Fatalf("%d VALUE_TOO_LONG failures after the first sync, want Zed's zip", n)
 	}
-	var rows []store.MappingRow
-	for _, f := range mapping.DemoMapping(mapping.Contacts).Fields {
-		if f.Desk != "zip" {
-			rows = append(rows, store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: string(f.Direction), Policy: string(f.EffectivePolicy())})
-		}
-	}
-	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", rows))
+	w.contactsMappingWithout("zip")
 	w.pass(nil)
 	if n := len(w.openFailures("VALUE_TOO_LONG")); n != 1 {
 		t.Errorf("%d VALUE_TOO_LONG failures after the zip was unmapped, want 1 until a retry (or an edit)", n)

@@ -9,7 +9,6 @@ import (
 
 	"deskcrm/activities"
 	"deskcrm/emulator/realism"
-	"deskcrm/mapping"
 	"deskcrm/store"
 	"deskcrm/zoho/crm"
 	"deskcrm/zoho/desk"
@@ -410,17 +409,7 @@ func TestAHintedPassWritesNothingWhenTheOtherSidesReadFails(t *testing.T) {
 // changed on both sides since a sync, so a mapping change replaced values silently: a trial).
 func TestANewlyMappedFieldWithDifferentValuesIsLoggedAsAConflict(t *testing.T) {
 	w := newWorld(t, activities.ModeTwoWay)
-	var rows, without []store.MappingRow
-	for _, f := range mapping.DemoMapping(mapping.Contacts).Fields {
-		r := store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: string(f.Direction), Policy: string(f.EffectivePolicy())}
-		rows = append(rows, r)
-		if f.Desk != "title" {
-			without = append(without, r)
-		}
-	}
-	_, err := w.st.EnsureIntegration(w.ctx, "it", "two-way", 365*24*time.Hour)
-	must(t, err)
-	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", without))
+	rows := w.contactsMappingWithout("title")
 	d, c := w.seed()
 	w.firstSync()
 	w.pass(nil)
@@ -448,17 +437,7 @@ func TestANewlyMappedFieldWithDifferentValuesIsLoggedAsAConflict(t *testing.T) {
 // and the pass after reads only the changes again.
 func TestAMappingChangeReadsTheLookBackAgain(t *testing.T) {
 	w := newWorld(t, activities.ModeTwoWay)
-	var rows, without []store.MappingRow
-	for _, f := range mapping.DemoMapping(mapping.Contacts).Fields {
-		r := store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: string(f.Direction), Policy: string(f.EffectivePolicy())}
-		rows = append(rows, r)
-		if f.Desk != "title" {
-			without = append(without, r)
-		}
-	}
-	_, err := w.st.EnsureIntegration(w.ctx, "it", "two-way", 365*24*time.Hour)
-	must(t, err)
-	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", without))
+	rows := w.contactsMappingWithout("title")
 	d, c := w.seed()
 	w.firstSync()
 	w.pass(nil)
@@ -467,13 +446,8 @@ func TestAMappingChangeReadsTheLookBackAgain(t *testing.T) {
 	if got := w.deskField("contacts", d["ben"], "title"); got == "Chief of Titles" {
 		t.Fatalf("an unmapped title was carried")
 	}
-	// Later changes move the cursors past Ben's edit (a pass reads the CursorOverlap before its
-	// cursor again): from here on only reading the look-back again brings Ben's title.
-	time.Sleep(activities.CursorOverlap + time.Second)
-	w.crmUpdate(c["dot"], map[string]any{"Mobile": "1"})
-	w.deskUpdate(d["ann"], map[string]any{"mobile": "2"})
-	w.pass(nil)
-	w.pass(nil)
+	// From here on only reading the look-back again brings Ben's title.
+	w.passBeyondOverlap(c["dot"], d["ann"])
 	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", rows))
 	w.pass(nil)
 	if got := w.deskField("contacts", d["ben"], "title"); got != "Chief of Titles" {

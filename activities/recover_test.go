@@ -23,13 +23,7 @@ func TestLostCreatesAreFoundDespiteSearchLag(t *testing.T) {
 	for _, email := range []string{"cid@x.com"} {
 		w.crmByEmail(email) // fails the test unless exactly one
 	}
-	n := 0
-	for _, r := range w.desk.Records("contacts") {
-		if r["email"] == "dot@x.com" {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := w.deskContactsWithEmail("dot@x.com"); n != 1 {
 		t.Errorf("%d Desk contacts dot@x.com, want 1", n)
 	}
 	for _, f := range append(w.crm.Realism().Faults(), w.desk.Realism().Faults()...) {

@@ -115,13 +115,7 @@ func TestRelinkKeepsPairsWithADeletedRecord(t *testing.T) {
 	if w.deskField("contacts", d["ann"], "isTrashed") != "false" || w.deskField("contacts", d["ann"], "phone") != "333" {
 		t.Errorf("Desk Ann trashed=%s phone=%s; want restored with 333", w.deskField("contacts", d["ann"], "isTrashed"), w.deskField("contacts", d["ann"], "phone"))
 	}
-	n := 0
-	for _, r := range w.desk.Records("contacts") {
-		if r["email"] == "ann@x.com" {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := w.deskContactsWithEmail("ann@x.com"); n != 1 {
 		t.Errorf("%d Desk contacts hold Ann's email, want 1", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"deskcrm/emulator/realism"
 	"deskcrm/emulator/zohoauth"
 	"deskcrm/internal/pgtest"
+	"deskcrm/mapping"
 	"deskcrm/store"
 	"deskcrm/zoho"
 	"deskcrm/zoho/crm"
@@ -334,4 +336,48 @@ func (w *world) writeCalls() int {
 func (w *world) resetCalls() {
 	w.crm.Realism().ResetCalls()
 	w.desk.Realism().ResetCalls()
+}
+
+// contactsMappingWithout stores the demo contacts mapping without the Desk fields named, as an
+// admin's import would (the integration is made if need be), and returns the whole mapping's
+// rows, to store later.
+func (w *world) contactsMappingWithout(deskFields ...string) (all []store.MappingRow) {
+	w.t.Helper()
+	var kept []store.MappingRow
+	for _, f := range mapping.DemoMapping(mapping.Contacts).Fields {
+		r := store.MappingRow{DeskField: f.Desk, CRMField: f.CRM, Direction: string(f.Direction), Policy: string(f.EffectivePolicy())}
+		all = append(all, r)
+		if !slices.Contains(deskFields, f.Desk) {
+			kept = append(kept, r)
+		}
+	}
+	_, err := w.st.EnsureIntegration(w.ctx, "it", "two-way", 365*24*time.Hour)
+	must(w.t, err)
+	must(w.t, w.st.ReplaceMapping(w.ctx, "it", "contacts", kept))
+	return all
+}
+
+// passBeyondOverlap lets the cursors move past what was read so far: a pass reads the
+// CursorOverlap before its cursor again, and a record read again is planned again, which hides
+// whether anything else would bring it. It waits out the overlap, edits the mobile of CRM
+// contact crmID and Desk contact deskID (records the test does not look at), and runs two
+// passes.
+func (w *world) passBeyondOverlap(crmID, deskID string) {
+	w.t.Helper()
+	time.Sleep(activities.CursorOverlap + time.Second)
+	w.crmUpdate(crmID, map[string]any{"Mobile": "1"})
+	w.deskUpdate(deskID, map[string]any{"mobile": "2"})
+	w.pass(nil)
+	w.pass(nil)
+}
+
+// deskContactsWithEmail counts the live Desk contacts holding email.
+func (w *world) deskContactsWithEmail(email string) int {
+	n := 0
+	for _, r := range w.desk.Records("contacts") {
+		if r["email"] == email {
+			n++
+		}
+	}
+	return n
 }
