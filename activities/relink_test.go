@@ -3,9 +3,11 @@ package activities_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"deskcrm/activities"
+	"deskcrm/emulator/realism"
 )
 
 // Every linked pair carries its counterpart's id on both sides, however it was linked (matched,
@@ -117,5 +119,25 @@ func TestRelinkKeepsPairsWithADeletedRecord(t *testing.T) {
 	}
 	if n := w.deskContactsWithEmail("ann@x.com"); n != 1 {
 		t.Errorf("%d Desk contacts hold Ann's email, want 1", n)
+	}
+}
+
+// Relink reads both apps' deleted records before it decides anything: when Desk's recycle bin
+// cannot be read it stops with that error and links nothing (a pair left out would be created
+// again by the next edit).
+func TestRelinkStopsWhenARecycleBinCannotBeRead(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	w.seed()
+	w.firstSync()
+	_, err := w.st.Pool.Exec(w.ctx, `delete from links`)
+	must(t, err)
+	_, err = w.desk.Realism().AddFault(realism.Fault{Method: "GET", Path: "/api/v1/recycleBin", Kind: realism.FaultStatus, Status: 500})
+	must(t, err)
+	_, err = w.a.Relink(w.ctx, activities.RelinkInput{IntegrationID: "it", Apply: true})
+	if err == nil || !strings.Contains(err.Error(), "recycle bin") {
+		t.Fatalf("relink with Desk's recycle bin failing: %v, want its error", err)
+	}
+	if got := w.linkPairs(); len(got) != 0 {
+		t.Errorf("links written although the relink failed: %v", got)
 	}
 }

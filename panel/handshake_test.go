@@ -8,6 +8,7 @@ import (
 	"time"
 
 	deskemu "deskcrm/emulator/desk"
+	"deskcrm/emulator/realism"
 )
 
 func TestHandshakeOrder(t *testing.T) {
@@ -114,6 +115,22 @@ func TestHandshakeOrder(t *testing.T) {
 		}
 		if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "Vendor", "Customer"}) {
 			t.Fatalf("stored after the refusal: %s", a.raw)
+		}
+	})
+
+	// CRM not answering: nothing stored, a 502 that says to try again.
+	t.Run("CRM cannot be asked", func(t *testing.T) {
+		id, err := e.crmEmu.Realism().AddFault(realism.Fault{Method: "GET", Path: "/crm/v8/settings/fields", Kind: realism.FaultStatus, Status: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.crmEmu.Realism().RemoveFault(id)
+		a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, map[string]any{"order": []string{"Partner"}})
+		if a.status != http.StatusBadGateway || a.body["error"] != "crm_unreachable" || !strings.Contains(a.raw, "nothing was stored") {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		if a := e.do(http.MethodGet, "/api/v1/handshake", adminToken, nil); !slices.Equal(toStrings(a.body["order"]), []string{"Prospect", "Vendor", "Customer"}) {
+			t.Fatalf("stored although CRM could not be asked: %s", a.raw)
 		}
 	})
 
