@@ -418,8 +418,7 @@ func TestANewlyMappedFieldWithDifferentValuesIsLoggedAsAConflict(t *testing.T) {
 	w.deskUpdate(d["ben"], map[string]any{"title": "Title in Desk"})
 	w.pass(nil)
 	must(t, w.st.ReplaceMapping(w.ctx, "it", "contacts", rows))
-	w.deskUpdate(d["ben"], map[string]any{"mobile": "555"}) // the pair is read again
-	w.pass(nil)
+	w.pass(nil) // the mapping change reads the pair again
 	if got, gotCRM := w.deskField("contacts", d["ben"], "title"), w.crmField("Contacts", c["ben"], "Title"); got != "Title in Desk" || gotCRM != got {
 		t.Errorf("Ben's title: Desk %q, CRM %q; want Desk's, the record modified last, on both", got, gotCRM)
 	}
