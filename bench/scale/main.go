@@ -42,7 +42,26 @@ func main() {
 	workerProfile := flag.String("worker-cpuprofile", "", "write a CPU profile of each size's worker to this file, suffixed with the size")
 	hugePages := flag.Bool("huge-pages", true, "map Postgres's shared buffers in huge pages, as PostgreSQL's docs advise for large shared_buffers; as root the run grows the kernel's pool (vm.nr_hugepages) and gives it back at the end")
 	allocProfile := flag.String("allocprofile", "", "write the allocations of this process (the emulators) since the start to this file after each size, suffixed with the size")
+	thp := flag.Bool("transparent-huge-pages", true, "map the processes' memory (the Go heaps of the worker and the emulators, Postgres's backends) in transparent huge pages: as root the run sets the kernel's mode to always and sets it back at the end")
 	flag.Parse()
+	restoreTHP := func() {}
+	if *thp {
+		was, restore, err := benchenv.UseTransparentHugePages()
+		restoreTHP = restore
+		switch {
+		case err != nil:
+			fmt.Printf("transparent huge pages: %v; the run goes on without them\n", err)
+		case was == "always":
+			fmt.Printf("transparent huge pages: always\n")
+		default:
+			fmt.Printf("transparent huge pages: always for the run (was %s; set back at the end)\n", was)
+		}
+	}
+	exit := func(code int) {
+		restoreTHP()
+		os.Exit(code)
+	}
+	defer restoreTHP()
 	// Ctrl-C ends the run (and still writes the CPU profile).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,7 +70,7 @@ func main() {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 10 {
 			fmt.Fprintf(os.Stderr, "bench-scale: size %q: want a number of contacts ≥ 10\n", s)
-			os.Exit(2)
+			exit(2)
 		}
 		prof := ""
 		if *workerProfile != "" {
@@ -60,7 +79,7 @@ func main() {
 		stopProfile, err := startCPUProfile(*cpuProfile, n)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench-scale:", err)
-			os.Exit(2)
+			exit(2)
 		}
 		r, err := run(ctx, n, *crmConc, *deskConc, *users, *workerBin, *devBin, prof, *pgStatements, *hugePages)
 		stopProfile()
@@ -69,7 +88,7 @@ func main() {
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench-scale:", err)
-			os.Exit(1)
+			exit(1)
 		}
 		results = append(results, r)
 	}

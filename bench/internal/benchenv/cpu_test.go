@@ -64,3 +64,16 @@ func TestPostgresString(t *testing.T) {
 		t.Errorf("without a split PostgresString() = %q, want empty", got)
 	}
 }
+
+func TestCurrentTransparentHugePageMode(t *testing.T) {
+	for knob, want := range map[string]string{
+		"always [madvise] never\n": "madvise",
+		"[always] madvise never\n": "always",
+		"always madvise [never]":   "never",
+		"madvise\n":                "madvise",
+	} {
+		if got := currentTransparentHugePageMode(knob); got != want {
+			t.Errorf("currentTransparentHugePageMode(%q) = %q, want %q", knob, got, want)
+		}
+	}
+}
