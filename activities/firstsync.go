@@ -203,7 +203,8 @@ func (a *Activities) createUnlinked(ctx context.Context, in StepInput, w *writer
 
 // ReconcilePairs brings each matched pair that was never reconciled to one set of values
 // (reconcile.PlanReconcile: per field the newer side wins in two-way mode, CRM wins in
-// one-way mode and nothing is written to CRM) and gives each side its counterpart's id.
+// one-way mode and nothing is written to CRM) and gives each side its counterpart's id; a
+// value written over a different one goes to the conflict log.
 func (a *Activities) ReconcilePairs(ctx context.Context, in StepInput) (StepResult, error) {
 	return a.runStep(ctx, in, func(ctx context.Context, w *writer) error {
 		var after int64
@@ -222,6 +223,10 @@ func (a *Activities) ReconcilePairs(ctx context.Context, in StepInput) (StepResu
 				return err
 			}
 			pl := reconcile.PlanReconcile(reconcile.ReconcileInput{Mapping: w.m, Mode: modeOf(in.Mode), Refs: refs, Pairs: pairs})
+			// Before the writes, as the incremental pass does: a retry decides the same.
+			if err := a.reportConflicts(ctx, in.IntegrationID, in.Module, pl.Updates, w.o); err != nil {
+				return err
+			}
 			if err := w.apply(ctx, pl, refs); err != nil {
 				return err
 			}

@@ -143,7 +143,7 @@ func (a *Activities) runPass(ctx context.Context, p *reader, w *writer) error {
 		w.o.count(&w.o.skipped, c.pl.Skipped)
 		// Logged before the writes: a write that fails leaves the attempt to retry, which
 		// decides the same conflicts again (recorded once per activity).
-		if err := a.reportConflicts(ctx, p.in, c.pl.Updates, w.o); err != nil {
+		if err := a.reportConflicts(ctx, p.in.IntegrationID, p.in.Module, c.pl.Updates, w.o); err != nil {
 			return err
 		}
 		return w.apply(ctx, c.pl, c.in.Refs)
@@ -503,25 +503,37 @@ func retryUncarried(m mapping.Mapping, b reconcile.Base, from mapping.Side) reco
 
 // reportConflicts counts the pairs of ups with a field a rule decided between two values
 // (changed on both sides since the last sync, or first synced with different values: a field
-// newly mapped), logs each (ids, fields, the side kept and the rule; never the values, which are
-// customer data) and records them in the conflict log (store.RecordConflicts: the console's
-// history page and `starter conflicts`), so that an admin can see which edit a rule set aside.
-func (a *Activities) reportConflicts(ctx context.Context, in IncrementalInput, ups []reconcile.Update, o *outcome) error {
+// newly mapped, or a pair just matched whose records differed), records them in the conflict
+// log (store.RecordConflicts: the console's history page and `starter conflicts`), so that an
+// admin can see which value a rule set aside, and logs them (ids, fields, the side kept and the
+// rule; never the values, which are customer data): each pair when a batch holds a few, one
+// line with their number when it holds more (a first sync's batch of matched pairs).
+func (a *Activities) reportConflicts(ctx context.Context, integrationID, module string, ups []reconcile.Update, o *outcome) error {
+	const logEach = 20
 	var log []store.Conflict
 	for _, u := range ups {
 		if len(u.Conflicts) == 0 {
 			continue
 		}
 		o.count(&o.conflicts, 1)
-		c := store.Conflict{Module: in.Module, DeskID: u.DeskID, CRMID: u.CRMID, Fields: make([]store.ConflictField, len(u.Conflicts))}
-		fields := make([]string, len(u.Conflicts))
+		c := store.Conflict{Module: module, DeskID: u.DeskID, CRMID: u.CRMID, Fields: make([]store.ConflictField, len(u.Conflicts))}
 		for i, x := range u.Conflicts {
 			c.Fields[i] = store.ConflictField{Field: x.Key, Kept: string(x.Winner), Rule: x.Rule, FirstSync: x.FirstSync}
-			fields[i] = c.Fields[i].Words() // as the console and starter conflicts say it
 		}
 		log = append(log, c)
-		a.Logger.Info("field changed on both sides since the last sync: one edit kept, by rule", zap.String("integration", in.IntegrationID),
-			zap.String("module", in.Module), zap.String("deskId", u.DeskID), zap.String("crmId", u.CRMID), zap.Strings("fields", fields))
 	}
-	return a.Store.RecordConflicts(ctx, in.IntegrationID, o.key, log)
+	if len(log) > logEach {
+		a.Logger.Info("fields held two values: one kept, by rule (see the conflict log)", zap.String("integration", integrationID),
+			zap.String("module", module), zap.Int("pairs", len(log)))
+	} else {
+		for _, c := range log {
+			fields := make([]string, len(c.Fields))
+			for i, f := range c.Fields {
+				fields[i] = f.Words() // as the console and starter conflicts say it
+			}
+			a.Logger.Info("field held two values: one kept, by rule", zap.String("integration", integrationID),
+				zap.String("module", module), zap.String("deskId", c.DeskID), zap.String("crmId", c.CRMID), zap.Strings("fields", fields))
+		}
+	}
+	return a.Store.RecordConflicts(ctx, integrationID, o.key, log)
 }

@@ -430,6 +430,27 @@ func TestANewlyMappedFieldWithDifferentValuesIsLoggedAsAConflict(t *testing.T) {
 	}
 }
 
+// The first sync matches records that already exist on both sides: where the two held different
+// values, the kept one is written over the other, and the conflict log says so (a trial: a CRM
+// contact's title replaced by the Desk one with no trace, "starter conflicts" empty).
+func TestAFirstSyncLogsTheValuesItWroteOver(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.seed()
+	w.crmUpdate(c["ben"], map[string]any{"Title": "Title in CRM"})
+	time.Sleep(1100 * time.Millisecond)
+	w.deskUpdate(d["ben"], map[string]any{"title": "Title in Desk"})
+	w.firstSync()
+	if got := w.crmField("Contacts", c["ben"], "Title"); got != "Title in Desk" {
+		t.Errorf("CRM Ben's title %q, want Desk's, the record modified last", got)
+	}
+	log, _, err := w.st.RecentConflicts(w.ctx, "it", w.start.Add(-time.Hour), 0)
+	must(t, err)
+	want := []store.ConflictField{{Field: "title=Title", Kept: "desk", Rule: "newest", FirstSync: true}}
+	if len(log) != 1 || !reflect.DeepEqual(log[0].Fields, want) || log[0].CRMID != c["ben"] || log[0].DeskID != d["ben"] {
+		t.Errorf("conflict log %+v, want Ben's title first synced with Desk's kept", log)
+	}
+}
+
 // A mapping change reads every record of the look-back again: a field newly mapped is carried
 // at the next pass, not when each record next changes (a trial: a re-mapped field's values, and
 // a value it could not carry, waited for an edit). Records that did not change write nothing,

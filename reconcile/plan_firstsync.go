@@ -100,7 +100,8 @@ func copyOfLinked(module mapping.Module, r Record, claimed map[SideID]Link) (Fai
 }
 
 // planMatched links r with other, the one record of the other side with its key, and merges
-// the two with no base when other's values are known.
+// the two with no base when other's values are known; a field the two held with different
+// values is a conflict when the kept value is written over the other (as in PlanReconcile).
 func planMatched(m mapping.Mapping, mode mapping.Mode, refs mapping.Refs, r, other Record, known bool) Plan {
 	var pl Plan
 	desk, crm := r, other
@@ -115,6 +116,7 @@ func planMatched(m mapping.Mapping, mode mapping.Mode, refs mapping.Refs, r, oth
 			Values: r.Values, Modified: r.Modified, Other: other.Values, OtherModified: other.Modified, Refs: refs})
 		pl.notCarried(desk.ID, crm.ID, d.NotCarried)
 		u.DeskPatch, u.CRMPatch, u.Base = d.DeskPatch, d.CRMPatch, d.Base
+		u.Conflicts = setAside(d.Conflicts, d.DeskPatch, d.CRMPatch)
 		pl.readProblems(other)
 	}
 	pl.Updates = append(pl.Updates, u)
@@ -175,7 +177,10 @@ type ReconcileInput struct {
 
 // PlanReconcile merges each pair with no base (see Merge: an empty value never erases a
 // filled one, the field's policy decides the rest, CRM wins in one-way mode), writes each
-// side's counterpart id where it is missing, and stores the pair's first base.
+// side's counterpart id where it is missing, and stores the pair's first base. A field the two
+// records held with different values is a conflict (Update.Conflicts, FirstSync) when the kept
+// value is written over the other: the conflict log is the admin's trace of what the first
+// sync replaced.
 func PlanReconcile(in ReconcileInput) Plan {
 	var pl Plan
 	for _, p := range in.Pairs {
@@ -185,7 +190,7 @@ func PlanReconcile(in ReconcileInput) Plan {
 			DeskModified: p.Desk.Modified, CRMModified: p.CRM.Modified, Refs: in.Refs})
 		pl.notCarried(p.Link.DeskID, p.Link.CRMID, r.NotCarried)
 		u := Update{LinkID: p.Link.ID, DeskID: p.Link.DeskID, CRMID: p.Link.CRMID, DeskPatch: r.DeskPatch, CRMPatch: r.CRMPatch,
-			Base: r.Base, DeskModified: p.Desk.Modified, CRMModified: p.CRM.Modified}
+			Base: r.Base, DeskModified: p.Desk.Modified, CRMModified: p.CRM.Modified, Conflicts: setAside(r.Conflicts, r.DeskPatch, r.CRMPatch)}
 		if p.Desk.Counterpart != p.Link.CRMID {
 			setCounterpart(&u, mapping.Desk, in.Mode)
 		}

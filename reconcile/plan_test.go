@@ -390,3 +390,33 @@ func TestPlanUnlinkedRefusesCopiesOfLinkedRecords(t *testing.T) {
 		t.Errorf("incremental plan: creates %v, failures %+v", pl.Creates, pl.Failures)
 	}
 }
+
+// A pair just matched whose records held different values is the conflict log's: the kept
+// value is written over the other (a trial: a CRM contact's long-standing name replaced by
+// the name a customer typed into Desk, with no trace). A value filling an empty field is not.
+func TestMatchedPairsLogTheValuesWrittenOver(t *testing.T) {
+	want := []Conflict{{Key: kName, Winner: mapping.Desk, Rule: string(mapping.Newest), FirstSync: true}}
+	// Incremental: a new Desk record matched by its key.
+	pl := PlanChanges(ChangesInput{Mapping: testMapping(), Refs: testRefs(),
+		Changed: []Record{rec(mapping.Desk, "d2", V{kName: "NewDoe", kTitle: "CTO"}, newer, "")},
+		Candidates: map[string][]Candidate{"d2@x": {{Side: mapping.CRM, ID: "c2", Record: &Record{Side: mapping.CRM, ID: "c2",
+			Values: V{kName: "OldDoe", kTitle: nil}, Modified: older}}}}})
+	if len(pl.Updates) != 1 || !reflect.DeepEqual(pl.Updates[0].Conflicts, want) {
+		t.Errorf("matched: updates %+v, want one with conflicts %+v", pl.Updates, want)
+	}
+	// First sync: a pair the match step linked, reconciled.
+	pl = PlanReconcile(ReconcileInput{Mapping: testMapping(), Refs: testRefs(), Pairs: []Pair{{
+		Link: Link{ID: 1, DeskID: "d2", CRMID: "c2", Linked: true},
+		Desk: rec(mapping.Desk, "d2", V{kName: "NewDoe", kTitle: "CTO"}, newer, "c2"),
+		CRM:  rec(mapping.CRM, "c2", V{kName: "OldDoe", kTitle: nil}, older, "d2")}}})
+	if len(pl.Updates) != 1 || !reflect.DeepEqual(pl.Updates[0].Conflicts, want) {
+		t.Errorf("reconciled: updates %+v, want one with conflicts %+v", pl.Updates, want)
+	}
+	// Identical records: nothing to log.
+	pl = PlanReconcile(ReconcileInput{Mapping: testMapping(), Refs: testRefs(), Pairs: []Pair{{
+		Link: Link{ID: 1, DeskID: "d1", CRMID: "c1", Linked: true},
+		Desk: rec(mapping.Desk, "d1", planBase, older, "c1"), CRM: rec(mapping.CRM, "c1", planBase, older, "d1")}}})
+	if len(pl.Updates) != 1 || len(pl.Updates[0].Conflicts) != 0 {
+		t.Errorf("identical: updates %+v, want no conflict", pl.Updates)
+	}
+}

@@ -24,8 +24,8 @@ type ConflictField struct {
 	// "crm-wins", "desk-wins", "one-way", "direction" (the field flows one way only), or the
 	// rule's words when a clear met a value its side never held.
 	Rule string `json:"rule"`
-	// FirstSync is set when the field had not been synced for the pair before (newly mapped)
-	// and the sides held different values: one of them was replaced.
+	// FirstSync is set when the field had not been synced for the pair before (newly mapped,
+	// or the pair just matched) and the sides held different values: one of them was replaced.
 	FirstSync bool `json:"firstSync,omitempty"`
 }
 
