@@ -40,15 +40,23 @@ func setUniqueLocked(m *module, field string, unique bool) error {
 	return nil
 }
 
-// checkUnique finds a value of a unique field that another live record
-// already holds and answers the per-record DUPLICATE_DATA error of Zoho's
+// checkUnique finds a value of a unique field that the write sets and another live record
+// already holds, and answers the per-record DUPLICATE_DATA error of Zoho's
 // insert/update/upsert APIs (record.json API_Exception; zoho-api.md A5; the
 // v8 createRecords "duplicate data" example): details name the field
 // (api_name, json_path), the existing record (id, and duplicate_record with
 // its id, Owner {name, id, zuid} and module {api_name, id}) and more_records,
 // true when more than one other record holds the value. The existing record
 // named is the oldest (lowest id) of them.
-func (s *Server) checkUnique(m *module, nr *rec, path string) *fieldError {
+//
+// Only the values the write sets are checked, as Zoho checks them: old is the stored version
+// of the record written (nil for an insert), and a unique field nr holds with the value old
+// held (compared case-insensitively, as the check compares) is not checked again. Two records
+// that shared a value before the field became unique, or that were loaded with it, can then
+// still be edited, while giving either of them another record's value is refused. Records for
+// which skip reports true (a merge's children, deleted by the same call) are not counted as
+// holders; skip may be nil.
+func (s *Server) checkUnique(m *module, nr, old *rec, path string, skip func(uint64) bool) *fieldError {
 	for k, f := range m.fields.list {
 		if !f.Unique {
 			continue
@@ -57,25 +65,41 @@ func (s *Server) checkUnique(m *module, nr *rec, path string) *fieldError {
 		if !ok {
 			continue
 		}
+		key, _ := indexKey(s.valueString(v))
+		if old != nil {
+			if ov, had := old.get(k); had {
+				if okey, _ := indexKey(s.valueString(ov)); okey == key {
+					continue // not set by this write
+				}
+			}
+		}
 		ids, _ := m.lookupIDs(k, s.valueString(v))
-		others := slices.DeleteFunc(slices.Clone(ids), func(id uint64) bool { return id == nr.id || !m.has(id) })
+		others := slices.DeleteFunc(slices.Clone(ids), func(id uint64) bool {
+			return id == nr.id || !m.has(id) || skip != nil && skip(id)
+		})
 		if len(others) == 0 {
 			continue
 		}
-		id := slices.Min(others)
-		dup, _ := m.get(id)
-		owner := users[int(dup.owner)%len(users)]
-		return &fieldError{code: "DUPLICATE_DATA", message: "duplicate data", details: map[string]any{
-			"api_name":  f.APIName,
-			"json_path": path + "." + f.APIName,
-			"id":        formatID(id),
-			"duplicate_record": map[string]any{
-				"id":     formatID(id),
-				"Owner":  map[string]any{"name": owner.name, "id": owner.id, "zuid": owner.id},
-				"module": map[string]any{"api_name": m.name, "id": moduleIDs[m.name]},
-			},
-			"more_records": len(others) > 1,
-		}}
+		return duplicateData(m, f, path, others)
 	}
 	return nil
+}
+
+// duplicateData is the per-record DUPLICATE_DATA error for field f, whose value the live
+// records others hold.
+func duplicateData(m *module, f *Field, path string, others []uint64) *fieldError {
+	id := slices.Min(others)
+	dup, _ := m.get(id)
+	owner := users[int(dup.owner)%len(users)]
+	return &fieldError{code: "DUPLICATE_DATA", message: "duplicate data", details: map[string]any{
+		"api_name":  f.APIName,
+		"json_path": path + "." + f.APIName,
+		"id":        formatID(id),
+		"duplicate_record": map[string]any{
+			"id":     formatID(id),
+			"Owner":  map[string]any{"name": owner.name, "id": owner.id, "zuid": owner.id},
+			"module": map[string]any{"api_name": m.name, "id": moduleIDs[m.name]},
+		},
+		"more_records": len(others) > 1,
+	}}
 }

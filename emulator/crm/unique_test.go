@@ -121,3 +121,74 @@ func TestUniqueFieldsConfigPanicsOnABadField(t *testing.T) {
 	}()
 	New(Config{UniqueFields: map[string][]string{"Contacts": {"Nope"}}})
 }
+
+// TestUniqueChecksOnlyTheValuesAWriteSets: two accounts that share an Account_Name (loaded,
+// as an import or a field made unique later leaves them) stay editable through every write
+// path — single update, batch update, upsert — as long as the write leaves the name as it is
+// (absent, or the value it holds in any case); giving one of them another live record's name
+// is still DUPLICATE_DATA (a trial found every edit of such twins refused).
+func TestUniqueChecksOnlyTheValuesAWriteSets(t *testing.T) {
+	e := newEnv(t, Config{})
+	twins, err := e.s.Load("Accounts", []map[string]any{
+		{"Account_Name": "Acme", "Desk_ID": "D-1"}, {"Account_Name": "Acme", "Desk_ID": "D-2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := e.insert("Accounts", map[string]any{"Account_Name": "Globex"})[0]
+	ok := func(t *testing.T, r resp, status int) {
+		t.Helper()
+		wantStatus(t, r, status)
+		for _, d := range r.data() {
+			if d["code"] != "SUCCESS" {
+				t.Fatalf("item %v, want SUCCESS", d)
+			}
+		}
+	}
+	t.Run("single update of another field", func(t *testing.T) {
+		ok(t, e.call("PUT", "/crm/v8/Accounts/"+twins[1], map[string]any{"data": []any{map[string]any{"Phone": "123"}}}), 200)
+	})
+	t.Run("single update repeating its own name", func(t *testing.T) {
+		ok(t, e.call("PUT", "/crm/v8/Accounts/"+twins[1], map[string]any{"data": []any{
+			map[string]any{"Account_Name": "ACME", "Phone": "124"}}}), 200)
+	})
+	t.Run("batch update of both twins", func(t *testing.T) {
+		ok(t, e.call("PUT", "/crm/v8/Accounts", map[string]any{"data": []any{
+			map[string]any{"id": twins[0], "Phone": "1"}, map[string]any{"id": twins[1], "Phone": "2", "Account_Name": "ACME"}}}), 200)
+	})
+	t.Run("upsert matched on Desk_ID", func(t *testing.T) {
+		r := e.call("POST", "/crm/v8/Accounts/upsert", map[string]any{"duplicate_check_fields": []any{"Desk_ID"},
+			"data": []any{map[string]any{"Desk_ID": "D-2", "Account_Name": "Acme", "Website": "acme.example"}}})
+		ok(t, r, 200)
+		if d := r.data()[0]; d["action"] != "update" || d["details"].(map[string]any)["id"] != twins[1] {
+			t.Errorf("upsert = %v, want an update of %s", d, twins[1])
+		}
+	})
+	t.Run("upsert matched on the shared name", func(t *testing.T) {
+		r := e.call("POST", "/crm/v8/Accounts/upsert", map[string]any{"data": []any{
+			map[string]any{"Account_Name": "acme", "Fax": "9"}}})
+		ok(t, r, 200)
+	})
+	t.Run("taking another record's name", func(t *testing.T) {
+		r := e.call("PUT", "/crm/v8/Accounts/"+twins[0], map[string]any{"data": []any{map[string]any{"Account_Name": "globex"}}})
+		if d := dupDetails(t, r); d["id"] != other {
+			t.Errorf("details = %v, want the duplicate %s", d, other)
+		}
+		r = e.call("PUT", "/crm/v8/Accounts", map[string]any{"data": []any{
+			map[string]any{"id": twins[0], "Phone": "5"}, map[string]any{"id": twins[1], "Account_Name": "Globex"}}})
+		wantStatus(t, r, http.StatusMultiStatus)
+		if d := r.data()[1]; d["code"] != "DUPLICATE_DATA" {
+			t.Errorf("second item = %v, want DUPLICATE_DATA", d)
+		}
+	})
+	t.Run("a new record repeating the twins' name", func(t *testing.T) {
+		r := e.call("POST", "/crm/v8/Accounts", map[string]any{"data": []any{map[string]any{"Account_Name": "Acme"}}})
+		if d := dupDetails(t, r); d["id"] != twins[0] || d["more_records"] != true {
+			t.Errorf("details = %v", d)
+		}
+	})
+	for _, id := range twins {
+		if rec, _ := e.s.Record("Accounts", id); rec["Account_Name"] == "Globex" {
+			t.Errorf("twin %s took the name Globex", id)
+		}
+	}
+}

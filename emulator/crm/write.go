@@ -346,7 +346,11 @@ func (s *Server) applyRecord(m *module, item any, i int, kind writeKind, pathID 
 			}
 		}
 	}
-	if ferr := s.checkUnique(m, &nr, path); ferr != nil {
+	var stored *rec // the version the write changes; nil for an insert
+	if found {
+		stored = &old
+	}
+	if ferr := s.checkUnique(m, &nr, stored, path, nil); ferr != nil {
 		m.discard(&nr, &old)
 		if !found {
 			s.lastID--
