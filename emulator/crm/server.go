@@ -1,5 +1,5 @@
 // Package crm is a local emulator of the Zoho CRM REST API v8: records
-// (list, get, insert, update, upsert, delete, search, deleted, count),
+// (list, get, insert, update, upsert, delete, search, deleted, count, merge),
 // field metadata, users, related lists, the Notification (watch) API and
 // Bulk Read, with Zoho's limits, error shapes, credits and concurrency rules
 // (through emulator/realism) and OAuth (through emulator/zohoauth).
@@ -117,6 +117,7 @@ type Server struct {
 
 	notify    *notifier
 	bulk      *bulkReads
+	merges    mergeJobs
 	searchLag atomic.Int64 // nanoseconds; 0 = off
 }
 
@@ -258,6 +259,7 @@ func (s *Server) Reset() {
 	s.resetData()
 	s.notify.reset()
 	s.bulk.reset()
+	s.merges.reset()
 	s.engine.ResetCalls()
 	s.engine.ClearFaults()
 	s.engine.ResetCredits()
@@ -420,6 +422,12 @@ func endpointOf(method, path string) endpoint {
 		return endpoint{name(base + "/{id}"), k}
 	case len(rest) == 3:
 		return endpoint{name(base + "/{id}/" + rest[2]), epOther}
+	case len(rest) == 4 && rest[2] == "actions":
+		k := epOther
+		if method == http.MethodPost {
+			k = epWrite // a merge costs what a one-record write costs
+		}
+		return endpoint{name(base + "/{id}/actions/" + rest[3]), k}
 	}
 	return endpoint{name(path), epOther}
 }
@@ -524,6 +532,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveRelated(w, r, mod, rest[1], rest[2])
+	case len(rest) == 4 && rest[2] == "actions" && rest[3] == "merge":
+		s.serveMerge(w, r, mod, rest[1])
 	default:
 		writeError(w, errInvalidURL)
 	}
