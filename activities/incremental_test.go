@@ -479,3 +479,27 @@ func TestAMappingChangeReadsTheLookBackAgain(t *testing.T) {
 		t.Errorf("the pass after wrote %d time(s), want none", n)
 	}
 }
+
+// A pair whose only write is a counterpart id (a person cleared CRM's Desk_ID) is in sync once
+// it is written: an open failure of writing that pair closes (a trial: CRM refused an account's
+// Desk_ID while another account held its name; after the rename the id was written, but the
+// failure stayed open until a manual retry).
+func TestACounterpartWriteClosesTheFailureOfThePair(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.seed()
+	w.firstSync()
+	w.pass(nil)
+	_, err := w.st.RecordFailures(w.ctx, "it", "", []store.Failure{{Module: "contacts", Direction: "desk-to-crm",
+		DeskID: d["ben"], CRMID: c["ben"], Code: "DUPLICATE_DATA", Message: "CRM refused the contact"}})
+	must(t, err)
+	w.crmUpdate(c["ben"], map[string]any{"Desk_ID": nil})
+	w.pass(nil)
+	if got := w.crmField("Contacts", c["ben"], "Desk_ID"); got != d["ben"] {
+		t.Fatalf("CRM Ben's Desk_ID %q, want %s written again", got, d["ben"])
+	}
+	open, err := w.st.OpenFailuresOf(w.ctx, "it", "contacts", d["ben"])
+	must(t, err)
+	if len(open) != 0 {
+		t.Errorf("Ben's open failures %+v, want none once the pair's write went through", open)
+	}
+}

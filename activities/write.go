@@ -491,8 +491,28 @@ func (w *writer) settleUpdates(ctx context.Context, ups []reconcile.Update, res 
 	clears := map[mapping.Side][]int64{}
 	synced := map[mapping.Side][]string{}
 	updatedCRM, updatedDesk := 0, 0
+	// inSync closes the failures of a pair's records but for a side holding a value of its
+	// own the other side could not take (its part of the base): its failure stays open until
+	// the value is carried. So the failures of a pair just matched close on both sides
+	// (AMBIGUOUS_MATCH once the admin made the email unique), and a value too long for the
+	// other side keeps its failure open through edits of other fields.
+	inSync := func(u reconcile.Update, b reconcile.Base) {
+		_, bd, bc := b.Split()
+		if !w.holdsUncarried(bd, mapping.Desk) {
+			synced[mapping.Desk] = append(synced[mapping.Desk], u.DeskID)
+		}
+		if !w.holdsUncarried(bc, mapping.CRM) {
+			synced[mapping.CRM] = append(synced[mapping.CRM], u.CRMID)
+		}
+	}
 	for _, u := range ups {
-		if res.failed[u.LinkID] || u.Base.IsZero() {
+		if res.failed[u.LinkID] {
+			continue
+		}
+		if u.Base.IsZero() {
+			if (u.DeskCounterpart || u.CRMCounterpart) && !u.Held.IsZero() {
+				inSync(u, u.Held) // only counterpart ids written: the pair agreed already
+			}
 			continue
 		}
 		if len(u.CRMPatch) > 0 {
@@ -514,17 +534,7 @@ func (w *writer) settleUpdates(ctx context.Context, ups []reconcile.Update, res 
 		if u.ClearDeletion != "" {
 			clears[u.ClearDeletion] = append(clears[u.ClearDeletion], u.LinkID)
 		}
-		// A record of a pair written whole (or found equal) is in sync unless one of its values
-		// that flows to the other side still differs there (it could not be carried: its
-		// failure stays open until it is). So the failures of a pair just matched close on
-		// both sides (AMBIGUOUS_MATCH once the admin made the email unique), and a value too
-		// long for the other side keeps its failure open through edits of other fields.
-		if !w.holdsUncarried(bd, mapping.Desk) {
-			synced[mapping.Desk] = append(synced[mapping.Desk], u.DeskID)
-		}
-		if !w.holdsUncarried(bc, mapping.CRM) {
-			synced[mapping.CRM] = append(synced[mapping.CRM], u.CRMID)
-		}
+		inSync(u, u.Base) // written whole, or found equal
 	}
 	if err := w.a.Store.SetBases(ctx, bases, w.o.counted(countUpdatedCRM, updatedCRM), w.o.counted(countUpdatedDesk, updatedDesk)); err != nil {
 		return err

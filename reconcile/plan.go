@@ -98,10 +98,15 @@ type Update struct {
 	DeskCounterpart, CRMCounterpart bool
 	// Base is the merge base to store once written; zero keeps the stored one.
 	Base Base
-	// Conflicts are the fields a rule decided between two values (see Merge; incremental
-	// changes only): changed on both sides since the last sync, or (Conflict.FirstSync)
-	// holding different values when the field was first synced for the pair — a field newly
-	// mapped, whose value on one side the rule replaced.
+	// Held is the stored base of a pair whose update writes only counterpart ids (Base zero):
+	// once written, its records are in sync but for the values the base holds apart, and
+	// their failures close as a written pair's do (a failed Desk_ID write stayed open after
+	// the write went through: a trial).
+	Held Base
+	// Conflicts are the fields a rule decided between two values (see Merge): changed on both
+	// sides since the last sync, or (Conflict.FirstSync) holding different values when the
+	// field was first synced for the pair — a field newly mapped, or a pair just matched —,
+	// whose value on one side the rule replaced.
 	Conflicts []Conflict
 	// DeskModified and CRMModified are the records' modified times to store with the base.
 	DeskModified, CRMModified time.Time

@@ -286,7 +286,7 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 		if d.Action == ActionIgnore && !d.Base.IsZero() && d.Base.Hash() != l.BaseHash {
 			pl.Updates = append(pl.Updates, u) // the sides agree: store the base they now share
 		} else if u.DeskCounterpart || u.CRMCounterpart {
-			u.Base = Base{}
+			u.Base, u.Held = Base{}, l.Base
 			pl.Updates = append(pl.Updates, u)
 		}
 	case ActionUpdate:
