@@ -142,6 +142,8 @@ func TestCreditsExhaustedPausesUntilTheWaitPasses(t *testing.T) {
 	assert.True(t, waiting.Paused)
 	assert.Contains(t, waiting.PausedReason, "credits exhausted")
 	assert.Contains(t, waiting.PausedReason, t0.Add(3*time.Hour).Format(time.RFC3339))
+	// It waits for the credits, or an earlier resume: not for the resume signal alone.
+	assert.Contains(t, waiting.WaitingFor, "the daily API credits, at "+t0.Add(3*time.Hour).Format(time.RFC3339)+", or the resume signal")
 	// The steps cancelled with it may or may not have finished first (they overlap): the
 	// failed step is among those that run when the wait is over.
 	assert.Contains(t, waiting.RunningSteps, "index-crm-contacts")

@@ -261,9 +261,16 @@ func (s *syncImpl) status(now time.Time) Status {
 	if st.Paused {
 		// A step the pause cancelled may still call Zoho until its next heartbeat tells it
 		// to stop: until it has, the pause waits for it, not yet for the resume signal.
-		out.WaitingFor = "resume signal"
+		wait, then := "resume signal", "the resume signal"
+		if s.creditsReason != "" && st.PausedReason == s.creditsReason {
+			// A credits pause ends by itself (a trial read "resuming at …" beside "waiting for
+			// resume signal" as two answers).
+			wait = "the daily API credits, at " + s.creditsUntil.UTC().Format(time.RFC3339) + ", or the resume signal"
+			then = wait
+		}
+		out.WaitingFor = wait
 		if stopping := s.stoppingSteps(); len(stopping) > 0 {
-			out.WaitingFor = strings.Join(stopping, ", ") + " to stop, then the resume signal"
+			out.WaitingFor = strings.Join(stopping, ", ") + " to stop, then " + then
 		}
 	}
 	return out
