@@ -132,6 +132,11 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, rt route) 
 			return errMethod()
 		}
 		return s.handleTrash(w, r, m)
+	case rt.rest == "merge":
+		if r.Method != http.MethodPost {
+			return errMethod()
+		}
+		return s.handleMerge(w, r, m, rt.sub)
 	case rt.rest == "":
 		switch r.Method {
 		case http.MethodGet:
