@@ -3,6 +3,8 @@ package activities_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -43,6 +45,9 @@ type world struct {
 	userDsk *desk.Client
 	start   time.Time
 	mode    string
+	// crmURL, deskURL and tokens make raw API calls the clients have no method for (merges).
+	crmURL, deskURL string
+	tokens          *zoho.TokenSource
 }
 
 // crmOption changes the CRM emulator's configuration of a world.
@@ -80,7 +85,32 @@ func newWorld(t *testing.T, mode string, opts ...crmOption) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, ctx: t.Context(), crm: c, desk: d, st: st, a: a, userCRM: uc, userDsk: ud, mode: mode}
+	return &world{t: t, ctx: t.Context(), crm: c, desk: d, st: st, a: a, userCRM: uc, userDsk: ud, mode: mode,
+		crmURL: cs.URL, deskURL: ds.URL, tokens: tokens}
+}
+
+// merge merges child into master on side ("crm" or "desk") as an admin would with Zoho's merge
+// APIs: CRM's POST /crm/v8/{module}/{id}/actions/merge, Desk's POST /api/v1/{module}/{id}/merge.
+// module is CRM's API name ("Contacts") or Desk's ("contacts").
+func (w *world) merge(side, module, master, child string) {
+	w.t.Helper()
+	url, body := w.crmURL+"/crm/v8/"+module+"/"+master+"/actions/merge", `{"merge":[{"data":[{"id":"`+child+`"}]}]}`
+	if side == "desk" {
+		url, body = w.deskURL+"/api/v1/"+module+"/"+master+"/merge", `{"ids":["`+child+`"]}`
+	}
+	tok, err := w.tokens.TokenContext(w.ctx)
+	must(w.t, err)
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodPost, url, strings.NewReader(body))
+	must(w.t, err)
+	req.Header.Set("Authorization", zoho.AuthHeaderPrefix+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("orgId", w.desk.OrgID())
+	res, err := http.DefaultClient.Do(req)
+	must(w.t, err)
+	defer res.Body.Close()
+	if b, _ := io.ReadAll(res.Body); res.StatusCode != http.StatusOK {
+		w.t.Fatalf("merge %s %s into %s: %d %s", side, child, master, res.StatusCode, b)
+	}
 }
 
 // seed loads a few linked-to-be records: an account on each side with the same name, two

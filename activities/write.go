@@ -73,6 +73,9 @@ func (w *writer) apply(ctx context.Context, pl reconcile.Plan, refs mapping.Refs
 		return err
 	}
 	creates = append(creates, recreates...)
+	if creates, err = w.holdDuplicateRecreates(ctx, creates); err != nil {
+		return err
+	}
 	if err := w.prepareRecreates(ctx, creates); err != nil {
 		return err
 	}
@@ -188,6 +191,29 @@ func (w *writer) linkMatched(ctx context.Context, ups []reconcile.Update) ([]rec
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// holdDuplicateRecreates drops the re-creates whose customer a linked record of the target side
+// already stands for (reconcile.HoldDuplicateRecreates: the gone counterpart was merged into
+// it) and logs each as a failure that names that record. It reads the index for the keys of
+// re-creates only, so a pass without one costs nothing.
+func (w *writer) holdDuplicateRecreates(ctx context.Context, creates []reconcile.Create) ([]reconcile.Create, error) {
+	var recs []reconcile.Record
+	for _, c := range creates {
+		if c.Relink != 0 && c.Source.Key != "" {
+			recs = append(recs, c.Source)
+		}
+	}
+	if len(recs) == 0 {
+		return creates, nil
+	}
+	cands, err := w.a.candidates(ctx, w.integrationID, w.m, recs)
+	if err != nil {
+		return nil, err
+	}
+	keep, held := reconcile.HoldDuplicateRecreates(w.m.Module, creates, cands)
+	w.o.failPlanned(w.module, held)
+	return keep, nil
 }
 
 // prepareRecreates points the links of records created again (their counterpart is gone for

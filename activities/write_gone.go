@@ -180,8 +180,9 @@ func (w *writer) recreateGone(ctx context.Context) error {
 	creates := w.later.list
 	w.later.list = nil
 	w.later.mu.Unlock()
-	if len(creates) == 0 {
-		return nil
+	creates, err := w.holdDuplicateRecreates(ctx, creates)
+	if err != nil || len(creates) == 0 {
+		return err
 	}
 	if err := w.prepareRecreates(ctx, creates); err != nil {
 		return err

@@ -77,6 +77,9 @@ type Create struct {
 	// Relink is the link to point at the new record (its counterpart was deleted for good and
 	// is created again); 0 for a record never linked.
 	Relink int64
+	// Replaces is the id of the record gone for good that the create stands in for (with
+	// Relink; "" for a new record).
+	Replaces string
 	// Failures are the values the create leaves out (see mapping.Carry), to log once the
 	// record exists (with its new id).
 	Failures []Failure

@@ -290,12 +290,12 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 			pl.Updates = append(pl.Updates, u)
 		}
 	case ActionUpdate:
-		if c := createFrom(in.Mapping, r, r.Side.Other(), in.Refs, l.ID); !c.blocked {
+		if c := createFrom(in.Mapping, r, r.Side.Other(), in.Refs, &l); !c.blocked {
 			u.Recreate = &c.Create
 		}
 		pl.Updates = append(pl.Updates, u)
 	case ActionRestore:
-		c := createFrom(in.Mapping, r, d.Target, in.Refs, l.ID)
+		c := createFrom(in.Mapping, r, d.Target, in.Refs, &l)
 		if d.Target == mapping.CRM {
 			// CRM's API has no restore from the recycle bin: the record is created again.
 			pl.addCreate(c)
@@ -304,7 +304,7 @@ func planLinked(in ChangesInput, x linkedChange) Plan {
 		u.Restore, u.Recreate = true, &c.Create
 		pl.Updates = append(pl.Updates, u)
 	case ActionRecreate:
-		pl.addCreate(createFrom(in.Mapping, r, d.Target, in.Refs, l.ID))
+		pl.addCreate(createFrom(in.Mapping, r, d.Target, in.Refs, &l))
 	}
 	return pl
 }
@@ -335,11 +335,16 @@ type plannedCreate struct {
 	blocked    bool
 }
 
-// createFrom plans the create of r on target (relink: the link to point at it, 0 = new).
-func createFrom(m mapping.Mapping, r Record, target mapping.Side, refs mapping.Refs, relink int64) plannedCreate {
+// createFrom plans the create of r on target; l is the link to point at it when it stands in
+// for a record gone for good (nil for a new record).
+func createFrom(m mapping.Mapping, r Record, target mapping.Side, refs mapping.Refs, l *Link) plannedCreate {
 	c := CreatePatch(m, r.Values, target, refs)
-	return plannedCreate{Create: Create{Target: target, Source: r, Patch: c.Patch, Base: c.Base, Relink: relink},
+	pc := plannedCreate{Create: Create{Target: target, Source: r, Patch: c.Patch, Base: c.Base},
 		notCarried: c.NotCarried, blocked: c.Blocked}
+	if l != nil {
+		pc.Relink, pc.Replaces = l.ID, l.IDOf(target)
+	}
+	return pc
 }
 
 // addCreate adds a create, or, when a value its target requires cannot be carried, only the

@@ -51,7 +51,7 @@ func PlanUnlinked(in UnlinkedInput) Plan {
 		res := Match(r.Side, r.ID, r.Key, in.Candidates[r.Key])
 		switch res.Action {
 		case MatchCreate:
-			pl.addCreate(createFrom(in.Mapping, r, r.Side.Other(), in.Refs, 0))
+			pl.addCreate(createFrom(in.Mapping, r, r.Side.Other(), in.Refs, nil))
 		case MatchAmbiguous, MatchAlreadyMapped:
 			pl.Failures = append(pl.Failures, matchFailure(in.Mapping.Module, r.Side, r.ID, res))
 		case MatchLink:

@@ -420,3 +420,24 @@ func TestMatchedPairsLogTheValuesWrittenOver(t *testing.T) {
 		t.Errorf("identical: updates %+v, want no conflict", pl.Updates)
 	}
 }
+
+func TestHoldDuplicateRecreates(t *testing.T) {
+	src := Record{Side: mapping.Desk, ID: "d2", Key: "ann@x"}
+	creates := []Create{
+		{Target: mapping.CRM, Source: src, Relink: 7},                                                                // a twin holds the key: held
+		{Target: mapping.CRM, Source: Record{Side: mapping.Desk, ID: "d3", Key: "cid@x"}, Relink: 8, Replaces: "c3"}, // only the gone counterpart and unlinked records: kept
+		{Target: mapping.CRM, Source: Record{Side: mapping.Desk, ID: "d4", Key: "ann@x"}},                            // a new record (no Relink): matched elsewhere, kept
+	}
+	cands := map[string][]Candidate{
+		"ann@x": {{Side: mapping.Desk, ID: "d1", Linked: true}, {Side: mapping.CRM, ID: "c1", Linked: true, Record: &Record{Counterpart: "d1"}}},
+		"cid@x": {{Side: mapping.CRM, ID: "c3", Linked: true}, {Side: mapping.CRM, ID: "c5", Linked: true, Record: &Record{Counterpart: "d3"}}, {Side: mapping.CRM, ID: "c9"}},
+	}
+	keep, held := HoldDuplicateRecreates(mapping.Contacts, creates, cands)
+	if len(keep) != 2 || keep[0].Source.ID != "d3" || keep[1].Source.ID != "d4" {
+		t.Errorf("kept %+v, want d3's and d4's creates", keep)
+	}
+	if len(held) != 1 || held[0].DeskID != "d2" || held[0].To != mapping.CRM || held[0].Code != CodeAlreadyMapped ||
+		!strings.Contains(held[0].Message, "CRM record c1") {
+		t.Errorf("held %+v, want d2's naming CRM record c1", held)
+	}
+}
