@@ -109,7 +109,7 @@ func TestConflictsListTheLogFromPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if err := run(ctx, []string{"conflicts", "--integration", "acme"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "no field was changed") {
+	if err := run(ctx, []string{"conflicts", "--integration", "acme"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "no field held two values") {
 		t.Fatalf("an empty log: %v %q %q", err, out.String(), errOut.String())
 	}
 	if err := st.RecordConflicts(ctx, "acme", "wf/run/1", []store.Conflict{

@@ -40,7 +40,7 @@ Commands:
   status       phase, mode, steps running, progress, credits, the first sync's estimated end, what it waits for
   history      sync runs of the last seven days, from Postgres (--all: every run, not day totals)
   failures     open failures: time, module, direction, ids, code, message, attempts
-  conflicts    fields changed on both sides in the last seven days, and which edit the sync kept
+  conflicts    fields that held two values in the last seven days (changed on both sides, or different when first synced), and which the sync kept
   retry        retry failed records: ids as arguments, or none for all
   preflight    check the field mapping against both sides' field metadata
   mapping      show the field mapping, or import one from a JSON file

@@ -114,7 +114,8 @@ func arrow(direction string) string {
 }
 
 // cmdConflicts prints the conflict log of the last seven days from Postgres, newest first:
-// per pair, the fields changed on both sides since the sync before and which edit each kept,
+// per pair, the fields that held two values (changed on both sides since the sync before, or
+// different when first synced) and which value each kept,
 // by which rule (store.RecordConflicts). No values: the log keeps none.
 func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return readAndPrint(ctx, "conflicts", args, stdout, stderr, nil,
@@ -130,7 +131,7 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // printConflicts prints conflicts one line per field.
 func printConflicts(w io.Writer, cs []store.Conflict) {
 	if len(cs) == 0 {
-		fmt.Fprintln(w, "no field was changed on both sides in the last seven days")
+		fmt.Fprintln(w, "no field held two values in the last seven days")
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
