@@ -3,9 +3,11 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 
+	"deskcrm/mapping"
 	"deskcrm/store"
 )
 
@@ -43,10 +45,82 @@ func (a *Activities) FailureSummary(ctx context.Context, integrationID string) (
 	return sum, nil
 }
 
-// MarkRetry lets the next pass try the records of the given failures again.
+// MarkRetry lets the next pass try the records of the given failures again. The failures of
+// records no longer in their app close first (closeFailuresOfGone): nothing is left to retry.
 func (a *Activities) MarkRetry(ctx context.Context, in RetryInput) (RetryResult, error) {
+	if err := a.closeFailuresOfGone(ctx, in); err != nil {
+		return RetryResult{}, err
+	}
 	n, err := a.Store.MarkRetrying(ctx, in.IntegrationID, in.IDs)
 	return RetryResult{Marked: n}, err
+}
+
+// maxGoneChecks is the most records of one module and side closeFailuresOfGone reads per retry
+// (Desk reads one record per call): the check stays within MarkRetry's 30 seconds at Zoho's
+// latencies, and a retry of more checks the rest at the next one.
+const maxGoneChecks = 200
+
+// closeFailuresOfGone reads by id the records the open failures to retry name (in.IDs; all when
+// empty) and, for those their app no longer has — merged away (Zoho's merges delete the merged
+// records for good, and Desk lists no deletion of them the sync could read), deleted for good —
+// closes their failures and takes them out of the index: a retry cannot sync them, and the
+// create and match steps a retry runs again decided the ghosts again (a trial: every retry
+// logged new duplicate failures for Desk contacts merged away long before, and the failure
+// of the merged record itself never closed).
+func (a *Activities) closeFailuresOfGone(ctx context.Context, in RetryInput) error {
+	fs, _, err := a.Store.OpenFailures(ctx, in.IntegrationID, 0)
+	if err != nil {
+		return err
+	}
+	want := make(map[int64]bool, len(in.IDs))
+	for _, id := range in.IDs {
+		want[id] = true
+	}
+	type scope struct {
+		module string
+		side   mapping.Side
+	}
+	named := map[scope][]string{}
+	for _, f := range fs {
+		if len(want) > 0 && !want[f.ID] {
+			continue
+		}
+		if f.DeskID != "" {
+			named[scope{f.Module, mapping.Desk}] = append(named[scope{f.Module, mapping.Desk}], f.DeskID)
+		}
+		if f.CRMID != "" {
+			named[scope{f.Module, mapping.CRM}] = append(named[scope{f.Module, mapping.CRM}], f.CRMID)
+		}
+	}
+	for sc, ids := range named {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		ids = ids[:min(len(ids), maxGoneChecks)]
+		recs, err := a.recordsByID(ctx, in.IntegrationID, mapping.Mapping{Module: mapping.Module(sc.module)}, sc.side, ids)
+		if err != nil {
+			return apiError("read the "+sc.side.Label()+" records of the failures to retry", err)
+		}
+		found := make(map[string]bool, len(recs))
+		for _, r := range recs {
+			found[r.ID] = true
+		}
+		var gone []string
+		for _, id := range ids {
+			if !found[id] {
+				gone = append(gone, id)
+			}
+		}
+		if len(gone) == 0 {
+			continue
+		}
+		if _, err := a.Store.ResolveFailuresOfDeleted(ctx, in.IntegrationID, sc.module, string(sc.side), gone); err != nil {
+			return err
+		}
+		if err := a.Store.DeleteIndexRows(ctx, storeScope(in.IntegrationID, mapping.Module(sc.module), sc.side), gone); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecordRuns appends finished runs to the history table.

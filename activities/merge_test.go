@@ -104,3 +104,36 @@ func TestARecordDeletedForGoodIsStillAddedBack(t *testing.T) {
 		t.Errorf("%d CRM contacts with Ben's email, want Ben added back", n)
 	}
 }
+
+// Doing what the failure says — merging the Desk copy into the master's counterpart, then
+// Retry — leaves no failure open: the merged-away Desk record is gone for good, with no deletion
+// Desk lists, so the retry finds it gone, closes its failure and takes it out of the index (a
+// trial: the failure stayed open for good, and each retry logged new duplicate failures for
+// Desk records merged away before).
+func TestARetryClosesTheFailuresOfRecordsMergedAway(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	d, c := w.twinsOfAnn()
+	w.merge("crm", "Contacts", c["ann"], c["ben"])
+	w.pass(nil)
+	w.deskUpdate(d["ben"], map[string]any{"title": "Edited in Desk"})
+	w.pass(nil)
+	if open := w.openFailures("CRM_ID_ALREADY_MAPPED"); len(open) != 1 {
+		t.Fatalf("CRM_ID_ALREADY_MAPPED failures %+v, want Desk Ben's", open)
+	}
+	w.merge("desk", "contacts", d["ann"], d["ben"])
+	if _, err := w.a.MarkRetry(w.ctx, activities.RetryInput{IntegrationID: "it"}); err != nil {
+		t.Fatal(err)
+	}
+	w.pass(nil)
+	all, n, err := w.st.OpenFailures(w.ctx, "it", 0)
+	must(t, err)
+	if n != 0 {
+		t.Errorf("%d open failures after the merge on the Desk side and Retry, want none: %+v", n, all)
+	}
+	if got := w.deskContactsWithEmail("ann@x.com"); got != 1 {
+		t.Errorf("%d Desk contacts with Ann's email, want the master alone", got)
+	}
+	if got := w.crmContactsWithEmail("ann@x.com"); got != 1 {
+		t.Errorf("%d CRM contacts with Ann's email, want the master alone", got)
+	}
+}

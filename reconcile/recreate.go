@@ -41,8 +41,8 @@ func HoldDuplicateRecreates(module mapping.Module, creates []Create, candidates 
 		}
 		deskID, crmID := ids(c.Source)
 		held = append(held, Failure{To: c.Target, DeskID: deskID, CRMID: crmID, Code: CodeAlreadyMapped,
-			Message: fmt.Sprintf("CRM ID is already mapped with another support entity: the %s record this %s record was linked to is gone for good (deleted, or merged into another record), and %s record %s, already linked, has the same %s; not created again, which would duplicate it (merge this %s record into the one linked to %s, or change its %s, then retry)",
-				c.Target.Label(), c.Source.Side.Label(), c.Target.Label(), holder, what, c.Source.Side.Label(), holder, what)})
+			Message: fmt.Sprintf("CRM ID is already mapped with another support entity: merge this %s record into the one linked to %s record %s (same %s), or change its %s, then retry. Its %s record is gone (deleted or merged): not created again, to avoid a duplicate",
+				c.Source.Side.Label(), c.Target.Label(), holder, what, what, c.Target.Label())})
 	}
 	return keep, held
 }
