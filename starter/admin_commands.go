@@ -270,6 +270,24 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		token = "deskcrm-dev-admin" // the worker's default for local runs
 	}
 	if !*yes {
+		// An id Postgres does not know is refused before the question (a trial was asked to
+		// confirm deleting "nope"); with Postgres out of reach the worker refuses it instead.
+		if st, _, err := openStore(ctx); err == nil {
+			_, err := st.Integration(ctx, c.integration)
+			var ids []string
+			if errors.Is(err, store.ErrNotFound) {
+				ids, err = st.IntegrationIDs(ctx)
+				if err == nil {
+					err = unknownIntegration(c.integration, ids)
+				}
+			} else {
+				err = nil
+			}
+			st.Close()
+			if err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(stdout, "Delete integration %q? The sync stops, webhooks are unsubscribed, and the CRM panel and handshake mode go away.\n"+
 			"Sync history, the failure log, panel permissions and handshake settings are kept (a new start applies them). Type the integration id to confirm: ", c.integration)
 		line, _ := bufio.NewReader(stdin).ReadString('\n')

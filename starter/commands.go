@@ -81,6 +81,11 @@ func parse(fs *flag.FlagSet, args []string) error {
 				}
 			}
 			if f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+				// A flag where the value should be means the value was left out (`--integration
+				// --json` took "--json" as the integration id: a trial).
+				if next := args[i+1]; strings.HasPrefix(next, "-") && len(next) > 1 && !isNumber(next) {
+					return usageError{fmt.Sprintf("--%s needs a value before %s: `%s --%s VALUE`", name, next, fs.Name(), name)}
+				}
 				i++
 				flags = append(flags, args[i])
 			}

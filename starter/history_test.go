@@ -142,3 +142,24 @@ func TestConflictsListTheLogFromPostgres(t *testing.T) {
 		t.Errorf("--json: %v %s", err, out.String())
 	}
 }
+
+// `delete` refuses an integration Postgres does not know before asking to confirm it (a trial
+// was asked to confirm deleting "nope"), naming those it knows.
+func TestDeleteRefusesAnUnknownIntegrationBeforeAsking(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t)
+	if _, err := st.RecordMode(ctx, "acme", "two-way", 0); err != nil {
+		t.Fatal(err)
+	}
+	old := stdin
+	stdin = strings.NewReader("nope\n")
+	t.Cleanup(func() { stdin = old })
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"delete", "--integration", "nope", "--worker-url", "http://127.0.0.1:1"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), `integration "nope" does not exist; the integrations are "acme"`) {
+		t.Errorf("err = %v, want the unknown integration named", err)
+	}
+	if strings.Contains(out.String(), "Type the integration id to confirm") {
+		t.Errorf("asked to confirm deleting an unknown integration: %q", out.String())
+	}
+}

@@ -117,7 +117,7 @@ func leadingCommonFlags(args []string) (lead, rest []string, err error) {
 		switch name {
 		case "integration":
 			if !hasValue {
-				if len(args) < 2 {
+				if len(args) < 2 || (strings.HasPrefix(args[1], "-") && len(args[1]) > 1) {
 					return nil, nil, usageError{"--integration needs an integration id: `starter status --integration default`"}
 				}
 				lead, args = append(lead, a, args[1]), args[2:]

@@ -63,6 +63,11 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"--integration", "acme"}, "no command after --integration acme"},
 		{[]string{"--json", "no", "status"}, `write --json=false`},
 		{[]string{"--integration"}, "--integration needs an integration id"},
+		// A flag where a flag's value should be: the value was left out (a trial's
+		// `status --integration` read "--" as the id).
+		{[]string{"--integration", "--json", "status"}, "--integration needs an integration id"},
+		{[]string{"failures", "--integration", "--json"}, "--integration needs a value before --json"},
+		{[]string{"status", "--integration", "--"}, "--integration needs a value before --"},
 		// set-mode names the modes it takes before asking anything.
 		{[]string{"set-mode", "one-way"}, `set-mode "one-way": give two-way, one-way-crm-to-desk, or sync`},
 	} {
