@@ -211,18 +211,20 @@ func (v view) Link(path string, pairs ...string) string {
 // notices are the messages a redirect after a done action shows (?ok=<key>): fixed texts, so
 // that a link cannot put words in the console's mouth.
 var notices = map[string]string{
-	"paused":      "Sync paused: no Zoho API is called until you resume. Nothing that changes meanwhile is lost.",
-	"resumed":     "Sync resumed: it carries on where it stopped.",
-	"sync-now":    "A pass was asked for: it runs now (or after the step under way).",
-	"mode":        "Sync type changed: the next pass runs in the new mode (a pass under way finishes in the old one); back in two-way, it sends to CRM the Desk records and edits one-way held back.",
-	"switched":    "Switched from the legacy import to sync. This cannot be reverted.",
-	"deleted":     "Integration deleted: the sync stopped, webhooks were unsubscribed, the CRM panel and handshake mode are off. History and failure log are kept.",
-	"mapping":     "Mapping saved: the sync uses it from its next step.",
-	"retry":       "Retry asked for: the next pass tries the record again; this page shows the failure closed once it synced.",
-	"retry-all":   "Retry of every open failure asked for: the next pass tries them again.",
-	"permissions": "Permissions saved: the agent panel applies them from the next page it opens.",
-	"handshake":   "Handshake mode saved.",
-	"plan":        "Plan started: nothing is written to Zoho.",
+	"paused":         "Sync paused: no Zoho API is called until you resume. Nothing that changes meanwhile is lost.",
+	"resumed":        "Sync resumed: it carries on where it stopped.",
+	"not-paused":     "The sync is not paused: nothing was sent (it runs).",
+	"already-paused": "The sync is already paused: nothing was sent (Resume resumes it).",
+	"sync-now":       "A pass was asked for: it runs now (or after the step under way).",
+	"mode":           "Sync type changed: the next pass runs in the new mode (a pass under way finishes in the old one); back in two-way, it sends to CRM the Desk records and edits one-way held back.",
+	"switched":       "Switched from the legacy import to sync. This cannot be reverted.",
+	"deleted":        "Integration deleted: the sync stopped, webhooks were unsubscribed, the CRM panel and handshake mode are off. History and failure log are kept.",
+	"mapping":        "Mapping saved: the sync uses it from its next step.",
+	"retry":          "Retry asked for: the next pass tries the record again; this page shows the failure closed once it synced.",
+	"retry-all":      "Retry of every open failure asked for: the next pass tries them again.",
+	"permissions":    "Permissions saved: the agent panel applies them from the next page it opens.",
+	"handshake":      "Handshake mode saved.",
+	"plan":           "Plan started: nothing is written to Zoho.",
 }
 
 // render writes a page with the layout; status 0 is 200.

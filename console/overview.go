@@ -266,6 +266,19 @@ func (h *handler) syncAction(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := timeout(r, 15*time.Second)
 	defer cancel()
+	// A resume of a sync that runs, or a pause of one paused already, sends nothing and says so
+	// (the console said "Sync resumed" for a sync that was never paused: a trial), as the
+	// starter does. A status that cannot be read leaves the signal to decide.
+	if st, err := h.status(ctx, id); err == nil {
+		switch {
+		case signal == workflows.SignalResume && !st.Paused:
+			h.redirect(w, r, Prefix, "not-paused")
+			return
+		case signal == workflows.SignalPause && st.Paused && st.PausedReason == workflows.PausedByRequest:
+			h.redirect(w, r, Prefix, "already-paused")
+			return
+		}
+	}
 	if err := h.cfg.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", signal, nil); err != nil {
 		h.renderOverview(w, r, http.StatusConflict, h.fail("send "+signal+" to the sync", err, zap.String("integration", id)))
 		return

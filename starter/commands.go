@@ -411,7 +411,7 @@ func query(ctx context.Context, integration, name string, out any) error {
 type signalOutcome func(st workflows.Status) (send bool, said string)
 
 // pausedByRequest is the reason a sync paused by the pause signal gives (workflows, receive).
-const pausedByRequest = "paused by request"
+const pausedByRequest = workflows.PausedByRequest
 
 // pauseOutcome: a sync paused by request is already paused; one paused for another reason
 // (credits, mapping problems) stays paused until resumed once it has the signal.

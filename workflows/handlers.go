@@ -116,7 +116,7 @@ func (s *syncImpl) receive(ctx workflow.Context, c workflow.ReceiveChannel) {
 	switch c {
 	case s.sigs.pause:
 		c.Receive(ctx, nil)
-		s.st.Paused, s.st.PausedReason = true, "paused by request"
+		s.st.Paused, s.st.PausedReason = true, PausedByRequest
 	case s.sigs.resume:
 		c.Receive(ctx, nil)
 		s.st.Paused, s.st.PausedReason = false, ""
@@ -387,3 +387,7 @@ func (s *syncImpl) recordLegacyMode(ctx workflow.Context) error {
 	return workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).SetMode,
 		activities.ModeInput{IntegrationID: s.st.IntegrationID, Mode: s.st.Mode}).Get(ctx, nil)
 }
+
+// PausedByRequest is Status.PausedReason of a sync paused by the pause signal (not by credits
+// or the mapping).
+const PausedByRequest = "paused by request"
