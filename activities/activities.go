@@ -185,6 +185,19 @@ func (c creditMeter) latency() (crm, desk time.Duration) {
 	return c.m.Latency("crm"), c.m.Latency("desk")
 }
 
+// creditsAPIOf names the API of a Zoho error: "Zoho CRM", "Zoho Desk", or "Zoho".
+func creditsAPIOf(err error) string {
+	var ce *crm.Error
+	var de *desk.Error
+	switch {
+	case errors.As(err, &ce):
+		return "Zoho CRM"
+	case errors.As(err, &de):
+		return "Zoho Desk"
+	}
+	return "Zoho"
+}
+
 // apiError turns a Zoho error that ends an activity attempt into what the workflow expects:
 // exhausted credits and permanent errors as non-retryable application errors, the rest as
 // is (retried by policy).
@@ -193,7 +206,8 @@ func apiError(op string, err error) error {
 		return nil
 	}
 	if wait, ok := zoho.RetryAfter(err); ok && zoho.FailureCode(err) == "CREDITS_EXHAUSTED" {
-		return temporal.NewNonRetryableApplicationError(op+": "+err.Error(), ErrCreditsExhausted, err, wait)
+		// The details: the wait, then the API whose credits ran out (the status names it).
+		return temporal.NewNonRetryableApplicationError(op+": "+err.Error(), ErrCreditsExhausted, err, wait, creditsAPIOf(err))
 	}
 	if zoho.IsPermanent(err) && !zoho.IsTransient(err) && zoho.FailureCode(err) == "AUTH_REVOKED" {
 		return temporal.NewNonRetryableApplicationError(op+": "+err.Error(), ErrPermanent, err)

@@ -129,6 +129,25 @@ func creditsError(wait time.Duration) error {
 	return temporal.NewNonRetryableApplicationError("crm: credits exhausted", activities.ErrCreditsExhausted, nil, wait)
 }
 
+// The pause names the API whose credits ran out (a trial could not tell which), from the
+// activity error's details; an error without it (an older worker's) says Zoho.
+func TestCreditsPauseNamesTheAPI(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{temporal.NewNonRetryableApplicationError("desk: credits", activities.ErrCreditsExhausted, nil, time.Hour, "Zoho Desk"), "Zoho Desk daily API credits exhausted"},
+		{creditsError(time.Hour), "Zoho daily API credits exhausted"},
+	} {
+		h := newHarness(t)
+		h.env.OnActivity(acts.IndexCRM, mock.Anything, stepMatching(activities.Contacts)).Return(activities.StepResult{}, tc.err).Once()
+		var waiting Status
+		h.at(30*time.Minute, func() { waiting = h.status(); h.env.CancelWorkflow() })
+		h.run(SyncInput{PollInterval: "1h"})
+		assert.True(t, strings.HasPrefix(waiting.PausedReason, tc.want), "reason %q, want it to start with %q", waiting.PausedReason, tc.want)
+	}
+}
+
 func TestCreditsExhaustedPausesUntilTheWaitPasses(t *testing.T) {
 	h := newHarness(t)
 	h.env.OnActivity(acts.IndexCRM, mock.Anything, stepMatching(activities.Contacts)).

@@ -198,7 +198,7 @@ func (s *syncImpl) endStep(ctx workflow.Context, f *flight, done map[string]bool
 				"integration", s.st.IntegrationID, "step", f.x.name())
 			break
 		}
-		s.beginCreditsPause(ctx, wait)
+		s.beginCreditsPause(ctx, wait, creditsAPI(err))
 	default:
 		return fmt.Errorf("%s: %w", f.x.name(), err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -109,7 +110,7 @@ func (s *syncImpl) executePausable(ctx workflow.Context, name string, activity, 
 	case stepRunsAgain:
 		return true, nil
 	case stepWaitsForCredits:
-		s.pauseForCredits(ctx, wait)
+		s.pauseForCredits(ctx, wait, creditsAPI(err))
 		return true, nil
 	default:
 		return false, fmt.Errorf("%s: %w", name, err)
@@ -183,19 +184,40 @@ func creditsExhausted(err error) (time.Duration, bool) {
 	return wait, true
 }
 
-// pauseForCredits pauses the sync until the daily credits return, wait from now, and waits.
-func (s *syncImpl) pauseForCredits(ctx workflow.Context, wait time.Duration) {
-	s.beginCreditsPause(ctx, wait)
+// creditsAPI names the API whose daily credits ran out, from the activity error's details (the
+// wait, then the API: activities.apiError); "Zoho" when the error does not say (an error of a
+// worker from before it did).
+func creditsAPI(err error) string {
+	var appErr *temporal.ApplicationError
+	var wait time.Duration
+	var api string
+	if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&wait, &api) == nil && api != "" {
+		return api
+	}
+	return "Zoho"
+}
+
+// pauseForCredits pauses the sync until the daily credits of api return, wait from now, and
+// waits.
+func (s *syncImpl) pauseForCredits(ctx workflow.Context, wait time.Duration, api string) {
+	s.beginCreditsPause(ctx, wait, api)
 	s.waitForCredits(ctx)
 }
 
-// beginCreditsPause pauses the sync until the daily credits return, wait from now (a later
-// return found while other steps end moves it later).
-func (s *syncImpl) beginCreditsPause(ctx workflow.Context, wait time.Duration) {
+// beginCreditsPause pauses the sync until the daily credits of api return, wait from now (a
+// later return found while other steps end moves it later; the reason names each API that ran
+// out).
+func (s *syncImpl) beginCreditsPause(ctx workflow.Context, wait time.Duration, api string) {
 	if until := workflow.Now(ctx).Add(wait); until.After(s.creditsUntil) {
 		s.creditsUntil = until
 	}
-	s.creditsReason = "Zoho daily API credits exhausted; resuming at " + s.creditsUntil.UTC().Format(time.RFC3339)
+	switch {
+	case s.creditsAPI == "" || s.creditsAPI == "Zoho":
+		s.creditsAPI = api
+	case api != "Zoho" && !strings.Contains(s.creditsAPI, api):
+		s.creditsAPI += " and " + api
+	}
+	s.creditsReason = s.creditsAPI + " daily API credits exhausted; resuming at " + s.creditsUntil.UTC().Format(time.RFC3339)
 	workflow.GetLogger(ctx).Warn("pausing until the daily API credits return", "integration", s.st.IntegrationID, "until", s.creditsUntil)
 	s.st.Paused = true
 	s.st.PausedReason = s.creditsReason
@@ -209,7 +231,7 @@ func (s *syncImpl) waitForCredits(ctx workflow.Context) {
 	if s.st.Paused && s.st.PausedReason == s.creditsReason {
 		s.st.Paused, s.st.PausedReason = false, ""
 	}
-	s.creditsUntil, s.creditsReason = time.Time{}, ""
+	s.creditsUntil, s.creditsReason, s.creditsAPI = time.Time{}, "", ""
 	s.upsertSearchAttributes(ctx)
 }
 

@@ -175,6 +175,8 @@ type syncImpl struct {
 	running       []runningStep
 	creditsUntil  time.Time
 	creditsReason string
+	// creditsAPI names the API(s) whose credits ran out ("Zoho CRM", "Zoho CRM and Zoho Desk").
+	creditsAPI string
 	// pausable is the long activity executePausable waits for ("" for none): the status tells
 	// a pause that still waits for it to stop from one that waits for the resume signal.
 	pausable string
