@@ -283,13 +283,13 @@ func parse(data []byte, validate bool) (Mapping, error) {
 		Fields []json.RawMessage `json:"fields"`
 	}
 	if err := strictDecode(data, &raw); err != nil {
-		return Mapping{}, fmt.Errorf("mapping JSON: %w", describeJSONError(data, err))
+		return Mapping{}, fmt.Errorf("mapping JSON: %w", DescribeJSONError(data, err))
 	}
 	m := Mapping{Module: raw.Module}
 	for i, r := range raw.Fields {
 		var f FieldMap
 		if err := strictDecode(r, &f); err != nil {
-			return Mapping{}, fmt.Errorf("mapping JSON: fields[%d]: %w", i, describeJSONError(r, err))
+			return Mapping{}, fmt.Errorf("mapping JSON: fields[%d]: %w", i, DescribeJSONError(r, err))
 		}
 		if f.Direction == "" {
 			f.Direction = Both
@@ -330,7 +330,7 @@ func parseList(data []byte, validate bool) ([]Mapping, error) {
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(trimmed, &raws); err != nil {
-		return nil, fmt.Errorf("mapping JSON: %w", describeJSONError(trimmed, err))
+		return nil, fmt.Errorf("mapping JSON: %w", DescribeJSONError(trimmed, err))
 	}
 	out := make([]Mapping, 0, len(raws))
 	seen := map[Module]int{}
@@ -360,8 +360,10 @@ func strictDecode(data []byte, v any) error {
 	return nil
 }
 
-// describeJSONError adds a line and column to syntax and type errors.
-func describeJSONError(data []byte, err error) error {
+// DescribeJSONError says what is wrong with a JSON document in words a person can act on:
+// syntax and type errors with their line and column and the kind of value wanted (not Go's type
+// names), an unknown field without the "json:" prefix. data is the document err came from.
+func DescribeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -375,6 +377,8 @@ func describeJSONError(data []byte, err error) error {
 			field = "value"
 		}
 		return fmt.Errorf("line %d column %d: %s must be a JSON %s, not %s", line, col, field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("%s: no such field here (check its spelling)", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return err
 }

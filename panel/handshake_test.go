@@ -92,14 +92,20 @@ func TestHandshakeOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		body any
+		want string // in the message
 	}{
-		{"empty order", map[string]any{"order": []string{}}},
-		{"repeated type", map[string]any{"order": []string{"Customer", "customer"}}},
-		{"unknown field", map[string]any{"ordr": []string{"Customer"}}},
+		{"empty order", map[string]any{"order": []string{}}, ""},
+		{"repeated type", map[string]any{"order": []string{"Customer", "customer"}}, ""},
+		{"unknown field", map[string]any{"ordr": []string{"Customer"}}, `unknown field "ordr"`},
+		// In words, not Go's type of the settings (a trial read "Go value of type struct {…}").
+		{"not an object", []string{"Customer"}, "must be a JSON object, not array"},
+		{"order not a list", map[string]any{"order": "Customer"}, "order must be a JSON array, not string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, tc.body); a.status != http.StatusBadRequest {
-				t.Fatalf("status %d: %s", a.status, a.raw)
+			a := e.do(http.MethodPut, "/api/v1/handshake", adminToken, tc.body)
+			msg, _ := a.body["message"].(string)
+			if a.status != http.StatusBadRequest || !strings.Contains(msg, tc.want) || strings.Contains(msg, "Go value") {
+				t.Fatalf("status %d: %s (want 400 saying %q)", a.status, a.raw, tc.want)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"deskcrm/mapping"
 	"deskcrm/store"
 )
 
@@ -129,7 +130,9 @@ func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return err
+		// In words an admin can act on: a field's name and the kind of value it takes, not
+		// Go's type of the whole settings (a trial).
+		return mapping.DescribeJSONError(data, err)
 	}
 	if dec.More() {
 		return fmt.Errorf("unexpected data after the JSON object")
