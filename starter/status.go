@@ -96,7 +96,7 @@ func printStatus(stdout io.Writer, st workflows.Status, retrying []tclient.Retry
 	if !st.LastSync.IsZero() {
 		fmt.Fprintf(w, "last sync\t%s\n", st.LastSync.Local().Format(time.RFC1123))
 	}
-	fmt.Fprintf(w, "credits used\tCRM %d, Desk %d\n", st.CRMCredits, st.DeskCredits)
+	fmt.Fprintf(w, "credits used\tCRM %d, Desk %d since the sync started (a total, not today's)\n", st.CRMCredits, st.DeskCredits)
 	if e := st.Estimate; e != nil {
 		printEstimate(w, e, now)
 	}
