@@ -40,6 +40,9 @@ type reader struct {
 	// retry holds, per side, the linked records whose failures the admin asked to retry, read
 	// from Postgres once per pass (retrying).
 	retry map[mapping.Side]map[string]bool
+	// peers holds, per side, the records whose match failure a record leaving its key may have
+	// resolved (index), read again by readExtra.
+	peers map[mapping.Side][]string
 }
 
 func (p *reader) scope(s mapping.Side) store.Scope {
@@ -266,7 +269,11 @@ func (p *reader) add(ctx context.Context, s mapping.Side, recs []reconcile.Recor
 	return p.index(ctx, s, recs)
 }
 
-// index keeps records read on side s in the index and counts them as read.
+// index keeps records read on side s in the index and counts them as read. The records whose
+// match failure a record leaving its key may have resolved (store.RetryPeersOfKeysLeft: marked for retry, as a Retry would) are read
+// again by readExtra, so that they are matched again in this pass: renaming one of two CRM
+// accounts of the same name linked the renamed one, and the other pair waited for a Retry (a
+// trial).
 func (p *reader) index(ctx context.Context, s mapping.Side, recs []reconcile.Record) error {
 	p.mu.Lock()
 	rows := make([]store.IndexRow, len(recs))
@@ -276,6 +283,20 @@ func (p *reader) index(ctx context.Context, s mapping.Side, recs []reconcile.Rec
 	}
 	p.read += len(recs)
 	p.mu.Unlock()
+	peers, err := p.a.Store.RetryPeersOfKeysLeft(ctx, p.scope(s), rows)
+	if err != nil {
+		return err
+	}
+	if len(peers) > 0 {
+		p.mu.Lock()
+		if p.peers == nil {
+			p.peers = map[mapping.Side][]string{}
+		}
+		for side, ids := range peers {
+			p.peers[mapping.Side(side)] = append(p.peers[mapping.Side(side)], ids...)
+		}
+		p.mu.Unlock()
+	}
 	return p.a.Store.UpsertIndex(ctx, p.scope(s), rows)
 }
 
@@ -375,19 +396,23 @@ func (p *reader) retrying(ctx context.Context, s mapping.Side) (map[string]bool,
 }
 
 // readExtra reads by id the records webhooks reported that the reads of changes did not
-// return (a lagging search index), and the linked records whose failures the admin asked to
-// retry. They do not move the cursors.
+// return (a lagging search index), the linked records whose failures the admin asked to
+// retry, and the records whose match failure a record leaving its key may have resolved (on
+// either side, also in a pass that reads one side's changes: the key was left on the other).
+// They do not move the cursors.
 func (p *reader) readExtra(ctx context.Context) error {
 	for _, s := range []mapping.Side{mapping.CRM, mapping.Desk} {
-		if !p.reads(s) {
-			continue
+		p.mu.Lock()
+		ids := slices.Clone(p.peers[s])
+		p.mu.Unlock()
+		if p.reads(s) {
+			retrying, err := p.retrying(ctx, s)
+			if err != nil {
+				return err
+			}
+			ids = append(append(slices.Clone(p.in.Hints[string(s)]), slices.Sorted(maps.Keys(retrying))...), ids...)
 		}
-		retrying, err := p.retrying(ctx, s)
-		if err != nil {
-			return err
-		}
-		ids := p.unread(s, append(slices.Clone(p.in.Hints[string(s)]), slices.Sorted(maps.Keys(retrying))...))
-		recs, err := p.byID(ctx, s, ids)
+		recs, err := p.byID(ctx, s, p.unread(s, ids))
 		if err != nil {
 			return apiError("read reported "+s.Label()+" records", err)
 		}

@@ -411,3 +411,48 @@ func (s *Store) DropIndexCreatedBefore(ctx context.Context, sc Scope, cutoff tim
 	}
 	return nil
 }
+
+// RetryPeersOfKeysLeft marks for retry, and returns per side ("desk", "crm"), the indexed
+// records whose match failure (AMBIGUOUS_MATCH, CRM_ID_ALREADY_MAPPED) is open and whose match
+// key one of rows — records of sc.Side about to be indexed with new values — carries now and
+// will not carry after: a record renamed, or whose email changed, left the key group that made
+// its peers ambiguous or duplicates, so they are to be matched again, as a Retry would. Call it
+// before UpsertIndex writes rows.
+func (s *Store) RetryPeersOfKeysLeft(ctx context.Context, sc Scope, rows []IndexRow) (map[string][]string, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids, keys := make([]string, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		ids[i], keys[i] = r.RecordID, r.MatchKey
+	}
+	rs, err := s.Pool.Query(ctx, `
+		with left_keys as (
+			select distinct i.match_key from index_records i
+			join unnest($4::text[], $5::text[]) as t(id, key) on t.id = i.record_id
+			where i.integration_id = $1 and i.module = $2 and i.side = $3
+			  and i.match_key is not null and i.match_key <> '' and i.match_key <> coalesce(t.key, '')),
+		peers as (
+			select p.side, p.record_id from index_records p
+			where p.integration_id = $1 and p.module = $2 and p.match_key in (select match_key from left_keys))
+		update sync_failures f set retrying = true
+		from peers p
+		where f.integration_id = $1 and f.module = $2 and f.resolved_at is null
+		  and (f.code in ('AMBIGUOUS_MATCH', 'CRM_ID_ALREADY_MAPPED') or f.codes && array['AMBIGUOUS_MATCH', 'CRM_ID_ALREADY_MAPPED'])
+		  and ((p.side = 'desk' and f.desk_id = p.record_id) or (p.side = 'crm' and f.crm_id = p.record_id))
+		returning p.side, p.record_id`,
+		sc.IntegrationID, sc.Module, sc.Side, ids, keys)
+	if err != nil {
+		return nil, fmt.Errorf("retry the peers of the keys %s %s records left: %w", sc.Side, sc.Module, err)
+	}
+	defer rs.Close()
+	out := map[string][]string{}
+	for rs.Next() {
+		var side, id string
+		if err := rs.Scan(&side, &id); err != nil {
+			return nil, err
+		}
+		out[side] = append(out[side], id)
+	}
+	return out, rs.Err()
+}
