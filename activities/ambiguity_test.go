@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -41,5 +42,33 @@ func TestAKeyLeftResolvesTheAmbiguityOfItsPeers(t *testing.T) {
 	must(t, err)
 	if n != 0 {
 		t.Errorf("%d open failures, want none: %+v", n, all)
+	}
+}
+
+// Two Desk contacts with one email (differing in case and spaces) and none in CRM: the first
+// sync creates one CRM contact, and the other Desk contact is its duplicate, as an incremental
+// pass already refused it (a trial: the first sync created both, CRM then held the email twice).
+func TestTwinsOnOneSideAreCreatedOnce(t *testing.T) {
+	w := newWorld(t, activities.ModeTwoWay)
+	w.seed()
+	recent := time.Now().UTC().Add(-time.Hour)
+	deskIDs, err := w.desk.Load("contacts", []map[string]any{
+		{"lastName": "Twin", "email": "twin@x.com", "createdTime": recent.Format(iso), "modifiedTime": recent.Format(iso)},
+		{"lastName": "Twin Too", "email": " Twin@X.com ", "createdTime": recent.Format(iso), "modifiedTime": recent.Format(iso)},
+	})
+	must(t, err)
+	w.firstSync()
+	n := 0
+	for _, r := range w.crm.Records("Contacts") {
+		if e, _ := r["Email"].(string); strings.EqualFold(strings.TrimSpace(e), "twin@x.com") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d CRM contacts with the twins' email, want one", n)
+	}
+	dup := w.openFailures("CRM_ID_ALREADY_MAPPED")
+	if len(dup) != 1 || dup[0].DeskID != deskIDs[1] || !strings.Contains(dup[0].Message, deskIDs[0]) {
+		t.Errorf("CRM_ID_ALREADY_MAPPED failures %+v, want the second twin's naming the first (%s)", dup, deskIDs[0])
 	}
 }

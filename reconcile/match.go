@@ -44,6 +44,10 @@ const (
 	// MatchAlreadyMapped: the other side's records with this key are all linked already:
 	// this record is a duplicate, log CRM_ID_ALREADY_MAPPED.
 	MatchAlreadyMapped MatchAction = "already-mapped"
+	// MatchDuplicateOfPeer: no record of the other side carries the key, but another record
+	// of its own side does and is synced (linked) or is synced first (the lowest id of those
+	// unlinked): this one is its duplicate, log CRM_ID_ALREADY_MAPPED naming it (With).
+	MatchDuplicateOfPeer MatchAction = "duplicate-of-peer"
 )
 
 // MatchResult is the decision of Match for one record.
@@ -61,7 +65,13 @@ type MatchResult struct {
 // record known to carry that key on either side (the record itself may be among them; ids
 // are compared per side):
 //
-//   - no key, or no record of the other side carries it: create it there;
+//   - no key: create it on the other side;
+//   - no record of the other side carries the key, and no other record of its own side
+//     carries it linked or with a lower id: create it there;
+//   - no record of the other side carries it, but such a record of its own side does: a
+//     duplicate of that record (CRM_ID_ALREADY_MAPPED) — one customer is created once, as
+//     an incremental pass already refused the second record of an email whose first was
+//     synced (the first sync created both: a trial);
 //   - every record of the other side with the key is linked: a duplicate
 //     (CRM_ID_ALREADY_MAPPED);
 //   - more than one unlinked record on the other side, or on its own side: ambiguous
@@ -76,12 +86,18 @@ func Match(s mapping.Side, id, key string, candidates []Candidate) MatchResult {
 	var others []Candidate
 	anyOther := false
 	peers := 1
+	var first *Candidate // the peer this record duplicates: linked, else the lowest id
 	for _, c := range candidates {
 		switch {
 		case c.Side == s && c.ID == id:
 		case c.Side == s:
 			if !c.Linked {
 				peers++
+			}
+			switch {
+			case first != nil && first.Linked:
+			case c.Linked || compareIDs(c.ID, id) < 0 && (first == nil || compareIDs(c.ID, first.ID) < 0):
+				first = &c
 			}
 		default:
 			anyOther = true
@@ -92,6 +108,8 @@ func Match(s mapping.Side, id, key string, candidates []Candidate) MatchResult {
 	}
 	res := MatchResult{Others: len(others), Peers: peers}
 	switch {
+	case !anyOther && first != nil:
+		res.Action, res.With = MatchDuplicateOfPeer, *first
 	case !anyOther:
 		res.Action = MatchCreate
 	case len(others) == 0:
@@ -117,7 +135,13 @@ func matchFailure(module mapping.Module, s mapping.Side, id string, res MatchRes
 	} else {
 		f.CRMID = id
 	}
-	if res.Action == MatchAlreadyMapped {
+	if res.Action == MatchDuplicateOfPeer {
+		f.Code = CodeAlreadyMapped
+		f.Message = fmt.Sprintf("CRM ID is already mapped with another support entity: %s record %s has the same %s and is synced (or is synced first); this one is its duplicate and was not synced (merge it into %s or change its %s, then retry)",
+			s.Label(), res.With.ID, what, res.With.ID, what)
+		return f
+	}
+		if res.Action == MatchAlreadyMapped {
 		f.Code = CodeAlreadyMapped
 		f.Message = fmt.Sprintf("CRM ID is already mapped with another support entity: every %s record with the same %s is already linked to a %s record; this one is a duplicate and was not synced (merge it or change its %s, then retry)",
 			s.Other().Label(), what, s.Label(), what)

@@ -35,7 +35,9 @@ func TestMatch(t *testing.T) {
 	}{
 		{"no key: create", mapping.Desk, "d1", "", cand("c1"), MatchCreate, "", 0, 1},
 		{"nothing on the other side: create", mapping.Desk, "d1", "k", cand("d1"), MatchCreate, "", 0, 1},
-		{"nothing on the other side, peers too: each created", mapping.Desk, "d1", "k", cand("d1", "d2"), MatchCreate, "", 0, 2},
+		{"nothing on the other side, peers too: the first is created", mapping.Desk, "d1", "k", cand("d1", "d2"), MatchCreate, "", 0, 2},
+		{"nothing on the other side: a later peer is the first's duplicate", mapping.Desk, "d3", "k", cand("d2", "d1", "d3"), MatchDuplicateOfPeer, "d1", 0, 3},
+		{"nothing on the other side: a linked peer was synced", mapping.CRM, "c1", "k", cand("c2*", "c1"), MatchDuplicateOfPeer, "c2", 0, 1},
 		{"one to one: link", mapping.Desk, "d1", "k", cand("d1", "c1"), MatchLink, "c1", 1, 1},
 		{"one to one from CRM", mapping.CRM, "c1", "k", cand("d1", "c1"), MatchLink, "d1", 1, 1},
 		{"the record itself need not be listed", mapping.CRM, "c9", "k", cand("d1"), MatchLink, "d1", 1, 1},

@@ -52,7 +52,7 @@ func PlanUnlinked(in UnlinkedInput) Plan {
 		switch res.Action {
 		case MatchCreate:
 			pl.addCreate(createFrom(in.Mapping, r, r.Side.Other(), in.Refs, nil))
-		case MatchAmbiguous, MatchAlreadyMapped:
+		case MatchAmbiguous, MatchAlreadyMapped, MatchDuplicateOfPeer:
 			pl.Failures = append(pl.Failures, matchFailure(in.Mapping.Module, r.Side, r.ID, res))
 		case MatchLink:
 			other, ok := in.Changed[SideID{res.With.Side, res.With.ID}]
@@ -152,7 +152,7 @@ func PlanMatch(module mapping.Module, groups []KeyGroup) Plan {
 				}
 				pl.Updates = append(pl.Updates, u)
 				pl.Matched++
-			case MatchAmbiguous, MatchAlreadyMapped:
+			case MatchAmbiguous, MatchAlreadyMapped, MatchDuplicateOfPeer:
 				pl.Failures = append(pl.Failures, matchFailure(module, c.Side, c.ID, res))
 			}
 		}
