@@ -141,7 +141,7 @@ func matchFailure(module mapping.Module, s mapping.Side, id string, res MatchRes
 			s.Label(), res.With.ID, what, res.With.ID, what)
 		return f
 	}
-		if res.Action == MatchAlreadyMapped {
+	if res.Action == MatchAlreadyMapped {
 		f.Code = CodeAlreadyMapped
 		f.Message = fmt.Sprintf("CRM ID is already mapped with another support entity: every %s record with the same %s is already linked to a %s record; this one is a duplicate and was not synced (merge it or change its %s, then retry)",
 			s.Other().Label(), what, s.Label(), what)
