@@ -69,19 +69,28 @@ func (s *Server) serveDeleted(w http.ResponseWriter, r *http.Request, mod string
 	end := min(start+perPage, len(match))
 	data := make([]any, 0, end-start)
 	for _, d := range match[start:end] {
-		item := map[string]any{"id": formatID(d.id), "deleted_time": s.formatTime(d.deletedAt)}
-		if d.permanent {
-			item["type"] = "permanent"
-		} else {
-			item["type"] = "recycle"
-			item["display_name"] = d.displayName
-			item["deleted_by"] = minUser(d.deletedBy)
-			item["created_by"] = minUser(d.creator)
-		}
-		data = append(data, item)
+		data = append(data, s.deletedItem(d))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "info": map[string]any{
 		"per_page": perPage, "count": len(data), "page": page, "more_records": end < len(match)}})
+}
+
+// deletedItem renders one entry of GET /crm/v8/{module}/deleted as record.json's
+// Deleted_Record: {id, display_name, type, deleted_time, deleted_by, created_by}, the users
+// Minified_User {name, id}, every key present for recycle-bin and permanent entries alike —
+// a record deleted to the bin, purged from it, or merged into a master. display_name is the
+// name the record had (Contacts: First_Name and Last_Name as Full_Name; Accounts:
+// Account_Name), deleted_by the user whose token deleted or merged it, created_by its
+// creator. (Zoho's sample answer shows null there for permanent entries, zoho-api.md A6; the
+// OAS types them as a non-nullable string and user objects, and the emulator's answers follow
+// the OAS.)
+func (s *Server) deletedItem(d *deletedRec) map[string]any {
+	typ := "recycle"
+	if d.permanent {
+		typ = "permanent"
+	}
+	return map[string]any{"id": formatID(d.id), "deleted_time": s.formatTime(d.deletedAt), "type": typ,
+		"display_name": d.displayName, "deleted_by": minUser(d.deletedBy), "created_by": minUser(d.creator)}
 }
 
 // minUser is a user as write results, deleted records and bulk jobs name it:

@@ -364,7 +364,7 @@ func (s *Server) mergeLocked(m *module, master uint64, req mergeRequest) (map[st
 		s.deleteLocked(m, &child, now.Unix())
 		// Merged records are deleted permanently (see serveMerge), not kept in the recycle bin.
 		d := m.deleted[c.id]
-		d.permanent, d.rec, d.displayName = true, nil, ""
+		d.permanent, d.rec = true, nil
 		changes[m.name] = append(changes[m.name], change{op: "delete", id: c.id})
 	}
 	return changes, nil

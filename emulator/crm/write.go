@@ -508,7 +508,7 @@ func (s *Server) Purge(module string, ids ...string) int {
 	for _, raw := range ids {
 		id, _ := parseID(raw)
 		if d, ok := m.deleted[id]; ok && !d.permanent {
-			d.permanent, d.rec, d.displayName = true, nil, ""
+			d.permanent, d.rec = true, nil
 			n++
 		}
 	}
