@@ -74,6 +74,7 @@ func (s *syncImpl) setup(ctx workflow.Context) error {
 	s.hinted = workflow.GetVersion(ctx, hintedPassVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	s.pausedRetry = workflow.GetVersion(ctx, pausedRetryVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	s.follow = workflow.GetVersion(ctx, followVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	s.lateRetry = workflow.GetVersion(ctx, lateRetryVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryStatus, func() (Status, error) {
 		return s.status(workflow.Now(ctx)), nil
 	}, workflow.QueryHandlerOptions{Description: "Phase, mode, paused, progress per module and side, the steps running, credits used and " +
@@ -137,6 +138,7 @@ func (s *syncImpl) receive(ctx workflow.Context, c workflow.ReceiveChannel) {
 // addRetry records a retry signal: no ids means every open failure. Ids are kept sorted and
 // unique; beyond maxRetryIDs of them, every open failure is retried.
 func (s *syncImpl) addRetry(ctx workflow.Context, r RetrySignal) {
+	s.retrySignals++
 	if len(r.IDs) == 0 {
 		s.st.RetryAll = true
 	}

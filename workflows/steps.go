@@ -328,13 +328,21 @@ func (s *syncImpl) applyRetries(ctx workflow.Context) error {
 	}
 	in := activities.RetryInput{IntegrationID: s.st.IntegrationID}
 	if !s.st.RetryAll {
-		in.IDs = s.st.RetryIDs
+		in.IDs = slices.Clone(s.st.RetryIDs)
 	}
+	seen := s.retrySignals
 	var res activities.RetryResult
 	if err := workflow.ExecuteActivity(s.activityCtx(ctx, 30*time.Second), (*activities.Activities).MarkRetry, in).Get(ctx, &res); err != nil {
 		return err
 	}
-	s.st.RetryAll, s.st.RetryIDs = false, nil
+	switch {
+	case !s.lateRetry || s.retrySignals == seen:
+		s.st.RetryAll, s.st.RetryIDs = false, nil
+	case in.IDs != nil:
+		// Signals came while the activity marked: what it marked goes, theirs wait for the
+		// next round (a retry of everything among them stays one).
+		s.st.RetryIDs = slices.DeleteFunc(s.st.RetryIDs, func(id int64) bool { _, found := slices.BinarySearch(in.IDs, id); return found })
+	}
 	// During the first sync, records of modules whose steps already ran wait for a pass too.
 	if res.Marked > 0 && (s.st.InitialDone || s.stored) {
 		s.st.SyncRequested = true

@@ -73,6 +73,10 @@ const (
 	// sides, which carries the contacts' references to those accounts (their followers); they
 	// waited for the next full pass.
 	followVersion = "contacts-follow-linked-accounts"
+	// lateRetryVersion, read once when a run starts: retry signals received while MarkRetry
+	// marked earlier ones are kept for the next round; the marking cleared them all, so of
+	// eight Retry clicks within a second four were never marked (a trial).
+	lateRetryVersion = "retry-keeps-late-signals"
 )
 
 // WorkflowID is the id of the one sync workflow of an integration.
@@ -166,9 +170,12 @@ type syncImpl struct {
 	sigs  signals
 	// stored: the run has the storedStateVersion changes (false when it began before them).
 	stored bool
-	// overlap, hinted, pausedRetry and follow: the run has the overlapVersion,
-	// hintedPassVersion, pausedRetryVersion and followVersion changes.
-	overlap, hinted, pausedRetry, follow bool
+	// overlap, hinted, pausedRetry, follow and lateRetry: the run has the overlapVersion,
+	// hintedPassVersion, pausedRetryVersion, followVersion and lateRetryVersion changes.
+	overlap, hinted, pausedRetry, follow, lateRetry bool
+	// retrySignals counts the retry signals received (addRetry), so that applyRetries tells
+	// those received while it marked from those it marked.
+	retrySignals int
 	// running are the first-sync steps in flight (the status shows them); creditsUntil is when
 	// the daily credits return while the sync waits for them (zero: not waiting), and
 	// creditsReason the paused reason that wait gave.
