@@ -128,8 +128,14 @@ func (s *Server) AgentToken(agentID string, lifetime time.Duration) (string, err
 	return tok, nil
 }
 
-// serveMyInfo serves GET /api/v1/myinfo: the agent who owns the request's access token. The
-// token must be an agent's, granted for the organization named by the orgId header.
+// serveMyInfo serves GET /api/v1/myinfo ("Get my information"): the agent who owns the
+// request's access token, for any valid token of the organization. Every Zoho OAuth token is
+// some Zoho user's: an agent's own token (a Desk extension's connection) is that agent's, and
+// the integration's token is the user's who granted it — the organization's admin,
+// DefaultOwnerID, whom the emulator also names as the owner of records created without
+// ownerId and as the one who deletes. The token must be granted for the organization the
+// orgId header names, else 403 OAUTH_ORG_MISMATCH; an unknown or expired token, or a disabled
+// agent's, is 401 INVALID_OAUTH.
 func (s *Server) serveMyInfo(w http.ResponseWriter, r *http.Request, rt route) *apiError {
 	if rt.sub != "" {
 		return errNotFound()
@@ -138,22 +144,28 @@ func (s *Server) serveMyInfo(w http.ResponseWriter, r *http.Request, rt route) *
 		return errMethod()
 	}
 	invalid := &apiError{Status: http.StatusUnauthorized, ErrorCode: CodeInvalidOAuth, Message: "The OAuth Token you provided is invalid."}
-	grant, st := s.agents.CheckHeader(r.Header.Get("Authorization"))
-	if st != zohoauth.Valid {
-		return invalid
+	var agentID string
+	if grant, st := s.agents.CheckHeader(r.Header.Get("Authorization")); st == zohoauth.Valid {
+		org := r.Header.Get("orgId")
+		if org == "" {
+			org = r.URL.Query().Get("orgId")
+		}
+		if org == "" {
+			return &apiError{Status: http.StatusUnprocessableEntity, ErrorCode: CodeInvalidData, Message: messageInvalidData,
+				Errors: []FieldError{{FieldName: "orgId", ErrorType: ErrMissing, ErrorMessage: "The orgId header is required"}}}
+		}
+		if org != grant.OrgID || org != s.orgID {
+			return &apiError{Status: http.StatusForbidden, ErrorCode: CodeOrgMismatch, Message: "The OAuth token does not belong to the organization given in orgId."}
+		}
+		agentID = grant.AgentID
+	} else {
+		// The integration's token: checked as on every other endpoint.
+		if e := s.authorize(r); e != nil {
+			return e
+		}
+		agentID = DefaultOwnerID
 	}
-	org := r.Header.Get("orgId")
-	if org == "" {
-		org = r.URL.Query().Get("orgId")
-	}
-	if org == "" {
-		return &apiError{Status: http.StatusUnprocessableEntity, ErrorCode: CodeInvalidData, Message: messageInvalidData,
-			Errors: []FieldError{{FieldName: "orgId", ErrorType: ErrMissing, ErrorMessage: "The orgId header is required"}}}
-	}
-	if org != grant.OrgID || org != s.orgID {
-		return &apiError{Status: http.StatusForbidden, ErrorCode: CodeOrgMismatch, Message: "The OAuth token does not belong to the organization given in orgId."}
-	}
-	a, ok := s.findAgent(grant.AgentID)
+	a, ok := s.findAgent(agentID)
 	if !ok || a.Status != "ACTIVE" {
 		return invalid
 	}

@@ -35,7 +35,7 @@ func TestMyInfo(t *testing.T) {
 		code   string
 	}{
 		{"no token", []string{"Authorization", ""}, 401, CodeInvalidOAuth},
-		{"the integration's token is not an agent's", []string{}, 401, CodeInvalidOAuth},
+		{"the integration's token for another org", []string{"orgId", "2000000002"}, 403, CodeOrgMismatch},
 		{"unknown token", []string{"Authorization", "Zoho-oauthtoken 1000.nope.nope"}, 401, CodeInvalidOAuth},
 		{"expired", []string{"Authorization", "Zoho-oauthtoken " + expired}, 401, CodeInvalidOAuth},
 		{"disabled agent", []string{"Authorization", "Zoho-oauthtoken " + disabled}, 401, CodeInvalidOAuth},
@@ -47,6 +47,15 @@ func TestMyInfo(t *testing.T) {
 			expectError(t, e.do("GET", "/api/v1/myinfo", nil, c.hdr...), c.status, c.code, "", "")
 		})
 	}
+	t.Run("the integration's token is its granter's, the admin's", func(t *testing.T) {
+		r := e.do("GET", "/api/v1/myinfo", nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("myinfo: %d %s", r.status, r.body)
+		}
+		if me := r.json(t); me["id"] != AgentAdmin || me["profileId"] != "1892000000005701" || me["status"] != "ACTIVE" || me["name"] != "Alex Admin" {
+			t.Fatalf("myinfo = %v, want Alex Admin", me)
+		}
+	})
 	t.Run("agent tokens open nothing else", func(t *testing.T) {
 		expectError(t, e.do("GET", "/api/v1/contacts", nil, "Authorization", "Zoho-oauthtoken "+light), 401, CodeInvalidOAuth, "", "")
 	})
