@@ -47,6 +47,9 @@ func (s *Server) classify(r *http.Request) realism.Call {
 		if rt.rest != "" {
 			slash, rest = "/", rt.rest
 		}
+		if rt.rest == "tickets" && r.Method == http.MethodGet {
+			cost = offsetCost(r.URL.Query().Get("from")) // a list
+		}
 	}
 	return realism.Call{Endpoint: r.Method + " /api/v1/" + rt.resource + sub + slash + rest, Cost: cost}
 }
@@ -132,6 +135,8 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, rt route) 
 			return errMethod()
 		}
 		return s.handleTrash(w, r, m)
+	case rt.rest == "tickets":
+		return s.serveRecordTickets(w, r, m, rt.sub)
 	case rt.rest == "merge":
 		if r.Method != http.MethodPost {
 			return errMethod()

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,8 +163,7 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-// serveTickets serves GET /api/v1/tickets (from 1-based, limit 1-100
-// default 50, status filter, include=contacts,accounts) and GET
+// serveTickets serves GET /api/v1/tickets (ticketListParams, plus a status filter) and GET
 // /api/v1/tickets/{id}.
 func (s *Server) serveTickets(w http.ResponseWriter, r *http.Request, rt route) *apiError {
 	if r.Method != http.MethodGet {
@@ -173,21 +173,11 @@ func (s *Server) serveTickets(w http.ResponseWriter, r *http.Request, rt route) 
 		return errNotFound()
 	}
 	q := r.URL.Query()
-	withContact, withAccount := false, false
-	if inc := q.Get("include"); inc != "" {
-		for _, n := range strings.Split(inc, ",") {
-			switch strings.TrimSpace(n) {
-			case "contacts":
-				withContact = true
-			case "accounts":
-				withAccount = true
-			case "assignee", "departments", "team", "isRead", "products":
-			default:
-				return errParam("include", fmt.Sprintf("include %q is not supported", n))
-			}
-		}
-	}
 	if rt.sub != "" {
+		withContact, withAccount, e := ticketIncludes(q.Get("include"))
+		if e != nil {
+			return e
+		}
 		id, ok := parseID(rt.sub)
 		if !ok {
 			return errInvalidData(FieldError{FieldName: "/ticketId", ErrorType: ErrInvalid, ErrorMessage: "the id is not a valid ticket id"})
@@ -201,14 +191,7 @@ func (s *Server) serveTickets(w http.ResponseWriter, r *http.Request, rt route) 
 		writeJSON(w, http.StatusOK, s.renderTicket(t, withContact, withAccount))
 		return nil
 	}
-	from, e := intParam(q, "from", 1, 0, 1<<31-1)
-	if e != nil {
-		return e
-	}
-	if from == 0 {
-		from = 1
-	}
-	limit, e := intParam(q, "limit", defaultListLimit, 1, maxLimit)
+	p, e := parseTicketList(q)
 	if e != nil {
 		return e
 	}
@@ -222,43 +205,122 @@ func (s *Server) serveTickets(w http.ResponseWriter, r *http.Request, rt route) 
 			statuses = append(statuses, v)
 		}
 	}
-	sortDesc := false
-	if sb := q.Get("sortBy"); sb != "" {
-		switch sb {
-		case "createdTime":
-		case "-createdTime":
-			sortDesc = true
-		default:
-			return errParam("sortBy", "sortBy must be createdTime or -createdTime")
-		}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	s.writeTickets(w, p, func(t *Ticket) bool { return len(statuses) == 0 || slices.Contains(statuses, t.Status) })
+	return nil
+}
+
+// serveRecordTickets serves GET /api/v1/contacts/{contactId}/tickets and
+// /api/v1/accounts/{accountId}/tickets (zoho-api.md B2/B3 "Related": Desk's "List tickets by
+// contact" and "List tickets by account"): the tickets whose contactId (accountId) is the
+// record, with ticketListParams. A non-numeric id is 422 INVALID_DATA on /contactId
+// (/accountId); an id that is no record — never one, or merged away and deleted for good — is
+// 404 URL_NOT_FOUND, as GET by id answers; a record in the recycle bin still lists its
+// tickets, as GET by id still answers it. No ticket is 204.
+func (s *Server) serveRecordTickets(w http.ResponseWriter, r *http.Request, m, idStr string) *apiError {
+	if r.Method != http.MethodGet {
+		return errMethod()
+	}
+	id, ok := parseID(idStr)
+	if !ok {
+		return errInvalidData(FieldError{FieldName: idParamName(m), ErrorType: ErrInvalid, ErrorMessage: "the id is not a valid record id"})
+	}
+	p, e := parseTicketList(r.URL.Query())
+	if e != nil {
+		return e
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if _, found := s.mods[m].get(id); !found {
+		return errNotFound()
+	}
+	owner := func(t *Ticket) string { return t.ContactID }
+	if m == ModuleAccounts {
+		owner = func(t *Ticket) string { return t.AccountID }
+	}
+	s.writeTickets(w, p, func(t *Ticket) bool { return owner(t) == idStr })
+	return nil
+}
+
+// ticketList holds the list parameters every ticket list takes: from (1-based; 0 reads as 1),
+// limit 1-100 (default 50), sortBy createdTime or modifiedTime, "-" first for descending
+// (default createdTime ascending; the emulator never edits a ticket, so its modified time is
+// its created time), and include (contacts, accounts; assignee, departments, team, isRead
+// and products are accepted and add nothing).
+type ticketList struct {
+	from, limit              int
+	desc                     bool
+	withContact, withAccount bool
+}
+
+func parseTicketList(q url.Values) (ticketList, *apiError) {
+	var p ticketList
+	var e *apiError
+	if p.withContact, p.withAccount, e = ticketIncludes(q.Get("include")); e != nil {
+		return p, e
+	}
+	if p.from, e = intParam(q, "from", 1, 0, 1<<31-1); e != nil {
+		return p, e
+	}
+	p.from = max(p.from, 1)
+	if p.limit, e = intParam(q, "limit", defaultListLimit, 1, maxLimit); e != nil {
+		return p, e
+	}
+	switch q.Get("sortBy") {
+	case "", "createdTime", "modifiedTime":
+	case "-createdTime", "-modifiedTime":
+		p.desc = true
+	default:
+		return p, errParam("sortBy", "sortBy must be createdTime or modifiedTime, with - for descending")
+	}
+	return p, nil
+}
+
+func ticketIncludes(inc string) (withContact, withAccount bool, e *apiError) {
+	if inc == "" {
+		return false, false, nil
+	}
+	for _, n := range strings.Split(inc, ",") {
+		switch strings.TrimSpace(n) {
+		case "contacts":
+			withContact = true
+		case "accounts":
+			withAccount = true
+		case "assignee", "departments", "team", "isRead", "products":
+		default:
+			return false, false, errParam("include", fmt.Sprintf("include %q is not supported", n))
+		}
+	}
+	return withContact, withAccount, nil
+}
+
+// writeTickets answers one page of the tickets keep accepts, as p asks: {"data":[...]}, or
+// 204 when the page is empty. Caller holds s.mu for reading.
+func (s *Server) writeTickets(w http.ResponseWriter, p ticketList, keep func(*Ticket) bool) {
 	var match []*Ticket
 	for _, id := range s.tickets.order {
-		t := s.tickets.byID[id]
-		if len(statuses) == 0 || slices.Contains(statuses, t.Status) {
+		if t := s.tickets.byID[id]; keep(t) {
 			match = append(match, t)
 		}
 	}
 	slices.SortStableFunc(match, func(a, b *Ticket) int {
 		c := cmp.Compare(a.CreatedTime.UnixMilli(), b.CreatedTime.UnixMilli())
-		if sortDesc {
+		if p.desc {
 			return -c
 		}
 		return c
 	})
-	if from-1 >= len(match) {
+	if p.from-1 >= len(match) {
 		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return
 	}
-	page := match[from-1 : min(len(match), from-1+limit)]
+	page := match[p.from-1 : min(len(match), p.from-1+p.limit)]
 	data := make([]map[string]any, len(page))
 	for i, t := range page {
-		data[i] = s.renderTicket(t, withContact, withAccount)
+		data[i] = s.renderTicket(t, p.withContact, p.withAccount)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data})
-	return nil
 }
 
 // Profile is a Desk agent profile.

@@ -2,8 +2,11 @@ package desk
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
+
+	"deskcrm/emulator/realism"
 )
 
 func TestTicketsAndProfiles(t *testing.T) {
@@ -90,4 +93,97 @@ func TestTicketsAndProfiles(t *testing.T) {
 			t.Errorf("profile %s missing", n)
 		}
 	}
+}
+
+// GET /api/v1/contacts/{id}/tickets and /accounts/{id}/tickets ("Related" in zoho-api.md B2/B3)
+// list a record's tickets with the ticket lists' parameters; 204 when it has none, 404 when it
+// is no record (never was, or was merged away).
+func TestTicketsOfARecord(t *testing.T) {
+	eng := realism.New(realism.Config{})
+	e := newEnv(t, Config{Realism: eng})
+	accs, _ := e.srv.Load(ModuleAccounts, []map[string]any{{"accountName": "Acme"}, {"accountName": "Bolt"}})
+	cs, err := e.srv.Load(ModuleContacts, []map[string]any{
+		{"lastName": "A", "accountId": accs[0]}, {"lastName": "B", "accountId": accs[0]}, {"lastName": "C"}, {"lastName": "D"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tickets, err := e.srv.LoadTickets([]Ticket{
+		{Subject: "one", ContactID: cs[0], CreatedTime: base},
+		{Subject: "two", ContactID: cs[1], CreatedTime: base.Add(time.Hour)},
+		{Subject: "three", ContactID: cs[0], CreatedTime: base.Add(2 * time.Hour)},
+		{Subject: "four", ContactID: cs[3], CreatedTime: base.Add(3 * time.Hour)},
+		{Subject: "five", ContactID: cs[2], AccountID: accs[1], CreatedTime: base.Add(4 * time.Hour)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := func(r resp) []string {
+		t.Helper()
+		if r.status != http.StatusOK {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		var out []string
+		for _, d := range r.data(t) {
+			out = append(out, d["subject"].(string))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		path string
+		want []string
+	}{
+		{"/api/v1/contacts/" + cs[0] + "/tickets", []string{"one", "three"}},
+		{"/api/v1/contacts/" + cs[0] + "/tickets?sortBy=-createdTime", []string{"three", "one"}},
+		{"/api/v1/contacts/" + cs[0] + "/tickets?sortBy=-modifiedTime&from=2&limit=1", []string{"one"}},
+		{"/api/v1/accounts/" + accs[0] + "/tickets", []string{"one", "two", "three"}},
+		{"/api/v1/accounts/" + accs[0] + "/tickets?from=2&limit=2", []string{"two", "three"}},
+		{"/api/v1/accounts/" + accs[1] + "/tickets", []string{"five"}},
+	} {
+		if got := subjects(e.do("GET", c.path, nil)); !slices.Equal(got, c.want) {
+			t.Errorf("%s = %v, want %v", c.path, got, c.want)
+		}
+	}
+	r := e.do("GET", "/api/v1/contacts/"+cs[0]+"/tickets?include=contacts,accounts&limit=1", nil)
+	if d := r.data(t); len(d) != 1 || d[0]["id"] != tickets[0] || d[0]["contact"].(map[string]any)["lastName"] != "A" ||
+		d[0]["account"].(map[string]any)["accountName"] != "Acme" || !timeRE.MatchString(d[0]["createdTime"].(string)) {
+		t.Errorf("with include: %s", r.body)
+	}
+	if got := eng.Calls().Endpoints["GET /api/v1/contacts/{id}/tickets"]; got.Calls != 4 || got.Credits != 12 {
+		t.Errorf("call log: %+v, want 4 calls at 3 credits (a list)", got)
+	}
+
+	t.Run("empty", func(t *testing.T) {
+		if r := e.do("GET", "/api/v1/contacts/"+cs[0]+"/tickets?from=3", nil); r.status != http.StatusNoContent {
+			t.Errorf("past the end: %d %s", r.status, r.body)
+		}
+		empty, _ := e.srv.Load(ModuleAccounts, []map[string]any{{"accountName": "Empty"}})
+		if r := e.do("GET", "/api/v1/accounts/"+empty[0]+"/tickets", nil); r.status != http.StatusNoContent {
+			t.Errorf("an account without tickets: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		expectError(t, e.do("GET", "/api/v1/contacts/1892000009999999/tickets", nil), 404, CodeURLNotFound, "", "")
+		expectError(t, e.do("GET", "/api/v1/accounts/1892000009999999/tickets", nil), 404, CodeURLNotFound, "", "")
+		expectError(t, e.do("GET", "/api/v1/contacts/abc/tickets", nil), 422, CodeInvalidData, "/contactId", ErrInvalid)
+		expectError(t, e.do("GET", "/api/v1/accounts/abc/tickets", nil), 422, CodeInvalidData, "/accountId", ErrInvalid)
+		for _, bad := range []string{"limit=0", "limit=101", "from=-1", "sortBy=subject", "include=bogus"} {
+			if r := e.do("GET", "/api/v1/contacts/"+cs[0]+"/tickets?"+bad, nil); r.status != 422 {
+				t.Errorf("%s: %d %s, want 422", bad, r.status, r.body)
+			}
+		}
+		if r := e.do("POST", "/api/v1/contacts/"+cs[0]+"/tickets", map[string]any{}); r.status != http.StatusMethodNotAllowed {
+			t.Errorf("POST: %d, want 405", r.status)
+		}
+	})
+	t.Run("merged away", func(t *testing.T) {
+		// D is merged into C: D's ticket moves to C, and D is no record any more.
+		if r := e.do("POST", "/api/v1/contacts/"+cs[2]+"/merge", map[string]any{"ids": []string{cs[3]}}); r.status != http.StatusOK {
+			t.Fatalf("merge: %d %s", r.status, r.body)
+		}
+		expectError(t, e.do("GET", "/api/v1/contacts/"+cs[3]+"/tickets", nil), 404, CodeURLNotFound, "", "")
+		if got := subjects(e.do("GET", "/api/v1/contacts/"+cs[2]+"/tickets", nil)); !slices.Equal(got, []string{"four", "five"}) {
+			t.Errorf("the master's tickets = %v, want four, five", got)
+		}
+	})
 }
