@@ -219,12 +219,14 @@ var notices = map[string]string{
 	"mode":           "Sync type changed: the next pass runs in the new mode (a pass under way finishes in the old one); back in two-way, it sends to CRM the Desk records and edits one-way held back.",
 	"switched":       "Switched from the legacy import to sync. This cannot be reverted.",
 	"deleted":        "Integration deleted: the sync stopped, webhooks were unsubscribed, the CRM panel and handshake mode are off. History and failure log are kept.",
-	"mapping":        "Mapping saved: the sync uses it from its next step.",
-	"retry":          "Retry asked for: the next pass tries the record again; this page shows the failure closed once it synced.",
-	"retry-all":      "Retry of every open failure asked for: the next pass tries them again.",
-	"permissions":    "Permissions saved: the agent panel applies them from the next page it opens.",
-	"handshake":      "Handshake mode saved.",
-	"plan":           "Plan started: nothing is written to Zoho.",
+	"deleted-webhooks-left": "Integration deleted: the sync stopped, the CRM panel and handshake mode are off. History and failure log are kept. " +
+		"Its webhooks could not be unsubscribed (the worker's log says why): remove the deskcrm webhooks in Zoho Desk (Setup → Developer Space → Webhooks); CRM's notification channel expires by itself (it is no longer renewed).",
+	"mapping":     "Mapping saved: the sync uses it from its next step.",
+	"retry":       "Retry asked for: the next pass tries the record again; this page shows the failure closed once it synced.",
+	"retry-all":   "Retry of every open failure asked for: the next pass tries them again.",
+	"permissions": "Permissions saved: the agent panel applies them from the next page it opens.",
+	"handshake":   "Handshake mode saved.",
+	"plan":        "Plan started: nothing is written to Zoho.",
 }
 
 // render writes a page with the layout; status 0 is 200.

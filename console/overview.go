@@ -360,6 +360,7 @@ func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 	h.cfg.AdminAPI.ServeHTTP(rec, req)
 	var out struct {
 		Message string `json:"message"`
+		Warning string `json:"warning"`
 	}
 	_ = json.Unmarshal(rec.body.Bytes(), &out)
 	if rec.status != http.StatusOK {
@@ -368,6 +369,10 @@ func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("console: integration deleted", zap.String("integration", id))
+	if out.Warning != "" {
+		h.redirect(w, r, Prefix, "deleted-webhooks-left")
+		return
+	}
 	h.redirect(w, r, Prefix, "deleted")
 }
 

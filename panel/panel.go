@@ -75,9 +75,22 @@ type Config struct {
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// Deleter stops an integration's sync and unsubscribes its webhooks; it must be
-	// idempotent. Called by the delete endpoint before the integration is marked deleted.
+	// idempotent. Called by the delete endpoint before the integration is marked deleted. An
+	// error wrapping an *UnsubscribeError says the sync stopped but the webhooks could not be
+	// unsubscribed: the integration is deleted all the same, with a warning.
 	Deleter func(ctx context.Context, integrationID string) error
 }
+
+// UnsubscribeError is a Deleter's error when the sync stopped but removing the webhooks failed
+// (Zoho refused the call: a wrong org id or token, an outage). The delete goes through — its
+// sync is stopped, so a failed unsubscribe must not leave it half deleted for good (a trial:
+// with a wrong ZOHO_DESK_ORG_ID every delete answered 502 after the sync had been stopped) —
+// and the answer says which webhooks to remove by hand.
+type UnsubscribeError struct{ Err error }
+
+func (e *UnsubscribeError) Error() string { return "unsubscribe the webhooks: " + e.Err.Error() }
+
+func (e *UnsubscribeError) Unwrap() error { return e.Err }
 
 // DefaultCacheTTL is the cache lifetime of CRM answers when Config.CacheTTL is zero.
 const DefaultCacheTTL = 30 * time.Second
@@ -334,11 +347,18 @@ func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 		h.writeStoreProblem(w, err, "read integration")
 		return
 	}
+	warning := ""
 	if in.State != "deleted" && h.cfg.Deleter != nil {
-		if err := h.cfg.Deleter(r.Context(), id); err != nil {
-			h.log.Error("delete integration: stop sync and webhooks", zap.String("integration", id), zap.Error(err))
-			writeError(w, http.StatusBadGateway, "delete_failed", "could not stop the sync or unsubscribe the webhooks; "+
-				"nothing was marked deleted, try again: "+err.Error())
+		err := h.cfg.Deleter(r.Context(), id)
+		var unsub *UnsubscribeError
+		switch {
+		case errors.As(err, &unsub):
+			h.log.Warn("delete integration: webhooks not unsubscribed", zap.String("integration", id), zap.Error(err))
+			warning = "the webhooks could not be unsubscribed (" + unsub.Err.Error() + "): remove the deskcrm webhooks in Zoho Desk " +
+				"(Setup → Developer Space → Webhooks); CRM's notification channel expires by itself (it is no longer renewed)"
+		case err != nil:
+			h.log.Error("delete integration: stop the sync", zap.String("integration", id), zap.Error(err))
+			writeError(w, http.StatusBadGateway, "delete_failed", "could not stop the sync; nothing was marked deleted, try again: "+err.Error())
 			return
 		}
 	}
@@ -349,6 +369,11 @@ func (h *handler) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cache.forget(id)
 	h.log.Info("integration deleted", zap.String("integration", id), zap.Bool("alreadyDeleted", already))
-	writeJSON(w, http.StatusOK, map[string]any{"integration": id, "deleted": true, "alreadyDeleted": already,
-		"message": "sync stopped, webhooks unsubscribed, CRM panel and handshake mode turned off; history and failure log kept"})
+	answer := map[string]any{"integration": id, "deleted": true, "alreadyDeleted": already,
+		"message": "sync stopped, webhooks unsubscribed, CRM panel and handshake mode turned off; history and failure log kept"}
+	if warning != "" {
+		answer["message"] = "sync stopped, CRM panel and handshake mode turned off; history and failure log kept"
+		answer["warning"] = warning
+	}
+	writeJSON(w, http.StatusOK, answer)
 }

@@ -473,3 +473,20 @@ func TestDeleteIntegration(t *testing.T) {
 		}
 	})
 }
+
+// The sync stopped but Zoho refused the webhooks' removal (a wrong org id, an outage): the
+// integration is deleted all the same, with a warning naming what to remove by hand. It stayed
+// half deleted — sync terminated, Postgres active, every retry answering 502 (a trial).
+func TestDeleteWithWebhooksLeftIsDeletedWithAWarning(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	e.deleteErr = &panel.UnsubscribeError{Err: errors.New("desk: list webhooks: OAUTH_ORG_MISMATCH")}
+	a := e.do("POST", "/api/v1/integrations/default/delete", adminToken, nil)
+	warning, _ := a.body["warning"].(string)
+	if a.status != http.StatusOK || a.body["deleted"] != true || !strings.Contains(warning, "OAUTH_ORG_MISMATCH") ||
+		!strings.Contains(warning, "remove the deskcrm webhooks in Zoho Desk") {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	if in, _ := e.st.Integration(context.Background(), "default"); in.State != "deleted" {
+		t.Errorf("state %q, want deleted", in.State)
+	}
+}

@@ -310,6 +310,7 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var out struct {
 		Error          string `json:"error"`
 		Message        string `json:"message"`
+		Warning        string `json:"warning"`
 		AlreadyDeleted bool   `json:"alreadyDeleted"`
 	}
 	_ = json.Unmarshal(body, &out)
@@ -331,6 +332,9 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	fmt.Fprintf(stdout, "integration %q deleted: %s\n", c.integration, out.Message)
+	if out.Warning != "" {
+		fmt.Fprintf(stdout, "warning: %s\n", out.Warning)
+	}
 	return nil
 }
 

@@ -190,7 +190,10 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 			if err := stopSync(ctx, tc, integrationID); err != nil {
 				return err
 			}
-			return subs.Unsubscribe(ctx, integrationID)
+			if err := subs.Unsubscribe(ctx, integrationID); err != nil {
+				return &panel.UnsubscribeError{Err: err}
+			}
+			return nil
 		},
 	})
 	mux.Handle(console.Prefix, consoleHandler(cfg, st, tc, opts.FailureConverter, acts, adminAPI, logger))
