@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,9 @@ func NewTokenSource(cfg OAuthConfig) (*TokenSource, error) {
 		}
 		accounts = ep.Accounts
 	}
+	// The accounts server's base URL; the token endpoint's URL, as Zoho's SDKs are configured
+	// with, is taken for it (it failed later as "invalid_request": a trial).
+	accounts = strings.TrimSuffix(strings.TrimSuffix(strings.TrimRight(accounts, "/"), "/oauth/v2/token"), "/oauth/v2/auth")
 	accounts = BaseURL(accounts, "")
 	timeout := cfg.RefreshTimeout
 	if timeout <= 0 {
@@ -115,7 +119,7 @@ func NewTokenSource(cfg OAuthConfig) (*TokenSource, error) {
 		// A token without an access token is invalid, so the library refreshes it.
 		tok, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
 		if err != nil {
-			return nil, err
+			return nil, explainRefreshError(err)
 		}
 		// Some Zoho servers send expires_in in milliseconds next to expires_in_sec.
 		if secs, ok := extraSeconds(tok.Extra("expires_in_sec")); ok {
@@ -128,6 +132,24 @@ func NewTokenSource(cfg OAuthConfig) (*TokenSource, error) {
 		return tok, nil
 	}
 	return ts, nil
+}
+
+// explainRefreshError names the setting to fix when Zoho's accounts server refuses a refresh
+// (RFC 6749 section 5.2 error codes as Zoho uses them): an unknown client or wrong secret is
+// "invalid_client", a refresh token revoked, expired or made for another client is
+// "invalid_code". A trial's status repeated "invalid_client" four times and named no variable.
+func explainRefreshError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	switch re.ErrorCode {
+	case "invalid_client":
+		return fmt.Errorf("%w (Zoho does not know this client: check ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET, and that ZOHO_DC is the data center the client was registered in)", err)
+	case "invalid_code":
+		return fmt.Errorf("%w (ZOHO_REFRESH_TOKEN was revoked, expired, or made for another client or data center: generate a new one for this client)", err)
+	}
+	return err
 }
 
 // StaticTokenSource returns a TokenSource that always hands out the given

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,6 +171,21 @@ func TestTokenSourceErrors(t *testing.T) {
 	_, err := ts.Token()
 	if err == nil || zoho.FailureCode(err) != zoho.CodeAuthRevoked || !zoho.IsPermanent(err) {
 		t.Fatalf("wrong secret: %v (code %s)", err, zoho.FailureCode(err))
+	}
+	// The error names the settings to fix (a trial's said only "invalid_client").
+	if !strings.Contains(err.Error(), "check ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET") {
+		t.Errorf("wrong secret: %v, want the settings named", err)
+	}
+	ts, _ = zoho.NewTokenSource(zoho.OAuthConfig{ClientID: zohoauth.DefaultClientID, ClientSecret: zohoauth.DefaultClientSecret,
+		RefreshToken: "revoked", AccountsURL: srv.URL, HTTPClient: srv.Client()})
+	if _, err := ts.Token(); err == nil || !strings.Contains(err.Error(), "ZOHO_REFRESH_TOKEN was revoked") || zoho.FailureCode(err) != zoho.CodeAuthRevoked {
+		t.Errorf("wrong refresh token: %v (code %s), want ZOHO_REFRESH_TOKEN named", err, zoho.FailureCode(err))
+	}
+	// The token endpoint's URL, as Zoho's SDKs take it, works as the accounts URL.
+	ts, _ = zoho.NewTokenSource(zoho.OAuthConfig{ClientID: zohoauth.DefaultClientID, ClientSecret: zohoauth.DefaultClientSecret,
+		RefreshToken: zohoauth.DefaultRefreshToken, AccountsURL: srv.URL + "/oauth/v2/token", HTTPClient: srv.Client()})
+	if _, err := ts.Token(); err != nil {
+		t.Errorf("accounts URL given as the token endpoint: %v", err)
 	}
 	if _, err := zoho.NewTokenSource(zoho.OAuthConfig{ClientID: "x"}); err == nil {
 		t.Fatal("missing secret accepted")
