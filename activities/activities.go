@@ -43,9 +43,11 @@ const (
 
 // Activities holds what the activities need: Postgres and the two Zoho clients.
 type Activities struct {
-	Store  *store.Store
-	CRM    *crm.Client
-	Desk   *desk.Client
+	Store *store.Store
+	CRM   *crm.Client
+	Desk  *desk.Client
+	// Tokens is the OAuth token source both clients share (the worker checks it at start).
+	Tokens *zoho.TokenSource
 	Logger *zap.Logger
 	// DefaultMapping returns the mapping of a module when the admin stored none.
 	DefaultMapping func(mapping.Module) mapping.Mapping
@@ -131,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Activities, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ZOHO_DC: %w", err)
 	}
-	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Logger: logger, DefaultMapping: defaultMapping,
+	return &Activities{Store: cfg.Store, CRM: crmClient, Desk: deskClient, Tokens: tokens, Logger: logger, DefaultMapping: defaultMapping,
 		DeskURL: zoho.BaseURL(z.DeskURL, ep.Desk), DeskOrgID: z.DeskOrgID,
 		CRMDailyCredits: z.CRMDailyCredits, DeskDailyCredits: z.DeskDailyCredits, CRMBulkReadThreshold: z.CRMBulkReadThreshold,
 		CRMCreditReserve: z.Reserve(z.CRMDailyCredits), DeskCreditReserve: z.Reserve(z.DeskDailyCredits)}, nil

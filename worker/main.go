@@ -37,6 +37,7 @@ import (
 	"deskcrm/store"
 	"deskcrm/webhooks"
 	"deskcrm/workflows"
+	"deskcrm/zoho"
 )
 
 func main() {
@@ -88,13 +89,8 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 		OnError: func(err error) { logger.Warn("temporal metric", zap.Error(err)) },
 	})
 
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	logger.Info("schema migrated")
-
+	// Temporal is reached before the schema is migrated, so that a worker pointed at the wrong
+	// cluster or namespace changes nothing (a trial saw "schema migrated", then the exit).
 	opts, err := tclient.Options(cfg.Temporal, logging.TemporalWorker(logger), metrics)
 	if err != nil {
 		return err
@@ -104,6 +100,13 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 		return err
 	}
 	defer tc.Close()
+
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	logger.Info("schema migrated")
 	if cfg.RegisterSearchAttributes {
 		added, err := tclient.EnsureSearchAttributes(ctx, tc, cfg.Temporal.Namespace, workflows.SearchAttributes())
 		if err != nil {
@@ -116,6 +119,9 @@ func run(ctx context.Context, cfg config.Worker, logger *zap.Logger, ready chan<
 
 	acts, err := activities.New(ctx, activities.Config{Store: st, Zoho: cfg.Zoho, Logger: logger, Registry: registry})
 	if err != nil {
+		return err
+	}
+	if err := checkZohoCredentials(ctx, cfg, acts, logger); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -241,5 +247,27 @@ func stopSync(ctx context.Context, tc client.Client, integrationID string) error
 	if err != nil && !errors.As(err, &nf) {
 		return fmt.Errorf("stop the sync of %s: %w", integrationID, err)
 	}
+	return nil
+}
+
+// checkZohoCredentials mints the first access token at start when Zoho is real, so that a
+// wrong client secret or refresh token stops the worker with the setting to fix instead of
+// failing every sync later (a trial: the worker started, and only `starter status` showed
+// "invalid_client", four times). A server that cannot be reached is only a warning: the syncs
+// retry, and Zoho may be back by then. The token is kept for the first calls.
+func checkZohoCredentials(ctx context.Context, cfg config.Worker, acts *activities.Activities, logger *zap.Logger) error {
+	if cfg.Zoho.ClientID == "" || acts.Tokens == nil {
+		return nil // the emulators: make run starts them beside the worker
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := acts.Tokens.TokenContext(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case zoho.FailureCode(err) == zoho.CodeAuthRevoked:
+		return fmt.Errorf("zoho refused the worker's OAuth credentials: %w", err)
+	}
+	logger.Warn("could not check the Zoho OAuth credentials at start; the syncs will retry", zap.Error(err))
 	return nil
 }
