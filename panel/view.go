@@ -114,8 +114,8 @@ func (h *handler) buildView(ctx context.Context, integration, module, deskID str
 	if link.CRMDeleted != "" {
 		// The sync read the deletion: CRM would answer INVALID_DATA for the id.
 		return nil, &problem{status: http.StatusNotFound, code: "crm_deleted", msg: fmt.Sprintf(
-			"the CRM %s %s linked to Desk %s %s was deleted in CRM; the sync adds it back there when this Desk %s changes",
-			noun, link.CRMID, noun, deskID, noun)}
+			"the CRM %s %s linked to Desk %s %s was deleted in CRM (or merged into another); when this Desk %s changes the sync adds it back there, unless a linked CRM %s has its %s (the merge's master): then the failure log says to merge this one too",
+			noun, link.CRMID, noun, deskID, noun, noun, keyWord(module))}
 	}
 	v := &View{Integration: integration, Module: module, DeskID: deskID, CRMID: link.CRMID, CRMModule: cm,
 		Profile: agent.Profile, AgentID: agent.ID}
@@ -132,8 +132,8 @@ func (h *handler) buildView(ctx context.Context, integration, module, deskID str
 			if gone(errs[i]) {
 				// Deleted in CRM since the sync's last pass: not an outage.
 				return nil, &problem{status: http.StatusNotFound, code: "crm_deleted", msg: fmt.Sprintf(
-					"the CRM %s %s linked to Desk %s %s no longer exists in CRM (deleted); the sync notices at its next pass and adds it back when this Desk %s changes",
-					noun, link.CRMID, noun, deskID, noun)}
+					"the CRM %s %s linked to Desk %s %s no longer exists in CRM (deleted, or merged into another); the sync notices at its next pass, and adds it back when this Desk %s changes unless a linked CRM %s has its %s (the merge's master)",
+					noun, link.CRMID, noun, deskID, noun, noun, keyWord(module))}
 			}
 			return nil, h.crmProblem(errs[i], s)
 		}
@@ -332,4 +332,12 @@ func (h *handler) panelLink(w http.ResponseWriter, r *http.Request, agent Agent)
 	url, exp := h.links.mint(Link{Integration: integration, Module: module, RecordID: r.PathValue("id"),
 		AgentID: agent.ID, Profile: agent.Profile})
 	writeJSON(w, http.StatusOK, PanelLink{URL: url, ExpiresAt: exp.UTC(), Profile: agent.Profile})
+}
+
+// keyWord names the match key of a module's records: "email" for contacts, "name" for accounts.
+func keyWord(module string) string {
+	if module == "accounts" {
+		return "name"
+	}
+	return "email"
 }
