@@ -1,5 +1,5 @@
 // Package crm is a local emulator of the Zoho CRM REST API v8: records
-// (list, get, insert, update, upsert, delete, search, deleted, count, merge),
+// (list, get, insert, update, upsert, delete, search, deleted, count, merge, COQL),
 // field metadata, users, related lists, the Notification (watch) API and
 // Bulk Read, with Zoho's limits, error shapes, credits and concurrency rules
 // (through emulator/realism) and OAuth (through emulator/zohoauth).
@@ -312,7 +312,8 @@ const maxBody = 16 << 20
 
 // classify names the endpoint of a request and computes its credit cost
 // (zoho-api.md A10): writes 1 per 10 records (max 10), deleted-records 2,
-// bulk read 50, everything else 1; unauthenticated calls cost nothing.
+// bulk read 50, COQL 1-3 by its LIMIT (coqlCost), everything else 1; unauthenticated calls
+// cost nothing.
 func (s *Server) classify(r *http.Request) realism.Call {
 	ep := endpointOf(r.Method, r.URL.Path)
 	c := realism.Call{Endpoint: ep.name, Cost: 1}
@@ -331,6 +332,9 @@ func (s *Server) classify(r *http.Request) realism.Call {
 		c.Cost = 2
 	case epBulkCreate:
 		c.Cost = 50
+	case epCOQL:
+		c.Cost = coqlCost(r)
+		c.Complex = true
 	}
 	return c
 }
@@ -369,6 +373,7 @@ const (
 	epSearch
 	epDeleted
 	epBulkCreate
+	epCOQL
 )
 
 type endpoint struct {
@@ -398,6 +403,12 @@ func endpointOf(method, path string) endpoint {
 	rest := segs[2:]
 	base := "/crm/v8/" + rest[0]
 	switch {
+	case rest[0] == "coql" && len(rest) == 1:
+		k := epOther
+		if method == http.MethodPost {
+			k = epCOQL
+		}
+		return endpoint{name("/crm/v8/coql"), k}
 	case rest[0] == "settings" || rest[0] == "actions":
 		return endpoint{name("/crm/v8/" + strings.Join(rest, "/")), epOther}
 	case len(rest) == 1:
@@ -460,6 +471,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	case rest[0] == "users" && len(rest) == 1:
 		s.serveUsers(w, r)
+		return
+	case rest[0] == "coql" && len(rest) == 1:
+		s.serveCOQL(w, r)
 		return
 	case rest[0] == "actions":
 		if len(rest) == 2 && rest[1] == "watch" {
