@@ -32,7 +32,13 @@ type Temporal struct {
 	// TLS client certificate and key for Temporal Cloud or a TLS cluster (both or neither).
 	TLSCertPath string `env:"TEMPORAL_TLS_CERT"`
 	TLSKeyPath  string `env:"TEMPORAL_TLS_KEY"`
-	// APIKey authenticates to Temporal Cloud with an API key instead of mTLS.
+	// TLSCAPath is a PEM bundle of the CAs that sign the server's certificate (a self-hosted
+	// cluster with its own CA); unset: the system's roots. TLSServerName is the name to verify
+	// the server's certificate against when it differs from TEMPORAL_ADDRESS's host. Either
+	// turns TLS on.
+	TLSCAPath     string `env:"TEMPORAL_TLS_CA"`
+	TLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
+	// APIKey authenticates to Temporal Cloud with an API key instead of mTLS (it turns TLS on).
 	APIKey string `env:"TEMPORAL_API_KEY"`
 	// PayloadKey, when set, encrypts every payload this binary sends to Temporal (workflow
 	// inputs, results, signals, queries, activity arguments, failures' details) with

@@ -4,7 +4,9 @@ package tclient
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -41,11 +43,34 @@ func Options(cfg config.Temporal, logger log.Logger, metrics client.MetricsHandl
 	}
 	if cfg.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
+	}
+	if cfg.TLSCAPath != "" || cfg.TLSServerName != "" || cfg.APIKey != "" {
 		if opts.ConnectionOptions.TLS == nil {
 			opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
+		opts.ConnectionOptions.TLS.ServerName = cfg.TLSServerName
+	}
+	if cfg.TLSCAPath != "" {
+		pem, err := os.ReadFile(cfg.TLSCAPath)
+		if err != nil {
+			return opts, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return opts, fmt.Errorf("TEMPORAL_TLS_CA: %s holds no PEM certificate", cfg.TLSCAPath)
+		}
+		opts.ConnectionOptions.TLS.RootCAs = roots
 	}
 	return opts, nil
+}
+
+// tlsNote says that TLS is on, and what turned it on, when it is: a plain-gRPC server answers a
+// TLS client "first record does not look like a TLS handshake", which named neither (a trial).
+func tlsNote(opts client.Options) string {
+	if opts.ConnectionOptions.TLS == nil {
+		return ""
+	}
+	return "; TLS is on — TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_TLS_CA or TEMPORAL_TLS_SERVER_NAME is set — so the server must speak TLS"
 }
 
 // dialNote is how often Dial says it is still retrying.
@@ -63,11 +88,11 @@ func Dial(ctx context.Context, opts client.Options, wait time.Duration) (client.
 			return c, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+			return nil, fmt.Errorf("connect to Temporal at %s (namespace %s%s): %w", opts.HostPort, opts.Namespace, tlsNote(opts), err)
 		}
 		if opts.Logger != nil && time.Since(noted) >= dialNote {
 			noted = time.Now()
-			opts.Logger.Warn("Temporal not reachable yet; retrying (check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE)",
+			opts.Logger.Warn("Temporal not reachable yet; retrying (check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE"+tlsNote(opts)+")",
 				"address", opts.HostPort, "namespace", opts.Namespace, "gives up in", time.Until(deadline).Round(time.Second).String(), "error", err)
 		}
 		select {
