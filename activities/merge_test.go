@@ -33,6 +33,16 @@ func (w *world) twinsOfAnn() (deskIDs, crmIDs map[string]string) {
 	return d, c
 }
 
+// benMergedInCRMThenEditedInDesk merges CRM Ben into CRM Ann (Zoho CRM's merge), lets a pass
+// read it, then edits Desk Ben, Ben's copy, and lets a pass carry the edit.
+func (w *world) benMergedInCRMThenEditedInDesk(d, c map[string]string) {
+	w.t.Helper()
+	w.merge("crm", "Contacts", c["ann"], c["ben"])
+	w.pass(nil)
+	w.deskUpdate(d["ben"], map[string]any{"title": "Edited in Desk"})
+	w.pass(nil)
+}
+
 // Zoho CRM's merge deletes the merged-away record for good; its Desk counterpart stays (deletes
 // do not propagate), and when it is edited the add-back rule created the CRM record again — the
 // duplicate the admin had just merged away (a trial could not try merges; the emulators have
@@ -41,10 +51,7 @@ func (w *world) twinsOfAnn() (deskIDs, crmIDs map[string]string) {
 func TestACRMMergeIsNotUndoneByTheDeskCopy(t *testing.T) {
 	w := newWorld(t, activities.ModeTwoWay)
 	d, c := w.twinsOfAnn()
-	w.merge("crm", "Contacts", c["ann"], c["ben"])
-	w.pass(nil)
-	w.deskUpdate(d["ben"], map[string]any{"title": "Edited in Desk"})
-	w.pass(nil)
+	w.benMergedInCRMThenEditedInDesk(d, c)
 	if n := w.crmContactsWithEmail("ann@x.com"); n != 1 {
 		t.Errorf("%d CRM contacts with Ann's email after the Desk copy's edit, want the merge's master alone", n)
 	}
@@ -113,10 +120,7 @@ func TestARecordDeletedForGoodIsStillAddedBack(t *testing.T) {
 func TestARetryClosesTheFailuresOfRecordsMergedAway(t *testing.T) {
 	w := newWorld(t, activities.ModeTwoWay)
 	d, c := w.twinsOfAnn()
-	w.merge("crm", "Contacts", c["ann"], c["ben"])
-	w.pass(nil)
-	w.deskUpdate(d["ben"], map[string]any{"title": "Edited in Desk"})
-	w.pass(nil)
+	w.benMergedInCRMThenEditedInDesk(d, c)
 	if open := w.openFailures("CRM_ID_ALREADY_MAPPED"); len(open) != 1 {
 		t.Fatalf("CRM_ID_ALREADY_MAPPED failures %+v, want Desk Ben's", open)
 	}

@@ -146,13 +146,9 @@ func (s *Server) serveMyInfo(w http.ResponseWriter, r *http.Request, rt route) *
 	invalid := &apiError{Status: http.StatusUnauthorized, ErrorCode: CodeInvalidOAuth, Message: "The OAuth Token you provided is invalid."}
 	var agentID string
 	if grant, st := s.agents.CheckHeader(r.Header.Get("Authorization")); st == zohoauth.Valid {
-		org := r.Header.Get("orgId")
-		if org == "" {
-			org = r.URL.Query().Get("orgId")
-		}
-		if org == "" {
-			return &apiError{Status: http.StatusUnprocessableEntity, ErrorCode: CodeInvalidData, Message: messageInvalidData,
-				Errors: []FieldError{{FieldName: "orgId", ErrorType: ErrMissing, ErrorMessage: "The orgId header is required"}}}
+		org, e := orgIDOf(r)
+		if e != nil {
+			return e
 		}
 		if org != grant.OrgID || org != s.orgID {
 			return &apiError{Status: http.StatusForbidden, ErrorCode: CodeOrgMismatch, Message: "The OAuth token does not belong to the organization given in orgId."}

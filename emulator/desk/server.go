@@ -224,18 +224,28 @@ func (s *Server) authorize(r *http.Request) *apiError {
 	default:
 		return &apiError{Status: http.StatusUnauthorized, ErrorCode: CodeInvalidOAuth, Message: "The OAuth Token you provided is invalid."}
 	}
-	org := r.Header.Get("orgId")
-	if org == "" {
-		org = r.URL.Query().Get("orgId")
-	}
-	if org == "" {
-		return &apiError{Status: http.StatusUnprocessableEntity, ErrorCode: CodeInvalidData, Message: messageInvalidData,
-			Errors: []FieldError{{FieldName: "orgId", ErrorType: ErrMissing, ErrorMessage: "The orgId header is required"}}}
+	org, e := orgIDOf(r)
+	if e != nil {
+		return e
 	}
 	if org != s.orgID {
 		return &apiError{Status: http.StatusForbidden, ErrorCode: CodeOrgMismatch, Message: "The OAuth token does not belong to the organization given in orgId."}
 	}
 	return nil
+}
+
+// orgIDOf returns a call's organization: the orgId header, else the orgId query parameter;
+// 422 when neither is given.
+func orgIDOf(r *http.Request) (string, *apiError) {
+	org := r.Header.Get("orgId")
+	if org == "" {
+		org = r.URL.Query().Get("orgId")
+	}
+	if org == "" {
+		return "", &apiError{Status: http.StatusUnprocessableEntity, ErrorCode: CodeInvalidData, Message: messageInvalidData,
+			Errors: []FieldError{{FieldName: "orgId", ErrorType: ErrMissing, ErrorMessage: "The orgId header is required"}}}
+	}
+	return org, nil
 }
 
 // readBody reads a request body up to maxBody.
