@@ -422,12 +422,7 @@ func TestANewlyMappedFieldWithDifferentValuesIsLoggedAsAConflict(t *testing.T) {
 	if got, gotCRM := w.deskField("contacts", d["ben"], "title"), w.crmField("Contacts", c["ben"], "Title"); got != "Title in Desk" || gotCRM != got {
 		t.Errorf("Ben's title: Desk %q, CRM %q; want Desk's, the record modified last, on both", got, gotCRM)
 	}
-	log, _, err := w.st.RecentConflicts(w.ctx, "it", w.start.Add(-time.Hour), 0)
-	must(t, err)
-	want := []store.ConflictField{{Field: "title=Title", Kept: "desk", Rule: "newest", FirstSync: true}}
-	if len(log) != 1 || !reflect.DeepEqual(log[0].Fields, want) || log[0].CRMID != c["ben"] {
-		t.Errorf("conflict log %+v, want Ben's title first synced with Desk's kept", log)
-	}
+	w.wantBensTitleFirstSyncedWithDesksKept(d, c)
 }
 
 // The first sync matches records that already exist on both sides: where the two held different
@@ -443,12 +438,7 @@ func TestAFirstSyncLogsTheValuesItWroteOver(t *testing.T) {
 	if got := w.crmField("Contacts", c["ben"], "Title"); got != "Title in Desk" {
 		t.Errorf("CRM Ben's title %q, want Desk's, the record modified last", got)
 	}
-	log, _, err := w.st.RecentConflicts(w.ctx, "it", w.start.Add(-time.Hour), 0)
-	must(t, err)
-	want := []store.ConflictField{{Field: "title=Title", Kept: "desk", Rule: "newest", FirstSync: true}}
-	if len(log) != 1 || !reflect.DeepEqual(log[0].Fields, want) || log[0].CRMID != c["ben"] || log[0].DeskID != d["ben"] {
-		t.Errorf("conflict log %+v, want Ben's title first synced with Desk's kept", log)
-	}
+	w.wantBensTitleFirstSyncedWithDesksKept(d, c)
 }
 
 // A mapping change reads every record of the look-back again: a field newly mapped is carried
@@ -501,5 +491,17 @@ func TestACounterpartWriteClosesTheFailureOfThePair(t *testing.T) {
 	must(t, err)
 	if len(open) != 0 {
 		t.Errorf("Ben's open failures %+v, want none once the pair's write went through", open)
+	}
+}
+
+// wantBensTitleFirstSyncedWithDesksKept checks that the conflict log holds one entry: Ben's
+// pair, whose title was first synced with different values and kept Desk's, the newer.
+func (w *world) wantBensTitleFirstSyncedWithDesksKept(d, c map[string]string) {
+	w.t.Helper()
+	log, _, err := w.st.RecentConflicts(w.ctx, "it", w.start.Add(-time.Hour), 0)
+	must(w.t, err)
+	want := []store.ConflictField{{Field: "title=Title", Kept: "desk", Rule: "newest", FirstSync: true}}
+	if len(log) != 1 || !reflect.DeepEqual(log[0].Fields, want) || log[0].CRMID != c["ben"] || log[0].DeskID != d["ben"] {
+		w.t.Errorf("conflict log %+v, want Ben's title first synced with Desk's kept", log)
 	}
 }

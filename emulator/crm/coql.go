@@ -35,14 +35,9 @@ type coqlRequest struct {
 // coqlCost prices a COQL call by the LIMIT its query asks for; a body that does not parse
 // costs 1.
 func coqlCost(r *http.Request) int {
-	if r.Body == nil {
-		return 1
-	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	_ = r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(b))
+	b, ok := peekBody(r)
 	var req coqlRequest
-	if err != nil || json.Unmarshal(b, &req) != nil || req.SelectQuery == nil {
+	if !ok || json.Unmarshal(b, &req) != nil || req.SelectQuery == nil {
 		return 1
 	}
 	cq, aerr := parseCOQL(*req.SelectQuery)

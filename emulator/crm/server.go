@@ -339,15 +339,22 @@ func (s *Server) classify(r *http.Request) realism.Call {
 	return c
 }
 
-// countRecords counts the records in a write body, restoring the body.
-func countRecords(r *http.Request) int {
+// peekBody reads a request's body (up to maxBody+1 bytes) and puts it back for the handler;
+// ok is false without a body or when it could not be read.
+func peekBody(r *http.Request) (b []byte, ok bool) {
 	if r.Body == nil {
-		return 0
+		return nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	_ = r.Body.Close()
 	r.Body = io.NopCloser(bytes.NewReader(b))
-	if err != nil {
+	return b, err == nil
+}
+
+// countRecords counts the records in a write body, restoring the body.
+func countRecords(r *http.Request) int {
+	b, ok := peekBody(r)
+	if !ok {
 		return 0
 	}
 	var v struct {
