@@ -68,13 +68,10 @@ const maxGoneChecks = 200
 // logged new duplicate failures for Desk contacts merged away long before, and the failure
 // of the merged record itself never closed).
 func (a *Activities) closeFailuresOfGone(ctx context.Context, in RetryInput) error {
-	fs, _, err := a.Store.OpenFailures(ctx, in.IntegrationID, 0)
+	// The newest failures to retry: enough to fill every module's and side's checks.
+	fs, err := a.Store.OpenFailuresWithIDs(ctx, in.IntegrationID, in.IDs, 4*maxGoneChecks)
 	if err != nil {
 		return err
-	}
-	want := make(map[int64]bool, len(in.IDs))
-	for _, id := range in.IDs {
-		want[id] = true
 	}
 	type scope struct {
 		module string
@@ -82,9 +79,6 @@ func (a *Activities) closeFailuresOfGone(ctx context.Context, in RetryInput) err
 	}
 	named := map[scope][]string{}
 	for _, f := range fs {
-		if len(want) > 0 && !want[f.ID] {
-			continue
-		}
 		if f.DeskID != "" {
 			named[scope{f.Module, mapping.Desk}] = append(named[scope{f.Module, mapping.Desk}], f.DeskID)
 		}

@@ -198,3 +198,44 @@ func TestOpenFailuresByDirectionCountRecordsNotAttempts(t *testing.T) {
 		t.Errorf("open failures by direction %v, want %v", got, want)
 	}
 }
+
+// OpenFailuresWithIDs reads the open failures a retry names (or all of them), newest first and
+// at most limit, without a closed one or another integration's.
+func TestOpenFailuresWithIDs(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	var ids []int64
+	for _, id := range []string{"d1", "d2", "d3"} {
+		fs, err := st.RecordFailures(ctx, "it", "", []store.Failure{{Module: "contacts", Direction: "desk-to-crm", DeskID: id, Code: "VALUE_TOO_LONG", Message: "too long"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, fs[0].ID)
+	}
+	if _, err := st.RecordMode(ctx, "other", "two-way", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordFailures(ctx, "other", "", []store.Failure{{Module: "contacts", Direction: "desk-to-crm", DeskID: "x", Code: "VALUE_TOO_LONG", Message: "too long"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ResolveRecordFailures(ctx, "it", "contacts", "desk", []string{"d2"}); err != nil {
+		t.Fatal(err)
+	}
+	deskIDs := func(fs []store.Failure) (out []string) {
+		for _, f := range fs {
+			out = append(out, f.DeskID)
+		}
+		return out
+	}
+	some, err := st.OpenFailuresWithIDs(ctx, "it", []int64{ids[0], ids[1]}, 10)
+	if err != nil || !slices.Equal(deskIDs(some), []string{"d1"}) {
+		t.Errorf("the open ones of d1 and d2: %v (%v), want d1's", deskIDs(some), err)
+	}
+	all, err := st.OpenFailuresWithIDs(ctx, "it", nil, 10)
+	if err != nil || len(all) != 2 {
+		t.Errorf("all open: %v (%v), want d1's and d3's", deskIDs(all), err)
+	}
+	if one, err := st.OpenFailuresWithIDs(ctx, "it", nil, 1); err != nil || len(one) != 1 {
+		t.Errorf("limit 1: %v (%v)", deskIDs(one), err)
+	}
+}

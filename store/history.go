@@ -159,6 +159,18 @@ func (s *Store) OpenFailures(ctx context.Context, integrationID string, limit in
 	return fs, total, err
 }
 
+// OpenFailuresWithIDs lists the open failures among ids (nil or empty: every open failure),
+// newest first, at most limit.
+func (s *Store) OpenFailuresWithIDs(ctx context.Context, integrationID string, ids []int64, limit int) ([]Failure, error) {
+	rows, err := s.Pool.Query(ctx, `select id, module, direction, coalesce(desk_id, ''), coalesce(crm_id, ''), code, codes, message, attempts, first_at, last_at, resolved_at
+		from sync_failures where integration_id = $1 and resolved_at is null and (coalesce(cardinality($2::bigint[]), 0) = 0 or id = any($2))
+		order by last_at desc, id desc limit $3`, integrationID, ids, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list failures: %w", err)
+	}
+	return pgx.CollectRows(rows, scanFailure)
+}
+
 // OpenFailureCount counts an integration's open failures (entries, however many problems each
 // names).
 func (s *Store) OpenFailureCount(ctx context.Context, integrationID string) (int, error) {
